@@ -1,0 +1,225 @@
+#include "config-host.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void
+cleanup_close_fn (int *fd)
+{
+  if (*fd >= 0)
+    {
+      int saved = errno;
+      close (*fd);
+      errno = saved;
+    }
+}
+
+void
+strv_free (char **v)
+{
+  if (v == NULL)
+    return;
+  for (char **p = v; *p; p++)
+    free (*p);
+  free (v);
+}
+
+void
+cleanup_strv_fn (char ***v)
+{
+  strv_free (*v);
+}
+
+size_t
+strv_len (char *const *v)
+{
+  size_t n = 0;
+  while (v && v[n])
+    n++;
+  return n;
+}
+
+void *
+xmalloc0 (size_t n)
+{
+  void *p = calloc (1, n ? n : 1);
+  if (p == NULL)
+    abort ();
+  return p;
+}
+
+void *
+xrealloc (void *p, size_t n)
+{
+  p = realloc (p, n ? n : 1);
+  if (p == NULL)
+    abort ();
+  return p;
+}
+
+char *
+xstrdup (const char *s)
+{
+  char *r = strdup (s ? s : "");
+  if (r == NULL)
+    abort ();
+  return r;
+}
+
+char *
+xasprintf (const char *fmt, ...)
+{
+  char *s;
+  va_list ap;
+  va_start (ap, fmt);
+  int r = vasprintf (&s, fmt, ap);
+  va_end (ap);
+  if (r < 0)
+    abort ();
+  return s;
+}
+
+int
+write_all (int fd, const void *buf, size_t n)
+{
+  const char *p = buf;
+  while (n > 0)
+    {
+      ssize_t w = write (fd, p, n);
+      if (w < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -1;
+        }
+      p += w;
+      n -= (size_t) w;
+    }
+  return 0;
+}
+
+ssize_t
+read_all (int fd, void *buf, size_t n)
+{
+  char *p = buf;
+  size_t got = 0;
+  while (got < n)
+    {
+      ssize_t r = read (fd, p + got, n - got);
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -1;
+        }
+      if (r == 0)
+        break;
+      got += (size_t) r;
+    }
+  return (ssize_t) got;
+}
+
+int
+read_file_at (int dirfd, const char *path, char **out, size_t *len, size_t max, moat_error **err)
+{
+  cleanup_close int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return moat_error_set (err, errno, "open `%s`", path);
+  size_t cap = 4096, n = 0;
+  cleanup_free char *buf = xmalloc0 (cap + 1);
+  for (;;)
+    {
+      if (n == cap)
+        {
+          cap *= 2;
+          buf = xrealloc (buf, cap + 1);
+        }
+      ssize_t r = read (fd, buf + n, cap - n);
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return moat_error_set (err, errno, "read `%s`", path);
+        }
+      if (r == 0)
+        break;
+      n += (size_t) r;
+      if (max && n > max)
+        return moat_error_set (err, EFBIG, "read `%s`: larger than %zu bytes", path, max);
+    }
+  buf[n] = '\0';
+  if (len)
+    *len = n;
+  *out = steal_pointer (&buf);
+  return 0;
+}
+
+int
+write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode, moat_error **err)
+{
+  cleanup_free char *tmp = xasprintf (".%s.tmp.%d", name, (int) getpid ());
+  cleanup_close int fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0)
+    return moat_error_set (err, errno, "create `%s`", tmp);
+  if (write_all (fd, data, len) < 0)
+    {
+      int e = errno;
+      unlinkat (dirfd, tmp, 0);
+      return moat_error_set (err, e, "write `%s`", tmp);
+    }
+  if (renameat (dirfd, tmp, dirfd, name) < 0)
+    {
+      int e = errno;
+      unlinkat (dirfd, tmp, 0);
+      return moat_error_set (err, e, "rename `%s` to `%s`", tmp, name);
+    }
+  return 0;
+}
+
+int
+write_file_at (int dirfd, const char *path, const char *data, size_t len, moat_error **err)
+{
+  cleanup_close int fd = openat (dirfd, path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return moat_error_set (err, errno, "open `%s`", path);
+  /* Kernel knobs take the value in one write(); a short write is an error. */
+  ssize_t w = write (fd, data, len);
+  if (w < 0)
+    return moat_error_set (err, errno, "write `%s` to `%s`", data, path);
+  if ((size_t) w != len)
+    return moat_error_set (err, EIO, "short write to `%s`", path);
+  return 0;
+}
+
+int
+mkdir_p (const char *path, mode_t mode, moat_error **err)
+{
+  cleanup_free char *p = xstrdup (path);
+  for (char *s = p + 1; *s; s++)
+    {
+      if (*s != '/')
+        continue;
+      *s = '\0';
+      if (mkdir (p, mode) < 0 && errno != EEXIST)
+        return moat_error_set (err, errno, "mkdir `%s`", p);
+      *s = '/';
+    }
+  if (mkdir (p, mode) < 0 && errno != EEXIST)
+    return moat_error_set (err, errno, "mkdir `%s`", p);
+  return 0;
+}
+
+unsigned long long
+now_usec (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000;
+}

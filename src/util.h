@@ -1,0 +1,65 @@
+/* moat — small helpers shared by every wall: cleanup attributes, file I/O. */
+#ifndef MOAT_UTIL_H
+#define MOAT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <dirent.h>
+
+#include "error.h"
+
+#define UNUSED __attribute__ ((unused))
+#define ARRAY_SIZE(a) (sizeof (a) / sizeof ((a)[0]))
+
+static inline void cleanup_free_fn (void *p) { free (*(void **) p); }
+void cleanup_close_fn (int *fd);
+static inline void cleanup_file_fn (FILE **f) { if (*f) fclose (*f); }
+static inline void cleanup_dir_fn (DIR **d) { if (*d) closedir (*d); }
+void cleanup_strv_fn (char ***v);
+
+#define cleanup_free __attribute__ ((cleanup (cleanup_free_fn)))
+#define cleanup_close __attribute__ ((cleanup (cleanup_close_fn)))
+#define cleanup_file __attribute__ ((cleanup (cleanup_file_fn)))
+#define cleanup_dir __attribute__ ((cleanup (cleanup_dir_fn)))
+#define cleanup_strv __attribute__ ((cleanup (cleanup_strv_fn)))
+
+/* Hand ownership out of a cleanup variable. */
+#define steal_pointer(pp) ({ __typeof__ (*(pp)) _p = *(pp); *(pp) = NULL; _p; })
+#define steal_fd(fdp) ({ int _fd = *(fdp); *(fdp) = -1; _fd; })
+
+/* Allocation failure is not a condition moat can report usefully; these
+ * abort instead of threading ENOMEM through every caller. */
+void *xmalloc0 (size_t n);
+void *xrealloc (void *p, size_t n);
+char *xstrdup (const char *s);
+char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* Read a whole file (at most max bytes; 0 = no limit) into a NUL-terminated
+ * buffer. dirfd may be AT_FDCWD. */
+int read_file_at (int dirfd, const char *path, char **out, size_t *len, size_t max, moat_error **err);
+static inline int
+read_file (const char *path, char **out, size_t *len, moat_error **err)
+{
+  return read_file_at (-100 /* AT_FDCWD */, path, out, len, 0, err);
+}
+/* Write data to dir/name atomically: a temporary file in the same directory,
+ * fsync-free (state is runtime state in /run), then rename(2). */
+int write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode, moat_error **err);
+/* Write a small string to an existing file (cgroup and /proc knobs). */
+int write_file_at (int dirfd, const char *path, const char *data, size_t len, moat_error **err);
+
+int mkdir_p (const char *path, mode_t mode, moat_error **err);
+
+/* Write/read exactly n bytes, retrying on EINTR and short counts. */
+int write_all (int fd, const void *buf, size_t n);
+ssize_t read_all (int fd, void *buf, size_t n);
+
+size_t strv_len (char *const *v);
+void strv_free (char **v);
+
+/* Microseconds on CLOCK_MONOTONIC. */
+unsigned long long now_usec (void);
+
+#endif

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/types.h>
 #include <dirent.h>
 
@@ -12,6 +13,7 @@
 
 #define UNUSED __attribute__ ((unused))
 #define ARRAY_SIZE(a) (sizeof (a) / sizeof ((a)[0]))
+#define MAX_INT(a, b) ((a) > (b) ? (a) : (b))
 
 static inline void cleanup_free_fn (void *p) { free (*(void **) p); }
 void cleanup_close_fn (int *fd);

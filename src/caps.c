@@ -1,0 +1,101 @@
+#include "config-host.h"
+#include "caps.h"
+#include "util.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+
+static const char *const set_names[] = { "bounding", "effective", "inheritable", "permitted", "ambient" };
+
+static char **const *
+set_list (const struct moat_caps *c, size_t i)
+{
+  char **const *sets[] = { &c->bounding, &c->effective, &c->inheritable, &c->permitted, &c->ambient };
+  return sets[i];
+}
+
+static int
+cap_value (const char *name, cap_value_t *v)
+{
+  /* libcap knows "cap_chown"; OCI writes "CAP_CHOWN". Both are accepted. */
+  return cap_from_name (name, v);
+}
+
+int
+caps_validate (const struct moat_caps *c, moat_error **err)
+{
+  for (size_t s = 0; s < ARRAY_SIZE (set_names); s++)
+    {
+      char **list = *set_list (c, s);
+      for (size_t i = 0; list && list[i]; i++)
+        {
+          cap_value_t v;
+          if (strncasecmp (list[i], "CAP_", 4) != 0 || cap_value (list[i], &v) < 0)
+            return moat_error_set (err, 0, "process.capabilities.%s[%zu]: unknown capability `%s`",
+                                   set_names[s], i, list[i]);
+        }
+    }
+  return 0;
+}
+
+static bool
+listed (char **list, cap_value_t v)
+{
+  for (size_t i = 0; list && list[i]; i++)
+    {
+      cap_value_t x;
+      if (cap_value (list[i], &x) == 0 && x == v)
+        return true;
+    }
+  return false;
+}
+
+int
+caps_drop_bounding (const struct moat_caps *c, moat_error **err)
+{
+  if (c->bounding == NULL)
+    return 0;
+  /* Walk what the running kernel knows, which may be more than libcap. */
+  for (cap_value_t v = 0; v < 64; v++)
+    {
+      if (prctl (PR_CAPBSET_READ, v, 0, 0, 0) < 0)
+        break;
+      if (!listed (c->bounding, v) && prctl (PR_CAPBSET_DROP, v, 0, 0, 0) < 0 && errno != EINVAL)
+        return moat_error_set (err, errno, "drop %s from the bounding set", cap_to_name (v));
+    }
+  return 0;
+}
+
+int
+caps_apply (const struct moat_caps *c, moat_error **err)
+{
+  cap_t caps = cap_init ();
+  if (caps == NULL)
+    return moat_error_set (err, errno, "cap_init");
+  static const cap_flag_t flags[] = { CAP_EFFECTIVE, CAP_INHERITABLE, CAP_PERMITTED };
+  char **lists[] = { c->effective, c->inheritable, c->permitted };
+  for (size_t f = 0; f < 3; f++)
+    for (size_t i = 0; lists[f] && lists[f][i]; i++)
+      {
+        cap_value_t v;
+        if (cap_value (lists[f][i], &v) == 0)
+          cap_set_flag (caps, flags[f], 1, &v, CAP_SET);
+      }
+  int r = cap_set_proc (caps);
+  int e = errno;
+  cap_free (caps);
+  if (r < 0)
+    return moat_error_set (err, e, "set process capabilities");
+  if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    return moat_error_set (err, errno, "clear ambient capabilities");
+  for (size_t i = 0; c->ambient && c->ambient[i]; i++)
+    {
+      cap_value_t v;
+      if (cap_value (c->ambient[i], &v) == 0
+          && prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) < 0)
+        return moat_error_set (err, errno, "raise ambient capability `%s`", c->ambient[i]);
+    }
+  return 0;
+}

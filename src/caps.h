@@ -1,0 +1,18 @@
+/* moat — the capability wall (core part): the five capability sets of
+ * process.capabilities, applied with libcap. */
+#ifndef MOAT_CAPS_H
+#define MOAT_CAPS_H
+
+#include "config.h"
+#include "error.h"
+
+/* Every name in every set is known to libcap; else an error naming it. */
+int caps_validate (const struct moat_caps *c, moat_error **err);
+/* Drop from the bounding set what is not listed (needs CAP_SETPCAP: call
+ * before changing uid). A NULL bounding list leaves the set alone. */
+int caps_drop_bounding (const struct moat_caps *c, moat_error **err);
+/* After setresuid (with PR_SET_KEEPCAPS): set effective, permitted,
+ * inheritable exactly as listed, then the ambient set. */
+int caps_apply (const struct moat_caps *c, moat_error **err);
+
+#endif

@@ -1,0 +1,237 @@
+#include "config-host.h"
+#include "cgroup.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+static bool
+is_fs (const char *path, long magic)
+{
+  struct statfs s;
+  return statfs (path, &s) == 0 && (long) s.f_type == magic;
+}
+
+enum cgroup_layout
+cgroup_detect_layout (void)
+{
+  if (is_fs (CGROUP_ROOT, CGROUP2_SUPER_MAGIC))
+    return CGROUP_V2;
+  if (is_fs (CGROUP_ROOT "/unified", CGROUP2_SUPER_MAGIC))
+    return CGROUP_HYBRID;
+  return CGROUP_V1;
+}
+
+const char *
+cgroup_layout_name (enum cgroup_layout l)
+{
+  return l == CGROUP_V2 ? "v2" : l == CGROUP_HYBRID ? "hybrid" : "v1";
+}
+
+/* The mount points of every hierarchy: one for v2; one per v1 hierarchy
+ * (plus "unified" on a hybrid host). NULL-terminated. */
+static char **
+hierarchies (void)
+{
+  if (cgroup_detect_layout () == CGROUP_V2)
+    {
+      char **v = xmalloc0 (2 * sizeof (char *));
+      v[0] = xstrdup (CGROUP_ROOT);
+      return v;
+    }
+  size_t n = 0, cap = 16;
+  char **v = xmalloc0 (cap * sizeof (char *));
+  cleanup_dir DIR *d = opendir (CGROUP_ROOT);
+  if (d == NULL)
+    return v;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+        continue;   /* "cpu" -> "cpu,cpuacct" links are skipped: one visit per hierarchy */
+      cleanup_free char *p = xasprintf (CGROUP_ROOT "/%s", de->d_name);
+      if (!is_fs (p, CGROUP_SUPER_MAGIC) && !is_fs (p, CGROUP2_SUPER_MAGIC))
+        continue;
+      if (n + 2 > cap)
+        v = xrealloc (v, (cap *= 2) * sizeof (char *));
+      v[n++] = steal_pointer (&p);
+      v[n] = NULL;
+    }
+  return v;
+}
+
+int
+cgroup_path_for (const struct moat_config *cfg, const char *id, char **out, moat_error **err)
+{
+  const char *p = cfg->cgroups_path;
+  if (p == NULL || *p == '\0')
+    {
+      *out = xasprintf ("/moat/%s", id);
+      return 0;
+    }
+  if (strstr (p, "..") || strchr (p, ':'))
+    return moat_error_set (err, 0, "linux.cgroupsPath: invalid path `%s` (systemd slice syntax needs --systemd-cgroup)", p);
+  *out = p[0] == '/' ? xstrdup (p) : xasprintf ("/%s", p);
+  return 0;
+}
+
+/* v1 cpuset: a new cgroup starts with empty cpus/mems and refuses tasks;
+ * give each new level its parent's sets. */
+static int
+cpuset_fill (const char *dir, moat_error **err)
+{
+  static const char *files[] = { "cpuset.cpus", "cpuset.mems" };
+  for (size_t i = 0; i < ARRAY_SIZE (files); i++)
+    {
+      cleanup_free char *self = xasprintf ("%s/%s", dir, files[i]);
+      cleanup_free char *val = NULL;
+      if (read_file (self, &val, NULL, err) < 0)
+        return -1;
+      if (val[0] != '\n' && val[0] != '\0')
+        continue;
+      cleanup_free char *parentdir = xstrdup (dir);
+      *strrchr (parentdir, '/') = '\0';
+      cleanup_free char *pfile = xasprintf ("%s/%s", parentdir, files[i]);
+      cleanup_free char *pval = NULL;
+      if (read_file (pfile, &pval, NULL, err) < 0)
+        return -1;
+      if (write_file_at (AT_FDCWD, self, pval, strlen (pval), err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+mkdir_cgroup (const char *hier, const char *path, moat_error **err)
+{
+  bool cpuset = strstr (hier, "cpuset") != NULL && strcmp (hier, CGROUP_ROOT) != 0;
+  cleanup_free char *full = xasprintf ("%s%s", hier, path);
+  size_t base = strlen (hier);
+  for (char *s = full + base + 1; ; s++)
+    {
+      if (*s != '/' && *s != '\0')
+        continue;
+      char saved = *s;
+      *s = '\0';
+      if (mkdir (full, 0755) < 0 && errno != EEXIST)
+        return moat_error_set (err, errno, "create cgroup `%s`", full);
+      if (cpuset && cpuset_fill (full, err) < 0)
+        return -1;
+      *s = saved;
+      if (saved == '\0')
+        break;
+    }
+  return 0;
+}
+
+int
+cgroup_enter (const char *path, pid_t pid, moat_error **err)
+{
+  cleanup_strv char **h = hierarchies ();
+  char buf[32];
+  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
+  for (size_t i = 0; h[i]; i++)
+    {
+      if (mkdir_cgroup (h[i], path, err) < 0)
+        return -1;
+      cleanup_free char *procs = xasprintf ("%s%s/cgroup.procs", h[i], path);
+      if (write_file_at (AT_FDCWD, procs, buf, (size_t) n, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* The hierarchy that lists every process: pids (v1), else unified, else any. */
+static char *
+listing_hierarchy (void)
+{
+  cleanup_strv char **h = hierarchies ();
+  const char *best = NULL;
+  for (size_t i = 0; h[i]; i++)
+    {
+      const char *name = strrchr (h[i], '/') + 1;
+      if (strcmp (h[i], CGROUP_ROOT) == 0 || strcmp (name, "pids") == 0)
+        return xstrdup (h[i]);
+      if (strcmp (name, "unified") == 0 || best == NULL)
+        best = h[i];
+    }
+  return best ? xstrdup (best) : NULL;
+}
+
+int
+cgroup_pids (const char *path, pid_t **pids, size_t *n, moat_error **err)
+{
+  *pids = NULL;
+  *n = 0;
+  cleanup_free char *h = listing_hierarchy ();
+  if (h == NULL)
+    return moat_error_set (err, 0, "no cgroup hierarchy mounted at " CGROUP_ROOT);
+  cleanup_free char *procs = xasprintf ("%s%s/cgroup.procs", h, path);
+  cleanup_free char *text = NULL;
+  if (read_file (procs, &text, NULL, err) < 0)
+    return -1;
+  size_t cap = 16, k = 0;
+  pid_t *v = xmalloc0 (cap * sizeof (pid_t));
+  for (char *s = text; *s;)
+    {
+      char *end;
+      long p = strtol (s, &end, 10);
+      if (end == s)
+        break;
+      if (k == cap)
+        v = xrealloc (v, (cap *= 2) * sizeof (pid_t));
+      v[k++] = (pid_t) p;
+      s = end;
+      while (*s == '\n')
+        s++;
+    }
+  *pids = v;
+  *n = k;
+  return 0;
+}
+
+int
+cgroup_kill_all (const char *path, int sig, moat_error **err)
+{
+  cleanup_free pid_t *pids = NULL;
+  size_t n;
+  if (cgroup_pids (path, &pids, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (kill (pids[i], sig) < 0 && errno != ESRCH)
+      return moat_error_set (err, errno, "kill %d", (int) pids[i]);
+  return 0;
+}
+
+int
+cgroup_destroy (const char *path, moat_error **err)
+{
+  if (path == NULL || *path == '\0' || strcmp (path, "/") == 0)
+    return 0;
+  cleanup_strv char **h = hierarchies ();
+  for (size_t i = 0; h[i]; i++)
+    {
+      cleanup_free char *full = xasprintf ("%s%s", h[i], path);
+      /* A task that was just killed leaves its cgroup a little after it is
+       * reported dead: retry EBUSY for up to ~2 s. */
+      for (int tries = 0;; tries++)
+        {
+          if (rmdir (full) == 0 || errno == ENOENT)
+            break;
+          if (errno != EBUSY || tries >= 200)
+            return moat_error_set (err, errno, "remove cgroup `%s`", full);
+          struct timespec ts = { 0, 10 * 1000 * 1000 };
+          nanosleep (&ts, NULL);
+        }
+    }
+  return 0;
+}

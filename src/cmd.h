@@ -1,0 +1,37 @@
+/* moat — the CLI: global options and one function per command. */
+#ifndef MOAT_CMD_H
+#define MOAT_CMD_H
+
+#include <stdbool.h>
+#include "log.h"
+
+struct global_opts
+{
+  const char *root;
+  const char *log;
+  enum log_format log_format;
+  bool debug;
+  bool systemd_cgroup;
+};
+
+/* Each returns the process exit status. */
+int cmd_spec (struct global_opts *g, int argc, char **argv);
+int cmd_create (struct global_opts *g, int argc, char **argv);
+int cmd_start (struct global_opts *g, int argc, char **argv);
+int cmd_run (struct global_opts *g, int argc, char **argv);
+int cmd_state (struct global_opts *g, int argc, char **argv);
+int cmd_list (struct global_opts *g, int argc, char **argv);
+int cmd_kill (struct global_opts *g, int argc, char **argv);
+int cmd_delete (struct global_opts *g, int argc, char **argv);
+
+/* Print an error (stderr and the --log file) and return 1. */
+int cmd_fail (moat_error **err);
+/* "moat CMD: usage..." on stderr; returns 1. */
+int cmd_usage (const char *cmd, const char *usage, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+/* Parse the options create and run share. Returns the next argv index, or -1. */
+struct create_opts;
+int parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, int argc,
+                       char **argv, struct create_opts *o, bool *detach, bool *keep);
+
+#endif

@@ -1,0 +1,50 @@
+#include "config-host.h"
+#include "cmd.h"
+#include "config.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+cmd_spec (struct global_opts *g UNUSED, int argc, char **argv)
+{
+  static const char usage_text[] = "[--bundle DIR] [--rootless]";
+  enum { OPT_ROOTLESS = 256 };
+  static const struct option opts[] = {
+    { "bundle", required_argument, NULL, 'b' },
+    { "rootless", no_argument, NULL, OPT_ROOTLESS },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *bundle = ".";
+  bool rootless = false;
+  int c;
+  while ((c = getopt_long (argc, argv, "+b:", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'b': bundle = optarg; break;
+      case OPT_ROOTLESS: rootless = true; break;
+      default: return cmd_usage ("spec", usage_text, NULL);
+      }
+  if (optind != argc)
+    return cmd_usage ("spec", usage_text, "too many arguments");
+  moat_error *err = NULL;
+  cleanup_close int dfd = open (bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    {
+      moat_error_set (&err, errno, "bundle `%s`", bundle);
+      return cmd_fail (&err);
+    }
+  if (faccessat (dfd, "config.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    {
+      moat_error_set (&err, 0, "%s/config.json already exists: remove it first", bundle);
+      return cmd_fail (&err);
+    }
+  cleanup_free char *json = config_default_spec (rootless, getuid (), getgid ());
+  if (write_file_atomic_at (dfd, "config.json", json, strlen (json), 0644, &err) < 0)
+    return cmd_fail (&err);
+  return 0;
+}

@@ -1,0 +1,631 @@
+#include "config-host.h"
+#include "container.h"
+#include "caps.h"
+#include "cgroup.h"
+#include "config.h"
+#include "hooks.h"
+#include "log.h"
+#include "namespaces.h"
+#include "process.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* What a create has made so far, so a failure can undo exactly that. */
+struct creation
+{
+  const char *id;
+  int rootfd, dirfd;
+  bool dir_made;
+  char *cgroup_path;
+  pid_t pid;
+  int sync_fd;                 /* parent's end */
+  struct moat_config *cfg;
+  struct moat_state st;
+  char *bundle, *rootfs;
+};
+
+static void
+creation_release (struct creation *c)
+{
+  if (c->sync_fd >= 0)
+    close (c->sync_fd);
+  if (c->dirfd >= 0)
+    close (c->dirfd);
+  if (c->rootfd >= 0)
+    close (c->rootfd);
+  free (c->cgroup_path);
+  free (c->bundle);
+  free (c->rootfs);
+  free (c->st.created);
+  if (c->cfg)
+    config_free (c->cfg);
+  memset (c, 0, sizeof *c);
+  c->sync_fd = c->dirfd = c->rootfd = -1;
+}
+
+/* Undo a failed create: the init (and anything it started), the cgroup, the
+ * state directory. Mounts live in the init's mount namespace and vanish
+ * with it. */
+static void
+creation_abort (struct creation *c)
+{
+  moat_error *e = NULL;
+  if (c->pid > 0)
+    {
+      kill (c->pid, SIGKILL);
+      while (waitpid (c->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
+  if (c->cgroup_path)
+    {
+      (void) cgroup_kill_all (c->cgroup_path, SIGKILL, &e);
+      moat_error_free (&e);
+      if (cgroup_destroy (c->cgroup_path, &e) < 0)
+        {
+          log_moat_error (e);
+          moat_error_free (&e);
+        }
+    }
+  if (c->dir_made && state_dir_remove (c->rootfd, c->id, &e) < 0)
+    {
+      log_moat_error (e);
+      moat_error_free (&e);
+    }
+}
+
+static int
+resolve_rootfs (const struct moat_config *cfg, const char *bundle, char **out, moat_error **err)
+{
+  cleanup_free char *joined = cfg->root_path[0] == '/' ? xstrdup (cfg->root_path)
+                                                       : xasprintf ("%s/%s", bundle, cfg->root_path);
+  char *real = realpath (joined, NULL);
+  if (real == NULL)
+    return moat_error_set (err, errno, "root.path: rootfs `%s`", joined);
+  struct stat st;
+  if (stat (real, &st) < 0 || !S_ISDIR (st.st_mode))
+    {
+      free (real);
+      return moat_error_set (err, ENOTDIR, "root.path: rootfs `%s`", joined);
+    }
+  *out = real;
+  return 0;
+}
+
+/* Everything that can be checked before anything is created. */
+static int
+validate (const struct create_opts *o, struct creation *c, moat_error **err)
+{
+  if (state_validate_id (o->id, err) < 0)
+    return -1;
+  if (o->systemd_cgroup)
+    {
+      struct stat st;
+      if (stat ("/run/systemd/system", &st) < 0)
+        return moat_error_set (err, 0, "--systemd-cgroup: systemd is not running on this host");
+      return moat_error_set (err, 0, "--systemd-cgroup: the systemd cgroup driver is not supported yet");
+    }
+  const char *bundle = o->bundle && *o->bundle ? o->bundle : ".";
+  c->bundle = realpath (bundle, NULL);
+  if (c->bundle == NULL)
+    return moat_error_set (err, errno, "bundle `%s`", bundle);
+  if (config_load (c->bundle, &c->cfg, err) < 0)
+    return -1;
+  const struct moat_config *cfg = c->cfg;
+  if (!cfg->has_process)
+    return moat_error_set (err, 0, "%s/config.json: process: required to create a container", c->bundle);
+  if (cfg->terminal || o->console_socket)
+    return moat_error_set (err, 0, "%s: terminals are not supported yet",
+                           o->console_socket ? "--console-socket" : "process.terminal");
+  if (o->preserve_fds < 0)
+    return moat_error_set (err, 0, "--preserve-fds: must not be negative");
+  for (int fd = 3; fd < 3 + o->preserve_fds; fd++)
+    if (fcntl (fd, F_GETFD) < 0)
+      return moat_error_set (err, EBADF, "--preserve-fds %d: fd %d", o->preserve_fds, fd);
+  if (resolve_rootfs (cfg, c->bundle, &c->rootfs, err) < 0)
+    return -1;
+  if (cfg->has_caps && caps_validate (&cfg->caps, err) < 0)
+    return -1;
+  if (ns_validate (cfg, err) < 0)
+    return -1;
+  return cgroup_path_for (cfg, o->id, &c->cgroup_path, err);
+}
+
+static int
+bind_exec_sock (int dirfd, int *out, moat_error **err)
+{
+  /* Bound through /proc/self/fd so a long --root cannot overflow sun_path. */
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/" EXEC_SOCK_NAME, dirfd);
+  cleanup_close int s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return moat_error_set (err, errno, "socket");
+  if (bind (s, (struct sockaddr *) &sa, sizeof sa) < 0)
+    return moat_error_set (err, errno, "bind " EXEC_SOCK_NAME);
+  if (fchmodat (dirfd, EXEC_SOCK_NAME, 0600, 0) < 0)
+    return moat_error_set (err, errno, "chmod " EXEC_SOCK_NAME);
+  if (listen (s, 1) < 0)
+    return moat_error_set (err, errno, "listen " EXEC_SOCK_NAME);
+  *out = steal_fd (&s);
+  return 0;
+}
+
+static int
+write_pid_file (const char *path, pid_t pid, moat_error **err)
+{
+  if (path == NULL)
+    return 0;
+  cleanup_free char *dir = xstrdup (path);
+  char *slash = strrchr (dir, '/');
+  const char *name = path;
+  cleanup_close int dfd = AT_FDCWD;
+  if (slash)
+    {
+      name = path + (slash - dir) + 1;
+      *slash = '\0';
+      dfd = open (*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0)
+        return moat_error_set (err, errno, "--pid-file `%s`", path);
+    }
+  char buf[32];
+  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
+  if (write_file_atomic_at (dfd, name, buf, (size_t) n, 0644, err) < 0)
+    return moat_error_wrap (err, "--pid-file");
+  return 0;
+}
+
+static char *
+hook_state (struct creation *c, enum moat_status s)
+{
+  return state_oci_json (&c->st, s, false);
+}
+
+/* create, up to an init waiting to be started. With run_mode the init waits
+ * on the sync socket (kept in c->sync_fd) instead of exec.sock. */
+static int
+create_common (const struct create_opts *o, bool run_mode, struct creation *c, moat_error **err)
+{
+  c->id = o->id;
+  if (validate (o, c, err) < 0)
+    return -1;
+  const struct moat_config *cfg = c->cfg;
+  if (state_root_open (o->root, true, &c->rootfd, err) < 0)
+    return -1;
+  if (state_dir_create (c->rootfd, o->id, &c->dirfd, err) < 0)
+    return -1;
+  c->dir_made = true;
+
+  cleanup_free char *cfgtext = NULL;
+  size_t cfglen = 0;
+  cleanup_free char *cfgpath = xasprintf ("%s/config.json", c->bundle);
+  if (read_file_at (AT_FDCWD, cfgpath, &cfgtext, &cfglen, 0, err) < 0
+      || write_file_atomic_at (c->dirfd, "config.json", cfgtext, cfglen, 0600, err) < 0)
+    return -1;
+
+  cleanup_close int listen_fd = -1;
+  if (!run_mode && bind_exec_sock (c->dirfd, &listen_fd, err) < 0)
+    return -1;
+  int sp[2];
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+    return moat_error_set (err, errno, "socketpair");
+  c->sync_fd = sp[0];
+  cleanup_close int child_end = sp[1];
+
+  struct init_args a = {
+    .cfg = cfg, .id = o->id, .rootfs = c->rootfs, .bundle = c->bundle,
+    .cgroup_path = c->cgroup_path, .sync_fd = child_end, .parent_fd = c->sync_fd,
+    .listen_fd = listen_fd, .preserve_fds = o->preserve_fds, .no_pivot = o->no_pivot,
+    .no_new_keyring = o->no_new_keyring,
+  };
+  struct ns_saved saved;
+  int r = ns_parent_prepare (cfg, &saved, err);
+  if (r == 0)
+    r = process_spawn_init (&a, ns_clone_flags (cfg), &c->pid, err);
+  if (ns_parent_restore (&saved, err) < 0 || r < 0)
+    return -1;
+  close (steal_fd (&child_end));
+  close (steal_fd (&listen_fd));
+
+  if (ns_write_id_maps (cfg, c->pid, err) < 0)
+    return -1;
+  if (cgroup_enter (c->cgroup_path, c->pid, err) < 0)
+    return -1;
+
+  c->st.id = (char *) o->id;
+  c->st.bundle = c->bundle;
+  c->st.rootfs = c->rootfs;
+  c->st.pid = c->pid;
+  c->st.start_time = pid_start_time (c->pid);
+  c->st.created = rfc3339_now ();
+  c->st.owner = geteuid ();
+  c->st.cgroup_path = c->cgroup_path;
+  c->st.detached_init = !run_mode;
+  c->st.annotation_keys = cfg->annotation_keys;
+  c->st.annotation_values = cfg->annotation_values;
+  c->st.n_annotations = cfg->n_annotations;
+  c->st.saved_status = STATUS_CREATING;
+  if (state_write (c->dirfd, &c->st, err) < 0)
+    return -1;
+
+  cleanup_free char *creating = hook_state (c, STATUS_CREATING);
+  if (sync_send (c->sync_fd, SYNC_GO, 0, creating, err) < 0)
+    return -1;
+  if (cfg->n_hooks[MOAT_HOOK_PRESTART] || cfg->n_hooks[MOAT_HOOK_CREATE_RUNTIME])
+    {
+      if (sync_expect (c->sync_fd, SYNC_HOOKS, NULL, err) < 0)
+        return -1;
+      /* In the runtime's namespaces, while the init waits before pivot_root. */
+      if (hooks_run (cfg, MOAT_HOOK_PRESTART, creating, c->bundle, err) < 0
+          || hooks_run (cfg, MOAT_HOOK_CREATE_RUNTIME, creating, c->bundle, err) < 0
+          || sync_send (c->sync_fd, SYNC_HOOKS_DONE, 0, NULL, err) < 0)
+        return -1;
+    }
+  if (sync_expect (c->sync_fd, SYNC_READY, NULL, err) < 0)
+    return -1;
+  c->st.saved_status = STATUS_CREATED;
+  if (state_write (c->dirfd, &c->st, err) < 0)
+    return -1;
+  return write_pid_file (o->pid_file, c->pid, err);
+}
+
+int
+container_create (const struct create_opts *o, moat_error **err)
+{
+  struct creation c = { .sync_fd = -1, .rootfd = -1, .dirfd = -1 };
+  int r = create_common (o, false, &c, err);
+  if (r < 0)
+    creation_abort (&c);
+  creation_release (&c);
+  return r;
+}
+
+static int
+load_saved_config (int dirfd, const char *id, struct moat_config **cfg, moat_error **err)
+{
+  cleanup_free char *text = NULL;
+  if (read_file_at (dirfd, "config.json", &text, NULL, 0, err) < 0)
+    return moat_error_wrap (err, "container `%s`", id);
+  return config_parse (text, "config.json", cfg, err);
+}
+
+/* poststart and poststop hooks only warn when they fail (runtime-spec). */
+static void
+run_hooks_warn (const struct moat_config *cfg, enum moat_hook_stage stage, const char *json,
+                const char *bundle)
+{
+  moat_error *e = NULL;
+  if (hooks_run (cfg, stage, json, bundle, &e) < 0)
+    {
+      cleanup_free char *s = moat_error_string (e);
+      log_warning ("%s", s);
+      moat_error_free (&e);
+    }
+}
+
+/* Release an init waiting on FD and learn whether its execve worked: the
+ * socket closes on exec (CLOEXEC), or an error message arrives. */
+static int
+release_init (int fd, const char *state_json, moat_error **err)
+{
+  if (sync_send (fd, SYNC_START, 0, state_json, err) < 0)
+    return -1;
+  moat_error *e = NULL;
+  if (sync_expect (fd, SYNC_START, NULL, &e) < 0)
+    {
+      if (e->msg && strcmp (e->msg, "container init exited during set-up") == 0)
+        {
+          moat_error_free (&e);   /* EOF: execve succeeded */
+          return 0;
+        }
+      *err = e;
+      return -1;
+    }
+  return moat_error_set (err, 0, "unexpected reply from container init");
+}
+
+int
+container_start (const char *root, const char *id, moat_error **err)
+{
+  cleanup_close int rootfd = -1, dirfd = -1;
+  cleanup_state struct moat_state *st = NULL;
+  if (state_root_open (root, false, &rootfd, err) < 0)
+    {
+      if ((*err)->errnum == ENOENT)
+        {
+          moat_error_free (err);
+          return moat_error_set (err, 0, "container `%s` does not exist", id);
+        }
+      return -1;
+    }
+  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_lock (dirfd, true, err) < 0
+      || state_read (dirfd, id, &st, err) < 0)
+    return -1;
+  enum moat_status s = state_status (dirfd, st);
+  if (s != STATUS_CREATED)
+    return moat_error_set (err, 0, "container `%s` cannot be started: it is %s, not created", id,
+                           status_name (s));
+  cleanup_close int sock = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/" EXEC_SOCK_NAME, dirfd);
+  if (sock < 0 || connect (sock, (struct sockaddr *) &sa, sizeof sa) < 0)
+    return moat_error_set (err, errno, "container `%s`: connect to its init", id);
+  /* From here the container is running, whatever the exec's fate. */
+  unlinkat (dirfd, EXEC_SOCK_NAME, 0);
+  cleanup_free char *json = state_oci_json (st, STATUS_RUNNING, false);
+  if (release_init (sock, json, err) < 0)
+    return moat_error_wrap (err, "container `%s`", id);
+  cleanup_config struct moat_config *cfg = NULL;
+  if (load_saved_config (dirfd, id, &cfg, err) < 0)
+    return -1;
+  run_hooks_warn (cfg, MOAT_HOOK_POSTSTART, json, st->bundle);
+  return 0;
+}
+
+/* Send SIG to the init through a pidfd whose start time we checked: a
+ * recycled pid never receives a container's signal. */
+static int
+signal_init (const struct moat_state *st, int sig, moat_error **err)
+{
+  cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, st->pid, 0);
+  if (pidfd < 0 || !pid_alive (st->pid, st->start_time))
+    return moat_error_set (err, 0, "container `%s` is not running", st->id);
+  if (syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+    return moat_error_set (err, errno, "container `%s`: send signal %d", st->id, sig);
+  return 0;
+}
+
+int
+container_kill (const char *root, const char *id, int sig, bool all, moat_error **err)
+{
+  cleanup_close int rootfd = -1, dirfd = -1;
+  cleanup_state struct moat_state *st = NULL;
+  if (state_root_open (root, false, &rootfd, err) < 0)
+    {
+      moat_error_free (err);
+      return moat_error_set (err, 0, "container `%s` does not exist", id);
+    }
+  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_read (dirfd, id, &st, err) < 0)
+    return -1;
+  enum moat_status s = state_status (dirfd, st);
+  if (s == STATUS_STOPPED || s == STATUS_CREATING)
+    return moat_error_set (err, 0, "container `%s` is not running (%s)", id, status_name (s));
+  if (all && st->cgroup_path)
+    return cgroup_kill_all (st->cgroup_path, sig, err);
+  return signal_init (st, sig, err);
+}
+
+static void
+wait_gone (pid_t pid, unsigned long long start_time, int ms)
+{
+  for (int waited = 0; waited < ms && pid_alive (pid, start_time); waited += 2)
+    {
+      struct timespec ts = { 0, 2 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+}
+
+int
+container_delete (const char *root, const char *id, bool force, moat_error **err)
+{
+  cleanup_close int rootfd = -1, dirfd = -1;
+  cleanup_state struct moat_state *st = NULL;
+  if (state_root_open (root, false, &rootfd, err) < 0)
+    {
+      moat_error_free (err);
+      return moat_error_set (err, 0, "container `%s` does not exist", id);
+    }
+  /* The exclusive lock waits for a create in progress to finish. */
+  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_lock (dirfd, true, err) < 0
+      || state_read (dirfd, id, &st, err) < 0)
+    return -1;
+  enum moat_status s = state_status (dirfd, st);
+  if (s == STATUS_RUNNING && !force)
+    return moat_error_set (err, 0, "container `%s` is running: stop it first, or use --force", id);
+  if (s != STATUS_STOPPED)
+    {
+      moat_error *e = NULL;
+      if (st->pid > 0 && pid_alive (st->pid, st->start_time))
+        {
+          (void) signal_init (st, SIGKILL, &e);
+          moat_error_free (&e);
+          wait_gone (st->pid, st->start_time, 5000);
+        }
+    }
+  if (st->cgroup_path)
+    {
+      /* Without a pid namespace the init's death does not end its children. */
+      moat_error *e = NULL;
+      if (cgroup_kill_all (st->cgroup_path, SIGKILL, &e) < 0)
+        moat_error_free (&e);
+      if (cgroup_destroy (st->cgroup_path, err) < 0)
+        return -1;
+    }
+  cleanup_config struct moat_config *cfg = NULL;
+  moat_error *cerr = NULL;
+  if (load_saved_config (dirfd, id, &cfg, &cerr) == 0)
+    {
+      cleanup_free char *json = state_oci_json (st, STATUS_STOPPED, false);
+      run_hooks_warn (cfg, MOAT_HOOK_POSTSTOP, json, st->bundle);
+    }
+  moat_error_free (&cerr);
+  return state_dir_remove (rootfd, id, err);
+}
+
+int
+container_state (const char *root, const char *id, char **json, moat_error **err)
+{
+  cleanup_close int rootfd = -1, dirfd = -1;
+  cleanup_state struct moat_state *st = NULL;
+  if (state_root_open (root, false, &rootfd, err) < 0)
+    {
+      moat_error_free (err);
+      return moat_error_set (err, 0, "container `%s` does not exist", id);
+    }
+  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_read (dirfd, id, &st, err) < 0)
+    return -1;
+  *json = state_oci_json (st, state_status (dirfd, st), true);
+  return 0;
+}
+
+static int
+cmp_info (const void *a, const void *b)
+{
+  return strcmp (((const struct container_info *) a)->st->id, ((const struct container_info *) b)->st->id);
+}
+
+int
+container_list (const char *root, struct container_info **out, size_t *n, moat_error **err)
+{
+  *out = NULL;
+  *n = 0;
+  cleanup_dir DIR *d = opendir (root);
+  if (d == NULL)
+    return errno == ENOENT ? 0 : moat_error_set (err, errno, "open state root `%s`", root);
+  size_t cap = 8, k = 0;
+  struct container_info *v = xmalloc0 (cap * sizeof *v);
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+        continue;
+      cleanup_close int cdir = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      struct moat_state *st = NULL;
+      moat_error *e = NULL;
+      if (cdir < 0 || state_read (cdir, de->d_name, &st, &e) < 0)
+        {
+          moat_error_free (&e);
+          continue;
+        }
+      if (k == cap)
+        v = xrealloc (v, (cap *= 2) * sizeof *v);
+      v[k].st = st;
+      v[k].status = state_status (cdir, st);
+      k++;
+    }
+  qsort (v, k, sizeof *v, cmp_info);
+  *out = v;
+  *n = k;
+  return 0;
+}
+
+void
+container_list_free (struct container_info *v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    state_free (v[i].st);
+  free (v);
+}
+
+/* ---- run ---------------------------------------------------------------- */
+
+static int
+wait_status (int st)
+{
+  if (WIFEXITED (st))
+    return WEXITSTATUS (st);
+  if (WIFSIGNALED (st))
+    return 128 + WTERMSIG (st);
+  return 255;
+}
+
+/* Forward the signals a person or an engine sends to `moat run` to the
+ * workload, and wait for it. */
+static int
+forward_and_wait (pid_t pid, int *exit_status, moat_error **err)
+{
+  static const int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGCHLD);
+  for (size_t i = 0; i < ARRAY_SIZE (fwd); i++)
+    sigaddset (&set, fwd[i]);
+  sigprocmask (SIG_BLOCK, &set, NULL);
+  cleanup_close int sfd = signalfd (-1, &set, SFD_CLOEXEC);
+  if (sfd < 0)
+    return moat_error_set (err, errno, "signalfd");
+  for (;;)
+    {
+      int st;
+      pid_t r = waitpid (pid, &st, WNOHANG);
+      if (r == pid)
+        {
+          *exit_status = wait_status (st);
+          return 0;
+        }
+      if (r < 0 && errno != EINTR)
+        return moat_error_set (err, errno, "waitpid");
+      struct signalfd_siginfo si;
+      ssize_t n = read (sfd, &si, sizeof si);
+      if (n != sizeof si)
+        continue;
+      if (si.ssi_signo != SIGCHLD)
+        kill (pid, (int) si.ssi_signo);
+    }
+}
+
+int
+container_run (const struct run_opts *o, int *exit_status, moat_error **err)
+{
+  if (o->detach)
+    {
+      if (container_create (&o->create, err) < 0)
+        return -1;
+      if (container_start (o->create.root, o->create.id, err) < 0)
+        {
+          moat_error *e = NULL;
+          if (container_delete (o->create.root, o->create.id, true, &e) < 0)
+            moat_error_free (&e);
+          return -1;
+        }
+      *exit_status = 0;
+      return 0;
+    }
+  struct creation c = { .sync_fd = -1, .rootfd = -1, .dirfd = -1 };
+  if (create_common (&o->create, true, &c, err) < 0)
+    {
+      creation_abort (&c);
+      creation_release (&c);
+      return -1;
+    }
+  cleanup_free char *json = hook_state (&c, STATUS_RUNNING);
+  /* Let `moat delete` and `moat start` of this id proceed while we wait. */
+  flock (c.dirfd, LOCK_UN);
+  int r = release_init (c.sync_fd, json, err);
+  if (r == 0)
+    {
+      run_hooks_warn (c.cfg, MOAT_HOOK_POSTSTART, json, c.bundle);
+      r = forward_and_wait (c.pid, exit_status, err);
+    }
+  if (r < 0)
+    {
+      kill (c.pid, SIGKILL);
+      waitpid (c.pid, NULL, 0);
+    }
+  c.pid = 0;  /* reaped */
+  cleanup_free char *id = xstrdup (c.id);
+  const char *root = o->create.root;
+  creation_release (&c);
+  if (!o->keep)
+    {
+      moat_error *e = NULL;
+      if (container_delete (root, id, true, r < 0 ? &e : err) < 0 && r == 0)
+        return -1;
+      moat_error_free (&e);
+    }
+  return r;
+}

@@ -1,0 +1,49 @@
+/* moat — the container lifecycle: create, start, run, kill, delete, state,
+ * list. It orchestrates the walls; the CLI calls one function per command. */
+#ifndef MOAT_CONTAINER_H
+#define MOAT_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "error.h"
+#include "state.h"
+
+struct create_opts
+{
+  const char *root;           /* --root */
+  const char *id;
+  const char *bundle;         /* may be relative; default "." */
+  const char *pid_file;
+  const char *console_socket;
+  bool no_pivot;
+  bool no_new_keyring;
+  int preserve_fds;
+  bool systemd_cgroup;
+};
+
+int container_create (const struct create_opts *o, moat_error **err);
+int container_start (const char *root, const char *id, moat_error **err);
+
+struct run_opts
+{
+  struct create_opts create;
+  bool detach;
+  bool keep;
+};
+/* Foreground: *exit_status is the workload's status (128+signal if killed). */
+int container_run (const struct run_opts *o, int *exit_status, moat_error **err);
+
+int container_kill (const char *root, const char *id, int sig, bool all, moat_error **err);
+int container_delete (const char *root, const char *id, bool force, moat_error **err);
+/* The OCI state JSON of one container. */
+int container_state (const char *root, const char *id, char **json, moat_error **err);
+
+struct container_info
+{
+  struct moat_state *st;
+  enum moat_status status;
+};
+int container_list (const char *root, struct container_info **out, size_t *n, moat_error **err);
+void container_list_free (struct container_info *v, size_t n);
+
+#endif

@@ -1,0 +1,160 @@
+/* moat — an OCI container runtime that shows the kernel's walls at work.
+ * main(): global options (runc-compatible, before the command), then one
+ * cmd_*() per command. Only this layer prints errors. */
+#include "config-host.h"
+#include "cmd.h"
+#include "container.h"
+#include "selfexe.h"
+#include "state.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct command
+{
+  const char *name;
+  int (*fn) (struct global_opts *, int, char **);
+  bool enters_container;   /* runs moat code inside the container: seal the binary first */
+  const char *summary;
+};
+
+static const struct command commands[] = {
+  { "spec", cmd_spec, false, "write a default config.json" },
+  { "create", cmd_create, true, "create a container (its init waits for start)" },
+  { "start", cmd_start, false, "start a created container" },
+  { "run", cmd_run, true, "create, start and wait for a container" },
+  { "state", cmd_state, false, "print a container's state as JSON" },
+  { "list", cmd_list, false, "list containers" },
+  { "kill", cmd_kill, false, "send a signal to a container's init (or all its processes)" },
+  { "delete", cmd_delete, false, "delete a container and its resources" },
+};
+
+static void
+usage (FILE *f)
+{
+  fprintf (f, "Usage: moat [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
+              "Global options:\n"
+              "  --root DIR            state directory (default " MOAT_DEFAULT_ROOT ")\n"
+              "  --log FILE            also write errors to FILE\n"
+              "  --log-format FORMAT   text or json (the --log file's format)\n"
+              "  --debug               print debug messages\n"
+              "  --systemd-cgroup      use systemd for cgroups (needs systemd)\n"
+              "  -v, --version         print the version\n"
+              "  -h, --help            print this help\n\nCommands:\n");
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    fprintf (f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf (f, "\nSee moat(8).\n");
+}
+
+static void
+version (void)
+{
+  /* runc's shape: podman and containerd parse "runc version X". */
+  printf ("moat version " MOAT_VERSION_STRING "\n"
+          "spec: " MOAT_OCI_VERSION "\n");
+}
+
+int
+cmd_fail (moat_error **err)
+{
+  log_moat_error (*err);
+  moat_error_free (err);
+  return 1;
+}
+
+int
+cmd_usage (const char *cmd, const char *usage_text, const char *fmt, ...)
+{
+  if (fmt)
+    {
+      char msg[512];
+      va_list ap;
+      va_start (ap, fmt);
+      vsnprintf (msg, sizeof msg, fmt, ap);
+      va_end (ap);
+      log_error ("%s: %s", cmd, msg);
+    }
+  fprintf (stderr, "Usage: moat %s %s\n", cmd, usage_text);
+  return 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct global_opts g = { .root = MOAT_DEFAULT_ROOT, .log_format = LOG_TEXT };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD };
+  static const struct option opts[] = {
+    { "root", required_argument, NULL, OPT_ROOT },
+    { "log", required_argument, NULL, OPT_LOG },
+    { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+    { "debug", no_argument, NULL, OPT_DEBUG },
+    { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD },
+    { "version", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *bad_format = NULL;
+  int c;
+  opterr = 0;
+  /* "+": stop at the command; its own options are parsed by the command. */
+  while ((c = getopt_long (argc, argv, "+vh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case OPT_ROOT: g.root = optarg; break;
+      case OPT_LOG: g.log = optarg; break;
+      case OPT_LOG_FORMAT:
+        if (strcmp (optarg, "json") == 0)
+          g.log_format = LOG_JSON;
+        else if (strcmp (optarg, "text") == 0)
+          g.log_format = LOG_TEXT;
+        else
+          bad_format = optarg;
+        break;
+      case OPT_DEBUG: g.debug = true; break;
+      case OPT_SYSTEMD: g.systemd_cgroup = true; break;
+      case 'v': version (); return 0;
+      case 'h': usage (stdout); return 0;
+      default:
+        fprintf (stderr, "moat: unknown global option `%s`\n", argv[optind - 1]);
+        usage (stderr);
+        return 1;
+      }
+
+  moat_error *err = NULL;
+  if (log_init (g.log, g.log_format, g.debug, &err) < 0)
+    return cmd_fail (&err);
+  if (bad_format)
+    {
+      log_error ("--log-format: unknown format `%s` (text or json)", bad_format);
+      return 1;
+    }
+  if (optind >= argc)
+    {
+      usage (stderr);
+      return 1;
+    }
+  const char *name = argv[optind];
+  if (strcmp (name, "help") == 0)
+    {
+      usage (stdout);
+      return 0;
+    }
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    {
+      if (strcmp (name, commands[i].name) != 0)
+        continue;
+      if (commands[i].enters_container && selfexe_ensure_sealed (argv, &err) < 0)
+        return cmd_fail (&err);
+      /* Commands see argv from their own name on, getopt state reset. */
+      int sub_argc = argc - optind;
+      char **sub_argv = argv + optind;
+      optind = 0;
+      opterr = 1;
+      return commands[i].fn (&g, sub_argc, sub_argv);
+    }
+  log_error ("unknown command `%s` (see moat --help)", name);
+  return 1;
+}

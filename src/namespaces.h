@@ -1,0 +1,37 @@
+/* moat — the namespace wall: which namespaces to create or join, uid/gid
+ * maps and time offsets. The parent half runs in `moat create` before and
+ * after clone(2); the child half runs in the container init. */
+#ifndef MOAT_NAMESPACES_H
+#define MOAT_NAMESPACES_H
+
+#include <sys/types.h>
+#include "config.h"
+#include "error.h"
+
+/* Namespaces the config asks to create, as clone(2) flags. CLONE_NEWCGROUP is
+ * left out: the init unshares it itself once it sits in its cgroup, so the
+ * namespace's root is the container's cgroup. CLONE_NEWTIME cannot be passed
+ * to clone(2) (it collides with CSIGNAL): see ns_parent_prepare. */
+int ns_clone_flags (const struct moat_config *cfg);
+
+/* Validate namespace paths and mappings before anything is created. */
+int ns_validate (const struct moat_config *cfg, moat_error **err);
+
+/* Parent, before clone: pid and time namespaces only affect children, so the
+ * parent enters them "for its children" (setns to a path, or unshare and write
+ * the time offsets). ns_parent_restore puts the parent's own back after clone
+ * so hooks it runs later stay in the runtime's namespaces. */
+struct ns_saved { int pid_fd, time_fd; };
+int ns_parent_prepare (const struct moat_config *cfg, struct ns_saved *saved, moat_error **err);
+int ns_parent_restore (struct ns_saved *saved, moat_error **err);
+
+/* Parent, after clone: write uid_map / gid_map of the child's new user ns. */
+int ns_write_id_maps (const struct moat_config *cfg, pid_t pid, moat_error **err);
+
+/* Child: join every namespace that has a path (user first, so the others are
+ * joined with its privileges), except pid and time (done by the parent). */
+int ns_child_join (const struct moat_config *cfg, moat_error **err);
+/* Child: create the cgroup namespace (after the parent placed us in the cgroup). */
+int ns_child_unshare_late (const struct moat_config *cfg, moat_error **err);
+
+#endif

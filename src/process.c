@@ -1,0 +1,340 @@
+#include "config-host.h"
+#include "process.h"
+#include "caps.h"
+#include "hooks.h"
+#include "namespaces.h"
+#include "rootfs.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SYNC_MAX (1 << 20)
+
+struct sync_hdr
+{
+  uint32_t type;
+  int32_t errnum;
+};
+
+int
+sync_send (int fd, enum sync_type type, int errnum, const char *data, moat_error **err)
+{
+  size_t dlen = data ? strlen (data) : 0;
+  if (dlen > SYNC_MAX - sizeof (struct sync_hdr))
+    dlen = SYNC_MAX - sizeof (struct sync_hdr);
+  cleanup_free char *buf = xmalloc0 (sizeof (struct sync_hdr) + dlen);
+  struct sync_hdr h = { .type = type, .errnum = errnum };
+  memcpy (buf, &h, sizeof h);
+  if (dlen)
+    memcpy (buf + sizeof h, data, dlen);
+  ssize_t n;
+  do
+    n = send (fd, buf, sizeof h + dlen, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return moat_error_set (err, errno, "send to container init");
+  return 0;
+}
+
+int
+sync_expect (int fd, enum sync_type want, char **data, moat_error **err)
+{
+  cleanup_free char *buf = xmalloc0 (SYNC_MAX + 1);
+  ssize_t n;
+  do
+    n = recv (fd, buf, SYNC_MAX, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return moat_error_set (err, errno, "receive from container init");
+  if (n == 0)
+    return moat_error_set (err, 0, "container init exited during set-up");
+  if ((size_t) n < sizeof (struct sync_hdr))
+    return moat_error_set (err, 0, "short message from container init");
+  struct sync_hdr h;
+  memcpy (&h, buf, sizeof h);
+  buf[n] = '\0';
+  if (h.type == SYNC_ERROR)
+    return moat_error_set (err, h.errnum, "%s", buf + sizeof h);
+  if (h.type != (uint32_t) want)
+    return moat_error_set (err, 0, "unexpected message %u from container init (wanted %u)", h.type, want);
+  if (data)
+    *data = xstrdup (buf + sizeof h);
+  return 0;
+}
+
+/* ---- the init (child side) ---------------------------------------------- */
+
+static const char *
+env_get (char **env, const char *name)
+{
+  size_t l = strlen (name);
+  for (size_t i = 0; env && env[i]; i++)
+    if (strncmp (env[i], name, l) == 0 && env[i][l] == '=')
+      return env[i] + l + 1;
+  return NULL;
+}
+
+static bool
+is_executable_file (const char *path)
+{
+  struct stat st;
+  return stat (path, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 0111);
+}
+
+/* Find args[0] inside the container (after pivot_root) with the container's
+ * PATH, so a missing binary fails `create`, not a later `start`. */
+static int
+find_executable (const struct moat_config *cfg, char **out, moat_error **err)
+{
+  const char *arg0 = cfg->args[0];
+  if (strchr (arg0, '/'))
+    {
+      struct stat st;
+      if (stat (arg0, &st) < 0)
+        return moat_error_set (err, errno, "executable `%s` in the rootfs", arg0);
+      if (!S_ISREG (st.st_mode) || !(st.st_mode & 0111))
+        return moat_error_set (err, EACCES, "executable `%s` in the rootfs", arg0);
+      *out = xstrdup (arg0);
+      return 0;
+    }
+  const char *path = env_get (cfg->env, "PATH");
+  if (path == NULL)
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  cleanup_free char *copy = xstrdup (path);
+  char *save = NULL;
+  for (char *dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+    {
+      cleanup_free char *cand = xasprintf ("%s/%s", *dir ? dir : ".", arg0);
+      if (is_executable_file (cand))
+        {
+          *out = steal_pointer (&cand);
+          return 0;
+        }
+    }
+  return moat_error_set (err, 0, "executable `%s` not found in the rootfs (PATH=%s)", arg0, path);
+}
+
+static int
+set_rlimits (const struct moat_config *cfg, moat_error **err)
+{
+  for (size_t i = 0; i < cfg->n_rlimits; i++)
+    {
+      const struct moat_rlimit *r = &cfg->rlimits[i];
+      struct rlimit rl = { .rlim_cur = r->soft, .rlim_max = r->hard };
+      if (setrlimit (r->resource, &rl) < 0)
+        return moat_error_set (err, errno, "process.rlimits: set %s to %llu/%llu", r->name,
+                               (unsigned long long) r->soft, (unsigned long long) r->hard);
+    }
+  return 0;
+}
+
+static int
+set_oom_score_adj (const struct moat_config *cfg, moat_error **err)
+{
+  if (!cfg->has_oom_score_adj)
+    return 0;
+  char buf[16];
+  int n = snprintf (buf, sizeof buf, "%d", cfg->oom_score_adj);
+  if (write_file_at (AT_FDCWD, "/proc/self/oom_score_adj", buf, (size_t) n, err) < 0)
+    return moat_error_wrap (err, "process.oomScoreAdj");
+  return 0;
+}
+
+/* Become process.user: groups, then gid, then uid, keeping capabilities
+ * across the uid change so the configured sets can be applied after it. */
+static int
+change_user (const struct moat_config *cfg, bool setgroups_allowed, moat_error **err)
+{
+  if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    return moat_error_set (err, errno, "prctl PR_SET_KEEPCAPS");
+  if (setgroups_allowed && setgroups (cfg->n_additional_gids, cfg->additional_gids) < 0)
+    return moat_error_set (err, errno, "process.user.additionalGids: setgroups");
+  if (setresgid (cfg->gid, cfg->gid, cfg->gid) < 0)
+    return moat_error_set (err, errno, "process.user.gid: setresgid %u", (unsigned) cfg->gid);
+  if (setresuid (cfg->uid, cfg->uid, cfg->uid) < 0)
+    return moat_error_set (err, errno, "process.user.uid: setresuid %u", (unsigned) cfg->uid);
+  if (prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+    return moat_error_set (err, errno, "prctl PR_SET_KEEPCAPS");
+  return 0;
+}
+
+static bool
+setgroups_allowed_here (void)
+{
+  char buf[16] = "";
+  int fd = open ("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return true;
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  return !(n > 0 && strncmp (buf, "deny", 4) == 0);
+}
+
+/* Everything up to "ready": namespaces, rootfs, hostname; then wait. */
+static int
+init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgroups, moat_error **err)
+{
+  const struct moat_config *cfg = a->cfg;
+  bool userns = cfg->ns[MOAT_NS_USER].present;
+
+  /* Until the parent has mapped our ids and placed us in the cgroup, we
+   * must not touch anything. */
+  if (sync_expect (a->sync_fd, SYNC_GO, state_json, err) < 0)
+    return -1;
+  if (ns_child_join (cfg, err) < 0 || ns_child_unshare_late (cfg, err) < 0)
+    return -1;
+  if (userns)
+    {
+      /* Become root of the new user namespace (ids 0 if mapped). */
+      if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
+        return moat_error_set (err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
+    }
+  if (!a->no_new_keyring)
+    {
+      /* A session keyring of its own, so the container cannot read the
+       * host session's keys. Kernels without keyrings just lack the wall. */
+      if (syscall (SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, a->id) < 0
+          && errno != ENOSYS && errno != EDQUOT)
+        return moat_error_set (err, errno, "join a new session keyring");
+    }
+  *can_setgroups = setgroups_allowed_here ();
+  umask (0);   /* modes of device nodes and mount points are exact */
+
+  struct rootfs_ctx ctx = { .cfg = cfg, .rootfs = a->rootfs, .userns = userns,
+                            .no_pivot = a->no_pivot, .cgroup_path = a->cgroup_path };
+  if (rootfs_prepare (&ctx, err) < 0)
+    return -1;
+  if (rootfs_set_uts_sysctl (cfg, err) < 0)
+    return -1;
+  if (cfg->n_hooks[MOAT_HOOK_PRESTART] || cfg->n_hooks[MOAT_HOOK_CREATE_RUNTIME])
+    {
+      if (sync_send (a->sync_fd, SYNC_HOOKS, 0, NULL, err) < 0
+          || sync_expect (a->sync_fd, SYNC_HOOKS_DONE, NULL, err) < 0)
+        return -1;
+    }
+  /* createContainer: in the container's namespaces, before pivot_root. */
+  if (hooks_run (cfg, MOAT_HOOK_CREATE_CONTAINER, *state_json, a->bundle, err) < 0)
+    return -1;
+  if (rootfs_finish (&ctx, err) < 0 || rootfs_pivot (&ctx, err) < 0)
+    return -1;
+  if (chdir (cfg->cwd) < 0)
+    return moat_error_set (err, errno, "process.cwd: chdir `%s`", cfg->cwd);
+  if (find_executable (cfg, exe, err) < 0)
+    return -1;
+  if (set_rlimits (cfg, err) < 0 || set_oom_score_adj (cfg, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* After start: startContainer hooks, privileges down, exec. */
+static int
+init_finish (struct init_args *a, const char *exe, const char *start_state, bool can_setgroups,
+             moat_error **err)
+{
+  const struct moat_config *cfg = a->cfg;
+  if (hooks_run (cfg, MOAT_HOOK_START_CONTAINER, start_state, NULL, err) < 0)
+    return -1;
+  if (cfg->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return moat_error_set (err, errno, "prctl PR_SET_NO_NEW_PRIVS");
+  if (cfg->has_caps && caps_drop_bounding (&cfg->caps, err) < 0)
+    return -1;
+  if (change_user (cfg, can_setgroups, err) < 0)
+    return -1;
+  if (cfg->has_caps && caps_apply (&cfg->caps, err) < 0)
+    return -1;
+  umask (cfg->has_umask ? cfg->umask : 022);
+  /* The container sees 0, 1, 2 and the preserved fds only: everything else
+   * (the state dir, the sync socket, the log) closes at execve. */
+  int first = 3 + a->preserve_fds;
+  if (syscall (SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    return moat_error_set (err, errno, "close_range");
+  for (int fd = 3; fd < first; fd++)
+    {
+      int fl = fcntl (fd, F_GETFD);
+      if (fl >= 0)
+        fcntl (fd, F_SETFD, fl & ~FD_CLOEXEC);
+    }
+  char *empty[] = { NULL };
+  execve (exe, cfg->args, cfg->env ? cfg->env : empty);
+  return moat_error_set (err, errno, "exec `%s`", exe);
+}
+
+static void
+report (int fd, moat_error *e)
+{
+  if (fd >= 0)
+    sync_send (fd, SYNC_ERROR, e ? e->errnum : 0, e && e->msg ? e->msg : "container init failed", NULL);
+}
+
+static int
+init_main (struct init_args *a)
+{
+  moat_error *err = NULL;
+  cleanup_free char *state_json = NULL, *exe = NULL, *start_state = NULL;
+  bool can_setgroups = true;
+
+  if (a->parent_fd >= 0)
+    close (a->parent_fd);
+  /* While we are being set up, the death of `moat create` is ours too. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (init_setup (a, &state_json, &exe, &can_setgroups, &err) < 0)
+    {
+      report (a->sync_fd, err);
+      return 1;
+    }
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (sync_send (a->sync_fd, SYNC_READY, 0, exe, &err) < 0)
+    return 1;
+
+  int release_fd = a->sync_fd;
+  if (a->listen_fd >= 0)
+    {
+      /* `moat create` is gone now; `moat start` connects to exec.sock. */
+      close (a->sync_fd);
+      for (;;)
+        {
+          int c = accept4 (a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+          if (c >= 0)
+            {
+              release_fd = c;
+              break;
+            }
+          if (errno != EINTR && errno != ECONNABORTED)
+            return 1;
+        }
+    }
+  if (sync_expect (release_fd, SYNC_START, &start_state, &err) < 0)
+    return 1;
+  init_finish (a, exe, start_state, can_setgroups, &err);
+  /* Only reached when something failed: tell whoever started us. */
+  report (release_fd, err);
+  moat_error_free (&err);
+  return 127;
+}
+
+int
+process_spawn_init (struct init_args *a, int flags, pid_t *pid, moat_error **err)
+{
+  /* A fork-like clone: the child gets a copy of our memory (the parsed
+   * config included) and runs init_main on it. */
+  pid_t p = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
+  if (p < 0)
+    return moat_error_set (err, errno, "clone the container init");
+  if (p == 0)
+    _exit (init_main (a));
+  *pid = p;
+  return 0;
+}

@@ -1,0 +1,52 @@
+/* moat — the container init: cloned into its new namespaces by `moat
+ * create`, it builds the container around itself, waits to be started, then
+ * drops its privileges and execs the workload.
+ *
+ * Parent and init talk over a SOCK_SEQPACKET pair, one message each way per
+ * step, so a failure inside the init comes back as a moat_error that names
+ * what failed ("mounts[2]: mount `proc` on `/proc`: Permission denied"). */
+#ifndef MOAT_PROCESS_H
+#define MOAT_PROCESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "config.h"
+#include "error.h"
+
+enum sync_type
+{
+  SYNC_GO = 1,        /* parent -> init: namespaces mapped, cgroup joined; data: state JSON */
+  SYNC_HOOKS,         /* init -> parent: mounts done, run prestart/createRuntime now */
+  SYNC_HOOKS_DONE,    /* parent -> init */
+  SYNC_READY,         /* init -> parent: waiting for start */
+  SYNC_START,         /* starter -> init: data: state JSON for startContainer hooks */
+  SYNC_ERROR,         /* init -> anyone: errnum + message */
+};
+
+struct init_args
+{
+  const struct moat_config *cfg;
+  const char *id;
+  const char *rootfs;        /* absolute */
+  const char *bundle;        /* absolute */
+  const char *cgroup_path;
+  const char *exe_path;      /* resolved by the init: for error messages */
+  int sync_fd;               /* the init's end of the pair */
+  int parent_fd;             /* the parent's end: closed in the init, so EOF means death */
+  int listen_fd;             /* exec.sock (create), or -1 (run: started over sync_fd) */
+  int preserve_fds;
+  bool no_pivot;
+  bool no_new_keyring;
+};
+
+/* Clone the init with FLAGS (CLONE_NEW*). Returns its host pid. */
+int process_spawn_init (struct init_args *a, int flags, pid_t *pid, moat_error **err);
+
+/* Send one message. */
+int sync_send (int fd, enum sync_type type, int errnum, const char *data, moat_error **err);
+/* Receive one message of type WANT. A SYNC_ERROR becomes *err; EOF too
+ * ("container init exited during set-up"). *data may be NULL. */
+int sync_expect (int fd, enum sync_type want, char **data, moat_error **err);
+
+#endif

@@ -1,0 +1,676 @@
+#include "config-host.h"
+#include "rootfs.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define PROCFD(buf, fd) (snprintf ((buf), sizeof (buf), "/proc/self/fd/%d", (fd)), (buf))
+
+static int
+sys_openat2 (int dirfd, const char *path, int flags, unsigned long long resolve)
+{
+  struct open_how how = { .flags = (unsigned long long) flags | O_CLOEXEC, .resolve = resolve };
+  return (int) syscall (SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+int
+resolve_in_root (int rootfd, const char *path, int flags, int *out, moat_error **err)
+{
+  int fd;
+  do
+    fd = sys_openat2 (rootfd, path, O_PATH | flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  while (fd < 0 && errno == EAGAIN);   /* a concurrent rename: openat2 asks to retry */
+  if (fd < 0)
+    return moat_error_set (err, errno, "resolve `%s` in the rootfs", path);
+  *out = fd;
+  return 0;
+}
+
+/* Split a path into clean components: "", "." dropped; ".." pops lexically
+ * (it cannot climb above the root anyway under RESOLVE_IN_ROOT). */
+static char **
+path_components (const char *path, size_t *n)
+{
+  cleanup_free char *copy = xstrdup (path);
+  char **v = xmalloc0 ((strlen (path) / 2 + 2) * sizeof (char *));
+  size_t k = 0;
+  char *save = NULL;
+  for (char *c = strtok_r (copy, "/", &save); c; c = strtok_r (NULL, "/", &save))
+    {
+      if (strcmp (c, ".") == 0)
+        continue;
+      if (strcmp (c, "..") == 0)
+        {
+          if (k > 0)
+            free (v[--k]);
+          v[k] = NULL;
+          continue;
+        }
+      v[k++] = xstrdup (c);
+    }
+  v[k] = NULL;
+  *n = k;
+  return v;
+}
+
+int
+mkdir_in_root (int rootfd, const char *path, bool dir, mode_t mode, int *out, moat_error **err)
+{
+  size_t n;
+  cleanup_strv char **comp = path_components (path, &n);
+  cleanup_close int parent = sys_openat2 (rootfd, ".", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT);
+  if (parent < 0)
+    return moat_error_set (err, errno, "open rootfs");
+  cleanup_free char *prefix = xstrdup ("");
+  for (size_t i = 0; i < n; i++)
+    {
+      bool last = (i + 1 == n);
+      char *p = xasprintf ("%s/%s", prefix, comp[i]);
+      free (prefix);
+      prefix = p;
+      /* Each prefix is resolved from the rootfs itself, so a symlink met on
+       * the way (absolute or relative) is followed inside the rootfs. */
+      int fd = sys_openat2 (rootfd, prefix, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+      if (fd < 0 && errno == ENOENT)
+        {
+          /* Create the missing component by name in its resolved parent:
+           * mkdirat/openat(O_EXCL|O_NOFOLLOW) never follow the last link. */
+          int r;
+          if (last && !dir)
+            {
+              r = openat (parent, comp[i], O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+              if (r >= 0)
+                close (r);
+            }
+          else
+            r = mkdirat (parent, comp[i], mode);
+          if (r < 0 && errno != EEXIST)
+            return moat_error_set (err, errno, "create `%s` in the rootfs", prefix);
+          fd = sys_openat2 (rootfd, prefix, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+          if (fd < 0 && errno == ENOENT)
+            return moat_error_set (err, 0, "create `%s` in the rootfs: it is a dangling symlink", prefix);
+        }
+      if (fd < 0)
+        return moat_error_set (err, errno, "resolve `%s` in the rootfs", prefix);
+      if (!last)
+        {
+          struct stat st;
+          if (fstat (fd, &st) < 0 || !S_ISDIR (st.st_mode))
+            {
+              close (fd);
+              return moat_error_set (err, ENOTDIR, "resolve `%s` in the rootfs", prefix);
+            }
+        }
+      close (parent);
+      parent = fd;
+    }
+  *out = steal_fd (&parent);
+  return 0;
+}
+
+/* Flags a bind remount must keep: in a user namespace the kernel locks
+ * nosuid/nodev/noexec/ro inherited from the host, and a remount that drops
+ * them fails with EPERM. */
+static unsigned long
+locked_flags (int fd)
+{
+  struct statvfs sv;
+  unsigned long f = 0;
+  if (fstatvfs (fd, &sv) < 0)
+    return 0;
+  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+  if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  return f;
+}
+
+#define BIND_REMOUNT_MASK (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME \
+                           | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | MS_SYNCHRONOUS \
+                           | MS_DIRSYNC | MS_MANDLOCK)
+
+/* Make the mount at DEST (inside rootfd) read-only, recursively. */
+static int
+make_readonly (int rootfd, const char *dest, bool userns, moat_error **err)
+{
+  cleanup_close int fd = -1;
+  if (resolve_in_root (rootfd, dest, 0, &fd, err) < 0)
+    return -1;
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+  if (syscall (SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0)
+    return 0;
+  if (errno != ENOSYS)
+    return moat_error_set (err, errno, "make `%s` read-only", dest);
+  char p[64];
+  unsigned long extra = userns ? locked_flags (fd) : 0;
+  if (mount (NULL, PROCFD (p, fd), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL) < 0)
+    return moat_error_set (err, errno, "make `%s` read-only", dest);
+  return 0;
+}
+
+static int
+bind_mount (int rootfd, const char *src, const char *dest, unsigned long flags,
+            unsigned long clear, bool userns, bool src_is_dir, moat_error **err)
+{
+  cleanup_close int target = -1;
+  if (mkdir_in_root (rootfd, dest, src_is_dir, 0755, &target, err) < 0)
+    return -1;
+  char p[64];
+  if (mount (src, PROCFD (p, target), NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+    return moat_error_set (err, errno, "bind mount `%s` on `%s`", src, dest);
+  unsigned long want = flags & BIND_REMOUNT_MASK;
+  if (want == 0)
+    return 0;
+  /* The remount must address the new mount, so look the path up again: the
+   * old fd still points at the mount point underneath. */
+  cleanup_close int fresh = -1;
+  if (resolve_in_root (rootfd, dest, 0, &fresh, err) < 0)
+    return -1;
+  if (userns)
+    want |= locked_flags (fresh) & ~clear;
+  if (mount (NULL, PROCFD (p, fresh), NULL, MS_REMOUNT | MS_BIND | want, NULL) < 0)
+    return moat_error_set (err, errno, "remount `%s` with its options", dest);
+  return 0;
+}
+
+static int
+set_propagation (int rootfd, const char *dest, unsigned long prop, moat_error **err)
+{
+  if (prop == 0)
+    return 0;
+  cleanup_close int fd = -1;
+  if (resolve_in_root (rootfd, dest, 0, &fd, err) < 0)
+    return -1;
+  char p[64];
+  if (mount (NULL, PROCFD (p, fd), NULL, prop, NULL) < 0)
+    return moat_error_set (err, errno, "set propagation of `%s`", dest);
+  return 0;
+}
+
+/* A "cgroup" mount. On a pure v2 host it is cgroup2. On v1 or hybrid hosts it
+ * is a tmpfs holding one mount per hierarchy, as runc lays it out: with a
+ * cgroup namespace each hierarchy is mounted afresh (showing only the
+ * container's subtree); without one, the container's own cgroup directory is
+ * bind-mounted from the host. */
+static int
+mount_cgroup (const struct rootfs_ctx *ctx, int rootfd, const struct moat_mount *m, moat_error **err)
+{
+  struct statfs sfs;
+  bool cgns = ctx->cfg->ns[MOAT_NS_CGROUP].present;
+  unsigned long flags = (m->flags & ~(MS_REC | MS_BIND | MS_RDONLY)) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  cleanup_close int target = -1;
+  char p[64];
+  if (mkdir_in_root (rootfd, m->destination, true, 0755, &target, err) < 0)
+    return -1;
+  if (statfs ("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+    {
+      if (cgns)
+        {
+          if (mount ("cgroup2", PROCFD (p, target), "cgroup2", flags | (m->flags & MS_RDONLY), NULL) < 0)
+            return moat_error_set (err, errno, "mount cgroup2 on `%s`", m->destination);
+          return 0;
+        }
+      cleanup_free char *src = xasprintf ("/sys/fs/cgroup%s", ctx->cgroup_path ? ctx->cgroup_path : "");
+      return bind_mount (rootfd, src, m->destination, MS_BIND | MS_REC | flags | (m->flags & MS_RDONLY),
+                         0, ctx->userns, true, err);
+    }
+
+  if (mount ("tmpfs", PROCFD (p, target), "tmpfs", flags, "mode=755") < 0)
+    return moat_error_set (err, errno, "mount tmpfs on `%s`", m->destination);
+
+  cleanup_file FILE *mi = fopen ("/proc/self/mountinfo", "re");
+  if (mi == NULL)
+    return moat_error_set (err, errno, "open /proc/self/mountinfo");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+  while (getline (&line, &cap, mi) > 0)
+    {
+      /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS */
+      char *sep = strstr (line, " - ");
+      if (sep == NULL)
+        continue;
+      char mnt[4096], fstype[64], source[256], super[1024];
+      if (sscanf (line, "%*s %*s %*s %*s %4095s", mnt) != 1
+          || sscanf (sep + 3, "%63s %255s %1023s", fstype, source, super) != 3)
+        continue;
+      if (strncmp (mnt, "/sys/fs/cgroup/", 15) != 0)
+        continue;
+      const char *name = mnt + 15;
+      if (strchr (name, '/'))
+        continue;
+      bool v2 = strcmp (fstype, "cgroup2") == 0;
+      if (!v2 && strcmp (fstype, "cgroup") != 0)
+        continue;
+      cleanup_free char *dest = xasprintf ("%s/%s", m->destination, name);
+      cleanup_close int sub = -1;
+      if (mkdir_in_root (rootfd, dest, true, 0755, &sub, err) < 0)
+        return -1;
+      if (cgns)
+        {
+          /* The hierarchy's controllers are its super options minus rw/ro. */
+          char opts[1024] = "";
+          char *save = NULL;
+          for (char *o = strtok_r (super, ",", &save); o; o = strtok_r (NULL, ",", &save))
+            {
+              if (strcmp (o, "rw") == 0 || strcmp (o, "ro") == 0)
+                continue;
+              if (*opts)
+                strncat (opts, ",", sizeof opts - strlen (opts) - 1);
+              strncat (opts, o, sizeof opts - strlen (opts) - 1);
+            }
+          if (mount ("cgroup", PROCFD (p, sub), v2 ? "cgroup2" : "cgroup", flags,
+                     v2 ? NULL : opts) < 0)
+            return moat_error_set (err, errno, "mount cgroup `%s` on `%s`", name, dest);
+        }
+      else
+        {
+          cleanup_free char *src = xasprintf ("%s%s", mnt, ctx->cgroup_path ? ctx->cgroup_path : "");
+          if (bind_mount (rootfd, src, dest, MS_BIND | MS_REC | flags, 0, ctx->userns, true, err) < 0)
+            return -1;
+        }
+      /* Hosts link "cpu" -> "cpu,cpuacct": give the container the same names. */
+      if (!v2 && strchr (name, ','))
+        {
+          cleanup_free char *names = xstrdup (name);
+          char *save2 = NULL;
+          for (char *c = strtok_r (names, ",", &save2); c; c = strtok_r (NULL, ",", &save2))
+            {
+              cleanup_close int dfd = -1;
+              if (resolve_in_root (rootfd, m->destination, O_DIRECTORY, &dfd, err) < 0)
+                return -1;
+              (void) symlinkat (name, dfd, c);
+            }
+        }
+    }
+  if (m->flags & MS_RDONLY)
+    {
+      cleanup_close int fresh = -1;
+      if (resolve_in_root (rootfd, m->destination, 0, &fresh, err) < 0)
+        return -1;
+      if (mount (NULL, PROCFD (p, fresh), NULL, MS_REMOUNT | flags | MS_RDONLY, "mode=755") < 0)
+        return moat_error_set (err, errno, "make `%s` read-only", m->destination);
+    }
+  return 0;
+}
+
+static int
+do_mount (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err)
+{
+  const struct moat_mount *m = &ctx->cfg->mounts[idx];
+  const char *type = m->type ? m->type : "";
+  unsigned long prop = m->propagation;
+
+  if (m->bind)
+    {
+      if (m->source == NULL)
+        return moat_error_set (err, 0, "mounts[%zu]: bind mount of `%s` has no source", idx, m->destination);
+      struct stat st;
+      if (stat (m->source, &st) < 0)
+        return moat_error_set (err, errno, "mounts[%zu]: bind source `%s`", idx, m->source);
+      if (bind_mount (rootfd, m->source, m->destination, m->flags, m->clear_flags, ctx->userns,
+                      S_ISDIR (st.st_mode), err) < 0)
+        return -1;
+      return set_propagation (rootfd, m->destination, prop, err);
+    }
+  if (strcmp (type, "cgroup") == 0)
+    return mount_cgroup (ctx, rootfd, m, err);
+
+  cleanup_close int target = -1;
+  if (mkdir_in_root (rootfd, m->destination, true, 0755, &target, err) < 0)
+    return -1;
+  char p[64];
+  unsigned long flags = m->flags & ~(MS_BIND | MS_REC);
+  if (mount (m->source ? m->source : type, PROCFD (p, target), type, flags, m->data) < 0)
+    {
+      int e = errno;
+      /* sysfs needs a network namespace owned by our user namespace, and
+       * mqueue an ipc one; without them (rootless), runc binds the host's. */
+      if (e == EPERM && ctx->userns && (strcmp (type, "sysfs") == 0 || strcmp (type, "mqueue") == 0))
+        {
+          const char *src = strcmp (type, "sysfs") == 0 ? "/sys" : "/dev/mqueue";
+          close (steal_fd (&target));
+          return bind_mount (rootfd, src, m->destination,
+                             MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC | (m->flags & MS_RDONLY),
+                             0, true, true, err);
+        }
+      return moat_error_set (err, e, "mounts[%zu]: mount `%s` (type %s) on `%s`", idx,
+                             m->source ? m->source : type, *type ? type : "none", m->destination);
+    }
+  return set_propagation (rootfd, m->destination, prop, err);
+}
+
+struct default_dev { const char *path; unsigned major, minor; };
+static const struct default_dev default_devs[] = {
+  { "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+  { "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+};
+
+static int
+make_device (int rootfd, const char *path, char type, unsigned major, unsigned minor,
+             mode_t mode, uid_t uid, gid_t gid, bool userns, moat_error **err)
+{
+  /* The parent directory, then the node by name in it: mknodat never
+   * follows a symlink at its last component. */
+  cleanup_free char *dir = xstrdup (path);
+  char *slash = strrchr (dir, '/');
+  const char *base = slash ? slash + 1 : dir;
+  cleanup_free char *base_copy = xstrdup (base);
+  if (slash)
+    *slash = '\0';
+  cleanup_close int dfd = -1;
+  if (mkdir_in_root (rootfd, *dir ? dir : "/", true, 0755, &dfd, err) < 0)
+    return -1;
+  if (userns)
+    {
+      /* mknod is denied in a user namespace: bind the host's node instead. */
+      if (type == 'p')
+        {
+          if (mkfifoat (dfd, base_copy, mode) < 0 && errno != EEXIST)
+            return moat_error_set (err, errno, "mkfifo `%s`", path);
+          return 0;
+        }
+      char hostpath[64];
+      snprintf (hostpath, sizeof hostpath, "/dev/%s/%u:%u", type == 'b' ? "block" : "char", major, minor);
+      return bind_mount (rootfd, hostpath, path, MS_BIND, 0, true, false, err);
+    }
+  (void) unlinkat (dfd, base_copy, 0);
+  mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+  /* An O_PATH directory fd is fine for mknodat/fchownat. */
+  if (mknodat (dfd, base_copy, fmt | (mode & 07777), makedev (major, minor)) < 0)
+    return moat_error_set (err, errno, "mknod `%s`", path);
+  if (fchownat (dfd, base_copy, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return moat_error_set (err, errno, "chown `%s`", path);
+  return 0;
+}
+
+static bool
+dev_is_host_bind (const struct moat_config *cfg)
+{
+  for (size_t i = 0; i < cfg->n_mounts; i++)
+    if (cfg->mounts[i].bind && strcmp (cfg->mounts[i].destination, "/dev") == 0)
+      return true;
+  return false;
+}
+
+static int
+create_devices (const struct rootfs_ctx *ctx, int rootfd, moat_error **err)
+{
+  const struct moat_config *cfg = ctx->cfg;
+  if (dev_is_host_bind (cfg))
+    return 0;
+  for (size_t i = 0; i < ARRAY_SIZE (default_devs); i++)
+    {
+      bool overridden = false;
+      for (size_t j = 0; j < cfg->n_devices; j++)
+        if (strcmp (cfg->devices[j].path, default_devs[i].path) == 0)
+          overridden = true;
+      if (!overridden
+          && make_device (rootfd, default_devs[i].path, 'c', default_devs[i].major,
+                          default_devs[i].minor, 0666, 0, 0, ctx->userns, err) < 0)
+        return -1;
+    }
+  for (size_t j = 0; j < cfg->n_devices; j++)
+    {
+      const struct moat_device *d = &cfg->devices[j];
+      if (make_device (rootfd, d->path, d->type == 'u' ? 'c' : d->type, (unsigned) d->major,
+                       (unsigned) d->minor, d->has_file_mode ? d->file_mode : 0666,
+                       d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, ctx->userns, err) < 0)
+        return moat_error_wrap (err, "linux.devices[%zu]", j);
+    }
+  static const struct { const char *target, *name; } links[] = {
+    { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
+    { "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" }, { "/proc/kcore", "core" },
+  };
+  cleanup_close int devfd = -1;
+  if (mkdir_in_root (rootfd, "/dev", true, 0755, &devfd, err) < 0)
+    return -1;
+  for (size_t i = 0; i < ARRAY_SIZE (links); i++)
+    {
+      if (strcmp (links[i].name, "ptmx") == 0)
+        (void) unlinkat (devfd, "ptmx", 0);   /* a ptmx node from the image loses to pts/ptmx */
+      if (symlinkat (links[i].target, devfd, links[i].name) < 0 && errno != EEXIST)
+        return moat_error_set (err, errno, "symlink /dev/%s", links[i].name);
+    }
+  return 0;
+}
+
+static unsigned long
+propagation_flag (const char *name)
+{
+  static const struct { const char *n; unsigned long f; } t[] = {
+    { "private", MS_PRIVATE }, { "rprivate", MS_PRIVATE | MS_REC },
+    { "slave", MS_SLAVE }, { "rslave", MS_SLAVE | MS_REC },
+    { "shared", MS_SHARED }, { "rshared", MS_SHARED | MS_REC },
+    { "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
+  };
+  for (size_t i = 0; name && i < ARRAY_SIZE (t); i++)
+    if (strcmp (name, t[i].n) == 0)
+      return t[i].f;
+  return 0;
+}
+
+int
+rootfs_prepare (const struct rootfs_ctx *ctx, moat_error **err)
+{
+  const struct moat_config *cfg = ctx->cfg;
+  /* Nothing mounted from here on may propagate back to the host: make the
+   * copy of the host's tree private (slave when the user asked for shared
+   * propagation, so the container can still receive host mounts). */
+  unsigned long rprop = propagation_flag (cfg->rootfs_propagation);
+  unsigned long first = (rprop & (MS_SHARED | MS_SLAVE)) ? MS_SLAVE | MS_REC : MS_PRIVATE | MS_REC;
+  if (mount (NULL, "/", NULL, first, NULL) < 0)
+    return moat_error_set (err, errno, "make / private in the container's mount namespace");
+  /* pivot_root needs the new root to be a mount point. */
+  if (mount (ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return moat_error_set (err, errno, "bind mount rootfs `%s`", ctx->rootfs);
+  cleanup_close int rootfd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return moat_error_set (err, errno, "open rootfs `%s`", ctx->rootfs);
+  for (size_t i = 0; i < cfg->n_mounts; i++)
+    if (do_mount (ctx, rootfd, i, err) < 0)
+      return -1;
+  if (create_devices (ctx, rootfd, err) < 0)
+    return -1;
+  /* The working directory exists before the rootfs may become read-only. */
+  if (cfg->cwd)
+    {
+      cleanup_close int cwdfd = -1;
+      if (mkdir_in_root (rootfd, cfg->cwd, true, 0755, &cwdfd, err) < 0)
+        return moat_error_wrap (err, "process.cwd");
+    }
+  return 0;
+}
+
+/* The null device to mask files with: the host's, checked to really be 1:3,
+ * never the rootfs' /dev/null, which the image controls (CVE-2025-31133). */
+static int
+open_host_null (int *out, moat_error **err)
+{
+  int fd = open ("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return moat_error_set (err, errno, "open host /dev/null");
+  struct stat st;
+  if (fstat (fd, &st) < 0 || !S_ISCHR (st.st_mode) || st.st_rdev != makedev (1, 3))
+    {
+      close (fd);
+      return moat_error_set (err, 0, "host /dev/null is not the null device");
+    }
+  *out = fd;
+  return 0;
+}
+
+static int
+mask_paths (const struct rootfs_ctx *ctx, int rootfd, moat_error **err)
+{
+  char **paths = ctx->cfg->masked_paths;
+  if (paths == NULL || *paths == NULL)
+    return 0;
+  cleanup_close int nullfd = -1;
+  if (open_host_null (&nullfd, err) < 0)
+    return -1;
+  char np[64], tp[64];
+  PROCFD (np, nullfd);
+  for (size_t i = 0; paths[i]; i++)
+    {
+      cleanup_close int fd = -1;
+      if (resolve_in_root (rootfd, paths[i], 0, &fd, err) < 0)
+        {
+          if ((*err)->errnum == ENOENT)
+            {
+              moat_error_free (err);
+              continue;
+            }
+          return moat_error_wrap (err, "linux.maskedPaths[%zu]", i);
+        }
+      struct stat st;
+      if (fstat (fd, &st) < 0)
+        return moat_error_set (err, errno, "stat masked path `%s`", paths[i]);
+      int r;
+      if (S_ISDIR (st.st_mode))
+        r = mount ("tmpfs", PROCFD (tp, fd), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   "size=0,nr_inodes=1,mode=555");
+      else
+        r = mount (np, PROCFD (tp, fd), NULL, MS_BIND, NULL);
+      if (r < 0)
+        return moat_error_set (err, errno, "mask `%s`", paths[i]);
+    }
+  return 0;
+}
+
+static int
+readonly_paths (const struct rootfs_ctx *ctx, int rootfd, moat_error **err)
+{
+  char **paths = ctx->cfg->readonly_paths;
+  for (size_t i = 0; paths && paths[i]; i++)
+    {
+      cleanup_close int fd = -1;
+      if (resolve_in_root (rootfd, paths[i], 0, &fd, err) < 0)
+        {
+          if ((*err)->errnum == ENOENT)
+            {
+              moat_error_free (err);
+              continue;
+            }
+          return moat_error_wrap (err, "linux.readonlyPaths[%zu]", i);
+        }
+      char p[64];
+      PROCFD (p, fd);
+      if (mount (p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return moat_error_set (err, errno, "bind `%s` read-only", paths[i]);
+      if (make_readonly (rootfd, paths[i], ctx->userns, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+rootfs_finish (const struct rootfs_ctx *ctx, moat_error **err)
+{
+  cleanup_close int rootfd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return moat_error_set (err, errno, "open rootfs `%s`", ctx->rootfs);
+  if (mask_paths (ctx, rootfd, err) < 0 || readonly_paths (ctx, rootfd, err) < 0)
+    return -1;
+  if (ctx->cfg->root_readonly)
+    {
+      /* Only the root mount itself: mounts below it keep their own options
+       * (a writable tmpfs on /tmp stays writable), as in runc. */
+      char p[64];
+      cleanup_close int fresh = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      unsigned long extra = ctx->userns ? locked_flags (fresh) : 0;
+      if (fresh < 0 || mount (NULL, PROCFD (p, fresh), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL) < 0)
+        return moat_error_set (err, errno, "make the rootfs read-only");
+    }
+  return 0;
+}
+
+int
+rootfs_pivot (const struct rootfs_ctx *ctx, moat_error **err)
+{
+  unsigned long rprop = propagation_flag (ctx->cfg->rootfs_propagation);
+  if (ctx->no_pivot)
+    {
+      if (chdir (ctx->rootfs) < 0)
+        return moat_error_set (err, errno, "chdir `%s`", ctx->rootfs);
+      if (mount (ctx->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+        return moat_error_set (err, errno, "move rootfs to /");
+      if (chroot (".") < 0)
+        return moat_error_set (err, errno, "chroot");
+    }
+  else
+    {
+      cleanup_close int oldroot = open ("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+      cleanup_close int newroot = open (ctx->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+      if (oldroot < 0 || newroot < 0)
+        return moat_error_set (err, errno, "open roots for pivot_root");
+      if (fchdir (newroot) < 0)
+        return moat_error_set (err, errno, "chdir to rootfs");
+      /* pivot_root(".", ".") stacks the old root on top of the new one; it is
+       * then detached from where it sits, with no put_old directory needed. */
+      if (syscall (SYS_pivot_root, ".", ".") < 0)
+        return moat_error_set (err, errno, "pivot_root");
+      if (fchdir (oldroot) < 0)
+        return moat_error_set (err, errno, "chdir to old root");
+      if (mount (NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        return moat_error_set (err, errno, "make old root a slave");
+      if (umount2 (".", MNT_DETACH) < 0)
+        return moat_error_set (err, errno, "detach old root");
+    }
+  if (chdir ("/") < 0)
+    return moat_error_set (err, errno, "chdir /");
+  if (rprop && mount (NULL, "/", NULL, rprop, NULL) < 0)
+    return moat_error_set (err, errno, "linux.rootfsPropagation: set `%s`", ctx->cfg->rootfs_propagation);
+  return 0;
+}
+
+int
+rootfs_set_uts_sysctl (const struct moat_config *cfg, moat_error **err)
+{
+  bool uts = cfg->ns[MOAT_NS_UTS].present;
+  if (cfg->hostname && *cfg->hostname)
+    {
+      if (!uts)
+        return moat_error_set (err, 0, "hostname: needs a uts namespace");
+      if (sethostname (cfg->hostname, strlen (cfg->hostname)) < 0)
+        return moat_error_set (err, errno, "sethostname `%s`", cfg->hostname);
+    }
+  if (cfg->domainname && *cfg->domainname)
+    {
+      if (!uts)
+        return moat_error_set (err, 0, "domainname: needs a uts namespace");
+      if (setdomainname (cfg->domainname, strlen (cfg->domainname)) < 0)
+        return moat_error_set (err, errno, "setdomainname `%s`", cfg->domainname);
+    }
+  /* The init already lives in its namespaces, and /proc/sys shows the
+   * reader's namespaces, so the host's /proc serves before pivot_root. */
+  for (size_t i = 0; i < cfg->n_sysctl; i++)
+    {
+      const char *key = cfg->sysctl[i].key;
+      if (strstr (key, "..") || strchr (key, '/'))
+        return moat_error_set (err, 0, "linux.sysctl: invalid key `%s`", key);
+      cleanup_free char *path = xasprintf ("/proc/sys/%s", key);
+      for (char *c = path + 10; *c; c++)
+        if (*c == '.')
+          *c = '/';
+      const char *v = cfg->sysctl[i].value;
+      if (write_file_at (AT_FDCWD, path, v, strlen (v), err) < 0)
+        return moat_error_wrap (err, "linux.sysctl: `%s`", key);
+    }
+  return 0;
+}

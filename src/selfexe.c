@@ -1,0 +1,47 @@
+#include "config-host.h"
+#include "selfexe.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define REQUIRED_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+extern char **environ;
+
+int
+selfexe_ensure_sealed (char **argv, moat_error **err)
+{
+  cleanup_close int self = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (self < 0)
+    return moat_error_set (err, errno, "open /proc/self/exe");
+  int seals = fcntl (self, F_GET_SEALS);
+  if (seals >= 0 && (seals & REQUIRED_SEALS) == REQUIRED_SEALS)
+    return 0;
+
+  struct stat st;
+  if (fstat (self, &st) < 0)
+    return moat_error_set (err, errno, "stat /proc/self/exe");
+  cleanup_close int mfd = memfd_create ("moat", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0)
+    return moat_error_set (err, errno, "memfd_create");
+  off_t off = 0;
+  while (off < st.st_size)
+    {
+      ssize_t n = sendfile (mfd, self, &off, (size_t) (st.st_size - off));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return moat_error_set (err, n < 0 ? errno : EIO, "copy moat binary to memfd");
+    }
+  if (fcntl (mfd, F_ADD_SEALS, REQUIRED_SEALS) < 0)
+    return moat_error_set (err, errno, "seal memfd");
+  /* MFD_CLOEXEC is fine for an ELF binary: the kernel maps it before the
+   * close-on-exec takes effect. */
+  fexecve (mfd, argv, environ);
+  return moat_error_set (err, errno, "re-execute moat from a sealed copy");
+}

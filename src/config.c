@@ -621,8 +621,9 @@ parse_idmaps (struct pctx *c, yajl_val lx, const char *key, const char *what,
           cleanup_free char *sp = json_path_key (p, "size");
           return json_error (c->err, c->doc, sp, "invalid %s mapping: size must not be 0", what);
         }
-      if ((uint64_t) m.container_id + m.size > (uint64_t) UINT32_MAX + 1
-          || (uint64_t) m.host_id + m.size > (uint64_t) UINT32_MAX + 1)
+      /* The kernel refuses ranges that wrap around 2^32. */
+      if ((uint64_t) m.container_id + m.size > UINT32_MAX
+          || (uint64_t) m.host_id + m.size > UINT32_MAX)
         return json_error (c->err, c->doc, p, "invalid %s mapping: range exceeds 32 bits", what);
       (*out)[(*n_out)++] = m;
     }
@@ -855,7 +856,9 @@ config_parse_len (const char *text, size_t len, const char *name, struct moat_co
 int
 config_parse (const char *text, const char *name, struct moat_config **out, moat_error **err)
 {
-  return config_parse_len (text, text ? strlen (text) : 0, name, out, err);
+  if (text == NULL)
+    text = "";
+  return config_parse_len (text, strlen (text), name, out, err);
 }
 
 int

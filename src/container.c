@@ -228,7 +228,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
 
   struct init_args a = {
     .cfg = cfg, .id = o->id, .rootfs = c->rootfs, .bundle = c->bundle,
-    .cgroup_path = c->cgroup_path, .sync_fd = child_end, .parent_fd = c->sync_fd,
+    .cgroup_path = c->cgroup_path, .sync_fd = child_end,
     .listen_fd = listen_fd, .preserve_fds = o->preserve_fds, .no_pivot = o->no_pivot,
     .no_new_keyring = o->no_new_keyring,
   };

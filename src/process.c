@@ -279,6 +279,23 @@ report (int fd, moat_error *e)
     sync_send (fd, SYNC_ERROR, e ? e->errnum : 0, e && e->msg ? e->msg : "container init failed", NULL);
 }
 
+static void
+close_all_but (int first, int keep1, int keep2)
+{
+  int lo = keep1 < keep2 ? keep1 : keep2, hi = keep1 < keep2 ? keep2 : keep1;
+  int from = first;
+  int keep[2] = { lo, hi };
+  for (int i = 0; i < 2; i++)
+    {
+      if (keep[i] < from)
+        continue;
+      if (keep[i] > from)
+        syscall (SYS_close_range, from, keep[i] - 1, 0);
+      from = keep[i] + 1;
+    }
+  syscall (SYS_close_range, from, ~0U, 0);
+}
+
 static int
 init_main (struct init_args *a)
 {
@@ -286,8 +303,10 @@ init_main (struct init_args *a)
   cleanup_free char *state_json = NULL, *exe = NULL, *start_state = NULL;
   bool can_setgroups = true;
 
-  if (a->parent_fd >= 0)
-    close (a->parent_fd);
+  /* Keep only what the init needs: its sync socket, exec.sock and the fds
+   * to preserve. An inherited fd would also hold the parent's flock on the
+   * state directory for as long as the container lives. */
+  close_all_but (3 + a->preserve_fds, a->sync_fd, a->listen_fd);
   /* While we are being set up, the death of `moat create` is ours too. */
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (init_setup (a, &state_json, &exe, &can_setgroups, &err) < 0)

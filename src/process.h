@@ -33,7 +33,6 @@ struct init_args
   const char *cgroup_path;
   const char *exe_path;      /* resolved by the init: for error messages */
   int sync_fd;               /* the init's end of the pair */
-  int parent_fd;             /* the parent's end: closed in the init, so EOF means death */
   int listen_fd;             /* exec.sock (create), or -1 (run: started over sync_fd) */
   int preserve_fds;
   bool no_pivot;

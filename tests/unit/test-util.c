@@ -1,0 +1,237 @@
+/* Unit tests for src/util.c and src/error.c. */
+#include "config-host.h"
+#include "tap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "util.h"
+
+#ifdef __SANITIZE_ADDRESS__
+# include <sanitizer/lsan_interface.h>
+# define LEAK_CHECK() CHECK (__lsan_do_recoverable_leak_check () == 0)
+#else
+# define LEAK_CHECK() do { } while (0)
+#endif
+
+static int
+rm_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) st; (void) flag; (void) ftw;
+  return remove (path);
+}
+
+static char *
+make_tmpdir (void)
+{
+  char *dir = xstrdup ("/tmp/moat-test-util.XXXXXX");
+  CHECK (mkdtemp (dir) != NULL);
+  return dir;
+}
+
+static void
+remove_tree (const char *dir)
+{
+  CHECK (nftw (dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
+TEST (read_file_at_reads_and_limits)
+{
+  cleanup_free char *dir = make_tmpdir ();
+  cleanup_close int dfd = open (dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  CHECK (dfd >= 0);
+  cleanup_error moat_error *err = NULL;
+
+  /* larger than the initial 4 KiB buffer, with a NUL inside */
+  size_t n = 10000;
+  cleanup_free char *data = xmalloc0 (n);
+  for (size_t i = 0; i < n; i++)
+    data[i] = (char) ('a' + i % 26);
+  data[5] = '\0';
+  CHECK (write_file_atomic_at (dfd, "f", data, n, 0600, &err) == 0);
+
+  cleanup_free char *got = NULL;
+  size_t len = 0;
+  CHECK (read_file_at (dfd, "f", &got, &len, 0, &err) == 0);
+  CHECK (len == n);
+  CHECK (memcmp (got, data, n) == 0);
+  CHECK (got[n] == '\0');
+
+  /* exactly the limit is fine, one byte less is not */
+  cleanup_free char *again = NULL;
+  CHECK (read_file_at (dfd, "f", &again, NULL, n, &err) == 0);
+  cleanup_free char *none = NULL;
+  CHECK (read_file_at (dfd, "f", &none, &len, n - 1, &err) < 0);
+  CHECK (none == NULL);
+  CHECK (err->errnum == EFBIG);
+  CHECK_CONTAINS (err->msg, "`f`");
+  moat_error_free (&err);
+
+  /* missing file: errno and the path */
+  CHECK (read_file_at (dfd, "missing", &none, &len, 0, &err) < 0);
+  CHECK (err->errnum == ENOENT);
+  CHECK_CONTAINS (err->msg, "missing");
+  moat_error_free (&err);
+
+  /* read_file with an absolute path, empty file */
+  cleanup_free char *empty_path = xasprintf ("%s/empty", dir);
+  CHECK (write_file_atomic_at (dfd, "empty", "", 0, 0600, &err) == 0);
+  cleanup_free char *empty = NULL;
+  CHECK (read_file (empty_path, &empty, &len, &err) == 0);
+  CHECK (len == 0 && empty[0] == '\0');
+
+  remove_tree (dir);
+  LEAK_CHECK ();
+}
+
+TEST (write_file_atomic_leaves_no_temp)
+{
+  cleanup_free char *dir = make_tmpdir ();
+  cleanup_close int dfd = open (dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  CHECK (dfd >= 0);
+  cleanup_error moat_error *err = NULL;
+
+  CHECK (write_file_atomic_at (dfd, "state.json", "{\"a\":1}", 7, 0640, &err) == 0);
+  CHECK (write_file_atomic_at (dfd, "state.json", "{}", 2, 0640, &err) == 0);
+
+  cleanup_free char *got = NULL;
+  size_t len = 0;
+  CHECK (read_file_at (dfd, "state.json", &got, &len, 0, &err) == 0);
+  CHECK_STR (got, "{}");
+  CHECK (len == 2);
+
+  struct stat st;
+  CHECK (fstatat (dfd, "state.json", &st, 0) == 0);
+  mode_t um = umask (0);
+  umask (um);
+  CHECK ((st.st_mode & 0777) == (0640 & ~um));
+
+  /* the directory holds exactly one entry: no temporary file left */
+  cleanup_dir DIR *d = opendir (dir);
+  CHECK (d != NULL);
+  int count = 0;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      CHECK_STR (de->d_name, "state.json");
+      count++;
+    }
+  CHECK (count == 1);
+
+  /* a failing write (target is a directory) also leaves nothing behind */
+  CHECK (mkdirat (dfd, "sub", 0700) == 0);
+  CHECK (write_file_atomic_at (dfd, "sub", "x", 1, 0600, &err) < 0);
+  CHECK (err != NULL && err->errnum != 0);
+  moat_error_free (&err);
+  rewinddir (d);
+  count = 0;
+  while ((de = readdir (d)) != NULL)
+    if (strstr (de->d_name, ".tmp.") != NULL)
+      count++;
+  CHECK (count == 0);
+
+  remove_tree (dir);
+  LEAK_CHECK ();
+}
+
+TEST (mkdir_p_creates_parents)
+{
+  cleanup_free char *dir = make_tmpdir ();
+  cleanup_error moat_error *err = NULL;
+
+  cleanup_free char *deep = xasprintf ("%s/a/b/c", dir);
+  CHECK (mkdir_p (deep, 0755, &err) == 0);
+  struct stat st;
+  CHECK (stat (deep, &st) == 0 && S_ISDIR (st.st_mode));
+  /* already there: fine */
+  CHECK (mkdir_p (deep, 0755, &err) == 0);
+  /* trailing slash */
+  cleanup_free char *slash = xasprintf ("%s/x/y/", dir);
+  CHECK (mkdir_p (slash, 0755, &err) == 0);
+  cleanup_free char *xy = xasprintf ("%s/x/y", dir);
+  CHECK (stat (xy, &st) == 0 && S_ISDIR (st.st_mode));
+
+  /* a file in the way */
+  cleanup_free char *file = xasprintf ("%s/file", dir);
+  cleanup_close int fd = open (file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  CHECK (fd >= 0);
+  cleanup_free char *under = xasprintf ("%s/file/sub", dir);
+  CHECK (mkdir_p (under, 0755, &err) < 0);
+  CHECK (err->errnum == ENOTDIR);
+  CHECK_CONTAINS (err->msg, "file/sub");
+  moat_error_free (&err);
+
+  remove_tree (dir);
+  LEAK_CHECK ();
+}
+
+TEST (error_set_keeps_first)
+{
+  cleanup_error moat_error *err = NULL;
+  CHECK (moat_error_set (&err, ENOENT, "open `%s`", "a") == -1);
+  CHECK (moat_error_set (&err, EPERM, "second %d", 2) == -1);
+  CHECK_STR (err->msg, "open `a`");
+  CHECK (err->errnum == ENOENT);
+  cleanup_free char *s = moat_error_string (err);
+  CHECK_STR (s, "open `a`: No such file or directory");
+  moat_error_free (&err);
+  CHECK (err == NULL);
+  moat_error_free (&err);   /* twice is harmless */
+
+  /* a NULL err is allowed */
+  CHECK (moat_error_set (NULL, 0, "ignored") == -1);
+
+  /* errnum 0: no strerror suffix */
+  CHECK (moat_error_set (&err, 0, "plain") == -1);
+  cleanup_free char *p = moat_error_string (err);
+  CHECK_STR (p, "plain");
+  LEAK_CHECK ();
+}
+
+TEST (error_wrap_prefixes)
+{
+  cleanup_error moat_error *err = NULL;
+  /* nothing to wrap */
+  CHECK (moat_error_wrap (&err, "ctx") == -1);
+  CHECK (err == NULL);
+
+  moat_error_set (&err, EACCES, "open `config.json`");
+  CHECK (moat_error_wrap (&err, "container `%s`", "c1") == -1);
+  CHECK_STR (err->msg, "container `c1`: open `config.json`");
+  CHECK (moat_error_wrap (&err, "create") == -1);
+  CHECK_STR (err->msg, "create: container `c1`: open `config.json`");
+  CHECK (err->errnum == EACCES);
+  cleanup_free char *s = moat_error_string (err);
+  CHECK_STR (s, "create: container `c1`: open `config.json`: Permission denied");
+  LEAK_CHECK ();
+}
+
+TEST (strv_helpers)
+{
+  CHECK (strv_len (NULL) == 0);
+  char **v = xmalloc0 (3 * sizeof (char *));
+  v[0] = xstrdup ("a");
+  v[1] = xstrdup ("b");
+  CHECK (strv_len (v) == 2);
+  strv_free (v);
+  strv_free (NULL);
+  cleanup_free char *s = xasprintf ("%s-%d", "x", 7);
+  CHECK_STR (s, "x-7");
+  cleanup_free char *e = xstrdup (NULL);
+  CHECK_STR (e, "");
+  CHECK (now_usec () > 0);
+  LEAK_CHECK ();
+}
+
+TAP_MAIN (CASE (read_file_at_reads_and_limits),
+          CASE (write_file_atomic_leaves_no_temp),
+          CASE (mkdir_p_creates_parents),
+          CASE (error_set_keeps_first),
+          CASE (error_wrap_prefixes),
+          CASE (strv_helpers))

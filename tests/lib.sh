@@ -1,0 +1,118 @@
+# moat integration-test library: TAP output, a private state root, bundles
+# built from the static test workload, and cleanup that leaves nothing behind.
+# Source it from a test script; the environment comes from `make check`
+# (MOAT, WORKLOAD, BUSYBOX) or falls back to the build tree.
+set -u
+
+: "${BUILDDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${MOAT:=$BUILDDIR/moat}"
+: "${WORKLOAD:=$BUILDDIR/tests/workload/workload}"
+: "${BUSYBOX:=$(command -v busybox || true)}"
+
+T_N=0
+T_FAIL=0
+T_NAME=$(basename "$0" .sh)
+
+skip_all () { echo "1..0 # SKIP $*"; exit 0; }
+
+[ "$(id -u)" = 0 ] || skip_all "needs root (real namespaces, mounts and cgroups)"
+command -v jq >/dev/null || skip_all "needs jq (apt-get install jq)"
+[ -x "$MOAT" ] || skip_all "moat binary not built at $MOAT"
+[ -x "$WORKLOAD" ] || skip_all "test workload not built at $WORKLOAD"
+
+TMP=$(mktemp -d "/tmp/moat-$T_NAME.XXXXXX")
+chmod 755 "$TMP"
+ROOT="$TMP/state"
+M () { "$MOAT" --root "$ROOT" "$@"; }
+
+cleanup () {
+  local id
+  if [ -d "$ROOT" ]; then
+    for id in $(ls "$ROOT" 2>/dev/null); do
+      "$MOAT" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
+    done
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# --- TAP -----------------------------------------------------------------
+ok () { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+not_ok () { T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $*"; }
+diag () { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+# t_ok DESC CMD...: passes when CMD exits 0.
+t_ok () { local d=$1; shift; if "$@" >"$TMP/.out" 2>&1; then ok "$d"; else not_ok "$d"; diag "command: $*" "$(tail -n 20 "$TMP/.out")"; fi; }
+# t_fails DESC CMD...: passes when CMD exits non-zero.
+t_fails () { local d=$1; shift; if "$@" >"$TMP/.out" 2>&1; then not_ok "$d"; diag "command unexpectedly succeeded: $*" "$(tail -n 20 "$TMP/.out")"; else ok "$d"; fi; }
+# t_is DESC GOT WANT
+t_is () { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; diag "got:  $2" "want: $3"; fi; }
+# t_like DESC GOT REGEX (grep -E)
+t_like () { if printf '%s\n' "$2" | grep -Eq -- "$3"; then ok "$1"; else not_ok "$1"; diag "got:  $2" "want match: $3"; fi; }
+t_unlike () { if printf '%s\n' "$2" | grep -Eq -- "$3"; then not_ok "$1"; diag "got:  $2" "must not match: $3"; else ok "$1"; fi; }
+t_done () { echo "1..$T_N"; [ "$T_FAIL" = 0 ]; exit $?; }
+
+# --- bundles -------------------------------------------------------------
+# mkbundle DIR [ARGS...]: a bundle whose rootfs holds the workload at
+# /bin/workload (and busybox at /bin/busybox, /bin/sh when available), with
+# `moat spec`'s config running ARGS (default: workload pid).
+mkbundle () {
+  local dir=$1; shift
+  mkdir -p "$dir/rootfs/bin" "$dir/rootfs/tmp" "$dir/rootfs/etc"
+  cp "$WORKLOAD" "$dir/rootfs/bin/workload"
+  if [ -n "$BUSYBOX" ]; then
+    cp "$BUSYBOX" "$dir/rootfs/bin/busybox"
+    ln -sf busybox "$dir/rootfs/bin/sh"
+  fi
+  echo "root:x:0:0:root:/:/bin/sh" > "$dir/rootfs/etc/passwd"
+  echo "root:x:0:" > "$dir/rootfs/etc/group"
+  rm -f "$dir/config.json"
+  "$MOAT" spec --bundle "$dir" || return 1
+  if [ $# -eq 0 ]; then set -- /bin/workload pid; fi
+  setargs "$dir" "$@"
+}
+
+# cfg DIR JQ-FILTER [jq args...]: edit DIR/config.json in place (jq args
+# such as --arg or --args come after the file).
+cfg () {
+  local dir=$1 filter=$2; shift 2
+  jq "$filter" "$dir/config.json" "$@" > "$dir/config.json.new" && mv "$dir/config.json.new" "$dir/config.json"
+}
+
+# setargs DIR ARGS...: process.args = ARGS
+setargs () {
+  local dir=$1; shift
+  cfg "$dir" '.process.args = $ARGS.positional' --args "$@"
+}
+
+# Host-side facts, for "nothing left behind" checks.
+cgroup_exists () { ls -d /sys/fs/cgroup/*/moat/"$1" /sys/fs/cgroup/moat/"$1" >/dev/null 2>&1; }
+mount_count () { wc -l < /proc/self/mountinfo; }
+# stray_procs [ID]: processes left from this test: a moat whose command line
+# names this test's temp dir, or anything still in container ID's cgroup.
+stray_procs () {
+  local p n=0
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" = "$$" ] && continue
+    if tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "$TMP"; then n=$((n + 1)); continue; fi
+    if [ -n "${1:-}" ] && grep -q -- "/moat/$1\$" "$p/cgroup" 2>/dev/null; then n=$((n + 1)); fi
+  done
+  echo $n
+}
+
+# pid_running PID: alive and not a zombie (a killed init may wait to be reaped).
+pid_running () {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# wait_status ID STATUS [TENTHS]: poll `moat state` until STATUS.
+wait_status () {
+  local i
+  for i in $(seq "${3:-50}"); do
+    [ "$(M state "$1" 2>/dev/null | jq -r .status)" = "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}

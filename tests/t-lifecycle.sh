@@ -1,0 +1,145 @@
+#!/bin/bash
+# The container lifecycle as runc users know it: spec, create, start, state,
+# list, kill, delete, run; statuses at every step; exit statuses.
+. "$(dirname "$0")/lib.sh"
+
+B="$TMP/b"
+mkbundle "$B" /bin/workload sleep 30
+
+# spec
+t_fails "spec refuses to overwrite config.json" "$MOAT" spec --bundle "$B"
+t_like "spec error names the file" "$("$MOAT" spec --bundle "$B" 2>&1)" "config.json already exists"
+mkdir -p "$TMP/specdir"
+"$MOAT" spec --bundle "$TMP/specdir"
+t_is "spec writes a config that parses" "$(jq -r .ociVersion "$TMP/specdir/config.json")" "1.2.0"
+t_is "spec: process.args is sh" "$(jq -c .process.args "$TMP/specdir/config.json")" '["sh"]'
+mkdir -p "$TMP/rl"
+"$MOAT" spec --rootless --bundle "$TMP/rl"
+t_is "spec --rootless adds a user namespace" \
+  "$(jq -r '[.linux.namespaces[].type] | index("user") != null' "$TMP/rl/config.json")" true
+
+# create
+t_ok "create" M create --bundle "$B" --pid-file "$TMP/pid" life-1
+PID=$(cat "$TMP/pid")
+t_is "state: created after create" "$(M state life-1 | jq -r .status)" created
+t_is "state: pid matches --pid-file" "$(M state life-1 | jq -r .pid)" "$PID"
+t_is "state: bundle is absolute" "$(M state life-1 | jq -r .bundle)" "$B"
+t_is "state: ociVersion" "$(M state life-1 | jq -r .ociVersion)" "1.2.0"
+t_is "state: id" "$(M state life-1 | jq -r .id)" life-1
+t_like "created: the init is alive and not yet the workload" "$(tr '\0' ' ' < /proc/$PID/cmdline)" "moat"
+t_is "created: the init sits in the container's cgroup" \
+  "$(grep -c "/moat/life-1$" /proc/$PID/cgroup | awk '{print ($1 > 0)}')" 1
+t_is "list -q shows it" "$(M list -q)" life-1
+t_is "list --format json" "$(M list --format json | jq -r '.[0].id + " " + .[0].status')" "life-1 created"
+t_like "list table has a header and a row" "$(M list)" "^ID +PID +STATUS +BUNDLE +CREATED +OWNER"
+t_like "list table row" "$(M list | tail -n 1)" "^life-1 +$PID +created +$B"
+t_fails "kill of a created container with an unknown signal fails" M kill life-1 NOSUCHSIG
+
+# start
+t_ok "start" M start life-1
+t_is "state: running after start" "$(M state life-1 | jq -r .status)" running
+t_like "running: the init is now the workload" "$(tr '\0' ' ' < /proc/$PID/cmdline)" "^/bin/workload sleep 30"
+t_fails "start twice fails" M start life-1
+t_like "second start says why" "$(M start life-1 2>&1)" "running, not created"
+t_fails "delete of a running container without --force fails" M delete life-1
+t_is "still running after a refused delete" "$(M state life-1 | jq -r .status)" running
+
+# kill by number; the pid-1 workload has no handler, SIGKILL always works
+t_ok "kill ID 9" M kill life-1 9
+t_ok "stopped is seen without a daemon" wait_status life-1 stopped
+t_is "state: pid is 0 once stopped" "$(M state life-1 | jq -r .pid)" 0
+t_fails "kill of a stopped container fails" M kill life-1 KILL
+t_ok "delete a stopped container" M delete life-1
+t_fails "state after delete fails" M state life-1
+t_is "no state dir after delete" "$(ls "$ROOT")" ""
+t_fails "no cgroup after delete" cgroup_exists life-1
+
+# kill by name: TERM reaches a workload that handles it
+setargs "$B" /bin/workload trap TERM
+M create --bundle "$B" life-2
+M start life-2
+sleep 0.2
+t_ok "kill ID TERM" M kill life-2 TERM
+t_ok "TERM ends the trapping workload" wait_status life-2 stopped
+M delete life-2
+M create --bundle "$B" life-3
+M start life-3
+sleep 0.2
+t_ok "kill ID SIGTERM (SIG prefix)" M kill life-3 SIGTERM
+t_ok "SIGTERM ends it" wait_status life-3 stopped
+M delete life-3
+
+# kill --all: every process of the container, not only its init
+setargs "$B" /bin/workload children 3
+cfg "$B" '.linux.namespaces |= map(select(.type != "pid"))'
+M create --bundle "$B" --pid-file "$TMP/pid4" life-4
+M start life-4
+sleep 0.3
+CG=$(awk -F: '/pids/ {print $3}' /proc/"$(cat "$TMP/pid4")"/cgroup)
+t_is "the container has its init and 3 children" "$(wc -l < /sys/fs/cgroup/pids$CG/cgroup.procs)" 4
+t_ok "kill --all ID KILL" M kill --all life-4 KILL
+t_ok "all of them die" wait_status life-4 stopped
+sleep 0.2
+t_is "no process left in the cgroup" "$(cat /sys/fs/cgroup/pids$CG/cgroup.procs | wc -l)" 0
+M delete life-4
+
+# delete --force of a running container
+setargs "$B" /bin/workload sleep 30
+cfg "$B" '.linux.namespaces += [{"type":"pid"}]'
+M create --bundle "$B" --pid-file "$TMP/pid5" life-5
+M start life-5
+t_ok "delete --force of a running container" M delete --force life-5
+t_fails "its init is gone" pid_running "$(cat "$TMP/pid5")"
+t_fails "its cgroup is gone" cgroup_exists life-5
+
+# delete of a created (never started) container needs no --force
+M create --bundle "$B" --pid-file "$TMP/pid6" life-6
+t_ok "delete of a created container" M delete life-6
+t_fails "its init is gone" pid_running "$(cat "$TMP/pid6")"
+
+# run: exit statuses
+setargs "$B" /bin/workload exit 3
+M run --bundle "$B" life-7
+t_is "run returns the workload's exit status" "$?" 3
+t_is "run deletes the container afterwards" "$(M list -q)" ""
+# (pid 1 of a pid namespace ignores signals it raises itself: no pid ns here)
+setargs "$B" /bin/workload kill-self SEGV
+cfg "$B" '.linux.namespaces |= map(select(.type != "pid"))'
+M run --bundle "$B" life-8 2>/dev/null
+t_is "run of a workload killed by SIGSEGV returns 139" "$?" 139
+cfg "$B" '.linux.namespaces += [{"type":"pid"}]'
+setargs "$B" /bin/workload echo hello from the container
+t_is "run: the workload's stdout is the caller's" "$(M run --bundle "$B" life-9)" "hello from the container"
+setargs "$B" /bin/workload exit 0
+t_ok "run --keep" M run --keep --bundle "$B" life-10
+t_is "run --keep leaves a stopped container" "$(M state life-10 | jq -r .status)" stopped
+t_ok "which delete removes" M delete life-10
+
+# run --detach
+setargs "$B" /bin/workload sleep 30
+t_ok "run --detach returns at once" M run -d --bundle "$B" life-11
+t_is "the detached container runs" "$(M state life-11 | jq -r .status)" running
+M delete --force life-11
+
+# run forwards signals to the workload
+setargs "$B" /bin/workload trap TERM
+"$MOAT" --root "$ROOT" run --bundle "$B" life-12 > "$TMP/out12" &
+RUNPID=$!
+sleep 0.5
+kill -TERM $RUNPID
+wait $RUNPID
+t_is "SIGTERM to moat run reaches the workload, which exits 0" "$?" 0
+t_like "the workload saw the signal" "$(cat "$TMP/out12")" "got SIGTERM"
+
+# the init is not moat's child after create: moat create has exited
+setargs "$B" /bin/workload sleep 30
+M create --bundle "$B" --pid-file "$TMP/pid13" life-13
+PPID13=$(awk '/^PPid/ {print $2}' /proc/"$(cat "$TMP/pid13")"/status)
+t_unlike "the init's parent is not a moat process" "$(tr '\0' ' ' < /proc/$PPID13/cmdline 2>/dev/null)" "moat.*create"
+M delete life-13
+
+# global flags and version
+t_like "--version in runc's shape" "$("$MOAT" --version)" "^moat version [0-9]"
+t_like "--help lists commands" "$("$MOAT" --help)" "create"
+t_fails "unknown command" "$MOAT" frobnicate
+t_done

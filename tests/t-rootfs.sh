@@ -1,0 +1,134 @@
+#!/bin/bash
+# The filesystem wall: mounts and their options, read-only root, masked and
+# read-only paths, devices, pivot_root and --no-pivot, sysctl, and mount
+# destinations that try to leave the rootfs through symlinks.
+. "$(dirname "$0")/lib.sh"
+
+B="$TMP/b"
+mkbundle "$B"
+run_in () { M run --bundle "$B" "rootfs-$RANDOM" ; }
+
+# the default mounts of `moat spec`
+setargs "$B" /bin/workload mounts
+MI=$(run_in)
+t_like "/proc is procfs" "$MI" " /proc rw,[a-z,]* - proc proc "
+t_like "/dev is a tmpfs, nosuid" "$MI" " /dev rw,nosuid[a-z,]* - tmpfs "
+t_like "/dev/pts is devpts with newinstance semantics" "$MI" " /dev/pts [a-z,]* - devpts devpts .*ptmxmode=666"
+t_like "/dev/shm tmpfs nosuid,nodev,noexec" "$MI" " /dev/shm rw,nosuid,nodev,noexec"
+t_like "/dev/mqueue" "$MI" " /dev/mqueue [a-z,]* - mqueue "
+t_like "/sys is sysfs, read-only" "$MI" " /sys ro,nosuid,nodev,noexec[a-z,]* - sysfs "
+t_like "/sys/fs/cgroup is mounted read-only" "$MI" " /sys/fs/cgroup ro,"
+t_like "the root is read-only (root.readonly)" "$MI" "^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ / ro,"
+t_is "nothing of the host's tree is left after pivot_root" "$(printf '%s\n' "$MI" | awk '$5 ~ /^\/(home|work|boot|run)/' | wc -l)" 0
+
+setargs "$B" /bin/workload writable /bin
+t_like "read-only root refuses writes" "$(run_in)" "readonly: Read-only file system"
+cfg "$B" '.root.readonly = false'
+setargs "$B" /bin/workload write /tmp/x hello
+t_ok "a writable root accepts writes" run_in
+t_is "and the write lands in the rootfs" "$(cat "$B/rootfs/tmp/x")" hello
+cfg "$B" '.root.readonly = true'
+
+# extra mounts with options
+mkdir -p "$TMP/hostdir"
+echo host-data > "$TMP/hostdir/file"
+cfg "$B" '.mounts += [
+  {"destination":"/mnt/t","type":"tmpfs","source":"tmpfs","options":["nosuid","noexec","nodev","size=1m","mode=750"]},
+  {"destination":"/mnt/ro","type":"bind","source":$d,"options":["rbind","ro"]},
+  {"destination":"/mnt/rw","type":"none","source":$d,"options":["bind","rw"]},
+  {"destination":"/mnt/file","type":"bind","source":($d + "/file"),"options":["bind","ro"]}]' --arg d "$TMP/hostdir"
+setargs "$B" /bin/workload mounts
+MI=$(run_in)
+t_like "tmpfs with nosuid,nodev,noexec" "$MI" " /mnt/t rw,nosuid,nodev,noexec"
+t_like "tmpfs size and mode reach the kernel" "$MI" " /mnt/t .* tmpfs tmpfs rw,size=1024k,mode=750"
+t_like "read-only bind mount" "$MI" " /mnt/ro ro,"
+setargs "$B" /bin/workload cat /mnt/ro/file
+t_is "a bind mount shows the host's file" "$(run_in)" host-data
+setargs "$B" /bin/workload write /mnt/ro/new x
+t_fails "a read-only bind refuses writes" run_in
+t_fails "and nothing reached the host" test -e "$TMP/hostdir/new"
+setargs "$B" /bin/workload write /mnt/rw/new y
+t_ok "a read-write bind accepts writes" run_in
+t_is "which reach the host" "$(cat "$TMP/hostdir/new")" y
+setargs "$B" /bin/workload cat /mnt/file
+t_is "a file can be bind-mounted on a file" "$(run_in)" host-data
+cfg "$B" 'del(.mounts[] | select(.destination | startswith("/mnt")))'
+
+# masked and read-only paths
+cfg "$B" '.linux.maskedPaths += ["/etc/passwd"]'
+setargs "$B" /bin/workload cat /etc/passwd
+t_is "a masked file reads empty (bound to /dev/null)" "$(run_in | wc -c)" 0
+setargs "$B" /bin/workload ls /proc/acpi
+t_is "a masked directory is empty" "$(run_in 2>/dev/null)" ""
+cfg "$B" '.linux.maskedPaths += ["/no/such/path"]'
+setargs "$B" /bin/workload pid
+t_ok "a masked path that does not exist is skipped" run_in
+setargs "$B" /bin/workload writable /proc/sys/kernel/domainname
+t_like "a read-only path refuses writes" "$(run_in)" "readonly: Read-only file system"
+cfg "$B" '.linux.readonlyPaths = []'
+t_like "without it the same file is writable" "$(run_in)" "^writable"
+cfg "$B" '.linux.readonlyPaths = ["/proc/sys"]'
+
+# devices
+setargs "$B" /bin/workload stat /dev/null
+t_is "/dev/null is the null device, 0666" "$(run_in)" "type chr mode 0666 uid 0 gid 0 rdev 1:3"
+for d in zero full random urandom tty; do
+  setargs "$B" /bin/workload exists /dev/$d
+  t_ok "default device /dev/$d" run_in
+done
+cfg "$B" '.linux.devices = [{"path":"/dev/fuse","type":"c","major":10,"minor":229,"fileMode":384,"uid":5,"gid":6}]'
+setargs "$B" /bin/workload stat /dev/fuse
+t_is "linux.devices: node, mode, owner" "$(run_in)" "type chr mode 0600 uid 5 gid 6 rdev 10:229"
+cfg "$B" 'del(.linux.devices)'
+setargs "$B" /bin/workload stat /dev/ptmx
+t_like "/dev/ptmx links to pts/ptmx" "$(run_in)" "^type link"
+setargs "$B" /bin/workload ls /dev/fd/
+t_like "/dev/fd links to /proc/self/fd" "$(run_in)" "^0"
+
+# --no-pivot
+setargs "$B" /bin/workload mounts
+t_like "--no-pivot (MS_MOVE + chroot) works" "$(M run --no-pivot --bundle "$B" rootfs-np)" " / ro,"
+
+# cwd is created when missing
+setargs "$B" /bin/workload cwd
+cfg "$B" '.process.cwd = "/work/here"'
+t_is "process.cwd is created and entered" "$(run_in)" "cwd /work/here"
+cfg "$B" '.process.cwd = "/"'
+
+# sysctl, inside the container's own namespaces only
+HOSTFWD=$(cat /proc/sys/net/ipv4/ip_forward)
+NEWFWD=$((1 - HOSTFWD))
+cfg "$B" '.linux.sysctl = {"net.ipv4.ip_forward": $v}' --arg v "$NEWFWD"
+setargs "$B" /bin/workload sysctl net.ipv4.ip_forward
+t_is "linux.sysctl is applied in the container" "$(run_in)" "net.ipv4.ip_forward $NEWFWD"
+t_is "and not on the host" "$(cat /proc/sys/net/ipv4/ip_forward)" "$HOSTFWD"
+cfg "$B" 'del(.linux.sysctl)'
+
+# the container's cgroup, seen through the cgroup mount with a cgroup namespace
+setargs "$B" /bin/workload ls /sys/fs/cgroup
+t_like "the cgroup mount shows the hierarchies" "$(run_in)" "memory|unified|cgroup.procs"
+
+# mount destinations through symlinks never leave the rootfs
+mkdir -p "$TMP/victim"
+ln -s "$TMP/victim" "$B/rootfs/abs"          # absolute link to a host dir
+ln -s ../../../../../../.. "$B/rootfs/up"   # relative link climbing out
+setargs "$B" /bin/workload pid
+cfg "$B" '.mounts += [{"destination":"/abs/planted","type":"tmpfs","source":"tmpfs"}]'
+OUT=$(M run --bundle "$B" rootfs-abs 2>&1)
+t_fails "an absolute symlink does not create a mount point on the host" test -e "$TMP/victim/planted"
+t_like "it resolves inside the rootfs, where its target is missing" "$OUT" "dangling symlink"
+mkdir -p "$B/rootfs$TMP/victim"
+t_ok "once the target exists inside the rootfs, the mount goes there" M run --bundle "$B" rootfs-abs2
+t_ok "the mount point was made inside the rootfs" test -d "$B/rootfs$TMP/victim/planted"
+t_fails "and still not on the host" test -e "$TMP/victim/planted"
+cfg "$B" 'del(.mounts[] | select(.destination == "/abs/planted"))'
+cfg "$B" '.mounts += [{"destination":"/up/escaped","type":"tmpfs","source":"tmpfs"}]'
+t_ok "a climbing symlink is followed only up to the rootfs' root" M run --bundle "$B" rootfs-up
+t_fails "so it does not reach the host's /" test -e /escaped
+t_ok "and the mount point is the rootfs' /escaped" test -d "$B/rootfs/escaped"
+cfg "$B" 'del(.mounts[] | select(.destination == "/up/escaped"))'
+ln -s /proc/self/cwd "$B/rootfs/magic"
+cfg "$B" '.root.readonly = false | .mounts += [{"destination":"/magic/x","type":"tmpfs","source":"tmpfs"}]'
+t_fails "a magic /proc link on the way is refused" run_in
+t_like "with an error naming the destination" "$(M run --bundle "$B" rootfs-magic 2>&1)" "/magic"
+t_done

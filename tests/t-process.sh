@@ -1,0 +1,79 @@
+#!/bin/bash
+# process: args, env, cwd, user and groups, umask, capabilities, no_new_privs,
+# rlimits, oomScoreAdj, and exactly fds 0-2 (+ --preserve-fds) inside.
+. "$(dirname "$0")/lib.sh"
+
+B="$TMP/b"
+mkbundle "$B"
+run_in () { M run "$@" --bundle "$B" "proc-$RANDOM"; }
+
+setargs "$B" /bin/workload args "two words" "" 'q"uote'
+t_is "args arrive verbatim (argv[0] included)" "$(run_in)" \
+  "$(printf 'argv[0]=/bin/workload\nargv[1]=args\nargv[2]=two words\nargv[3]=\nargv[4]=q"uote')"
+setargs "$B" workload echo found-by-PATH
+t_is "args[0] is looked up in the container's PATH" "$(run_in)" "found-by-PATH"
+
+cfg "$B" '.process.env = ["PATH=/bin", "A=1", "B=two words"]'
+setargs "$B" /bin/workload env
+t_is "env is exactly process.env" "$(run_in)" "$(printf 'PATH=/bin\nA=1\nB=two words')"
+
+cfg "$B" '.process.user = {"uid":1000, "gid":1001, "additionalGids":[5, 7], "umask": 63}'
+setargs "$B" /bin/workload ids
+t_is "uid and gid (real, effective, saved)" "$(run_in | head -n 1)" "uid=1000 euid=1000 suid=1000 gid=1001 egid=1001 sgid=1001"
+t_is "additionalGids" "$(run_in | tail -n 1)" "groups=5,7"
+setargs "$B" /bin/workload umask
+t_is "umask" "$(run_in)" "umask 0077"
+cfg "$B" '.process.user = {"uid":0, "gid":0}'
+
+# capabilities: exactly what was asked, in every set
+cfg "$B" '.process.capabilities = {"bounding":["CAP_CHOWN","CAP_KILL","CAP_NET_RAW"],
+  "effective":["CAP_CHOWN","CAP_KILL"], "permitted":["CAP_CHOWN","CAP_KILL"],
+  "inheritable":[], "ambient":[]}'
+setargs "$B" /bin/workload caps
+CAPS=$(run_in)
+t_like "CapBnd = chown, kill, net_raw" "$CAPS" "CapBnd:[[:space:]]+0000000000002021"
+t_like "CapEff = chown, kill" "$CAPS" "CapEff:[[:space:]]+0000000000000021"
+t_like "CapPrm = chown, kill" "$CAPS" "CapPrm:[[:space:]]+0000000000000021"
+t_like "CapInh is empty: never granted implicitly" "$CAPS" "CapInh:[[:space:]]+0000000000000000"
+t_like "CapAmb is empty" "$CAPS" "CapAmb:[[:space:]]+0000000000000000"
+cfg "$B" '.process.user = {"uid":1000, "gid":1000} |
+  .process.capabilities = {"bounding":["CAP_KILL"], "effective":["CAP_KILL"], "permitted":["CAP_KILL"],
+  "inheritable":["CAP_KILL"], "ambient":["CAP_KILL"]}'
+CAPS=$(run_in)
+t_like "a non-root user keeps listed caps (effective)" "$CAPS" "CapEff:[[:space:]]+0000000000000020"
+t_like "and its ambient set" "$CAPS" "CapAmb:[[:space:]]+0000000000000020"
+setargs "$B" /bin/workload write /etc/x y
+cfg "$B" '.root.readonly = false | .process.capabilities = {"bounding":[], "effective":[], "permitted":[]}'
+t_fails "without CAP_DAC_OVERRIDE, uid 1000 cannot write root's /etc" run_in
+cfg "$B" '.root.readonly = true | .process.user = {"uid":0, "gid":0}'
+cfg "$B" '.process.capabilities = {"bounding":[], "effective":[], "permitted":[]}'
+setargs "$B" /bin/workload caps
+t_like "an empty set drops every capability, even for root" "$(run_in)" "CapEff:[[:space:]]+0000000000000000"
+
+# no_new_privs
+setargs "$B" /bin/workload status
+cfg "$B" '.process.noNewPrivileges = true'
+t_like "noNewPrivileges true" "$(run_in)" "NoNewPrivs:[[:space:]]+1"
+cfg "$B" '.process.noNewPrivileges = false'
+t_like "noNewPrivileges false" "$(run_in)" "NoNewPrivs:[[:space:]]+0"
+
+# rlimits and oomScoreAdj
+cfg "$B" '.process.rlimits = [{"type":"RLIMIT_NOFILE","soft":512,"hard":1024},{"type":"RLIMIT_CORE","soft":0,"hard":0}]'
+setargs "$B" /bin/workload rlimits
+RL=$(run_in)
+t_like "RLIMIT_NOFILE" "$RL" "RLIMIT_NOFILE 512 1024"
+t_like "RLIMIT_CORE" "$RL" "RLIMIT_CORE 0 0"
+cfg "$B" '.process.oomScoreAdj = 500'
+setargs "$B" /bin/workload cat /proc/self/oom_score_adj
+t_is "oomScoreAdj" "$(run_in)" 500
+
+# fds: the container sees 0, 1, 2 and nothing of moat's
+setargs "$B" /bin/workload fds
+FDS=$(run_in 3</etc/hostname 4</etc/hostname)
+t_is "only fds 0, 1, 2 (fds 3 and 4 of the caller do not leak)" "$(printf '%s\n' "$FDS" | awk '{print $2}' | tr '\n' ' ')" "0 1 2 "
+FDS=$(run_in --preserve-fds 2 3</etc/hostname 4</etc/passwd 5</etc/hostname)
+t_is "--preserve-fds 2 passes fds 3 and 4, not 5" "$(printf '%s\n' "$FDS" | awk '{print $2}' | tr '\n' ' ')" "0 1 2 3 4 "
+t_like "fd 4 is the caller's file" "$FDS" "fd 4 -> /etc/passwd"
+setargs "$B" /bin/workload openat-escape
+t_like "no directory fd leaks to escape through (CVE-2024-21626 class)" "$(run_in)" "no leaked fds"
+t_done

@@ -1,0 +1,51 @@
+#!/bin/bash
+# The whole test suite, as CI runs it: install dependencies, build with
+# -Werror, `make check`; then again under ASan+UBSan. Run as root from the
+# source tree. Prints "N passed, N failed, N skipped" at the end.
+set -u
+cd "$(dirname "$0")/.."
+SRC=$(pwd)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "run-suite: needs root (namespaces, mounts, cgroups)" >&2
+  exit 1
+fi
+[ "${MOAT_SKIP_DEPS:-}" = 1 ] || tests/install-deps.sh || exit 1
+./autogen.sh >/dev/null 2>&1 || { echo "autogen failed" >&2; exit 1; }
+
+status=0
+run_lane () {   # run_lane NAME CONFIGURE-ARGS...
+  local name=$1; shift
+  local dir="$SRC/build-$name"
+  rm -rf "$dir"; mkdir -p "$dir"
+  echo "=== $name: configure $*"
+  (cd "$dir" && "$SRC/configure" "$@" >configure.log 2>&1) || { cat "$dir/configure.log"; status=1; return; }
+  echo "=== $name: build"
+  make -C "$dir" -j2 >"$dir/build.log" 2>&1 || { tail -n 50 "$dir/build.log"; status=1; return; }
+  echo "=== $name: make check"
+  make -C "$dir" check -j1 >"$dir/check.log" 2>&1 || status=1
+  grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP|ERROR):' "$dir/check.log" | sed 's/^/  /'
+  for f in "$dir"/tests/*.log "$dir"/tests/unit/*.log; do
+    [ -f "$f" ] || continue
+    case "$f" in */test-suite.log) continue;; esac
+    if grep -Eq '^not ok|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$f"; then
+      echo "--- $f"; grep -E -A4 '^not ok|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$f" | head -n 60
+      status=1
+    fi
+  done
+}
+
+run_lane werror --enable-werror
+run_lane sanitizers --enable-werror --enable-sanitizers
+
+# One closing line for people and CI: every TAP case of both lanes.
+pass=0 fail=0 skip=0
+for trs in "$SRC"/build-*/tests/*.trs "$SRC"/build-*/tests/unit/*.trs; do
+  [ -f "$trs" ] || continue
+  pass=$((pass + $(grep -c '^:test-result: PASS' "$trs")))
+  fail=$((fail + $(grep -Ec '^:test-result: (FAIL|ERROR|XPASS)' "$trs")))
+  skip=$((skip + $(grep -c '^:test-result: SKIP' "$trs")))
+done
+[ "$status" = 0 ] || [ "$fail" -gt 0 ] || fail=1
+echo "$pass passed, $fail failed, $skip skipped"
+exit $status

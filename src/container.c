@@ -210,6 +210,22 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     return -1;
   c->dir_made = true;
 
+  /* Written before anything else exists, so that a create killed midway
+   * still tells `delete` which cgroup to remove. */
+  c->st.id = (char *) o->id;
+  c->st.bundle = c->bundle;
+  c->st.rootfs = c->rootfs;
+  c->st.created = rfc3339_now ();
+  c->st.owner = geteuid ();
+  c->st.cgroup_path = c->cgroup_path;
+  c->st.detached_init = !run_mode;
+  c->st.annotation_keys = cfg->annotation_keys;
+  c->st.annotation_values = cfg->annotation_values;
+  c->st.n_annotations = cfg->n_annotations;
+  c->st.saved_status = STATUS_CREATING;
+  if (state_write (c->dirfd, &c->st, err) < 0)
+    return -1;
+
   cleanup_free char *cfgtext = NULL;
   size_t cfglen = 0;
   cleanup_free char *cfgpath = xasprintf ("%s/config.json", c->bundle);
@@ -245,20 +261,9 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     return -1;
   if (cgroup_enter (c->cgroup_path, c->pid, err) < 0)
     return -1;
-
-  c->st.id = (char *) o->id;
-  c->st.bundle = c->bundle;
-  c->st.rootfs = c->rootfs;
   c->st.pid = c->pid;
   c->st.start_time = pid_start_time (c->pid);
-  c->st.created = rfc3339_now ();
-  c->st.owner = geteuid ();
-  c->st.cgroup_path = c->cgroup_path;
-  c->st.detached_init = !run_mode;
-  c->st.annotation_keys = cfg->annotation_keys;
-  c->st.annotation_values = cfg->annotation_values;
-  c->st.n_annotations = cfg->n_annotations;
-  c->st.saved_status = STATUS_CREATING;
+
   if (state_write (c->dirfd, &c->st, err) < 0)
     return -1;
 

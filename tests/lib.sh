@@ -86,7 +86,11 @@ setargs () {
 }
 
 # Host-side facts, for "nothing left behind" checks.
-cgroup_exists () { ls -d /sys/fs/cgroup/*/moat/"$1" /sys/fs/cgroup/moat/"$1" >/dev/null 2>&1; }
+cgroup_exists () {
+  local d
+  for d in /sys/fs/cgroup/*/moat/"$1" /sys/fs/cgroup/moat/"$1"; do [ -d "$d" ] && return 0; done
+  return 1
+}
 mount_count () { wc -l < /proc/self/mountinfo; }
 # stray_procs [ID]: processes left from this test: a moat whose command line
 # names this test's temp dir, or anything still in container ID's cgroup.

@@ -138,6 +138,21 @@ PPID13=$(awk '/^PPid/ {print $2}' /proc/"$(cat "$TMP/pid13")"/status)
 t_unlike "the init's parent is not a moat process" "$(tr '\0' ' ' < /proc/$PPID13/cmdline 2>/dev/null)" "moat.*create"
 M delete life-13
 
+# moat killed by SIGKILL mid-create: delete still cleans up everything
+cfg "$B" '.hooks = {"createRuntime":[{"path":"/bin/sleep","args":["sleep","3"]}]}'
+"$MOAT" --root "$ROOT" create --bundle "$B" --pid-file "$TMP/pid14" life-14 &
+CPID=$!
+for i in $(seq 50); do cgroup_exists life-14 && break; sleep 0.05; done
+sleep 0.2
+kill -9 $CPID; wait $CPID 2>/dev/null
+t_ok "the killed create left its cgroup behind" cgroup_exists life-14
+t_ok "delete after a killed create" M delete --force life-14
+t_fails "removes the cgroup" cgroup_exists life-14
+t_is "and the state" "$(M list -q)" ""
+sleep 0.2
+t_is "and no process remains" "$(stray_procs life-14)" 0
+cfg "$B" 'del(.hooks)'
+
 # global flags and version
 t_like "--version in runc's shape" "$("$MOAT" --version)" "^moat version [0-9]"
 t_like "--help lists commands" "$("$MOAT" --help)" "create"

@@ -78,8 +78,21 @@ cgroup_path_for (const struct moat_config *cfg, const char *id, char **out, moat
       *out = xasprintf ("/moat/%s", id);
       return 0;
     }
-  if (strstr (p, "..") || strchr (p, ':'))
-    return moat_error_set (err, 0, "linux.cgroupsPath: invalid path `%s` (systemd slice syntax needs --systemd-cgroup)", p);
+  if (strchr (p, ':'))
+    return moat_error_set (err, 0, "linux.cgroupsPath: `%s` is systemd slice syntax (needs --systemd-cgroup)", p);
+  cleanup_free char *copy = xstrdup (p);
+  bool any = false;
+  char *save = NULL;
+  for (char *c = strtok_r (copy, "/", &save); c; c = strtok_r (NULL, "/", &save))
+    {
+      if (strcmp (c, "..") == 0 || strcmp (c, ".") == 0)
+        return moat_error_set (err, 0, "linux.cgroupsPath: `%s` must not contain `.` or `..`", p);
+      any = true;
+    }
+  /* The root cgroup holds the whole host: delete and kill --all would
+   * signal every process in it. */
+  if (!any)
+    return moat_error_set (err, 0, "linux.cgroupsPath: `%s` is the root cgroup", p);
   *out = p[0] == '/' ? xstrdup (p) : xasprintf ("/%s", p);
   return 0;
 }
@@ -202,6 +215,8 @@ cgroup_pids (const char *path, pid_t **pids, size_t *n, moat_error **err)
 int
 cgroup_kill_all (const char *path, int sig, moat_error **err)
 {
+  if (path == NULL || strcmp (path, "/") == 0 || *path == '\0')
+    return moat_error_set (err, 0, "refusing to signal the root cgroup");
   cleanup_free pid_t *pids = NULL;
   size_t n;
   if (cgroup_pids (path, &pids, &n, err) < 0)

@@ -28,7 +28,11 @@ parse_signal (const char *s)
       bool min = name[3] == 'I';
       long off = 0;
       if (name[5] == '+' || name[5] == '-')
-        off = strtol (name + 5, &end, 10);
+        {
+          off = strtol (name + 5, &end, 10);
+          if (end == name + 6 - 1 || *end != '\0')
+            return -1;
+        }
       else if (name[5] != '\0')
         return -1;
       int sig = (int) ((min ? SIGRTMIN : SIGRTMAX) + off);

@@ -4,20 +4,9 @@
 #include "util.h"
 
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
-
-static const char *
-owner_name (uid_t uid, char *buf, size_t n)
-{
-  struct passwd *pw = getpwuid (uid);
-  if (pw)
-    return pw->pw_name;
-  snprintf (buf, n, "#%u", (unsigned) uid);
-  return buf;
-}
 
 #define G_STR(g, s) yajl_gen_string (g, (const unsigned char *) (s), strlen (s))
 
@@ -38,7 +27,7 @@ print_json (struct container_info *v, size_t n)
       G_STR (g, "bundle"); G_STR (g, st->bundle ? st->bundle : "");
       G_STR (g, "rootfs"); G_STR (g, st->rootfs ? st->rootfs : "");
       G_STR (g, "created"); G_STR (g, st->created ? st->created : "");
-      G_STR (g, "owner"); G_STR (g, owner_name (st->owner, ob, sizeof ob));
+      G_STR (g, "owner"); G_STR (g, state_owner_name (st->owner, ob, sizeof ob));
       yajl_gen_map_close (g);
     }
   yajl_gen_array_close (g);
@@ -106,7 +95,7 @@ cmd_list (struct global_opts *g, int argc, char **argv)
           printf ("%-*s   %-*d   %-*s   %-*s   %-*s   %s\n", wid, v[i].st->id, wpid,
                   v[i].status == STATUS_STOPPED ? 0 : v[i].st->pid, wstat, status_name (v[i].status),
                   wbundle, v[i].st->bundle ? v[i].st->bundle : "", wcreated,
-                  v[i].st->created ? v[i].st->created : "", owner_name (v[i].st->owner, ob, sizeof ob));
+                  v[i].st->created ? v[i].st->created : "", state_owner_name (v[i].st->owner, ob, sizeof ob));
         }
     }
   container_list_free (v, n);

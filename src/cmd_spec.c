@@ -38,13 +38,22 @@ cmd_spec (struct global_opts *g UNUSED, int argc, char **argv)
       moat_error_set (&err, errno, "bundle `%s`", bundle);
       return cmd_fail (&err);
     }
-  if (faccessat (dfd, "config.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+  cleanup_free char *json = config_default_spec (rootless, getuid (), getgid ());
+  /* O_EXCL: never replace a config someone wrote, even one written just now. */
+  cleanup_close int fd = openat (dfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
     {
-      moat_error_set (&err, 0, "%s/config.json already exists: remove it first", bundle);
+      if (errno == EEXIST)
+        moat_error_set (&err, 0, "%s/config.json already exists: remove it first", bundle);
+      else
+        moat_error_set (&err, errno, "create %s/config.json", bundle);
       return cmd_fail (&err);
     }
-  cleanup_free char *json = config_default_spec (rootless, getuid (), getgid ());
-  if (write_file_atomic_at (dfd, "config.json", json, strlen (json), 0644, &err) < 0)
-    return cmd_fail (&err);
+  if (write_all (fd, json, strlen (json)) < 0)
+    {
+      moat_error_set (&err, errno, "write %s/config.json", bundle);
+      unlinkat (dfd, "config.json", 0);
+      return cmd_fail (&err);
+    }
   return 0;
 }

@@ -107,6 +107,28 @@ resolve_rootfs (const struct moat_config *cfg, const char *bundle, char **out, m
   return 0;
 }
 
+/* Say so, never silently, when the config asks for a wall moat does not
+ * build yet. */
+static void
+warn_unenforced (const struct moat_config *cfg)
+{
+  if (cfg->seccomp)
+    log_warning ("linux.seccomp: seccomp filters are not enforced yet; the container runs without one");
+  if (cfg->resources && YAJL_IS_OBJECT (cfg->resources))
+    for (size_t i = 0; i < YAJL_GET_OBJECT (cfg->resources)->len; i++)
+      {
+        const char *k = YAJL_GET_OBJECT (cfg->resources)->keys[i];
+        if (strcmp (k, "devices") != 0)
+          log_warning ("linux.resources.%s: resource limits are not applied yet", k);
+        else
+          log_warning ("linux.resources.devices: the device cgroup is not applied yet");
+      }
+  if (cfg->apparmor_profile && *cfg->apparmor_profile)
+    log_warning ("process.apparmorProfile: AppArmor is not supported; ignored");
+  if (cfg->selinux_label && *cfg->selinux_label)
+    log_warning ("process.selinuxLabel: SELinux is not supported; ignored");
+}
+
 /* Everything that can be checked before anything is created. */
 static int
 validate (const struct create_opts *o, struct creation *c, moat_error **err)
@@ -135,14 +157,19 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   if (o->preserve_fds < 0)
     return moat_error_set (err, 0, "--preserve-fds: must not be negative");
   for (int fd = 3; fd < 3 + o->preserve_fds; fd++)
-    if (fcntl (fd, F_GETFD) < 0)
-      return moat_error_set (err, EBADF, "--preserve-fds %d: fd %d", o->preserve_fds, fd);
+    {
+      if (fcntl (fd, F_GETFD) < 0)
+        return moat_error_set (err, EBADF, "--preserve-fds %d: fd %d", o->preserve_fds, fd);
+      if (fd == log_file_fd ())
+        return moat_error_set (err, 0, "--preserve-fds %d: fd %d is moat's own --log file", o->preserve_fds, fd);
+    }
   if (resolve_rootfs (cfg, c->bundle, &c->rootfs, err) < 0)
     return -1;
   if (cfg->has_caps && caps_validate (&cfg->caps, err) < 0)
     return -1;
   if (ns_validate (cfg, err) < 0)
     return -1;
+  warn_unenforced (cfg);
   return cgroup_path_for (cfg, o->id, &c->cgroup_path, err);
 }
 
@@ -248,6 +275,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     .listen_fd = listen_fd, .preserve_fds = o->preserve_fds, .no_pivot = o->no_pivot,
     .no_new_keyring = o->no_new_keyring,
   };
+  log_debug ("create `%s`: rootfs %s, cgroup %s (%s host), clone flags 0x%x", o->id, c->rootfs,
+             c->cgroup_path, cgroup_layout_name (cgroup_detect_layout ()), ns_clone_flags (cfg));
   struct ns_saved saved;
   int r = ns_parent_prepare (cfg, &saved, err);
   if (r == 0)

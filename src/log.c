@@ -30,6 +30,12 @@ log_init (const char *path, enum log_format fmt, bool debug, moat_error **err)
   return 0;
 }
 
+int
+log_file_fd (void)
+{
+  return log_fd;
+}
+
 bool
 log_debug_enabled (void)
 {

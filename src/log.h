@@ -15,6 +15,8 @@ void log_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 void log_warning (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 void log_debug (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 bool log_debug_enabled (void);
+/* The --log file's fd, or -1: it must never be handed to a container. */
+int log_file_fd (void);
 /* Print a moat_error as an error line; frees nothing. */
 void log_moat_error (const moat_error *e);
 

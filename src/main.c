@@ -100,7 +100,7 @@ main (int argc, char **argv)
   int c;
   opterr = 0;
   /* "+": stop at the command; its own options are parsed by the command. */
-  while ((c = getopt_long (argc, argv, "+vh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:vh", opts, NULL)) != -1)
     switch (c)
       {
       case OPT_ROOT: g.root = optarg; break;
@@ -117,6 +117,10 @@ main (int argc, char **argv)
       case OPT_SYSTEMD: g.systemd_cgroup = true; break;
       case 'v': version (); return 0;
       case 'h': usage (stdout); return 0;
+      case ':':
+        fprintf (stderr, "moat: global option `%s` needs an argument\n", argv[optind - 1]);
+        usage (stderr);
+        return 1;
       default:
         fprintf (stderr, "moat: unknown global option `%s`\n", argv[optind - 1]);
         usage (stderr);

@@ -7,7 +7,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,11 +44,12 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
       if (fd < 0)
         return moat_error_set (err, errno, "linux.namespaces: %s namespace path `%s`",
                                ns_type_name (t), n->path);
-      /* Make sure the file really is a namespace of that type: setns with
-       * nstype checks it, but only in the child, too late for a clear error. */
-      struct stat st;
-      if (fstat (fd, &st) < 0 || (st.st_mode & S_IFMT) != S_IFREG)
-        return moat_error_set (err, 0, "linux.namespaces: `%s` is not a namespace file", n->path);
+      /* Make sure the file really is a namespace: setns checks it too, but
+       * only in the child, too late for a clear error. */
+      struct statfs sfs;
+      if (fstatfs (fd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC)
+        return moat_error_set (err, 0, "linux.namespaces: %s namespace path `%s` is not a namespace file",
+                               ns_type_name (t), n->path);
     }
   if (!cfg->ns[MOAT_NS_MNT].present)
     return moat_error_set (err, 0, "linux.namespaces: a mount namespace is required");

@@ -307,6 +307,9 @@ init_main (struct init_args *a)
    * to preserve. An inherited fd would also hold the parent's flock on the
    * state directory for as long as the container lives. */
   close_all_but (3 + a->preserve_fds, a->sync_fd, a->listen_fd);
+  /* A session of its own: no controlling terminal of the caller's (TIOCSTI
+   * could push keystrokes into the host's shell), no shared process group. */
+  setsid ();
   /* While we are being set up, the death of `moat create` is ours too. */
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (init_setup (a, &state_json, &exe, &can_setgroups, &err) < 0)

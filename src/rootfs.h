@@ -27,7 +27,8 @@ struct rootfs_ctx
 int rootfs_prepare (const struct rootfs_ctx *ctx, moat_error **err);
 /* pivot_root (or MS_MOVE + chroot with --no-pivot); cwd becomes "/". */
 int rootfs_pivot (const struct rootfs_ctx *ctx, moat_error **err);
-/* After pivot_root: masked paths, read-only paths, root.readonly. */
+/* Last step before pivot_root (the host's /proc still serves the
+ * /proc/self/fd handles): masked paths, read-only paths, root.readonly. */
 int rootfs_finish (const struct rootfs_ctx *ctx, moat_error **err);
 /* Hostname, domainname and sysctls (after pivot: /proc is the container's). */
 int rootfs_set_uts_sysctl (const struct moat_config *cfg, moat_error **err);

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -170,8 +172,9 @@ state_oci_json (const struct moat_state *st, enum moat_status status, bool prett
   gen_kv_str (g, "bundle", st->bundle);
   gen_kv_str (g, "rootfs", st->rootfs);
   gen_kv_str (g, "created", st->created);
+  char ob[32];
   G_STR (g, "owner");
-  G_STR (g, st->owner == 0 ? "root" : "");
+  G_STR (g, state_owner_name (st->owner, ob, sizeof ob));
   G_STR (g, "annotations");
   yajl_gen_map_open (g);
   for (size_t i = 0; i < st->n_annotations; i++)
@@ -363,6 +366,16 @@ state_status (int dirfd, const struct moat_state *st)
   if (fstatat (dirfd, EXEC_SOCK_NAME, &sb, AT_SYMLINK_NOFOLLOW) == 0)
     return STATUS_CREATED;
   return STATUS_RUNNING;
+}
+
+const char *
+state_owner_name (uid_t uid, char *buf, size_t n)
+{
+  struct passwd *pw = getpwuid (uid);
+  if (pw)
+    return pw->pw_name;
+  snprintf (buf, n, "#%u", (unsigned) uid);
+  return buf;
 }
 
 char *

@@ -78,6 +78,9 @@ unsigned long long pid_start_time (pid_t pid);
 /* The OCI state JSON (`moat state`), with runc's extra fields. */
 char *state_oci_json (const struct moat_state *st, enum moat_status status, bool pretty);
 
+/* The owner's user name ("root"), or "#UID" when it has none. */
+const char *state_owner_name (uid_t uid, char *buf, size_t n);
+
 /* Current time in RFC 3339 with nanoseconds. */
 char *rfc3339_now (void);
 

@@ -74,6 +74,8 @@ t_is "only fds 0, 1, 2 (fds 3 and 4 of the caller do not leak)" "$(printf '%s\n'
 FDS=$(run_in --preserve-fds 2 3</etc/hostname 4</etc/passwd 5</etc/hostname)
 t_is "--preserve-fds 2 passes fds 3 and 4, not 5" "$(printf '%s\n' "$FDS" | awk '{print $2}' | tr '\n' ' ')" "0 1 2 3 4 "
 t_like "fd 4 is the caller's file" "$FDS" "fd 4 -> /etc/passwd"
+setargs "$B" /bin/workload cat /proc/self/stat
+t_is "the workload leads its own session (no controlling tty of the caller's)" "$(run_in | awk '{print $1 == $6}')" 1
 setargs "$B" /bin/workload openat-escape
 t_like "no directory fd leaks to escape through (CVE-2024-21626 class)" "$(run_in)" "no leaked fds"
 t_done

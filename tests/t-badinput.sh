@@ -1,0 +1,292 @@
+#!/bin/bash
+# Bad input of every kind: missing or broken bundles, wrong types in
+# config.json, bad ids, unknown containers, impossible executables, unknown
+# names, failing hooks. Each must fail with exit status 1 and one clear
+# "moat: " line on stderr that names the file, JSON path or id and the
+# problem -- and leave nothing behind: no state directory, no cgroup, no
+# mount, no process.
+. "$(dirname "$0")/lib.sh"
+
+B="$TMP/b"                       # a good bundle, the template for bad ones
+mkbundle "$B" /bin/workload sleep 30
+printf 'not a program\n' > "$B/rootfs/bin/noexec"
+chmod 644 "$B/rootfs/bin/noexec"
+
+# badb NAME JQ-FILTER [jq args...]: a bundle $TMP/NAME whose config.json is
+# the good one edited by JQ-FILTER, sharing the good bundle's rootfs.
+badb () {
+  local d="$TMP/$1" filter=$2; shift 2
+  mkdir -p "$d"
+  ln -sfn "$B/rootfs" "$d/rootfs"
+  jq "$filter" "$B/config.json" "$@" > "$d/config.json"
+}
+
+# Host-side snapshot for "nothing left behind".
+our_cgroups () { ls -d /sys/fs/cgroup/*/moat/bad-* /sys/fs/cgroup/moat/bad-* 2>/dev/null | sort; }
+state_ls () { ls -A "$ROOT" 2>/dev/null; }
+
+# bad DESC ID REGEX CMD...: CMD (a moat command line) fails with exit status
+# 1, prints nothing on stdout and exactly one line on stderr, "moat: ..."
+# matching REGEX (grep -E; `|`-separated alternatives and several checks are
+# written as one regex per key word, see `bad_more`), and leaves nothing:
+# no $ROOT/ID, no cgroup ID, the same mounts, no stray process.
+# ID "-" means the id is no valid name: only the global checks are made.
+LAST_ERR=""
+bad () {
+  local d=$1 id=$2 re=$3; shift 3
+  local mounts_before state_before cg_before rc
+  mounts_before=$(mount_count)
+  state_before=$(state_ls)
+  cg_before=$(our_cgroups)
+  "$@" > "$TMP/.bout" 2> "$TMP/.berr"
+  rc=$?
+  LAST_ERR=$(cat "$TMP/.berr")
+  t_is "$d: exit status 1" "$rc" 1
+  t_is "$d: nothing on stdout" "$(cat "$TMP/.bout")" ""
+  t_is "$d: one line on stderr" "$(wc -l < "$TMP/.berr")" 1
+  t_like "$d: stderr starts with moat:" "$LAST_ERR" '^moat: '
+  t_like "$d: message" "$LAST_ERR" "$re"
+  if [ "$id" != - ]; then
+    t_is "$d: no state dir" "$([ -e "$ROOT/$id" ] && echo present || echo absent)" absent
+    t_is "$d: no cgroup" "$(cgroup_exists "$id" && echo present || echo absent)" absent
+    no_strays "$d: no stray processes" "$id"
+  else
+    no_strays "$d: no stray processes"
+  fi
+  t_is "$d: state root unchanged" "$(state_ls)" "$state_before"
+  t_is "$d: no new cgroup" "$(our_cgroups)" "$cg_before"
+  t_is "$d: mount count unchanged" "$(mount_count)" "$mounts_before"
+}
+# stray_diag [ID]: what stray_procs counts, for the TAP diagnostics.
+stray_diag () {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" = "$$" ] && continue
+    { tr '\0' ' ' < "$p/cmdline" | grep -q -- "$TMP" \
+        || { [ -n "${1:-}" ] && grep -q -- "/moat/$1\$" "$p/cgroup"; }; } 2>/dev/null \
+      && diag "stray ${p#/proc/}: $(cut -d' ' -f2-4 "$p/stat" 2>/dev/null) $(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)"
+  done
+}
+# no_strays DESC [ID]: stray_procs [ID] is 0, with details when not.
+no_strays () {
+  local n; n=$(stray_procs ${2:+"$2"} 2>/dev/null)
+  t_is "$1" "$n" 0
+  [ "$n" = 0 ] || stray_diag ${2:+"$2"}
+}
+# bad_more DESC REGEX: a further key word in the last bad's message.
+bad_more () { t_like "$1" "$LAST_ERR" "$2"; }
+
+# --- unknown containers, before any state root exists --------------------
+for cmd in start kill delete state; do
+  bad "$cmd of an unknown id (no state root yet)" bad-ghost "container \`bad-ghost\` does not exist" \
+    M "$cmd" bad-ghost
+done
+
+# --- the bundle ------------------------------------------------------------
+bad "create: missing bundle dir" bad-1 "bundle" M create --bundle "$TMP/nonexistent" bad-1
+bad_more "missing bundle: names the dir" "$TMP/nonexistent"
+bad_more "missing bundle: says why" "No such file or directory"
+bad "run: missing bundle dir" bad-1r "$TMP/nonexistent" M run --bundle "$TMP/nonexistent" bad-1r
+
+mkdir -p "$TMP/noconfig/rootfs"
+bad "create: bundle without config.json" bad-2 "$TMP/noconfig/config.json" M create --bundle "$TMP/noconfig" bad-2
+bad_more "no config.json: says why" "No such file or directory"
+
+mkdir -p "$TMP/malformed"
+ln -sfn "$B/rootfs" "$TMP/malformed/rootfs"
+printf '{\n  "ociVersion": "1.2.0",\n  "root": {"path": "rootfs",}\n}\n' > "$TMP/malformed/config.json"
+bad "create: malformed JSON" bad-3 "$TMP/malformed/config.json" M create --bundle "$TMP/malformed" bad-3
+bad_more "malformed JSON: says it is malformed" "malformed JSON|parse error"
+bad_more "malformed JSON: says where (line 3)" "line 3"
+bad_more "malformed JSON: says where (column)" "column [0-9]+"
+bad "run: malformed JSON" bad-3r "line 3.*column [0-9]+" M run --bundle "$TMP/malformed" bad-3r
+
+printf '{"ociVersion": "1.2.0", "root": {"path": "rootfs"}, "process": {"args": ["/bin/workload"' > "$TMP/malformed/config.json"
+bad "create: truncated JSON" bad-3t "$TMP/malformed/config.json: .*(malformed|premature|EOF)" \
+  M create --bundle "$TMP/malformed" bad-3t
+bad_more "truncated JSON: says where" "line 1.*column [0-9]+"
+
+# --- wrong types, with the JSON path ---------------------------------------
+badb args-string '.process.args = "/bin/workload pid"'
+bad "create: process.args a string" bad-4 "config.json: process\.args: .*(array|expected)" \
+  M create --bundle "$TMP/args-string" bad-4
+
+badb uid-string '.process.user.uid = "0"'
+bad "create: process.user.uid a string" bad-5 "config.json: process\.user\.uid: .*(integer|number|expected)" \
+  M create --bundle "$TMP/uid-string" bad-5
+
+badb ro-string '.root.readonly = "yes"'
+bad "create: root.readonly a string" bad-6 "config.json: root\.readonly: .*(bool|expected)" \
+  M create --bundle "$TMP/ro-string" bad-6
+bad "run: root.readonly a string" bad-6r "root\.readonly: .*bool" M run --bundle "$TMP/ro-string" bad-6r
+
+badb mounts-object '.mounts = {"destination": "/x"}'
+bad "create: mounts not an array" bad-7 "config.json: mounts: .*(array|expected)" \
+  M create --bundle "$TMP/mounts-object" bad-7
+
+# --- missing or bad values ---------------------------------------------------
+badb no-root-path 'del(.root.path)'
+bad "create: missing root.path" bad-8 "config.json: root\.path: .*(missing|required)" \
+  M create --bundle "$TMP/no-root-path" bad-8
+
+badb no-rootfs '.root.path = "no-such-rootfs"'
+bad "create: rootfs dir missing" bad-9 "root\.path.*no-such-rootfs" M create --bundle "$TMP/no-rootfs" bad-9
+bad_more "rootfs missing: says why" "No such file or directory"
+bad "run: rootfs dir missing" bad-9r "no-such-rootfs.*No such file" M run --bundle "$TMP/no-rootfs" bad-9r
+
+badb args-empty '.process.args = []'
+bad "create: process.args empty" bad-10 "config.json: process\.args: .*empty" \
+  M create --bundle "$TMP/args-empty" bad-10
+
+badb ns-unknown '.linux.namespaces += [{type: "bogus"}]'
+bad "create: unknown namespace type" bad-11 "linux\.namespaces\[[0-9]+\]\.type: .*unknown namespace type.*bogus" \
+  M create --bundle "$TMP/ns-unknown" bad-11
+
+badb map-size0 '.linux.namespaces += [{type: "user"}]
+  | .linux.uidMappings = [{containerID: 0, hostID: 0, size: 0}]
+  | .linux.gidMappings = [{containerID: 0, hostID: 0, size: 1}]'
+bad "create: uid mapping of size 0" bad-12 "linux\.uidMappings\[0\]\.size: .*size" \
+  M create --bundle "$TMP/map-size0" bad-12
+bad_more "size-0 mapping: says it is invalid" "invalid|must not be 0|zero"
+
+badb map-nouserns '.linux.uidMappings = [{containerID: 0, hostID: 0, size: 1}]'
+bad "create: uid mapping without a user namespace" bad-13 "linux\.uidMappings: .*user namespace" \
+  M create --bundle "$TMP/map-nouserns" bad-13
+
+badb mount-relative '.mounts += [{destination: "relative/dir", type: "tmpfs", source: "tmpfs"}]'
+bad "create: relative mount destination" bad-14 "mounts\[[0-9]+\]\.destination: .*absolute" \
+  M create --bundle "$TMP/mount-relative" bad-14
+
+badb cap-unknown '.process.capabilities.bounding += ["CAP_FOO"]'
+bad "create: unknown capability" bad-15 "process\.capabilities\.bounding\[[0-9]+\].*CAP_FOO" \
+  M create --bundle "$TMP/cap-unknown" bad-15
+bad_more "unknown capability: says unknown" "unknown capability"
+
+badb rlimit-unknown '.process.rlimits += [{type: "RLIMIT_FOO", soft: 1, hard: 1}]'
+bad "create: unknown rlimit" bad-16 "process\.rlimits\[[0-9]+\]\.type: .*RLIMIT_FOO" \
+  M create --bundle "$TMP/rlimit-unknown" bad-16
+bad_more "unknown rlimit: says unknown" "unknown rlimit"
+
+# --- the executable ------------------------------------------------------------
+badb exe-missing '.process.args = ["/bin/nope"]'
+bad "create: executable missing from the rootfs" bad-17 "/bin/nope" M create --bundle "$TMP/exe-missing" bad-17
+bad_more "missing executable: says why" "No such file|not found"
+bad "run: executable missing from the rootfs" bad-17r "/bin/nope.*(No such file|not found)" \
+  M run --bundle "$TMP/exe-missing" bad-17r
+
+badb exe-path-missing '.process.args = ["nope-nowhere"]'
+bad "create: executable not found on PATH" bad-17p "nope-nowhere.*not found" \
+  M create --bundle "$TMP/exe-path-missing" bad-17p
+
+badb exe-noexec '.process.args = ["/bin/noexec"]'
+bad "create: executable is not executable" bad-18 "/bin/noexec" M create --bundle "$TMP/exe-noexec" bad-18
+bad_more "non-executable: says why" "Permission denied|not executable"
+
+badb exe-dir '.process.args = ["/bin"]'
+bad "create: executable is a directory" bad-18d "\`/bin\`.*(Permission denied|not executable|directory)" \
+  M create --bundle "$TMP/exe-dir" bad-18d
+
+# --- a failing creation hook: the init, the cgroup and the state exist by then
+HOOK="$TMP/fail-hook.sh"
+printf '#!/bin/sh\nexit 1\n' > "$HOOK"
+chmod 755 "$HOOK"
+badb hook-fail '.hooks.createRuntime = [{path: $h, args: ["fail-hook"]}]' --arg h "$HOOK"
+bad "create: createRuntime hook exits 1" bad-19 "createRuntime.*fail-hook\.sh.*exit status 1" \
+  M create --bundle "$TMP/hook-fail" bad-19
+bad "run: createRuntime hook exits 1" bad-19r "createRuntime.*exit status 1" \
+  M run --bundle "$TMP/hook-fail" bad-19r
+
+# --- bad ids ---------------------------------------------------------------------
+bad "create: id with a slash" - "id.*bad-x/y" M create --bundle "$B" bad-x/y
+t_is "id with a slash: nothing under \$ROOT/bad-x" "$([ -e "$ROOT/bad-x" ] && echo present || echo absent)" absent
+bad "create: id .." - "id \`\.\.\`" M create --bundle "$B" ..
+bad "create: id ." - "id \`\.\`" M create --bundle "$B" .
+bad "create: empty id" - "id.*empty" M create --bundle "$B" ""
+LONG="bad-$(printf 'x%.0s' $(seq 1996))"
+bad "create: 2000-character id" "$LONG" "id.*(long|1024)" M create --bundle "$B" "$LONG"
+bad "run: id with a slash" - "id.*bad-x/y" M run --bundle "$B" bad-x/y
+bad "run: id .." - "id \`\.\.\`" M run --bundle "$B" ..
+for cmd in start kill delete state; do
+  bad "$cmd: id .." - "id \`\.\.\`" M "$cmd" ..
+  bad "$cmd: id with a slash" - "id.*bad-x/y" M "$cmd" bad-x/y
+done
+
+# --- unknown containers, with a state root ----------------------------------------
+t_ok "a good create still works (makes the state root)" M create --bundle "$B" bad-good
+for cmd in start kill delete state; do
+  bad "$cmd of an unknown id" bad-ghost "container \`bad-ghost\` does not exist" M "$cmd" bad-ghost
+done
+t_ok "delete the good one" M delete --force bad-good
+
+# --- duplicate id: the first container is untouched --------------------------------
+t_ok "create bad-dup" M create --bundle "$B" --pid-file "$TMP/dup.pid" bad-dup
+DUP_PID=$(cat "$TMP/dup.pid" 2>/dev/null || echo none)
+DUP_STATE=$(M state bad-dup | jq -c '{status, pid, bundle, created}')
+MOUNTS=$(mount_count)
+badb other-bundle '.process.args = ["/bin/workload", "pid"]'
+M create --bundle "$TMP/other-bundle" bad-dup > "$TMP/.bout" 2> "$TMP/.berr"
+t_is "second create of bad-dup: exit status 1" "$?" 1
+t_is "second create: one line on stderr" "$(wc -l < "$TMP/.berr")" 1
+t_like "second create: says already exists" "$(cat "$TMP/.berr")" "^moat: .*bad-dup.*already exists"
+sleep 0.2
+t_is "first bad-dup: state untouched" "$(M state bad-dup | jq -c '{status, pid, bundle, created}')" "$DUP_STATE"
+t_is "first bad-dup: still created" "$(M state bad-dup | jq -r .status)" created
+t_ok "first bad-dup: init still alive" pid_running "$DUP_PID"
+t_ok "first bad-dup: cgroup still there" cgroup_exists bad-dup
+t_is "first bad-dup: init still in its cgroup" "$(grep -c '/moat/bad-dup$' "/proc/$DUP_PID/cgroup" 2>/dev/null | awk '{print ($1 > 0)}')" 1
+t_is "duplicate create: mount count unchanged" "$(mount_count)" "$MOUNTS"
+t_is "duplicate create: saved bundle is still the first one" "$(M state bad-dup | jq -r .bundle)" "$B"
+
+# --- wrong-state commands on a live container ------------------------------------
+t_ok "start bad-dup" M start bad-dup
+t_ok "bad-dup is running" wait_status bad-dup running
+M start bad-dup > "$TMP/.bout" 2> "$TMP/.berr"
+t_is "start of a running container: exit status 1" "$?" 1
+t_is "start of a running container: one line on stderr" "$(wc -l < "$TMP/.berr")" 1
+t_like "start of a running container: names id and status" "$(cat "$TMP/.berr")" "^moat: .*bad-dup.*running"
+
+M delete bad-dup > "$TMP/.bout" 2> "$TMP/.berr"
+t_is "delete of a running container without --force: exit status 1" "$?" 1
+t_is "refused delete: one line on stderr" "$(wc -l < "$TMP/.berr")" 1
+t_like "refused delete: says it is running" "$(cat "$TMP/.berr")" "^moat: .*bad-dup.*running"
+t_is "refused delete: still running" "$(M state bad-dup | jq -r .status)" running
+t_ok "refused delete: init still alive" pid_running "$DUP_PID"
+t_ok "refused delete: cgroup still there" cgroup_exists bad-dup
+
+M kill bad-dup SIGNOPE > "$TMP/.bout" 2> "$TMP/.berr"
+t_is "kill with an unknown signal name: exit status 1" "$?" 1
+t_like "kill with an unknown signal name: names the signal" "$(head -n 1 "$TMP/.berr")" "^moat: .*SIGNOPE"
+M kill bad-dup 999 > "$TMP/.bout" 2> "$TMP/.berr"
+t_is "kill with an out-of-range signal number: exit status 1" "$?" 1
+t_is "unknown signal: still running" "$(M state bad-dup | jq -r .status)" running
+
+t_ok "delete --force bad-dup" M delete --force bad-dup
+t_is "bad-dup: no state dir" "$([ -e "$ROOT/bad-dup" ] && echo present || echo absent)" absent
+t_fails "bad-dup: no cgroup" cgroup_exists bad-dup
+no_strays "bad-dup: no stray processes" bad-dup
+
+# --- --log FILE --log-format json on a failing create ---------------------------------
+LOGF="$TMP/moat.log"
+mkdir -p "$TMP/malformed-log"
+printf '{\n  "ociVersion": "1.2.0",\n  "root": {"path": "rootfs",}\n}\n' > "$TMP/malformed-log/config.json"
+rm -f "$LOGF"
+bad "create with --log json (malformed config)" bad-21 "line 3.*column" \
+  "$MOAT" --root "$ROOT" --log "$LOGF" --log-format json create --bundle "$TMP/malformed-log" bad-21
+t_is "log file: one line" "$(wc -l < "$LOGF" 2>/dev/null)" 1
+t_ok "log file: the line is valid JSON" jq -e . "$LOGF"
+t_is "log file: level is error" "$(jq -r .level "$LOGF" 2>/dev/null)" error
+t_like "log file: msg names the file and place" "$(jq -r .msg "$LOGF" 2>/dev/null)" "malformed-log/config.json.*line 3.*column"
+t_is "log file: msg is the stderr message" "moat: $(jq -r .msg "$LOGF" 2>/dev/null)" "$LAST_ERR"
+t_like "log file: time is an RFC 3339 timestamp" "$(jq -r .time "$LOGF" 2>/dev/null)" \
+  '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$'
+t_is "log file: exactly the keys level, msg, time" "$(jq -c 'keys' "$LOGF" 2>/dev/null)" '["level","msg","time"]'
+
+# a second failure appends a second line
+bad "create with --log json (unknown id start)" bad-ghost "does not exist" \
+  "$MOAT" --root "$ROOT" --log "$LOGF" --log-format json start bad-ghost
+t_is "log file: two lines after a second failure" "$(wc -l < "$LOGF")" 2
+t_is "log file: every line valid JSON with level error" "$(jq -s -c '[.[].level]' "$LOGF" 2>/dev/null)" '["error","error"]'
+
+t_is "at the end: no containers listed" "$(M list -q)" ""
+t_is "at the end: no cgroups of this test" "$(our_cgroups)" ""
+t_done

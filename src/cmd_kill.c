@@ -66,7 +66,10 @@ cmd_kill (struct global_opts *g, int argc, char **argv)
   const char *signame = optind + 1 < argc ? argv[optind + 1] : "TERM";
   int sig = parse_signal (signame);
   if (sig < 0)
-    return cmd_usage ("kill", usage_text, "unknown signal `%s`", signame);
+    {
+      log_error ("kill: unknown signal `%s`", signame);
+      return 1;
+    }
   moat_error *err = NULL;
   if (container_kill (g->root, id, sig, all, &err) < 0)
     return cmd_fail (&err);

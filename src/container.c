@@ -33,6 +33,7 @@ struct creation
   int rootfd, dirfd;
   bool dir_made;
   char *cgroup_path;
+  bool cgroup_ours;            /* only a cgroup this create entered is undone */
   pid_t pid;
   int sync_fd;                 /* parent's end */
   struct moat_config *cfg;
@@ -72,7 +73,7 @@ creation_abort (struct creation *c)
       while (waitpid (c->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     }
-  if (c->cgroup_path)
+  if (c->cgroup_path && c->cgroup_ours)
     {
       (void) cgroup_kill_all (c->cgroup_path, SIGKILL, &e);
       moat_error_free (&e);
@@ -288,6 +289,9 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
 
   if (ns_write_id_maps (cfg, c->pid, err) < 0)
     return -1;
+  /* From here the cgroup is this container's to undo: the state directory,
+   * created exclusively above, says no other create owns this id. */
+  c->cgroup_ours = true;
   if (cgroup_enter (c->cgroup_path, c->pid, err) < 0)
     return -1;
   c->st.pid = c->pid;

@@ -11,6 +11,8 @@ B="$TMP/b"                       # a good bundle, the template for bad ones
 mkbundle "$B" /bin/workload sleep 30
 printf 'not a program\n' > "$B/rootfs/bin/noexec"
 chmod 644 "$B/rootfs/bin/noexec"
+# No section moat only warns about (linux.resources): stderr holds the error alone.
+cfg "$B" 'del(.linux.resources)'
 
 # badb NAME JQ-FILTER [jq args...]: a bundle $TMP/NAME whose config.json is
 # the good one edited by JQ-FILTER, sharing the good bundle's rootfs.
@@ -27,9 +29,9 @@ state_ls () { ls -A "$ROOT" 2>/dev/null; }
 
 # bad DESC ID REGEX CMD...: CMD (a moat command line) fails with exit status
 # 1, prints nothing on stdout and exactly one line on stderr, "moat: ..."
-# matching REGEX (grep -E; `|`-separated alternatives and several checks are
-# written as one regex per key word, see `bad_more`), and leaves nothing:
-# no $ROOT/ID, no cgroup ID, the same mounts, no stray process.
+# matching REGEX (grep -E; check further key words with bad_more), and
+# leaves nothing: no $ROOT/ID, no cgroup ID, no stray process, the same
+# state root listing, cgroups and mount count as before.
 # ID "-" means the id is no valid name: only the global checks are made.
 LAST_ERR=""
 bad () {
@@ -57,21 +59,27 @@ bad () {
   t_is "$d: no new cgroup" "$(our_cgroups)" "$cg_before"
   t_is "$d: mount count unchanged" "$(mount_count)" "$mounts_before"
 }
-# stray_diag [ID]: what stray_procs counts, for the TAP diagnostics.
-stray_diag () {
-  local p
+# live_strays [ID] [-v]: stray_procs from lib.sh, minus zombies (a killed
+# init reparented to the host's pid 1 may wait there to be reaped; it is
+# dead). With -v, one diagnostic line per process.
+live_strays () {
+  local p st n=0
   for p in /proc/[0-9]*; do
     [ "${p#/proc/}" = "$$" ] && continue
     { tr '\0' ' ' < "$p/cmdline" | grep -q -- "$TMP" \
-        || { [ -n "${1:-}" ] && grep -q -- "/moat/$1\$" "$p/cgroup"; }; } 2>/dev/null \
-      && diag "stray ${p#/proc/}: $(cut -d' ' -f2-4 "$p/stat" 2>/dev/null) $(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)"
+        || { [ -n "${1:-}" ] && grep -q -- "/moat/$1\$" "$p/cgroup"; }; } 2>/dev/null || continue
+    st=$(sed 's/.*) //' "$p/stat" 2>/dev/null | cut -d' ' -f1)
+    case $st in ''|Z|X) continue ;; esac
+    n=$((n + 1))
+    [ "${2:-}" = -v ] && diag "stray ${p#/proc/}: $(cut -d' ' -f2-4 "$p/stat" 2>/dev/null) $(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)"
   done
+  [ "${2:-}" = -v ] || echo $n
 }
-# no_strays DESC [ID]: stray_procs [ID] is 0, with details when not.
+# no_strays DESC [ID]: no live stray process, with details when there are.
 no_strays () {
-  local n; n=$(stray_procs ${2:+"$2"} 2>/dev/null)
+  local n; n=$(live_strays "${2:-}")
   t_is "$1" "$n" 0
-  [ "$n" = 0 ] || stray_diag ${2:+"$2"}
+  [ "$n" = 0 ] || live_strays "${2:-}" -v
 }
 # bad_more DESC REGEX: a further key word in the last bad's message.
 bad_more () { t_like "$1" "$LAST_ERR" "$2"; }
@@ -213,10 +221,11 @@ done
 
 # --- unknown containers, with a state root ----------------------------------------
 t_ok "a good create still works (makes the state root)" M create --bundle "$B" bad-good
+t_ok "delete the good one" M delete --force bad-good
+t_ok "the state root exists now" test -d "$ROOT"
 for cmd in start kill delete state; do
   bad "$cmd of an unknown id" bad-ghost "container \`bad-ghost\` does not exist" M "$cmd" bad-ghost
 done
-t_ok "delete the good one" M delete --force bad-good
 
 # --- duplicate id: the first container is untouched --------------------------------
 t_ok "create bad-dup" M create --bundle "$B" --pid-file "$TMP/dup.pid" bad-dup
@@ -237,33 +246,46 @@ t_is "first bad-dup: init still in its cgroup" "$(grep -c '/moat/bad-dup$' "/pro
 t_is "duplicate create: mount count unchanged" "$(mount_count)" "$MOUNTS"
 t_is "duplicate create: saved bundle is still the first one" "$(M state bad-dup | jq -r .bundle)" "$B"
 
-# --- wrong-state commands on a live container ------------------------------------
-t_ok "start bad-dup" M start bad-dup
-t_ok "bad-dup is running" wait_status bad-dup running
-M start bad-dup > "$TMP/.bout" 2> "$TMP/.berr"
-t_is "start of a running container: exit status 1" "$?" 1
-t_is "start of a running container: one line on stderr" "$(wc -l < "$TMP/.berr")" 1
-t_like "start of a running container: names id and status" "$(cat "$TMP/.berr")" "^moat: .*bad-dup.*running"
-
-M delete bad-dup > "$TMP/.bout" 2> "$TMP/.berr"
-t_is "delete of a running container without --force: exit status 1" "$?" 1
-t_is "refused delete: one line on stderr" "$(wc -l < "$TMP/.berr")" 1
-t_like "refused delete: says it is running" "$(cat "$TMP/.berr")" "^moat: .*bad-dup.*running"
-t_is "refused delete: still running" "$(M state bad-dup | jq -r .status)" running
-t_ok "refused delete: init still alive" pid_running "$DUP_PID"
-t_ok "refused delete: cgroup still there" cgroup_exists bad-dup
-
-M kill bad-dup SIGNOPE > "$TMP/.bout" 2> "$TMP/.berr"
-t_is "kill with an unknown signal name: exit status 1" "$?" 1
-t_like "kill with an unknown signal name: names the signal" "$(head -n 1 "$TMP/.berr")" "^moat: .*SIGNOPE"
-M kill bad-dup 999 > "$TMP/.bout" 2> "$TMP/.berr"
-t_is "kill with an out-of-range signal number: exit status 1" "$?" 1
-t_is "unknown signal: still running" "$(M state bad-dup | jq -r .status)" running
-
 t_ok "delete --force bad-dup" M delete --force bad-dup
 t_is "bad-dup: no state dir" "$([ -e "$ROOT/bad-dup" ] && echo present || echo absent)" absent
 t_fails "bad-dup: no cgroup" cgroup_exists bad-dup
 no_strays "bad-dup: no stray processes" bad-dup
+
+# --- wrong-state commands on a live container ------------------------------------
+t_ok "create bad-live" M create --bundle "$B" --pid-file "$TMP/live.pid" bad-live
+LIVE_PID=$(cat "$TMP/live.pid" 2>/dev/null || echo none)
+t_ok "start bad-live" M start bad-live
+t_ok "bad-live is running" wait_status bad-live running
+
+M start bad-live > "$TMP/.bout" 2> "$TMP/.berr"
+t_is "start of a running container: exit status 1" "$?" 1
+t_is "start of a running container: one line on stderr" "$(wc -l < "$TMP/.berr")" 1
+t_like "start of a running container: names id and its status" "$(cat "$TMP/.berr")" "^moat: .*bad-live.*running"
+t_is "refused start: still running" "$(M state bad-live | jq -r .status)" running
+
+M delete bad-live > "$TMP/.bout" 2> "$TMP/.berr"
+t_is "delete of a running container without --force: exit status 1" "$?" 1
+t_is "refused delete: one line on stderr" "$(wc -l < "$TMP/.berr")" 1
+t_like "refused delete: says it is running" "$(cat "$TMP/.berr")" "^moat: .*bad-live.*running"
+t_is "refused delete: still running" "$(M state bad-live | jq -r .status)" running
+t_ok "refused delete: init still alive" pid_running "$LIVE_PID"
+t_ok "refused delete: cgroup still there" cgroup_exists bad-live
+t_ok "refused delete: state dir still there" test -d "$ROOT/bad-live"
+
+M kill bad-live SIGNOPE > "$TMP/.bout" 2> "$TMP/.berr"
+t_is "kill with an unknown signal name: exit status 1" "$?" 1
+t_like "kill with an unknown signal name: names the signal" "$(head -n 1 "$TMP/.berr")" "^moat: .*SIGNOPE"
+M kill bad-live 999 > "$TMP/.bout" 2> "$TMP/.berr"
+t_is "kill with an out-of-range signal number: exit status 1" "$?" 1
+M kill bad-live RTMIN+99 > "$TMP/.bout" 2> "$TMP/.berr"
+t_is "kill with an out-of-range RTMIN+N: exit status 1" "$?" 1
+t_is "unknown signals: still running" "$(M state bad-live | jq -r .status)" running
+t_ok "unknown signals: init still alive" pid_running "$LIVE_PID"
+
+t_ok "delete --force bad-live" M delete --force bad-live
+t_is "bad-live: no state dir" "$([ -e "$ROOT/bad-live" ] && echo present || echo absent)" absent
+t_fails "bad-live: no cgroup" cgroup_exists bad-live
+no_strays "bad-live: no stray processes" bad-live
 
 # --- --log FILE --log-format json on a failing create ---------------------------------
 LOGF="$TMP/moat.log"

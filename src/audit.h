@@ -1,0 +1,55 @@
+/* moat — the audit log: one JSON object per line in AUDIT_DIR/ID.jsonl, each
+ * appended with a single write(2) so concurrent writers never interleave.
+ * The log outlives `moat delete`; a new container with the same id rotates
+ * the old file to ID.jsonl.N instead of overwriting it. */
+#ifndef MOAT_AUDIT_H
+#define MOAT_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "error.h"
+
+#define MOAT_DEFAULT_AUDIT_DIR "/var/log/moat"
+
+/* Open (creating the directory, rotating an old log) for appending. */
+int audit_open (const char *dir, const char *id, int *fd, moat_error **err);
+char *audit_path (const char *dir, const char *id);
+
+/* A small JSON object builder for records: no allocation per field beyond
+ * the growing buffer, strings escaped. */
+struct jbuf
+{
+  char *buf;
+  size_t len, cap;
+  bool first;
+};
+void jb_open (struct jbuf *j);
+void jb_close (struct jbuf *j);           /* closes the object and adds '\n' */
+void jb_key (struct jbuf *j, const char *k);
+void jb_str (struct jbuf *j, const char *k, const char *v);
+void jb_strn (struct jbuf *j, const char *k, const char *v, size_t n);
+void jb_int (struct jbuf *j, const char *k, long long v);
+void jb_raw (struct jbuf *j, const char *k, const char *raw);   /* raw JSON value */
+void jb_obj_open (struct jbuf *j, const char *k);
+void jb_obj_close (struct jbuf *j);
+void jb_free (struct jbuf *j);
+/* Escape S as a JSON string (with quotes) onto J. */
+void jb_quote (struct jbuf *j, const char *s, size_t n);
+
+/* "2026-11-24T06:30:00.123456789Z" into buf (>= 40 bytes). */
+void audit_time (char *buf, size_t n);
+
+/* Append one record (a complete line). */
+int audit_write (int fd, const struct jbuf *j);
+
+/* `moat audit`: print the log of ID. */
+struct audit_query
+{
+  const char *dir, *id, *root;
+  bool json, follow, summary;
+  const char *wall, *kind, *syscall, *since;
+  long pid;
+};
+int audit_show (const struct audit_query *q, moat_error **err);
+
+#endif

@@ -1,0 +1,94 @@
+/* moat — the syscall wall (named seccomp-wall.h so that <seccomp.h> stays
+ * libseccomp's): an OCI (or Docker/Podman) seccomp profile parsed
+ * into rules, compiled with libseccomp to the BPF program the kernel runs,
+ * and loaded as the init's last act before execve.
+ *
+ * In audit mode every rule whose action is not ALLOW, and a default action
+ * that is not ALLOW, compiles to SCMP_ACT_NOTIFY: the kernel then stops the
+ * caller and asks moat's supervisor, which records the call and enforces the
+ * rule's real action (seccomp_decide tells it which rule that is). */
+#ifndef MOAT_SECCOMP_H
+#define MOAT_SECCOMP_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
+#include "config.h"
+#include "error.h"
+
+enum sc_action
+{
+  SC_ALLOW,
+  SC_LOG,
+  SC_TRACE,
+  SC_NOTIFY,
+  SC_ERRNO,
+  SC_TRAP,
+  SC_KILL_THREAD,
+  SC_KILL_PROCESS,
+};
+
+struct sc_arg
+{
+  unsigned index;
+  uint64_t value, value_two;
+  int op;                     /* enum scmp_compare */
+};
+
+struct sc_rule
+{
+  char *name;                 /* syscall name as written */
+  int nr;                     /* native number; < 0 if unknown here */
+  enum sc_action action;
+  uint32_t errno_ret;         /* ERRNO's errno, TRACE's message */
+  struct sc_arg *args;
+  size_t n_args;
+  size_t source;              /* index in syscalls[] */
+};
+
+struct moat_seccomp
+{
+  enum sc_action default_action;
+  uint32_t default_errno;
+  uint32_t *arches;           /* SCMP_ARCH_* */
+  size_t n_arches;
+  unsigned flags;             /* SECCOMP_FILTER_FLAG_* */
+  char *listener_path, *listener_metadata;
+  struct sc_rule *rules;
+  size_t n_rules;
+  size_t n_unknown;           /* names unknown to this libseccomp/kernel, skipped */
+};
+
+/* Parse a seccomp object (OCI linux.seccomp, or a Docker/Podman profile with
+ * names/includes/excludes/archMap). CAPS (may be NULL) decides includes/
+ * excludes by capability. STRICT makes unknown syscall names an error that
+ * names the closest known one; otherwise they are skipped (debug message). */
+int seccomp_parse (yajl_val v, const char *docname, const char *path, const struct moat_caps *caps,
+                   bool strict, struct moat_seccomp **out, moat_error **err);
+void seccomp_free (struct moat_seccomp *sc);
+static inline void cleanup_seccomp_fn (struct moat_seccomp **s) { if (*s) seccomp_free (*s); }
+#define cleanup_seccomp __attribute__ ((cleanup (cleanup_seccomp_fn)))
+
+/* Compile to BPF. AUDIT: every non-allow outcome becomes a notification. */
+int seccomp_compile (const struct moat_seccomp *sc, bool audit, struct sock_fprog *prog, moat_error **err);
+/* libseccomp's PFC text of the same filter (for `moat policy bpf`). */
+int seccomp_pfc (const struct moat_seccomp *sc, bool audit, char **text, moat_error **err);
+
+/* Does the filter need a user-notification listener? */
+bool seccomp_needs_listener (const struct moat_seccomp *sc, bool audit);
+
+/* Load PROG on the calling thread only (no TSYNC). With WANT_LISTENER the
+ * new listener fd is returned in *listener. */
+int seccomp_load_prog (const struct sock_fprog *prog, unsigned flags, bool want_listener,
+                       int *listener, moat_error **err);
+
+/* Which rule decides a call: the matching rule with the strongest action
+ * (the kernel's precedence), or -1 for the default action. */
+int seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6]);
+
+const char *sc_action_name (enum sc_action a);    /* "errno", "kill_process", ... */
+const char *sc_action_oci (enum sc_action a);     /* "SCMP_ACT_ERRNO", ... */
+
+#endif

@@ -1,0 +1,651 @@
+#include "config-host.h"
+#include "seccomp-wall.h"
+#include "json.h"
+#include "log.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+static const struct { const char *oci, *name; enum sc_action a; } actions[] = {
+  { "SCMP_ACT_ALLOW", "allow", SC_ALLOW },
+  { "SCMP_ACT_LOG", "log", SC_LOG },
+  { "SCMP_ACT_TRACE", "trace", SC_TRACE },
+  { "SCMP_ACT_NOTIFY", "notify", SC_NOTIFY },
+  { "SCMP_ACT_ERRNO", "errno", SC_ERRNO },
+  { "SCMP_ACT_TRAP", "trap", SC_TRAP },
+  { "SCMP_ACT_KILL_THREAD", "kill_thread", SC_KILL_THREAD },
+  { "SCMP_ACT_KILL", "kill_thread", SC_KILL_THREAD },
+  { "SCMP_ACT_KILL_PROCESS", "kill_process", SC_KILL_PROCESS },
+};
+
+const char *
+sc_action_name (enum sc_action a)
+{
+  for (size_t i = 0; i < ARRAY_SIZE (actions); i++)
+    if (actions[i].a == a)
+      return actions[i].name;
+  return "unknown";
+}
+
+const char *
+sc_action_oci (enum sc_action a)
+{
+  for (size_t i = 0; i < ARRAY_SIZE (actions); i++)
+    if (actions[i].a == a)
+      return actions[i].oci;
+  return "unknown";
+}
+
+static const struct { const char *name; int op; } ops[] = {
+  { "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT }, { "SCMP_CMP_LE", SCMP_CMP_LE },
+  { "SCMP_CMP_EQ", SCMP_CMP_EQ }, { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+  { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+};
+
+static const struct { const char *name; unsigned flag; } filter_flags[] = {
+  { "SECCOMP_FILTER_FLAG_TSYNC", 0 },   /* moat filters the init's own thread: nothing to sync */
+  { "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
+  { "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+  { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV },
+};
+
+/* "SCMP_ARCH_X86_64" -> libseccomp's token for "x86_64". */
+static uint32_t
+arch_token (const char *oci)
+{
+  if (strncmp (oci, "SCMP_ARCH_", 10) != 0)
+    return 0;
+  char low[32];
+  size_t i;
+  for (i = 0; oci[10 + i] && i < sizeof low - 1; i++)
+    low[i] = (char) tolower ((unsigned char) oci[10 + i]);
+  low[i] = '\0';
+  return seccomp_arch_resolve_name (low);
+}
+
+static int
+parse_action (yajl_val v, const char *docname, const char *path, enum sc_action *out, moat_error **err)
+{
+  cleanup_free char *s = NULL;
+  if (json_as_string (v, docname, path, &s, err) < 0)
+    return -1;
+  for (size_t i = 0; i < ARRAY_SIZE (actions); i++)
+    if (strcmp (s, actions[i].oci) == 0)
+      {
+        *out = actions[i].a;
+        return 0;
+      }
+  cleanup_free char *p = json_printable (s);
+  return json_error (err, docname, path, "unknown action `%s`", p);
+}
+
+static size_t
+edit_distance (const char *a, const char *b)
+{
+  size_t la = strlen (a), lb = strlen (b);
+  cleanup_free size_t *row = xmalloc0 ((lb + 1) * sizeof (size_t));
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++)
+    {
+      size_t prev = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= lb; j++)
+        {
+          size_t cur = row[j];
+          size_t sub = prev + (a[i - 1] != b[j - 1]);
+          size_t del = row[j] + 1, ins = row[j - 1] + 1;
+          row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+          prev = cur;
+        }
+    }
+  return row[lb];
+}
+
+/* The known syscall name nearest to NAME, for "did you mean". */
+static char *
+closest_syscall (const char *name)
+{
+  char *best = NULL;
+  size_t bestd = (size_t) -1;
+  uint32_t native = seccomp_arch_native ();
+  for (int nr = 0; nr < 1024; nr++)
+    {
+      char *n = seccomp_syscall_resolve_num_arch (native, nr);
+      if (n == NULL)
+        continue;
+      size_t d = edit_distance (name, n);
+      if (d < bestd)
+        {
+          free (best);
+          best = n;
+          bestd = d;
+        }
+      else
+        free (n);
+    }
+  return best;
+}
+
+static bool
+caps_hold (const struct moat_caps *caps, const char *cap)
+{
+  char **set = caps ? (caps->bounding ? caps->bounding : caps->effective) : NULL;
+  for (size_t i = 0; set && set[i]; i++)
+    if (strcasecmp (set[i], cap) == 0)
+      return true;
+  return false;
+}
+
+static int
+kernel_at_least (const char *want)
+{
+  struct utsname u;
+  unsigned a = 0, b = 0, x = 0, y = 0;
+  if (uname (&u) < 0 || sscanf (u.release, "%u.%u", &a, &b) < 1 || sscanf (want, "%u.%u", &x, &y) < 1)
+    return 1;
+  return a > x || (a == x && b >= y);
+}
+
+/* Docker's includes/excludes: caps, arches, minKernel. Returns 1 if the
+ * condition object holds (all of includes / any of excludes). */
+static int
+condition (yajl_val cond, bool include, const struct moat_caps *caps, const char *docname,
+           const char *path, moat_error **err)
+{
+  if (cond == NULL)
+    return include ? 1 : 0;
+  if (json_as_object (cond, docname, path, err) < 0)
+    return -1;
+  cleanup_strv char **capv = NULL, **archv = NULL;
+  cleanup_free char *minkernel = NULL;
+  if (json_get_strv (cond, "caps", docname, path, &capv, false, err) < 0
+      || json_get_strv (cond, "arches", docname, path, &archv, false, err) < 0
+      || json_get_string (cond, "minKernel", docname, path, &minkernel, false, err) < 0)
+    return -1;
+  uint32_t native = seccomp_arch_native ();
+  if (include)
+    {
+      for (size_t i = 0; capv && capv[i]; i++)
+        if (!caps_hold (caps, capv[i]))
+          return 0;
+      if (archv && archv[0])
+        {
+          bool found = false;
+          for (size_t i = 0; archv[i]; i++)
+            found |= arch_token (archv[i]) == native;
+          if (!found)
+            return 0;
+        }
+      if (minkernel && !kernel_at_least (minkernel))
+        return 0;
+      return 1;
+    }
+  for (size_t i = 0; capv && capv[i]; i++)
+    if (caps_hold (caps, capv[i]))
+      return 1;
+  for (size_t i = 0; archv && archv[i]; i++)
+    if (arch_token (archv[i]) == native)
+      return 1;
+  if (minkernel && kernel_at_least (minkernel))
+    return 1;
+  return 0;
+}
+
+static int
+parse_args (yajl_val arr, const char *docname, const char *path, struct sc_arg **out, size_t *n,
+            moat_error **err)
+{
+  *out = NULL;
+  *n = 0;
+  if (arr == NULL)
+    return 0;
+  if (json_as_array (arr, docname, path, err) < 0)
+    return -1;
+  size_t len = YAJL_GET_ARRAY (arr)->len;
+  struct sc_arg *v = xmalloc0 ((len + 1) * sizeof *v);
+  for (size_t i = 0; i < len; i++)
+    {
+      yajl_val a = YAJL_GET_ARRAY (arr)->values[i];
+      cleanup_free char *ap = json_path_index (path, i);
+      cleanup_free char *op = NULL;
+      uint32_t index = 0;
+      if (json_as_object (a, docname, ap, err) < 0
+          || json_get_uint32 (a, "index", docname, ap, &index, true, err) < 0
+          || json_get_uint64 (a, "value", docname, ap, &v[i].value, true, err) < 0
+          || json_get_uint64 (a, "valueTwo", docname, ap, &v[i].value_two, false, err) < 0
+          || json_get_string (a, "op", docname, ap, &op, true, err) < 0)
+        goto fail;
+      if (index > 5)
+        {
+          cleanup_free char *ip = json_path_key (ap, "index");
+          json_error (err, docname, ip, "must be 0 to 5 (a syscall has six arguments)");
+          goto fail;
+        }
+      v[i].index = index;
+      v[i].op = -1;
+      for (size_t k = 0; k < ARRAY_SIZE (ops); k++)
+        if (strcmp (op, ops[k].name) == 0)
+          v[i].op = ops[k].op;
+      if (v[i].op < 0)
+        {
+          cleanup_free char *opp = json_path_key (ap, "op");
+          cleanup_free char *pr = json_printable (op);
+          json_error (err, docname, opp, "unknown operator `%s` (SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT, _MASKED_EQ)", pr);
+          goto fail;
+        }
+    }
+  *out = v;
+  *n = len;
+  return 0;
+fail:
+  free (v);
+  return -1;
+}
+
+static void
+add_rule (struct moat_seccomp *sc, size_t *cap, const char *name, int nr, enum sc_action a,
+          uint32_t errno_ret, const struct sc_arg *args, size_t n_args, size_t source)
+{
+  if (sc->n_rules == *cap)
+    sc->rules = xrealloc (sc->rules, (*cap = *cap ? *cap * 2 : 64) * sizeof *sc->rules);
+  struct sc_rule *r = &sc->rules[sc->n_rules++];
+  memset (r, 0, sizeof *r);
+  r->name = xstrdup (name);
+  r->nr = nr;
+  r->action = a;
+  r->errno_ret = errno_ret;
+  r->source = source;
+  if (n_args)
+    {
+      r->args = xmalloc0 (n_args * sizeof *args);
+      memcpy (r->args, args, n_args * sizeof *args);
+      r->n_args = n_args;
+    }
+}
+
+static int
+parse_rule (struct moat_seccomp *sc, size_t *cap, yajl_val r, size_t idx, const char *docname,
+            const char *path, const struct moat_caps *caps, bool strict, moat_error **err)
+{
+  cleanup_free char *rp = json_path_index (path, idx);
+  if (json_as_object (r, docname, rp, err) < 0)
+    return -1;
+  cleanup_free char *ip = json_path_key (rp, "includes"), *ep = json_path_key (rp, "excludes");
+  int inc = condition (json_lookup (r, "includes"), true, caps, docname, ip, err);
+  if (inc < 0)
+    return -1;
+  int exc = condition (json_lookup (r, "excludes"), false, caps, docname, ep, err);
+  if (exc < 0)
+    return -1;
+  cleanup_strv char **names = NULL;
+  cleanup_free char *single = NULL;
+  if (json_get_strv (r, "names", docname, rp, &names, false, err) < 0
+      || json_get_string (r, "name", docname, rp, &single, false, err) < 0)
+    return -1;
+  if (names == NULL && single == NULL)
+    {
+      cleanup_free char *np = json_path_key (rp, "names");
+      return json_error (err, docname, np, "required field missing");
+    }
+  yajl_val av = json_lookup (r, "action");
+  cleanup_free char *actp = json_path_key (rp, "action");
+  if (av == NULL)
+    return json_error (err, docname, actp, "required field missing");
+  enum sc_action a;
+  if (parse_action (av, docname, actp, &a, err) < 0)
+    return -1;
+  uint32_t errno_ret = (a == SC_ERRNO) ? (sc->default_action == SC_ERRNO ? sc->default_errno : EPERM) : 0;
+  if (json_get_uint32 (r, "errnoRet", docname, rp, &errno_ret, false, err) < 0)
+    return -1;
+  cleanup_free struct sc_arg *args = NULL;
+  size_t n_args = 0;
+  cleanup_free char *argp = json_path_key (rp, "args");
+  if (parse_args (json_lookup (r, "args"), docname, argp, &args, &n_args, err) < 0)
+    return -1;
+  if (!inc || exc)
+    return 0;
+
+  /* Several conditions on one argument index cannot be ANDed by libseccomp:
+   * as runc does, each becomes a rule of its own (they are ORed). */
+  bool dup_index = false;
+  for (size_t i = 0; i < n_args; i++)
+    for (size_t j = i + 1; j < n_args; j++)
+      dup_index |= args[i].index == args[j].index;
+
+  size_t nnames = names ? strv_len (names) : 1;
+  for (size_t k = 0; k < nnames; k++)
+    {
+      const char *name = names ? names[k] : single;
+      int nr = seccomp_syscall_resolve_name (name);
+      if (nr == __NR_SCMP_ERROR)
+        {
+          if (strict)
+            {
+              cleanup_free char *base = json_path_key (rp, names ? "names" : "name");
+              cleanup_free char *np = names ? json_path_index (base, k) : xstrdup (base);
+              cleanup_free char *near = closest_syscall (name);
+              cleanup_free char *pr = json_printable (name);
+              return json_error (err, docname, np, "unknown syscall `%s` (closest known: `%s`)", pr,
+                                 near ? near : "?");
+            }
+          log_debug ("%s: syscall `%s` is unknown to this kernel/libseccomp: skipped", docname, name);
+          sc->n_unknown++;
+          continue;
+        }
+      if (dup_index)
+        for (size_t i = 0; i < n_args; i++)
+          add_rule (sc, cap, name, nr, a, errno_ret, &args[i], 1, idx);
+      else
+        add_rule (sc, cap, name, nr, a, errno_ret, args, n_args, idx);
+    }
+  return 0;
+}
+
+int
+seccomp_parse (yajl_val v, const char *docname, const char *path, const struct moat_caps *caps,
+               bool strict, struct moat_seccomp **out, moat_error **err)
+{
+  if (json_as_object (v, docname, path, err) < 0)
+    return -1;
+  struct moat_seccomp *sc = xmalloc0 (sizeof *sc);
+  cleanup_seccomp struct moat_seccomp *guard = sc;
+  cleanup_free char *dp = json_path_key (path, "defaultAction");
+  yajl_val dv = json_lookup (v, "defaultAction");
+  if (dv == NULL)
+    return json_error (err, docname, dp, "required field missing");
+  if (parse_action (dv, docname, dp, &sc->default_action, err) < 0)
+    return -1;
+  sc->default_errno = EPERM;
+  if (json_get_uint32 (v, "defaultErrnoRet", docname, path, &sc->default_errno, false, err) < 0)
+    return -1;
+
+  cleanup_strv char **arches = NULL;
+  if (json_get_strv (v, "architectures", docname, path, &arches, false, err) < 0)
+    return -1;
+  yajl_val archmap = json_lookup (v, "archMap");
+  if (arches == NULL && archmap && YAJL_IS_ARRAY (archmap))
+    {
+      /* Docker's archMap: the native architecture and its sub-architectures. */
+      for (size_t i = 0; i < YAJL_GET_ARRAY (archmap)->len; i++)
+        {
+          yajl_val e = YAJL_GET_ARRAY (archmap)->values[i];
+          cleanup_free char *mp = json_path_key (path, "archMap");
+          cleanup_free char *ep = json_path_index (mp, i);
+          cleanup_free char *main_arch = NULL;
+          cleanup_strv char **subs = NULL;
+          if (json_as_object (e, docname, ep, err) < 0
+              || json_get_string (e, "architecture", docname, ep, &main_arch, true, err) < 0
+              || json_get_strv (e, "subArchitectures", docname, ep, &subs, false, err) < 0)
+            return -1;
+          if (arch_token (main_arch) != seccomp_arch_native ())
+            continue;
+          size_t ns = subs ? strv_len (subs) : 0;
+          arches = xmalloc0 ((ns + 2) * sizeof (char *));
+          arches[0] = steal_pointer (&main_arch);
+          for (size_t k = 0; k < ns; k++)
+            arches[k + 1] = xstrdup (subs[k]);
+        }
+    }
+  size_t na = arches ? strv_len (arches) : 0;
+  sc->arches = xmalloc0 ((na + 1) * sizeof (uint32_t));
+  for (size_t i = 0; i < na; i++)
+    {
+      uint32_t t = arch_token (arches[i]);
+      if (t == 0)
+        {
+          cleanup_free char *base = json_path_key (path, "architectures");
+          cleanup_free char *ap = json_path_index (base, i);
+          cleanup_free char *pr = json_printable (arches[i]);
+          return json_error (err, docname, ap, "unknown architecture `%s`", pr);
+        }
+      sc->arches[sc->n_arches++] = t;
+    }
+
+  cleanup_strv char **flags = NULL;
+  if (json_get_strv (v, "flags", docname, path, &flags, false, err) < 0)
+    return -1;
+  for (size_t i = 0; flags && flags[i]; i++)
+    {
+      bool known = false;
+      for (size_t k = 0; k < ARRAY_SIZE (filter_flags); k++)
+        if (strcmp (flags[i], filter_flags[k].name) == 0)
+          {
+            sc->flags |= filter_flags[k].flag;
+            known = true;
+          }
+      if (!known)
+        {
+          cleanup_free char *base = json_path_key (path, "flags");
+          cleanup_free char *fp = json_path_index (base, i);
+          cleanup_free char *pr = json_printable (flags[i]);
+          return json_error (err, docname, fp, "unknown seccomp flag `%s`", pr);
+        }
+    }
+  if (json_get_string (v, "listenerPath", docname, path, &sc->listener_path, false, err) < 0
+      || json_get_string (v, "listenerMetadata", docname, path, &sc->listener_metadata, false, err) < 0)
+    return -1;
+
+  yajl_val calls = NULL;
+  if (json_get_array (v, "syscalls", docname, path, &calls, false, err) < 0)
+    return -1;
+  cleanup_free char *cp = json_path_key (path, "syscalls");
+  size_t cap = 0;
+  for (size_t i = 0; calls && i < YAJL_GET_ARRAY (calls)->len; i++)
+    if (parse_rule (sc, &cap, YAJL_GET_ARRAY (calls)->values[i], i, docname, cp, caps, strict, err) < 0)
+      return -1;
+  bool any_notify = sc->default_action == SC_NOTIFY;
+  for (size_t i = 0; i < sc->n_rules; i++)
+    any_notify |= sc->rules[i].action == SC_NOTIFY;
+  if (any_notify && sc->listener_path == NULL)
+    return json_error (err, docname, path, "SCMP_ACT_NOTIFY needs a listenerPath");
+  *out = steal_pointer (&guard);
+  return 0;
+}
+
+void
+seccomp_free (struct moat_seccomp *sc)
+{
+  if (sc == NULL)
+    return;
+  for (size_t i = 0; i < sc->n_rules; i++)
+    {
+      free (sc->rules[i].name);
+      free (sc->rules[i].args);
+    }
+  free (sc->rules);
+  free (sc->arches);
+  free (sc->listener_path);
+  free (sc->listener_metadata);
+  free (sc);
+}
+
+static uint32_t
+scmp_action (enum sc_action a, uint32_t errno_ret, bool audit)
+{
+  if (audit && a != SC_ALLOW)
+    return SCMP_ACT_NOTIFY;
+  switch (a)
+    {
+    case SC_ALLOW: return SCMP_ACT_ALLOW;
+    case SC_LOG: return SCMP_ACT_LOG;
+    case SC_TRACE: return SCMP_ACT_TRACE (errno_ret);
+    case SC_NOTIFY: return SCMP_ACT_NOTIFY;
+    case SC_ERRNO: return SCMP_ACT_ERRNO (errno_ret);
+    case SC_TRAP: return SCMP_ACT_TRAP;
+    case SC_KILL_THREAD: return SCMP_ACT_KILL_THREAD;
+    case SC_KILL_PROCESS: return SCMP_ACT_KILL_PROCESS;
+    }
+  return SCMP_ACT_KILL_PROCESS;
+}
+
+bool
+seccomp_needs_listener (const struct moat_seccomp *sc, bool audit)
+{
+  if (audit && sc->default_action != SC_ALLOW)
+    return true;
+  for (size_t i = 0; i < sc->n_rules; i++)
+    if (sc->rules[i].action == SC_NOTIFY || (audit && sc->rules[i].action != SC_ALLOW))
+      return true;
+  return sc->default_action == SC_NOTIFY;
+}
+
+static void
+release_ctx (scmp_filter_ctx *c)
+{
+  if (*c)
+    seccomp_release (*c);
+}
+
+static int
+build (const struct moat_seccomp *sc, bool audit, scmp_filter_ctx *out, moat_error **err)
+{
+  uint32_t def = scmp_action (sc->default_action, sc->default_errno, audit);
+  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx = seccomp_init (def);
+  if (ctx == NULL)
+    return moat_error_set (err, EINVAL, "seccomp: cannot initialise a filter");
+  /* moat sets no_new_privs itself, as process.noNewPrivileges asks; the
+   * filter is loaded by hand, so libseccomp must not set it. */
+  seccomp_attr_set (ctx, SCMP_FLTATR_CTL_NNP, 0);
+  /* A binary tree of syscall numbers: fewer BPF steps for calls the kernel
+   * cannot cache (those with argument checks). */
+  seccomp_attr_set (ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  for (size_t i = 0; i < sc->n_arches; i++)
+    {
+      int r = seccomp_arch_add (ctx, sc->arches[i]);
+      if (r < 0 && r != -EEXIST)
+        return moat_error_set (err, -r, "seccomp: add architecture %u", sc->arches[i]);
+    }
+  for (size_t i = 0; i < sc->n_rules; i++)
+    {
+      const struct sc_rule *rule = &sc->rules[i];
+      uint32_t act = scmp_action (rule->action, rule->errno_ret, audit);
+      if (act == def)
+        continue;   /* libseccomp refuses rules that repeat the default */
+      struct scmp_arg_cmp cmp[6];
+      for (size_t k = 0; k < rule->n_args && k < 6; k++)
+        {
+          cmp[k].arg = rule->args[k].index;
+          cmp[k].op = (enum scmp_compare) rule->args[k].op;
+          cmp[k].datum_a = rule->args[k].value;
+          cmp[k].datum_b = rule->args[k].value_two;
+        }
+      int r = seccomp_rule_add_array (ctx, act, rule->nr, (unsigned) rule->n_args, cmp);
+      if (r < 0)
+        return moat_error_set (err, -r, "seccomp: syscalls[%zu]: rule for `%s` (%s)", rule->source,
+                               rule->name, sc_action_oci (rule->action));
+    }
+  *out = steal_pointer (&ctx);
+  return 0;
+}
+
+static int
+export_to_memfd (scmp_filter_ctx ctx, bool pfc, char **buf, size_t *len, moat_error **err)
+{
+  cleanup_close int fd = memfd_create ("moat-seccomp", MFD_CLOEXEC);
+  if (fd < 0)
+    return moat_error_set (err, errno, "memfd_create");
+  int r = pfc ? seccomp_export_pfc (ctx, fd) : seccomp_export_bpf (ctx, fd);
+  if (r < 0)
+    return moat_error_set (err, -r, "seccomp: export the filter");
+  off_t size = lseek (fd, 0, SEEK_END);
+  if (size < 0)
+    return moat_error_set (err, errno, "lseek");
+  cleanup_free char *text = xmalloc0 ((size_t) size + 1);
+  if (pread (fd, text, (size_t) size, 0) != size)
+    return moat_error_set (err, errno, "read the exported filter");
+  *len = (size_t) size;
+  *buf = steal_pointer (&text);
+  return 0;
+}
+
+int
+seccomp_compile (const struct moat_seccomp *sc, bool audit, struct sock_fprog *prog, moat_error **err)
+{
+  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx = NULL;
+  if (build (sc, audit, &ctx, err) < 0)
+    return -1;
+  char *bpf = NULL;
+  size_t len = 0;
+  if (export_to_memfd (ctx, false, &bpf, &len, err) < 0)
+    return -1;
+  prog->len = (unsigned short) (len / sizeof (struct sock_filter));
+  prog->filter = (struct sock_filter *) bpf;
+  return 0;
+}
+
+int
+seccomp_pfc (const struct moat_seccomp *sc, bool audit, char **text, moat_error **err)
+{
+  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx = NULL;
+  size_t len;
+  if (build (sc, audit, &ctx, err) < 0)
+    return -1;
+  return export_to_memfd (ctx, true, text, &len, err);
+}
+
+int
+seccomp_load_prog (const struct sock_fprog *prog, unsigned flags, bool want_listener, int *listener,
+                   moat_error **err)
+{
+  unsigned f = flags;
+  if (want_listener)
+    f |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  else
+    f &= ~(unsigned) SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+  long r = syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, f, prog);
+  if (r < 0)
+    return moat_error_set (err, errno, "load the seccomp filter");
+  if (listener)
+    *listener = want_listener ? (int) r : -1;
+  return 0;
+}
+
+static bool
+arg_matches (const struct sc_arg *a, const uint64_t args[6])
+{
+  uint64_t x = args[a->index];
+  switch (a->op)
+    {
+    case SCMP_CMP_NE: return x != a->value;
+    case SCMP_CMP_LT: return x < a->value;
+    case SCMP_CMP_LE: return x <= a->value;
+    case SCMP_CMP_EQ: return x == a->value;
+    case SCMP_CMP_GE: return x >= a->value;
+    case SCMP_CMP_GT: return x > a->value;
+    case SCMP_CMP_MASKED_EQ: return (x & a->value) == a->value_two;
+    default: return false;
+    }
+}
+
+int
+seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6])
+{
+  int best = -1;
+  for (size_t i = 0; i < sc->n_rules; i++)
+    {
+      const struct sc_rule *r = &sc->rules[i];
+      if (r->nr != nr)
+        continue;
+      bool all = true;
+      for (size_t k = 0; k < r->n_args && all; k++)
+        all = arg_matches (&r->args[k], args);
+      if (all && (best < 0 || r->action > sc->rules[best].action))
+        best = (int) i;
+    }
+  return best;
+}

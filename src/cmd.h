@@ -12,6 +12,7 @@ struct global_opts
   enum log_format log_format;
   bool debug;
   bool systemd_cgroup;
+  const char *audit_dir;
 };
 
 /* Each returns the process exit status. */
@@ -23,6 +24,7 @@ int cmd_state (struct global_opts *g, int argc, char **argv);
 int cmd_list (struct global_opts *g, int argc, char **argv);
 int cmd_kill (struct global_opts *g, int argc, char **argv);
 int cmd_delete (struct global_opts *g, int argc, char **argv);
+int cmd_audit (struct global_opts *g, int argc, char **argv);
 
 /* Print an error (stderr and the --log file) and return 1. */
 int cmd_fail (moat_error **err);

@@ -7,6 +7,9 @@
 #include "log.h"
 #include "namespaces.h"
 #include "process.h"
+#include "audit.h"
+#include "seccomp-wall.h"
+#include "supervisor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -37,6 +40,8 @@ struct creation
   pid_t pid;
   int sync_fd;                 /* parent's end */
   struct moat_config *cfg;
+  struct moat_seccomp *sc;     /* linux.seccomp, parsed */
+  struct sock_fprog prog;      /* ... and compiled (audit mode) */
   struct moat_state st;
   char *bundle, *rootfs;
 };
@@ -54,6 +59,8 @@ creation_release (struct creation *c)
   free (c->bundle);
   free (c->rootfs);
   free (c->st.created);
+  free (c->prog.filter);
+  seccomp_free (c->sc);
   if (c->cfg)
     config_free (c->cfg);
   memset (c, 0, sizeof *c);
@@ -113,8 +120,6 @@ resolve_rootfs (const struct moat_config *cfg, const char *bundle, char **out, m
 static void
 warn_unenforced (const struct moat_config *cfg)
 {
-  if (cfg->seccomp)
-    log_warning ("linux.seccomp: seccomp filters are not enforced yet; the container runs without one");
   if (cfg->resources && YAJL_IS_OBJECT (cfg->resources))
     for (size_t i = 0; i < YAJL_GET_OBJECT (cfg->resources)->len; i++)
       {
@@ -171,6 +176,18 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   if (ns_validate (cfg, err) < 0)
     return -1;
   warn_unenforced (cfg);
+  if (cfg->seccomp)
+    {
+      cleanup_free char *doc = xasprintf ("%s/config.json", c->bundle);
+      if (seccomp_parse (cfg->seccomp, doc, "linux.seccomp", cfg->has_caps ? &cfg->caps : NULL, false,
+                         &c->sc, err) < 0)
+        return -1;
+      if (c->sc->listener_path)
+        return moat_error_set (err, 0, "%s: linux.seccomp.listenerPath: an external seccomp agent is not supported yet", doc);
+      /* Compiled here, before anything exists, so a bad filter fails clean. */
+      if (seccomp_compile (c->sc, true, &c->prog, err) < 0)
+        return moat_error_wrap (err, "%s: linux.seccomp", doc);
+    }
   return cgroup_path_for (cfg, o->id, &c->cgroup_path, err);
 }
 
@@ -270,7 +287,17 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   c->sync_fd = sp[0];
   cleanup_close int child_end = sp[1];
 
+  /* The supervisor, when the filter has anything to audit: the init hands
+   * it the listener over this pair when it loads the filter. */
+  bool supervise = c->sc && seccomp_needs_listener (c->sc, true);
+  int sv[2] = { -1, -1 };
+  if (supervise && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return moat_error_set (err, errno, "socketpair");
+  cleanup_close int sup_parent = sv[0], sup_child = sv[1];
+
   struct init_args a = {
+    .sc_prog = c->sc ? &c->prog : NULL, .sc_flags = c->sc ? c->sc->flags : 0,
+    .sc_listener = supervise, .sup_fd = sup_child,
     .cfg = cfg, .id = o->id, .rootfs = c->rootfs, .bundle = c->bundle,
     .cgroup_path = c->cgroup_path, .sync_fd = child_end,
     .listen_fd = listen_fd, .preserve_fds = o->preserve_fds, .no_pivot = o->no_pivot,
@@ -286,6 +313,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     return -1;
   close (steal_fd (&child_end));
   close (steal_fd (&listen_fd));
+  if (sup_child >= 0)
+    close (steal_fd (&sup_child));
 
   if (ns_write_id_maps (cfg, c->pid, err) < 0)
     return -1;
@@ -315,6 +344,18 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     }
   if (sync_expect (c->sync_fd, SYNC_READY, NULL, err) < 0)
     return -1;
+  if (supervise)
+    {
+      cleanup_close int log_fd = -1;
+      if (audit_open (o->audit_dir ? o->audit_dir : MOAT_DEFAULT_AUDIT_DIR, o->id, &log_fd, err) < 0)
+        return -1;
+      struct supervisor_args sa = { .id = o->id, .policy = "config.json", .sc = c->sc,
+                                    .log_fd = log_fd, .ctl_fd = sup_parent };
+      pid_t sup_pid;
+      if (supervisor_spawn (&sa, &sup_pid, err) < 0)
+        return -1;
+      log_debug ("create `%s`: supervisor %d", o->id, (int) sup_pid);
+    }
   c->st.saved_status = STATUS_CREATED;
   if (state_write (c->dirfd, &c->st, err) < 0)
     return -1;

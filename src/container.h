@@ -19,6 +19,7 @@ struct create_opts
   bool no_new_keyring;
   int preserve_fds;
   bool systemd_cgroup;
+  const char *audit_dir;      /* --audit-dir; NULL = /var/log/moat */
 };
 
 int container_create (const struct create_opts *o, moat_error **err);

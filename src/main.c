@@ -30,6 +30,7 @@ static const struct command commands[] = {
   { "list", cmd_list, false, "list containers" },
   { "kill", cmd_kill, false, "send a signal to a container's init (or all its processes)" },
   { "delete", cmd_delete, false, "delete a container and its resources" },
+  { "audit", cmd_audit, false, "show a container's audit log (denied syscalls, faults)" },
 };
 
 static void
@@ -42,6 +43,7 @@ usage (FILE *f)
               "  --log-format FORMAT   text or json (the --log file's format)\n"
               "  --debug               print debug messages\n"
               "  --systemd-cgroup      use systemd for cgroups (needs systemd)\n"
+              "  --audit-dir DIR       where audit logs go (default /var/log/moat)\n"
               "  -v, --version         print the version\n"
               "  -h, --help            print this help\n\nCommands:\n");
   for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
@@ -85,13 +87,14 @@ int
 main (int argc, char **argv)
 {
   struct global_opts g = { .root = MOAT_DEFAULT_ROOT, .log_format = LOG_TEXT };
-  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR };
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
     { "log", required_argument, NULL, OPT_LOG },
     { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
     { "debug", no_argument, NULL, OPT_DEBUG },
     { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD },
+    { "audit-dir", required_argument, NULL, OPT_AUDIT_DIR },
     { "version", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -115,6 +118,7 @@ main (int argc, char **argv)
         break;
       case OPT_DEBUG: g.debug = true; break;
       case OPT_SYSTEMD: g.systemd_cgroup = true; break;
+      case OPT_AUDIT_DIR: g.audit_dir = optarg; break;
       case 'v': version (); return 0;
       case 'h': usage (stdout); return 0;
       case ':':

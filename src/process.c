@@ -4,6 +4,8 @@
 #include "hooks.h"
 #include "namespaces.h"
 #include "rootfs.h"
+#include "seccomp-wall.h"
+#include "supervisor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -17,8 +19,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SYNC_MAX (1 << 20)
@@ -239,6 +243,130 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
   return 0;
 }
 
+
+struct exec_plan
+{
+  struct init_args *a;
+  const char *exe;
+  bool can_setgroups;
+};
+
+/* Bounding set, user, then the capability sets. */
+static int
+drop_privileges (const struct exec_plan *p, moat_error **err)
+{
+  const struct moat_config *cfg = p->a->cfg;
+  if (cfg->has_caps && caps_drop_bounding (&cfg->caps, err) < 0)
+    return -1;
+  if (change_user (cfg, p->can_setgroups, err) < 0)
+    return -1;
+  if (cfg->has_caps && caps_apply (&cfg->caps, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* The filter's listener must reach the supervisor, but once the filter is
+ * loaded every call the policy does not allow waits for that very
+ * supervisor: sending the fd from the filtered thread could deadlock (a
+ * strict policy denies sendmsg). So a second thread, sharing memory and fds,
+ * loads the filter on itself only and execs the workload; this thread stays
+ * unfiltered, ships the listener, and is ended by the kernel when the other
+ * thread's execve succeeds. The two meet through shared memory only: the
+ * filtered thread makes no syscall but seccomp, (the privilege drop,) and
+ * execve. */
+enum { SHARE_START, SHARE_LOADED, SHARE_GO, SHARE_FAILED };
+
+struct exec_share
+{
+  const struct exec_plan *p;
+  volatile int state;
+  volatile int listener;
+  int errnum;
+  char msg[512];
+};
+
+static void
+share_fail (struct exec_share *sh, moat_error *e)
+{
+  snprintf (sh->msg, sizeof sh->msg, "%s", e && e->msg ? e->msg : "container init failed");
+  sh->errnum = e ? e->errnum : 0;
+  moat_error_free (&e);
+  __atomic_store_n (&sh->state, SHARE_FAILED, __ATOMIC_SEQ_CST);
+}
+
+static int
+filtered_thread (void *arg)
+{
+  struct exec_share *sh = arg;
+  const struct exec_plan *p = sh->p;
+  const struct moat_config *cfg = p->a->cfg;
+  moat_error *e = NULL;
+  int lfd = -1;
+  if (seccomp_load_prog (p->a->sc_prog, p->a->sc_flags, true, &lfd, &e) < 0)
+    {
+      share_fail (sh, e);
+      return 0;
+    }
+  sh->listener = lfd;
+  __atomic_store_n (&sh->state, SHARE_LOADED, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n (&sh->state, __ATOMIC_SEQ_CST) == SHARE_LOADED)
+    __builtin_ia32_pause ();
+  if (__atomic_load_n (&sh->state, __ATOMIC_SEQ_CST) != SHARE_GO)
+    return 0;
+  /* Without no_new_privs the filter went on first (it needs CAP_SYS_ADMIN);
+   * the privileges go now, under it. */
+  if (!cfg->no_new_privileges && drop_privileges (p, &e) < 0)
+    {
+      share_fail (sh, e);
+      return 0;
+    }
+  char *empty[] = { NULL };
+  execve (p->exe, cfg->args, cfg->env ? cfg->env : empty);
+  moat_error_set (&e, errno, "exec `%s`", p->exe);
+  share_fail (sh, e);
+  return 0;
+}
+
+static int
+exec_with_listener (const struct exec_plan *p, moat_error **err)
+{
+  const struct moat_config *cfg = p->a->cfg;
+  if (cfg->no_new_privileges && drop_privileges (p, err) < 0)
+    return -1;
+  static struct exec_share sh;
+  sh.p = p;
+  sh.state = SHARE_START;
+  sh.listener = -1;
+  size_t stack_size = 256 * 1024;
+  void *stack = mmap (NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    return moat_error_set (err, errno, "mmap a stack");
+  int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+  if (clone (filtered_thread, (char *) stack + stack_size, flags, &sh) < 0)
+    return moat_error_set (err, errno, "clone the filtered thread");
+  int st;
+  while ((st = __atomic_load_n (&sh.state, __ATOMIC_SEQ_CST)) == SHARE_START)
+    sched_yield ();
+  if (st == SHARE_FAILED)
+    return moat_error_set (err, sh.errnum, "%s", sh.msg);
+  int r = supervisor_send_listener (p->a->sup_fd, sh.listener, err);
+  close (sh.listener);
+  if (r < 0)
+    {
+      __atomic_store_n (&sh.state, SHARE_FAILED, __ATOMIC_SEQ_CST);
+      return -1;
+    }
+  __atomic_store_n (&sh.state, SHARE_GO, __ATOMIC_SEQ_CST);
+  /* Wait to be ended by the execve, or to hear why it failed. */
+  for (;;)
+    {
+      if (__atomic_load_n (&sh.state, __ATOMIC_SEQ_CST) == SHARE_FAILED)
+        return moat_error_set (err, sh.errnum, "%s", sh.msg);
+      struct timespec ts = { 0, 200 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+}
+
 /* After start: startContainer hooks, privileges down, exec. */
 static int
 init_finish (struct init_args *a, const char *exe, const char *start_state, bool can_setgroups,
@@ -249,12 +377,6 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
     return -1;
   if (cfg->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return moat_error_set (err, errno, "prctl PR_SET_NO_NEW_PRIVS");
-  if (cfg->has_caps && caps_drop_bounding (&cfg->caps, err) < 0)
-    return -1;
-  if (change_user (cfg, can_setgroups, err) < 0)
-    return -1;
-  if (cfg->has_caps && caps_apply (&cfg->caps, err) < 0)
-    return -1;
   umask (cfg->has_umask ? cfg->umask : 022);
   /* The container sees 0, 1, 2 and the preserved fds only: everything else
    * (the state dir, the sync socket, the log) closes at execve. */
@@ -267,6 +389,19 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
       if (fl >= 0)
         fcntl (fd, F_SETFD, fl & ~FD_CLOEXEC);
     }
+  struct exec_plan p = { .a = a, .exe = exe, .can_setgroups = can_setgroups };
+  if (a->sc_prog && a->sc_listener)
+    return exec_with_listener (&p, err);
+  /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+   * before the privileges go (runc's order); otherwise as late as possible,
+   * so the fewest calls run under it before execve. */
+  bool early = a->sc_prog && !cfg->no_new_privileges;
+  if (early && seccomp_load_prog (a->sc_prog, a->sc_flags, false, NULL, err) < 0)
+    return -1;
+  if (drop_privileges (&p, err) < 0)
+    return -1;
+  if (a->sc_prog && !early && seccomp_load_prog (a->sc_prog, a->sc_flags, false, NULL, err) < 0)
+    return -1;
   char *empty[] = { NULL };
   execve (exe, cfg->args, cfg->env ? cfg->env : empty);
   return moat_error_set (err, errno, "exec `%s`", exe);
@@ -279,13 +414,19 @@ report (int fd, moat_error *e)
     sync_send (fd, SYNC_ERROR, e ? e->errnum : 0, e && e->msg ? e->msg : "container init failed", NULL);
 }
 
-static void
-close_all_but (int first, int keep1, int keep2)
+static int
+cmp_int (const void *a, const void *b)
 {
-  int lo = keep1 < keep2 ? keep1 : keep2, hi = keep1 < keep2 ? keep2 : keep1;
+  return *(const int *) a - *(const int *) b;
+}
+
+static void
+close_all_but (int first, int keep1, int keep2, int keep3)
+{
+  int keep[3] = { keep1, keep2, keep3 };
+  qsort (keep, 3, sizeof (int), cmp_int);
   int from = first;
-  int keep[2] = { lo, hi };
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 3; i++)
     {
       if (keep[i] < from)
         continue;
@@ -306,7 +447,7 @@ init_main (struct init_args *a)
   /* Keep only what the init needs: its sync socket, exec.sock and the fds
    * to preserve. An inherited fd would also hold the parent's flock on the
    * state directory for as long as the container lives. */
-  close_all_but (3 + a->preserve_fds, a->sync_fd, a->listen_fd);
+  close_all_but (3 + a->preserve_fds, a->sync_fd, a->listen_fd, a->sup_fd);
   /* A session of its own: no controlling terminal of the caller's (TIOCSTI
    * could push keystrokes into the host's shell), no shared process group. */
   setsid ();

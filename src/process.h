@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/filter.h>
 #include <sys/types.h>
 #include "config.h"
 #include "error.h"
@@ -35,6 +36,12 @@ struct init_args
   int sync_fd;               /* the init's end of the pair */
   int listen_fd;             /* exec.sock (create), or -1 (run: started over sync_fd) */
   int preserve_fds;
+  /* The seccomp filter, compiled by the parent (NULL: none), and whether it
+   * has a listener to hand to the supervisor over sup_fd. */
+  const struct sock_fprog *sc_prog;
+  unsigned sc_flags;
+  bool sc_listener;
+  int sup_fd;
   bool no_pivot;
   bool no_new_keyring;
 };

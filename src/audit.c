@@ -1,0 +1,415 @@
+#include "config-host.h"
+#include "audit.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+char *
+audit_path (const char *dir, const char *id)
+{
+  return xasprintf ("%s/%s.jsonl", dir, id);
+}
+
+int
+audit_open (const char *dir, const char *id, int *fd, moat_error **err)
+{
+  if (mkdir_p (dir, 0700, err) < 0)
+    return moat_error_wrap (err, "audit directory");
+  cleanup_free char *path = audit_path (dir, id);
+  struct stat st;
+  if (lstat (path, &st) == 0)
+    {
+      /* An earlier container of this id: keep its log as ID.jsonl.N. */
+      for (int n = 1; n < 100000; n++)
+        {
+          cleanup_free char *old = xasprintf ("%s.%d", path, n);
+          if (lstat (old, &st) == 0)
+            continue;
+          if (rename (path, old) < 0)
+            return moat_error_set (err, errno, "rotate audit log `%s`", path);
+          break;
+        }
+    }
+  int f = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (f < 0)
+    return moat_error_set (err, errno, "open audit log `%s`", path);
+  *fd = f;
+  return 0;
+}
+
+static void
+jb_grow (struct jbuf *j, size_t more)
+{
+  if (j->len + more + 1 <= j->cap)
+    return;
+  while (j->len + more + 1 > j->cap)
+    j->cap = j->cap ? j->cap * 2 : 512;
+  j->buf = xrealloc (j->buf, j->cap);
+}
+
+static void
+jb_put (struct jbuf *j, const char *s, size_t n)
+{
+  jb_grow (j, n);
+  memcpy (j->buf + j->len, s, n);
+  j->len += n;
+  j->buf[j->len] = '\0';
+}
+
+static void
+jb_c (struct jbuf *j, char c)
+{
+  jb_put (j, &c, 1);
+}
+
+void
+jb_quote (struct jbuf *j, const char *s, size_t n)
+{
+  static const char hex[] = "0123456789abcdef";
+  jb_grow (j, n + 2);
+  jb_c (j, '"');
+  for (size_t i = 0; i < n; i++)
+    {
+      unsigned char c = (unsigned char) s[i];
+      if (c == '"' || c == '\\')
+        {
+          char e[2] = { '\\', (char) c };
+          jb_put (j, e, 2);
+        }
+      else if (c < 0x20 || c == 0x7f)
+        {
+          char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+          jb_put (j, e, 6);
+        }
+      else
+        jb_c (j, (char) c);
+    }
+  jb_c (j, '"');
+}
+
+void
+jb_open (struct jbuf *j)
+{
+  j->len = 0;
+  jb_grow (j, 1);
+  jb_c (j, '{');
+  j->first = true;
+}
+
+void
+jb_key (struct jbuf *j, const char *k)
+{
+  if (!j->first)
+    jb_c (j, ',');
+  j->first = false;
+  jb_quote (j, k, strlen (k));
+  jb_c (j, ':');
+}
+
+void
+jb_strn (struct jbuf *j, const char *k, const char *v, size_t n)
+{
+  jb_key (j, k);
+  jb_quote (j, v, n);
+}
+
+void
+jb_str (struct jbuf *j, const char *k, const char *v)
+{
+  if (v == NULL)
+    {
+      jb_raw (j, k, "null");
+      return;
+    }
+  jb_strn (j, k, v, strlen (v));
+}
+
+void
+jb_int (struct jbuf *j, const char *k, long long v)
+{
+  char b[32];
+  int n = snprintf (b, sizeof b, "%lld", v);
+  jb_key (j, k);
+  jb_put (j, b, (size_t) n);
+}
+
+void
+jb_raw (struct jbuf *j, const char *k, const char *raw)
+{
+  jb_key (j, k);
+  jb_put (j, raw, strlen (raw));
+}
+
+void
+jb_obj_open (struct jbuf *j, const char *k)
+{
+  jb_key (j, k);
+  jb_c (j, '{');
+  j->first = true;
+}
+
+void
+jb_obj_close (struct jbuf *j)
+{
+  jb_c (j, '}');
+  j->first = false;
+}
+
+void
+jb_close (struct jbuf *j)
+{
+  jb_put (j, "}\n", 2);
+}
+
+void
+jb_free (struct jbuf *j)
+{
+  free (j->buf);
+  j->buf = NULL;
+  j->len = j->cap = 0;
+}
+
+void
+audit_time (char *buf, size_t n)
+{
+  /* Records come in bursts: format the seconds once per second. */
+  static time_t last_sec = -1;
+  static char last[32];
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  if (ts.tv_sec != last_sec)
+    {
+      struct tm tm;
+      gmtime_r (&ts.tv_sec, &tm);
+      strftime (last, sizeof last, "%Y-%m-%dT%H:%M:%S", &tm);
+      last_sec = ts.tv_sec;
+    }
+  snprintf (buf, n, "%s.%09ldZ", last, ts.tv_nsec);
+}
+
+int
+audit_write (int fd, const struct jbuf *j)
+{
+  /* One write per record: O_APPEND makes it atomic with respect to other
+   * writers of the same log. */
+  return write_all (fd, j->buf, j->len);
+}
+
+/* ---- reading: `moat audit` ---------------------------------------------- */
+
+#include "json.h"
+#include "state.h"
+
+static const char *
+rec_str (yajl_val r, const char *k)
+{
+  yajl_val v = json_lookup (r, k);
+  return v && YAJL_IS_STRING (v) ? YAJL_GET_STRING (v) : NULL;
+}
+
+static long long
+rec_int (yajl_val r, const char *k, long long dflt)
+{
+  yajl_val v = json_lookup (r, k);
+  return v && YAJL_IS_NUMBER (v) ? (long long) YAJL_GET_DOUBLE (v) : dflt;
+}
+
+/* "mkdir("/tmp/x", 0755)": the call as a person would write it. */
+static void
+format_call (yajl_val r, char *out, size_t n)
+{
+  const char *sc = rec_str (r, "syscall");
+  yajl_val args = json_lookup (r, "args");
+  size_t off = (size_t) snprintf (out, n, "%s(", sc ? sc : "?");
+  if (args && YAJL_IS_OBJECT (args))
+    for (size_t i = 0; i < YAJL_GET_OBJECT (args)->len && off < n; i++)
+      {
+        yajl_val v = YAJL_GET_OBJECT (args)->values[i];
+        const char *sep = i ? ", " : "";
+        if (YAJL_IS_STRING (v))
+          {
+            const char *s = YAJL_GET_STRING (v);
+            bool quote = !(s[0] == '0' || strchr (s, '_') || (s[0] >= 'A' && s[0] <= 'Z'));
+            off += (size_t) snprintf (out + off, n - off, quote ? "%s\"%s\"" : "%s%s", sep, s);
+          }
+        else if (YAJL_IS_NUMBER (v))
+          off += (size_t) snprintf (out + off, n - off, "%s%lld", sep, (long long) YAJL_GET_DOUBLE (v));
+        else
+          off += (size_t) snprintf (out + off, n - off, "%sNULL", sep);
+      }
+  if (off < n)
+    snprintf (out + off, n - off, ")");
+}
+
+static void
+format_outcome (yajl_val r, char *out, size_t n)
+{
+  const char *act = rec_str (r, "action"), *rule = rec_str (r, "rule"), *eno = rec_str (r, "errno");
+  const char *wall = rec_str (r, "wall");
+  if (wall && strcmp (wall, "seccomp") != 0)
+    {
+      const char *fault = rec_str (r, "fault");
+      snprintf (out, n, "%s", fault ? fault : (act ? act : ""));
+      return;
+    }
+  char what[64];
+  if (act && strcmp (act, "errno") == 0)
+    snprintf (what, sizeof what, "%s", eno ? eno : "errno");
+  else if (act && strncmp (act, "kill", 4) == 0)
+    snprintf (what, sizeof what, "killed (%s)", act);
+  else if (act && strcmp (act, "trap") == 0)
+    snprintf (what, sizeof what, "SIGSYS (trap)");
+  else if (act && strcmp (act, "log") == 0)
+    snprintf (what, sizeof what, "allowed, logged");
+  else
+    snprintf (what, sizeof what, "%s", act ? act : "?");
+  snprintf (out, n, "%-8s (%s)", what, rule ? rule : "?");
+}
+
+struct summary_row
+{
+  char *key;
+  long count;
+};
+
+static bool
+matches (const struct audit_query *q, yajl_val r)
+{
+  const char *s;
+  if (q->wall && (!(s = rec_str (r, "wall")) || strcmp (s, q->wall) != 0))
+    return false;
+  if (q->kind && (!(s = rec_str (r, "kind")) || strcmp (s, q->kind) != 0))
+    return false;
+  if (q->syscall && (!(s = rec_str (r, "syscall")) || strcmp (s, q->syscall) != 0))
+    return false;
+  if (q->pid >= 0 && rec_int (r, "pid", -1) != q->pid && rec_int (r, "nspid", -1) != q->pid)
+    return false;
+  if (q->since && (!(s = rec_str (r, "time")) || strcmp (s, q->since) < 0))
+    return false;
+  return true;
+}
+
+static void
+print_row (yajl_val r)
+{
+  char call[256], outcome[128];
+  const char *t = rec_str (r, "time");
+  const char *hms = t && strlen (t) >= 23 ? t + 11 : (t ? t : "");
+  format_call (r, call, sizeof call);
+  if (rec_str (r, "wall") && strcmp (rec_str (r, "wall"), "seccomp") != 0)
+    {
+      const char *sig = rec_str (r, "signal");
+      snprintf (call, sizeof call, "%s", sig ? sig : (rec_str (r, "kind") ? rec_str (r, "kind") : "?"));
+    }
+  format_outcome (r, outcome, sizeof outcome);
+  const char *comm = rec_str (r, "comm");
+  printf ("%-12.12s %6lld  %-15.15s %-8s %-40s %s\n", hms, rec_int (r, "nspid", rec_int (r, "pid", 0)),
+          comm ? comm : "?", rec_str (r, "wall") ? rec_str (r, "wall") : "?", call, outcome);
+}
+
+static bool
+container_gone (const struct audit_query *q)
+{
+  cleanup_free char *dir = xasprintf ("%s/%s", q->root ? q->root : MOAT_DEFAULT_ROOT, q->id);
+  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return true;
+  struct moat_state *st = NULL;
+  moat_error *e = NULL;
+  bool gone = true;
+  if (state_read (dfd, q->id, &st, &e) == 0)
+    gone = state_status (dfd, st) == STATUS_STOPPED;
+  moat_error_free (&e);
+  state_free (st);
+  close (dfd);
+  return gone;
+}
+
+int
+audit_show (const struct audit_query *q, moat_error **err)
+{
+  cleanup_free char *path = audit_path (q->dir ? q->dir : MOAT_DEFAULT_AUDIT_DIR, q->id);
+  cleanup_file FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return moat_error_set (err, errno, "no audit log for container `%s` (%s)", q->id, path);
+  size_t nrows = 0, caprows = 0;
+  struct summary_row *rows = NULL;
+  if (!q->json && !q->summary)
+    printf ("%-12s %6s  %-15s %-8s %-40s %s\n", "TIME", "PID", "COMM", "WALL", "WHAT", "OUTCOME");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+  bool draining = false;
+  for (;;)
+    {
+      ssize_t n = getline (&line, &cap, f);
+      if (n <= 0)
+        {
+          if (!q->follow || draining)
+            break;
+          /* Follow: wait for more; once the container is gone, read what
+           * is left and stop. */
+          clearerr (f);
+          fflush (stdout);
+          draining = container_gone (q);
+          struct timespec ts = { 0, 100 * 1000 * 1000 };
+          if (!draining)
+            nanosleep (&ts, NULL);
+          continue;
+        }
+      yajl_val r = NULL;
+      moat_error *e = NULL;
+      if (json_parse (line, (size_t) n, "audit log", &r, &e) < 0)
+        {
+          moat_error_free (&e);
+          continue;   /* a line cut by a crash: skip it */
+        }
+      if (matches (q, r))
+        {
+          if (q->json)
+            fputs (line, stdout);
+          else if (q->summary)
+            {
+              char key[256];
+              const char *wall = rec_str (r, "wall");
+              if (wall && strcmp (wall, "seccomp") == 0)
+                snprintf (key, sizeof key, "seccomp  %-20s %-14s %s", rec_str (r, "syscall") ? rec_str (r, "syscall") : "?",
+                          rec_str (r, "errno") ? rec_str (r, "errno") : (rec_str (r, "action") ? rec_str (r, "action") : "?"),
+                          rec_str (r, "rule") ? rec_str (r, "rule") : "?");
+              else
+                snprintf (key, sizeof key, "%-8s %-20s %s", wall ? wall : "?",
+                          rec_str (r, "signal") ? rec_str (r, "signal") : (rec_str (r, "kind") ? rec_str (r, "kind") : "?"), "");
+              size_t i;
+              for (i = 0; i < nrows && strcmp (rows[i].key, key) != 0; i++)
+                ;
+              if (i == nrows)
+                {
+                  if (nrows == caprows)
+                    rows = xrealloc (rows, (caprows = caprows ? caprows * 2 : 16) * sizeof *rows);
+                  rows[nrows].key = xstrdup (key);
+                  rows[nrows++].count = 0;
+                }
+              rows[i].count++;
+            }
+          else
+            print_row (r);
+        }
+      json_free (r);
+    }
+  if (q->summary)
+    {
+      printf ("%8s  %-8s %-20s %-14s %s\n", "COUNT", "WALL", "WHAT", "OUTCOME", "RULE");
+      for (size_t i = 0; i < nrows; i++)
+        {
+          printf ("%8ld  %s\n", rows[i].count, rows[i].key);
+          free (rows[i].key);
+        }
+      free (rows);
+    }
+  return 0;
+}

@@ -1,0 +1,56 @@
+#include "config-host.h"
+#include "audit.h"
+#include "cmd.h"
+#include "state.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+
+int
+cmd_audit (struct global_opts *g, int argc, char **argv)
+{
+  static const char usage_text[] =
+    "[--json] [--follow] [--summary] [--wall W] [--kind K] [--syscall NAME] [--pid PID] [--since TIME] ID";
+  enum { OPT_WALL = 256, OPT_KIND, OPT_SYSCALL, OPT_PID, OPT_SINCE, OPT_SUMMARY };
+  static const struct option opts[] = {
+    { "json", no_argument, NULL, 'j' },
+    { "follow", no_argument, NULL, 'f' },
+    { "summary", no_argument, NULL, OPT_SUMMARY },
+    { "wall", required_argument, NULL, OPT_WALL },
+    { "kind", required_argument, NULL, OPT_KIND },
+    { "syscall", required_argument, NULL, OPT_SYSCALL },
+    { "pid", required_argument, NULL, OPT_PID },
+    { "since", required_argument, NULL, OPT_SINCE },
+    { NULL, 0, NULL, 0 },
+  };
+  struct audit_query q = { .dir = g->audit_dir, .root = g->root, .pid = -1 };
+  int c;
+  while ((c = getopt_long (argc, argv, "+jf", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'j': q.json = true; break;
+      case 'f': q.follow = true; break;
+      case OPT_SUMMARY: q.summary = true; break;
+      case OPT_WALL: q.wall = optarg; break;
+      case OPT_KIND: q.kind = optarg; break;
+      case OPT_SYSCALL: q.syscall = optarg; break;
+      case OPT_PID:
+        {
+          char *end;
+          q.pid = strtol (optarg, &end, 10);
+          if (*end || q.pid < 0)
+            return cmd_usage ("audit", usage_text, "--pid: `%s` is not a pid", optarg);
+          break;
+        }
+      case OPT_SINCE: q.since = optarg; break;
+      default: return cmd_usage ("audit", usage_text, NULL);
+      }
+  if (optind + 1 != argc)
+    return cmd_usage ("audit", usage_text, optind >= argc ? "missing container id" : "too many arguments");
+  q.id = argv[optind];
+  moat_error *err = NULL;
+  if (state_validate_id (q.id, &err) < 0 || audit_show (&q, &err) < 0)
+    return cmd_fail (&err);
+  return 0;
+}

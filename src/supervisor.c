@@ -1,0 +1,704 @@
+#include "config-host.h"
+#include "supervisor.h"
+#include "audit.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW (4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+/* ---- argument decoding -------------------------------------------------- */
+
+struct flagname { unsigned long long v; const char *n; };
+
+static const struct flagname open_flags[] = {
+  { 01, "O_WRONLY" }, { 02, "O_RDWR" }, { 0100, "O_CREAT" }, { 0200, "O_EXCL" },
+  { 0400, "O_NOCTTY" }, { 01000, "O_TRUNC" }, { 02000, "O_APPEND" }, { 04000, "O_NONBLOCK" },
+  { 010000, "O_DSYNC" }, { 020000, "O_ASYNC" }, { 040000, "O_DIRECT" }, { 0200000, "O_DIRECTORY" },
+  { 0400000, "O_NOFOLLOW" }, { 01000000, "O_NOATIME" }, { 02000000, "O_CLOEXEC" },
+  { 04010000, "O_SYNC" }, { 010000000, "O_PATH" }, { 020200000, "O_TMPFILE" }, { 0100000, "O_LARGEFILE" },
+};
+static const struct flagname clone_flags[] = {
+  { 0x100, "CLONE_VM" }, { 0x200, "CLONE_FS" }, { 0x400, "CLONE_FILES" }, { 0x800, "CLONE_SIGHAND" },
+  { 0x1000, "CLONE_PIDFD" }, { 0x2000, "CLONE_PTRACE" }, { 0x4000, "CLONE_VFORK" }, { 0x8000, "CLONE_PARENT" },
+  { 0x10000, "CLONE_THREAD" }, { 0x20000, "CLONE_NEWNS" }, { 0x40000, "CLONE_SYSVSEM" },
+  { 0x80000, "CLONE_SETTLS" }, { 0x100000, "CLONE_PARENT_SETTID" }, { 0x200000, "CLONE_CHILD_CLEARTID" },
+  { 0x800000, "CLONE_UNTRACED" }, { 0x1000000, "CLONE_CHILD_SETTID" }, { 0x2000000, "CLONE_NEWCGROUP" },
+  { 0x4000000, "CLONE_NEWUTS" }, { 0x8000000, "CLONE_NEWIPC" }, { 0x10000000, "CLONE_NEWUSER" },
+  { 0x20000000, "CLONE_NEWPID" }, { 0x40000000, "CLONE_NEWNET" }, { 0x80000000ULL, "CLONE_IO" },
+  { 0x80, "CLONE_NEWTIME" },
+};
+static const struct flagname mount_flags[] = {
+  { 1, "MS_RDONLY" }, { 2, "MS_NOSUID" }, { 4, "MS_NODEV" }, { 8, "MS_NOEXEC" }, { 16, "MS_SYNCHRONOUS" },
+  { 32, "MS_REMOUNT" }, { 64, "MS_MANDLOCK" }, { 128, "MS_DIRSYNC" }, { 1024, "MS_NOATIME" },
+  { 2048, "MS_NODIRATIME" }, { 4096, "MS_BIND" }, { 8192, "MS_MOVE" }, { 16384, "MS_REC" },
+  { 32768, "MS_SILENT" }, { 1 << 16, "MS_POSIXACL" }, { 1 << 17, "MS_UNBINDABLE" }, { 1 << 18, "MS_PRIVATE" },
+  { 1 << 19, "MS_SLAVE" }, { 1 << 20, "MS_SHARED" }, { 1 << 21, "MS_RELATIME" }, { 1 << 24, "MS_STRICTATIME" },
+  { 1 << 25, "MS_LAZYTIME" },
+};
+static const struct flagname at_flags[] = {
+  { 0x100, "AT_SYMLINK_NOFOLLOW" }, { 0x200, "AT_REMOVEDIR" }, { 0x400, "AT_SYMLINK_FOLLOW" },
+  { 0x800, "AT_NO_AUTOMOUNT" }, { 0x1000, "AT_EMPTY_PATH" },
+};
+
+static const char *const af_names[] = {
+  [0] = "AF_UNSPEC", [1] = "AF_UNIX", [2] = "AF_INET", [4] = "AF_IPX", [5] = "AF_APPLETALK",
+  [9] = "AF_X25", [10] = "AF_INET6", [15] = "AF_KEY", [16] = "AF_NETLINK", [17] = "AF_PACKET",
+  [29] = "AF_CAN", [31] = "AF_BLUETOOTH", [38] = "AF_ALG", [40] = "AF_VSOCK", [44] = "AF_XDP",
+};
+static const char *const sock_types[] = {
+  [1] = "SOCK_STREAM", [2] = "SOCK_DGRAM", [3] = "SOCK_RAW", [4] = "SOCK_RDM", [5] = "SOCK_SEQPACKET",
+  [6] = "SOCK_DCCP", [10] = "SOCK_PACKET",
+};
+static const char *const ptrace_reqs[] = {
+  [0] = "PTRACE_TRACEME", [1] = "PTRACE_PEEKTEXT", [2] = "PTRACE_PEEKDATA", [3] = "PTRACE_PEEKUSER",
+  [4] = "PTRACE_POKETEXT", [5] = "PTRACE_POKEDATA", [6] = "PTRACE_POKEUSER", [7] = "PTRACE_CONT",
+  [8] = "PTRACE_KILL", [9] = "PTRACE_SINGLESTEP", [12] = "PTRACE_GETREGS", [13] = "PTRACE_SETREGS",
+  [16] = "PTRACE_ATTACH", [17] = "PTRACE_DETACH", [24] = "PTRACE_SYSCALL",
+};
+static const char *const prctl_opts[] = {
+  [1] = "PR_SET_PDEATHSIG", [3] = "PR_GET_DUMPABLE", [4] = "PR_SET_DUMPABLE", [8] = "PR_SET_KEEPCAPS",
+  [15] = "PR_SET_NAME", [16] = "PR_GET_NAME", [22] = "PR_SET_SECCOMP", [23] = "PR_CAPBSET_READ",
+  [24] = "PR_CAPBSET_DROP", [36] = "PR_SET_CHILD_SUBREAPER", [38] = "PR_SET_NO_NEW_PRIVS",
+  [39] = "PR_GET_NO_NEW_PRIVS", [47] = "PR_CAP_AMBIENT",
+};
+
+static void
+put_flags (struct jbuf *j, const char *key, unsigned long long v, const struct flagname *t, size_t n,
+           const char *zero)
+{
+  char buf[512] = "";
+  unsigned long long rest = v;
+  /* Multi-bit names first (O_SYNC, O_TMPFILE contain other bits). */
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < n; i++)
+      {
+        bool multi = __builtin_popcountll (t[i].v) > 1;
+        if ((pass == 0) != multi || (rest & t[i].v) != t[i].v || t[i].v == 0)
+          continue;
+        if (*buf)
+          strncat (buf, "|", sizeof buf - strlen (buf) - 1);
+        strncat (buf, t[i].n, sizeof buf - strlen (buf) - 1);
+        rest &= ~t[i].v;
+      }
+  if (rest || !*buf)
+    {
+      char num[32];
+      if (!rest && zero)
+        snprintf (num, sizeof num, "%s", zero);
+      else
+        snprintf (num, sizeof num, "0x%llx", rest);
+      if (*buf)
+        strncat (buf, "|", sizeof buf - strlen (buf) - 1);
+      strncat (buf, num, sizeof buf - strlen (buf) - 1);
+    }
+  jb_str (j, key, buf);
+}
+
+static void
+put_enum (struct jbuf *j, const char *key, unsigned long long v, const char *const *t, size_t n)
+{
+  if (v < n && t[v])
+    jb_str (j, key, t[v]);
+  else
+    jb_int (j, key, (long long) v);
+}
+
+/* Read a NUL-terminated string from another process, page by page (a
+ * string may end just before an unmapped page). */
+static void
+put_path (struct jbuf *j, const char *key, uint64_t addr, pid_t pid)
+{
+  if (addr == 0)
+    {
+      jb_raw (j, key, "null");
+      return;
+    }
+  char buf[4097];
+  size_t got = 0;
+  while (pid > 0 && got < sizeof buf - 1)
+    {
+      size_t page_left = 4096 - ((addr + got) & 4095);
+      size_t want = page_left < sizeof buf - 1 - got ? page_left : sizeof buf - 1 - got;
+      struct iovec local = { buf + got, want };
+      struct iovec remote = { (void *) (uintptr_t) (addr + got), want };
+      ssize_t r = process_vm_readv (pid, &local, 1, &remote, 1, 0);
+      if (r <= 0)
+        break;
+      void *nul = memchr (buf + got, '\0', (size_t) r);
+      got += (size_t) r;
+      if (nul)
+        {
+          got = (size_t) ((char *) nul - buf);
+          jb_strn (j, key, buf, got);
+          return;
+        }
+    }
+  char hex[32];
+  snprintf (hex, sizeof hex, "0x%llx", (unsigned long long) addr);
+  jb_str (j, key, hex);   /* unreadable (or no NUL in 4 KiB): the address */
+}
+
+static void
+put_hex (struct jbuf *j, const char *key, uint64_t v)
+{
+  char b[32];
+  snprintf (b, sizeof b, "0x%llx", (unsigned long long) v);
+  jb_str (j, key, b);
+}
+
+static void
+put_fd (struct jbuf *j, const char *key, uint64_t v)
+{
+  if ((int) v == -100)
+    jb_str (j, key, "AT_FDCWD");
+  else
+    jb_int (j, key, (int) v);
+}
+
+static void
+put_mode (struct jbuf *j, const char *key, uint64_t v)
+{
+  char b[16];
+  snprintf (b, sizeof b, "0%o", (unsigned) (v & 07777));
+  jb_str (j, key, b);
+}
+
+/* name: "arg:type,..." with types path fd int mode oflags at clone ms af st
+ * ptrace prctl sig hex. */
+static const struct { const char *name, *spec; } arg_specs[] = {
+  { "open", "pathname:path,flags:oflags,mode:mode" },
+  { "openat", "dirfd:fd,pathname:path,flags:oflags,mode:mode" },
+  { "openat2", "dirfd:fd,pathname:path,how:hex" },
+  { "creat", "pathname:path,mode:mode" },
+  { "mkdir", "pathname:path,mode:mode" },
+  { "mkdirat", "dirfd:fd,pathname:path,mode:mode" },
+  { "rmdir", "pathname:path" },
+  { "unlink", "pathname:path" },
+  { "unlinkat", "dirfd:fd,pathname:path,flags:at" },
+  { "rename", "oldpath:path,newpath:path" },
+  { "renameat", "olddirfd:fd,oldpath:path,newdirfd:fd,newpath:path" },
+  { "renameat2", "olddirfd:fd,oldpath:path,newdirfd:fd,newpath:path,flags:hex" },
+  { "link", "oldpath:path,newpath:path" },
+  { "linkat", "olddirfd:fd,oldpath:path,newdirfd:fd,newpath:path,flags:at" },
+  { "symlink", "target:path,linkpath:path" },
+  { "symlinkat", "target:path,newdirfd:fd,linkpath:path" },
+  { "chdir", "path:path" }, { "chroot", "path:path" },
+  { "chmod", "pathname:path,mode:mode" },
+  { "fchmodat", "dirfd:fd,pathname:path,mode:mode" },
+  { "chown", "pathname:path,owner:int,group:int" }, { "lchown", "pathname:path,owner:int,group:int" },
+  { "fchownat", "dirfd:fd,pathname:path,owner:int,group:int,flags:at" },
+  { "mknod", "pathname:path,mode:mode,dev:hex" },
+  { "mknodat", "dirfd:fd,pathname:path,mode:mode,dev:hex" },
+  { "access", "pathname:path,mode:int" }, { "faccessat", "dirfd:fd,pathname:path,mode:int" },
+  { "faccessat2", "dirfd:fd,pathname:path,mode:int,flags:at" },
+  { "stat", "pathname:path" }, { "lstat", "pathname:path" },
+  { "newfstatat", "dirfd:fd,pathname:path,statbuf:hex,flags:at" },
+  { "statx", "dirfd:fd,pathname:path,flags:at,mask:hex" },
+  { "readlink", "pathname:path" }, { "readlinkat", "dirfd:fd,pathname:path" },
+  { "truncate", "path:path,length:int" },
+  { "execve", "pathname:path" }, { "execveat", "dirfd:fd,pathname:path,argv:hex,envp:hex,flags:at" },
+  { "mount", "source:path,target:path,filesystemtype:path,mountflags:ms,data:hex" },
+  { "umount2", "target:path,flags:hex" },
+  { "pivot_root", "new_root:path,put_old:path" },
+  { "swapon", "path:path,swapflags:hex" }, { "swapoff", "path:path" },
+  { "acct", "filename:path" },
+  { "sethostname", "name:path,len:int" }, { "setdomainname", "name:path,len:int" },
+  { "socket", "domain:af,type:st,protocol:int" },
+  { "socketpair", "domain:af,type:st,protocol:int" },
+  { "clone", "flags:clone" },
+  { "unshare", "flags:clone" },
+  { "setns", "fd:fd,nstype:clone" },
+  { "ptrace", "request:ptrace,pid:int,addr:hex,data:hex" },
+  { "prctl", "option:prctl,arg2:hex,arg3:hex,arg4:hex,arg5:hex" },
+  { "kill", "pid:int,sig:sig" }, { "tkill", "tid:int,sig:sig" }, { "tgkill", "tgid:int,tid:int,sig:sig" },
+  { "personality", "persona:hex" },
+  { "reboot", "magic:hex,magic2:hex,cmd:hex,arg:hex" },
+  { "setuid", "uid:int" }, { "setgid", "gid:int" }, { "setresuid", "ruid:int,euid:int,suid:int" },
+  { "setresgid", "rgid:int,egid:int,sgid:int" },
+  { "init_module", "module_image:hex,len:int,param_values:path" },
+  { "finit_module", "fd:fd,param_values:path,flags:hex" },
+  { "delete_module", "name:path,flags:hex" },
+  { "kexec_load", "entry:hex,nr_segments:int,segments:hex,flags:hex" },
+  { "iopl", "level:int" }, { "ioperm", "from:hex,num:int,turn_on:int" },
+  { "bpf", "cmd:int,attr:hex,size:int" },
+  { "perf_event_open", "attr:hex,pid:int,cpu:int,group_fd:fd,flags:hex" },
+  { "keyctl", "operation:int,arg2:hex,arg3:hex,arg4:hex,arg5:hex" },
+  { "add_key", "type:path,description:path,payload:hex,plen:int,keyring:int" },
+  { "request_key", "type:path,description:path,callout_info:hex,dest_keyring:int" },
+  { "ioctl", "fd:fd,request:hex,arg:hex" },
+  { "settimeofday", "tv:hex,tz:hex" }, { "clock_settime", "clockid:int,tp:hex" },
+  { "write", "fd:fd,buf:hex,count:int" }, { "read", "fd:fd,buf:hex,count:int" },
+  { "close", "fd:fd" },
+  { "process_vm_readv", "pid:int,local_iov:hex,liovcnt:int,remote_iov:hex,riovcnt:int,flags:hex" },
+  { "userfaultfd", "flags:oflags" },
+  { "quotactl", "cmd:hex,special:path,id:int,addr:hex" },
+  { "name_to_handle_at", "dirfd:fd,pathname:path,handle:hex,mount_id:hex,flags:at" },
+  { "open_by_handle_at", "mount_fd:fd,handle:hex,flags:oflags" },
+};
+
+void
+decode_syscall_args (struct jbuf *j, const char *name, const uint64_t args[6], pid_t mem_pid)
+{
+  jb_obj_open (j, "args");
+  const char *spec = NULL;
+  for (size_t i = 0; name && i < ARRAY_SIZE (arg_specs); i++)
+    if (strcmp (arg_specs[i].name, name) == 0)
+      spec = arg_specs[i].spec;
+  if (spec == NULL)
+    {
+      /* Unknown shape: the six raw registers. */
+      static const char *const raw[] = { "arg0", "arg1", "arg2", "arg3", "arg4", "arg5" };
+      for (int i = 0; i < 6; i++)
+        put_hex (j, raw[i], args[i]);
+      jb_obj_close (j);
+      return;
+    }
+  char copy[256];
+  snprintf (copy, sizeof copy, "%s", spec);
+  char *save = NULL;
+  int i = 0;
+  for (char *f = strtok_r (copy, ",", &save); f && i < 6; f = strtok_r (NULL, ",", &save), i++)
+    {
+      char *type = strchr (f, ':');
+      *type++ = '\0';
+      uint64_t v = args[i];
+      if (strcmp (type, "path") == 0)
+        put_path (j, f, v, mem_pid);
+      else if (strcmp (type, "fd") == 0)
+        put_fd (j, f, v);
+      else if (strcmp (type, "int") == 0)
+        jb_int (j, f, (long long) (int64_t) v);
+      else if (strcmp (type, "mode") == 0)
+        put_mode (j, f, v);
+      else if (strcmp (type, "oflags") == 0)
+        put_flags (j, f, v, open_flags, ARRAY_SIZE (open_flags), "O_RDONLY");
+      else if (strcmp (type, "at") == 0)
+        put_flags (j, f, v, at_flags, ARRAY_SIZE (at_flags), "0");
+      else if (strcmp (type, "clone") == 0)
+        put_flags (j, f, v, clone_flags, ARRAY_SIZE (clone_flags), "0");
+      else if (strcmp (type, "ms") == 0)
+        put_flags (j, f, v, mount_flags, ARRAY_SIZE (mount_flags), "0");
+      else if (strcmp (type, "af") == 0)
+        put_enum (j, f, v, af_names, ARRAY_SIZE (af_names));
+      else if (strcmp (type, "st") == 0)
+        {
+          char b[96];
+          unsigned t = (unsigned) v & 0xf;
+          snprintf (b, sizeof b, "%s%s%s", t < ARRAY_SIZE (sock_types) && sock_types[t] ? sock_types[t] : "?",
+                    (v & 04000) ? "|SOCK_NONBLOCK" : "", (v & 02000000) ? "|SOCK_CLOEXEC" : "");
+          jb_str (j, f, b);
+        }
+      else if (strcmp (type, "ptrace") == 0)
+        put_enum (j, f, v, ptrace_reqs, ARRAY_SIZE (ptrace_reqs));
+      else if (strcmp (type, "prctl") == 0)
+        put_enum (j, f, v, prctl_opts, ARRAY_SIZE (prctl_opts));
+      else if (strcmp (type, "sig") == 0)
+        {
+          const char *s = (v > 0 && v < 32) ? sigabbrev_np ((int) v) : NULL;
+          char b[16];
+          if (s)
+            snprintf (b, sizeof b, "SIG%s", s);
+          else
+            snprintf (b, sizeof b, "%d", (int) v);
+          jb_str (j, f, b);
+        }
+      else
+        put_hex (j, f, v);
+    }
+  jb_obj_close (j);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+struct task_info
+{
+  pid_t tid, tgid, nspid;
+  bool used;
+};
+
+#define TASK_SLOTS 1024
+
+struct sup
+{
+  const struct supervisor_args *a;
+  int epfd;
+  int nlisteners;
+  bool ctl_open;
+  struct task_info tasks[TASK_SLOTS];   /* tid -> tgid, nspid: fixed for a task's life */
+  struct jbuf rec;
+  struct seccomp_notif *req;
+  struct seccomp_notif_resp *resp;
+  size_t req_size, resp_size;
+};
+
+static void
+task_lookup (struct sup *s, pid_t tid, struct task_info *out)
+{
+  struct task_info *slot = &s->tasks[(unsigned) tid % TASK_SLOTS];
+  if (slot->used && slot->tid == tid)
+    {
+      *out = *slot;
+      return;
+    }
+  struct task_info t = { .tid = tid, .tgid = tid, .nspid = tid, .used = true };
+  char path[64], buf[4096];
+  snprintf (path, sizeof path, "/proc/%d/status", (int) tid);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      ssize_t n = read (fd, buf, sizeof buf - 1);
+      close (fd);
+      if (n > 0)
+        {
+          buf[n] = '\0';
+          char *p = strstr (buf, "\nTgid:");
+          if (p)
+            t.tgid = (pid_t) strtol (p + 6, NULL, 10);
+          p = strstr (buf, "\nNSpid:");
+          if (p)
+            {
+              /* The last number is the pid in the innermost namespace. */
+              char *end = strchr (p + 1, '\n');
+              char *last = p + 7;
+              for (char *q = p + 7; q && (!end || q < end); q = strchr (q + 1, '\t'))
+                last = q;
+              t.nspid = (pid_t) strtol (last, NULL, 10);
+            }
+        }
+    }
+  *slot = t;
+  *out = t;
+}
+
+static void
+read_comm (pid_t tid, char *comm, size_t n)
+{
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/comm", (int) tid);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t r = fd >= 0 ? read (fd, comm, n - 1) : -1;
+  if (fd >= 0)
+    close (fd);
+  if (r <= 0)
+    r = 0;
+  comm[r] = '\0';
+  char *nl = strchr (comm, '\n');
+  if (nl)
+    *nl = '\0';
+}
+
+/* Is SIGSYS at its default (fatal) action for this thread? */
+static bool
+sigsys_fatal (pid_t tid)
+{
+  char path[64], buf[4096];
+  snprintf (path, sizeof path, "/proc/%d/status", (int) tid);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return true;
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return true;
+  buf[n] = '\0';
+  unsigned long long bit = 1ULL << (SIGSYS - 1);
+  static const char *const keys[] = { "\nSigBlk:", "\nSigIgn:", "\nSigCgt:" };
+  for (size_t i = 0; i < ARRAY_SIZE (keys); i++)
+    {
+      char *p = strstr (buf, keys[i]);
+      if (p && (strtoull (p + strlen (keys[i]), NULL, 16) & bit))
+        return false;
+    }
+  return true;
+}
+
+static const char *
+arch_name (uint32_t arch)
+{
+  switch (arch)
+    {
+    case SCMP_ARCH_X86_64: return "x86_64";
+    case SCMP_ARCH_X86: return "x86";
+    case SCMP_ARCH_X32: return "x32";
+    case SCMP_ARCH_AARCH64: return "aarch64";
+    default: return "other";
+    }
+}
+
+static void
+handle_one (struct sup *s, int lfd)
+{
+  memset (s->req, 0, s->req_size);   /* the kernel rejects a dirty buffer */
+  if (ioctl (lfd, SECCOMP_IOCTL_NOTIF_RECV, s->req) < 0)
+    return;   /* ENOENT: the caller died while waiting; EINTR */
+  const struct seccomp_data *d = &s->req->data;
+  const struct moat_seccomp *sc = s->a->sc;
+
+  /* The name for the caller's arch; the rule set is keyed by native numbers. */
+  char *name = seccomp_syscall_resolve_num_arch (d->arch, d->nr);
+  int native_nr = name ? seccomp_syscall_resolve_name (name) : d->nr;
+  uint64_t args[6];
+  for (int i = 0; i < 6; i++)
+    args[i] = d->args[i];
+  int rule = seccomp_decide (sc, native_nr, args);
+  enum sc_action act = rule >= 0 ? sc->rules[rule].action : sc->default_action;
+  uint32_t eno = rule >= 0 ? sc->rules[rule].errno_ret : sc->default_errno;
+
+  struct task_info t;
+  task_lookup (s, (pid_t) s->req->pid, &t);
+  char comm[32], tbuf[48];
+  read_comm (t.tid, comm, sizeof comm);
+  audit_time (tbuf, sizeof tbuf);
+
+  struct jbuf *j = &s->rec;
+  jb_open (j);
+  jb_str (j, "time", tbuf);
+  jb_str (j, "container", s->a->id);
+  jb_str (j, "wall", "seccomp");
+  jb_str (j, "kind", "syscall");
+  jb_int (j, "pid", t.tgid);
+  jb_int (j, "tid", t.tid);
+  jb_int (j, "nspid", t.nspid);
+  jb_str (j, "comm", comm);
+  jb_str (j, "syscall", name ? name : "?");
+  jb_int (j, "nr", d->nr);
+  jb_str (j, "arch", arch_name (d->arch));
+  decode_syscall_args (j, name, args, t.tid);
+  jb_str (j, "action", sc_action_name (act));
+  if (act == SC_ERRNO)
+    {
+      const char *en = strerrorname_np ((int) eno);
+      if (en)
+        jb_str (j, "errno", en);
+      else
+        jb_int (j, "errno", eno);
+    }
+  if (rule >= 0)
+    {
+      char rb[48];
+      snprintf (rb, sizeof rb, "syscalls[%zu]", sc->rules[rule].source);
+      jb_str (j, "rule", rb);
+    }
+  else
+    jb_str (j, "rule", "default");
+  jb_str (j, "policy", s->a->policy);
+  jb_close (j);
+  free (name);
+
+  /* Strings were read from the caller's memory: only trust the record if
+   * the notification (so the caller) is still the same. */
+  if (ioctl (lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &s->req->id) < 0)
+    return;
+  (void) audit_write (s->a->log_fd, j);
+
+  memset (s->resp, 0, s->resp_size);
+  s->resp->id = s->req->id;
+  switch (act)
+    {
+    case SC_ALLOW:
+    case SC_LOG:
+      s->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+      break;
+    case SC_ERRNO:
+      s->resp->error = -(int32_t) eno;
+      break;
+    case SC_TRAP:
+      syscall (SYS_tgkill, t.tgid, t.tid, SIGSYS);
+      s->resp->error = -ENOSYS;
+      break;
+    case SC_KILL_THREAD:
+    case SC_KILL_PROCESS:
+      /* The kernel's kill cannot be caught: use SIGSYS when it is fatal
+       * for this thread, else SIGKILL, so the caller dies either way. */
+      syscall (SYS_tgkill, t.tgid, t.tid, sigsys_fatal (t.tid) ? SIGSYS : SIGKILL);
+      s->resp->error = -ENOSYS;
+      break;
+    case SC_TRACE:
+    case SC_NOTIFY:
+      s->resp->error = -ENOSYS;   /* as the kernel answers with no tracer */
+      break;
+    }
+  (void) ioctl (lfd, SECCOMP_IOCTL_NOTIF_SEND, s->resp);
+}
+
+static void
+receive_listeners (struct sup *s)
+{
+  char data[8];
+  char cbuf[CMSG_SPACE (sizeof (int) * 4)];
+  struct iovec iov = { data, sizeof data };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  ssize_t n = recvmsg (s->a->ctl_fd, &m, MSG_CMSG_CLOEXEC);
+  if (n <= 0)
+    {
+      if (n == 0 || (errno != EINTR && errno != EAGAIN))
+        {
+          epoll_ctl (s->epfd, EPOLL_CTL_DEL, s->a->ctl_fd, NULL);
+          s->ctl_open = false;
+        }
+      return;
+    }
+  for (struct cmsghdr *c = CMSG_FIRSTHDR (&m); c; c = CMSG_NXTHDR (&m, c))
+    {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+        continue;
+      size_t nfd = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+      int *fds = (int *) CMSG_DATA (c);
+      for (size_t i = 0; i < nfd; i++)
+        {
+          /* Kernel 6.6+: wake the caller on the same CPU we answer from. */
+          (void) ioctl (fds[i], SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+          struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+          if (epoll_ctl (s->epfd, EPOLL_CTL_ADD, fds[i], &ev) == 0)
+            s->nlisteners++;
+          else
+            close (fds[i]);
+        }
+    }
+}
+
+static int
+supervisor_main (const struct supervisor_args *a)
+{
+  struct sup *s = xmalloc0 (sizeof *s);
+  s->a = a;
+  struct seccomp_notif_sizes sizes = { 0 };
+  if (syscall (SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+    return 1;
+  s->req_size = sizes.seccomp_notif > sizeof *s->req ? sizes.seccomp_notif : sizeof *s->req;
+  s->resp_size = sizes.seccomp_notif_resp > sizeof *s->resp ? sizes.seccomp_notif_resp : sizeof *s->resp;
+  s->req = xmalloc0 (s->req_size);
+  s->resp = xmalloc0 (s->resp_size);
+  s->epfd = epoll_create1 (EPOLL_CLOEXEC);
+  struct epoll_event ev = { .events = EPOLLIN, .data.fd = a->ctl_fd };
+  if (s->epfd < 0 || epoll_ctl (s->epfd, EPOLL_CTL_ADD, a->ctl_fd, &ev) < 0)
+    return 1;
+  s->ctl_open = true;
+
+  /* Runs until every listener has hung up (the last filtered task is gone)
+   * and no more can come (the control socket is closed). */
+  while (s->ctl_open || s->nlisteners > 0)
+    {
+      struct epoll_event evs[16];
+      int n = epoll_wait (s->epfd, evs, 16, -1);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return 1;
+        }
+      for (int i = 0; i < n; i++)
+        {
+          int fd = evs[i].data.fd;
+          if (fd == a->ctl_fd)
+            receive_listeners (s);
+          else if (evs[i].events & EPOLLIN)
+            handle_one (s, fd);
+          else if (evs[i].events & (EPOLLHUP | EPOLLERR))
+            {
+              epoll_ctl (s->epfd, EPOLL_CTL_DEL, fd, NULL);
+              close (fd);
+              s->nlisteners--;
+            }
+        }
+    }
+  return 0;
+}
+
+int
+supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err)
+{
+  int pfd[2];
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    return moat_error_set (err, errno, "supervisor: pipe");
+  pid_t mid = fork ();
+  if (mid < 0)
+    {
+      close (pfd[0]);
+      close (pfd[1]);
+      return moat_error_set (err, errno, "supervisor: fork");
+    }
+  if (mid == 0)
+    {
+      /* Double fork: the supervisor is re-parented away from us and from
+       * whoever reaps the container init. */
+      setsid ();
+      pid_t sup = fork ();
+      if (sup != 0)
+        {
+          (void) write_all (pfd[1], &sup, sizeof sup);
+          _exit (sup < 0 ? 1 : 0);
+        }
+      close (pfd[0]);
+      close (pfd[1]);
+      prctl (PR_SET_NAME, "moat-supervise", 0, 0, 0);
+      /* Hold none of the caller's pipes open: an engine waits for them. */
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null >= 0)
+        {
+          dup2 (null, 0);
+          dup2 (null, 1);
+          dup2 (null, 2);
+        }
+      int keep_lo = a->log_fd < a->ctl_fd ? a->log_fd : a->ctl_fd;
+      int keep_hi = a->log_fd < a->ctl_fd ? a->ctl_fd : a->log_fd;
+      syscall (SYS_close_range, 3, keep_lo - 1, 0);
+      syscall (SYS_close_range, keep_lo + 1, keep_hi - 1, 0);
+      syscall (SYS_close_range, keep_hi + 1, ~0U, 0);
+      signal (SIGPIPE, SIG_IGN);
+      _exit (supervisor_main (a));
+    }
+  close (pfd[1]);
+  pid_t sup = -1;
+  ssize_t r = read_all (pfd[0], &sup, sizeof sup);
+  close (pfd[0]);
+  while (waitpid (mid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  if (r != sizeof sup || sup <= 0)
+    return moat_error_set (err, 0, "supervisor: could not start");
+  *pid = sup;
+  return 0;
+}
+
+int
+supervisor_send_listener (int ctl_fd, int listener, moat_error **err)
+{
+  char data = 'L';
+  char cbuf[CMSG_SPACE (sizeof (int))];
+  memset (cbuf, 0, sizeof cbuf);
+  struct iovec iov = { &data, 1 };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (c), &listener, sizeof (int));
+  ssize_t n;
+  do
+    n = sendmsg (ctl_fd, &m, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return moat_error_set (err, errno, "send the seccomp listener to the supervisor");
+  return 0;
+}

@@ -1,0 +1,39 @@
+/* moat — the supervisor: one small process per container that owns its
+ * audit log. It is double-forked and in a session of its own, so it is never
+ * the parent of the container init (an engine's shim stays the reaper).
+ *
+ * It receives the seccomp listener fd from the init over a unix socket, then
+ * for every notification: decodes the call, writes the record, and only then
+ * enforces the rule's real action (errno, kill, trap, log). A caller waits in
+ * the kernel until it is answered, so no record is ever dropped; if the
+ * supervisor dies, the listener closes and the filtered calls fail (ENOSYS):
+ * the wall fails closed and the container is not left hanging. */
+#ifndef MOAT_SUPERVISOR_H
+#define MOAT_SUPERVISOR_H
+
+#include <sys/types.h>
+#include "error.h"
+#include "seccomp-wall.h"
+
+struct supervisor_args
+{
+  const char *id;
+  const char *policy;               /* name shown in records */
+  const struct moat_seccomp *sc;
+  int log_fd;                       /* the audit log, O_APPEND */
+  int ctl_fd;                       /* listener fds arrive here (SCM_RIGHTS) */
+};
+
+/* Start the supervisor; returns its pid (it is not our child once started). */
+int supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err);
+
+/* Send a listener fd to the supervisor. */
+int supervisor_send_listener (int ctl_fd, int listener, moat_error **err);
+
+/* Decode one syscall's arguments into a JSON object for the record (used by
+ * the supervisor; exposed for unit tests). MEM_PID may be 0 (no string
+ * reads). */
+struct jbuf;
+void decode_syscall_args (struct jbuf *j, const char *name, const uint64_t args[6], pid_t mem_pid);
+
+#endif

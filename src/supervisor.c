@@ -408,29 +408,42 @@ read_comm (pid_t tid, char *comm, size_t n)
     *nl = '\0';
 }
 
-/* Is SIGSYS at its default (fatal) action for this thread? */
-static bool
-sigsys_fatal (pid_t tid)
+/* How SIGSYS would land on this thread: caught by a handler, or (blocked,
+ * ignored or default) fatal only if the kernel forced it. */
+struct sigsys_disp { bool caught, blocked_or_ignored; };
+
+static struct sigsys_disp
+sigsys_disposition (pid_t tid)
 {
+  struct sigsys_disp d = { false, false };
   char path[64], buf[4096];
   snprintf (path, sizeof path, "/proc/%d/status", (int) tid);
   int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return true;
-  ssize_t n = read (fd, buf, sizeof buf - 1);
-  close (fd);
+  ssize_t n = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
+  if (fd >= 0)
+    close (fd);
   if (n <= 0)
-    return true;
+    return d;
   buf[n] = '\0';
   unsigned long long bit = 1ULL << (SIGSYS - 1);
-  static const char *const keys[] = { "\nSigBlk:", "\nSigIgn:", "\nSigCgt:" };
-  for (size_t i = 0; i < ARRAY_SIZE (keys); i++)
-    {
-      char *p = strstr (buf, keys[i]);
-      if (p && (strtoull (p + strlen (keys[i]), NULL, 16) & bit))
-        return false;
-    }
-  return true;
+  char *p;
+  if ((p = strstr (buf, "\nSigCgt:")) && (strtoull (p + 8, NULL, 16) & bit))
+    d.caught = true;
+  if (((p = strstr (buf, "\nSigBlk:")) && (strtoull (p + 8, NULL, 16) & bit))
+      || ((p = strstr (buf, "\nSigIgn:")) && (strtoull (p + 8, NULL, 16) & bit)))
+    d.blocked_or_ignored = true;
+  return d;
+}
+
+/* The kernel kills with a SIGSYS nothing can stop. From outside, SIGSYS
+ * dies only at its default action, and never reaches pid 1 of a pid
+ * namespace that has no handler for it: then SIGKILL does the killing. */
+static int
+fatal_signal_for (const struct task_info *t, struct sigsys_disp d)
+{
+  if (!d.caught && !d.blocked_or_ignored && t->nspid != 1)
+    return SIGSYS;
+  return SIGKILL;
 }
 
 static const char *
@@ -494,6 +507,17 @@ handle_one (struct sup *s, int lfd)
       else
         jb_int (j, "errno", eno);
     }
+  /* The signal that enforces a trap or a kill, decided before the record
+   * is written so the record says what the caller got. */
+  int sig = 0;
+  if (act == SC_TRAP || act == SC_KILL_THREAD || act == SC_KILL_PROCESS)
+    {
+      struct sigsys_disp disp = sigsys_disposition (t.tid);
+      /* A handler gets its SIGSYS from a trap; otherwise the kernel's trap
+       * and kill are fatal. */
+      sig = (act == SC_TRAP && disp.caught && !disp.blocked_or_ignored) ? SIGSYS : fatal_signal_for (&t, disp);
+      jb_str (j, "signal", sig == SIGSYS ? "SIGSYS" : "SIGKILL");
+    }
   if (rule >= 0)
     {
       char rb[48];
@@ -524,14 +548,9 @@ handle_one (struct sup *s, int lfd)
       s->resp->error = -(int32_t) eno;
       break;
     case SC_TRAP:
-      syscall (SYS_tgkill, t.tgid, t.tid, SIGSYS);
-      s->resp->error = -ENOSYS;
-      break;
     case SC_KILL_THREAD:
     case SC_KILL_PROCESS:
-      /* The kernel's kill cannot be caught: use SIGSYS when it is fatal
-       * for this thread, else SIGKILL, so the caller dies either way. */
-      syscall (SYS_tgkill, t.tgid, t.tid, sigsys_fatal (t.tid) ? SIGSYS : SIGKILL);
+      syscall (SYS_tgkill, t.tgid, t.tid, sig);
       s->resp->error = -ENOSYS;
       break;
     case SC_TRACE:

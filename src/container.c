@@ -351,10 +351,9 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
         return -1;
       struct supervisor_args sa = { .id = o->id, .policy = "config.json", .sc = c->sc,
                                     .log_fd = log_fd, .ctl_fd = sup_parent };
-      pid_t sup_pid;
-      if (supervisor_spawn (&sa, &sup_pid, err) < 0)
+      if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
         return -1;
-      log_debug ("create `%s`: supervisor %d", o->id, (int) sup_pid);
+      log_debug ("create `%s`: supervisor %d", o->id, (int) c->st.supervisor_pid);
     }
   c->st.saved_status = STATUS_CREATED;
   if (state_write (c->dirfd, &c->st, err) < 0)

@@ -206,6 +206,8 @@ state_write (int dirfd, const struct moat_state *st, moat_error **err)
   G_STR (g, "owner");
   yajl_gen_integer (g, st->owner);
   gen_kv_str (g, "cgroupPath", st->cgroup_path);
+  G_STR (g, "supervisorPid");
+  yajl_gen_integer (g, st->supervisor_pid);
   G_STR (g, "detachedInit");
   yajl_gen_bool (g, st->detached_init);
   gen_kv_str (g, "status", status_name (st->saved_status));
@@ -274,6 +276,7 @@ state_read (int dirfd, const char *id, struct moat_state **out, moat_error **err
   st->pid = (pid_t) get_int (v, "pid");
   st->start_time = (unsigned long long) get_int (v, "startTime");
   st->owner = (uid_t) get_int (v, "owner");
+  st->supervisor_pid = (pid_t) get_int (v, "supervisorPid");
   {
     const char *path[] = { "detachedInit", NULL };
     st->detached_init = YAJL_IS_TRUE (yajl_tree_get (v, path, yajl_t_true));

@@ -52,6 +52,41 @@
    overwrite-exe PID  blocked: <strerror> or OVERWRITABLE, for each of two
                    ways to open /proc/PID/exe for writing; exit 1 if any
                    worked (nothing is ever written)
+   syscall NAME [ARG...]    NAME = RET (exit 0) or NAME = -1 ENAME (exit 1;
+                   ENAME from strerrorname_np, e.g. EPERM, or E<n>); one
+                   raw syscall(2) by name, from the table below
+   syscall-nr NR [ARG...]   NR = RET or NR = -1 ENAME, the same by number
+                   (NR printed as given: 39, 0x40000027)
+   storm THREADS COUNT NAME [ARG...]   storm NAME ok=N[ ENAME=M...];
+                   storm total=T.  THREADS pthreads (1..1024) start
+                   together and each makes the call COUNT times
+                   (THREADS*COUNT <= 2^26), recording every result; ok is
+                   always printed, then each errno seen, ascending by
+                   number.  T is THREADS*COUNT unless a thread was killed
+                   alone.  NAME may be a number.  Exit 0.
+   getpid-loop N   getpid-loop N ns_per_call X.Y (N raw getpid calls,
+                   CLOCK_MONOTONIC)
+   segv            read from NULL: dies by SIGSEGV
+   segv-write      write to NULL: SIGSEGV
+   ud2             __builtin_trap(): SIGILL
+   divzero         integer division by zero: SIGFPE
+   hlt             hlt in user mode (x86): #GP, SIGSEGV
+   wrro            write to a present PROT_READ page: SIGSEGV, error code 7
+   exec-nx         call into a PROT_READ|PROT_WRITE page: SIGSEGV
+   fork-crash N    fork-crash N signaled=K (K of N children, each doing
+                   segv, died by SIGSEGV); exit 1 unless K = N
+   The faulting subcommands print nothing and, if they survive, exit 1 with
+   `error: NAME: still alive`.  CPU faults are forced signals, so they kill
+   even PID 1 of a pid namespace.  They set the soft RLIMIT_CORE to 0 first,
+   so no core files are left behind.
+
+   Syscall ARGs (at most 6; missing ones are 0): an integer (decimal, 0x
+   hex, 0 octal as in 0755, may be negative, up to 0xffffffffffffffff);
+   s:TEXT, a pointer to the string TEXT; b:SIZE, a pointer to SIZE zeroed
+   writable bytes (1..16 MiB, e.g. `syscall uname b:4096`); or constant
+   names and integers joined by '|' (O_WRONLY|O_CREAT): see syscall_consts.
+   Syscall NAMEs are those in syscalls[] below (the SYS_* numbers of
+   <sys/syscall.h>).  An unknown NAME or bad ARG is a usage error (exit 2).
 
    SIG is a name with or without SIG, any case (TERM, SIGHUP, usr1), or a
    number.  Printed names are SIGxxx, or SIG<number> when unnamed.  */
@@ -61,14 +96,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -758,6 +801,451 @@ cmd_overwrite_exe (int argc, char **argv)
   return bad;
 }
 
+/* Raw syscalls, for seccomp and capability tests.  */
+
+#define SC(n) { #n, SYS_##n }
+static const struct
+{
+  const char *name;
+  long nr;
+} syscalls[] = {
+  /* Identity and processes.  */
+  SC (getpid), SC (getppid), SC (gettid), SC (getuid), SC (geteuid),
+  SC (getgid), SC (getegid), SC (setuid), SC (setgid), SC (setresuid),
+  SC (setresgid), SC (setgroups), SC (capset), SC (prctl), SC (seccomp),
+  SC (personality), SC (clone), SC (clone3), SC (unshare), SC (setns),
+  SC (kill), SC (tkill), SC (tgkill), SC (pidfd_open), SC (pidfd_getfd),
+  SC (ptrace), SC (process_vm_readv), SC (process_vm_writev), SC (kcmp),
+  /* Files.  */
+  SC (read), SC (write), SC (close), SC (getcwd), SC (chdir), SC (chroot),
+  SC (openat), SC (mkdirat), SC (unlinkat), SC (renameat), SC (renameat2),
+  SC (fchownat), SC (fchmodat), SC (mknodat), SC (name_to_handle_at),
+  SC (open_by_handle_at), SC (memfd_create), SC (acct), SC (quotactl),
+  SC (lookup_dcookie), SC (fanotify_init),
+  /* Mounts.  */
+  SC (mount), SC (umount2), SC (pivot_root), SC (fsopen), SC (fsconfig),
+  SC (fsmount), SC (fspick), SC (move_mount), SC (open_tree),
+  SC (mount_setattr),
+  /* System-wide state.  */
+  SC (uname), SC (sethostname), SC (setdomainname), SC (reboot),
+  SC (swapon), SC (swapoff), SC (kexec_load), SC (kexec_file_load),
+  SC (init_module), SC (finit_module), SC (delete_module),
+  SC (settimeofday), SC (clock_settime), SC (adjtimex), SC (clock_adjtime),
+  SC (syslog), SC (vhangup), SC (nfsservctl),
+  /* Other kernel interfaces.  */
+  SC (socket), SC (bpf), SC (perf_event_open), SC (keyctl), SC (add_key),
+  SC (request_key), SC (userfaultfd), SC (io_uring_setup),
+  SC (io_uring_enter), SC (io_uring_register), SC (mbind),
+  SC (set_mempolicy), SC (get_mempolicy), SC (move_pages),
+  SC (migrate_pages), SC (landlock_create_ruleset),
+#ifdef __x86_64__
+  /* Only in the x86_64 table (newer architectures have just the *at
+     forms, and no port I/O or long-removed calls).  */
+  SC (open), SC (mkdir), SC (rmdir), SC (unlink), SC (rename), SC (chown),
+  SC (chmod), SC (mknod), SC (iopl), SC (ioperm), SC (uselib), SC (ustat),
+  SC (sysfs), SC (_sysctl), SC (create_module), SC (get_kernel_syms),
+  SC (query_module),
+#endif
+};
+#undef SC
+
+#define K(n) { #n, (long) (n) }
+static const struct
+{
+  const char *name;
+  long value;
+} syscall_consts[] = {
+  K (AF_UNIX),       K (AF_INET),        K (AF_INET6),     K (AF_NETLINK),
+  K (AF_PACKET),     K (SOCK_STREAM),    K (SOCK_DGRAM),   K (SOCK_RAW),
+  K (SOCK_CLOEXEC),  K (O_RDONLY),       K (O_WRONLY),     K (O_RDWR),
+  K (O_CREAT),       K (O_EXCL),         K (O_TRUNC),      K (O_DIRECTORY),
+  K (O_CLOEXEC),     K (O_PATH),         K (AT_FDCWD),     K (AT_REMOVEDIR),
+  K (AT_SYMLINK_NOFOLLOW), K (AT_EMPTY_PATH),
+  K (CLONE_NEWUSER), K (CLONE_NEWNS),    K (CLONE_NEWNET), K (CLONE_NEWPID),
+  K (CLONE_NEWUTS),  K (CLONE_NEWIPC),   K (CLONE_NEWCGROUP),
+  K (CLONE_NEWTIME), K (PTRACE_TRACEME), K (PTRACE_ATTACH),
+  K (PTRACE_SEIZE),  K (MS_BIND),        K (MS_RDONLY),    K (MS_REMOUNT),
+  K (MS_REC),        K (MS_PRIVATE),     K (MS_NOSUID),    K (MNT_DETACH),
+  K (PER_LINUX),     K (S_IFREG),        K (S_IFCHR),      K (S_IFBLK),
+  K (S_IFIFO),
+};
+#undef K
+
+/* A number: decimal, 0x hex or 0 octal, optionally negative; values up to
+   2^64-1 are accepted and wrap into a long.  */
+static int
+parse_sysarg_number (const char *s, long *out)
+{
+  char *end;
+  errno = 0;
+  if (s[0] == '-')
+    *out = strtol (s, &end, 0);
+  else
+    *out = (long) strtoul (s, &end, 0);
+  return !(errno || end == s || *end || s[0] == '+' || s[0] == ' ');
+}
+
+/* One syscall argument, as documented at the top.  Strings and buffers
+   are never freed: they live until exit.  */
+static long
+parse_sysarg (char *s)
+{
+  if (strncmp (s, "s:", 2) == 0)
+    return (long) (uintptr_t) (s + 2);
+  if (strncmp (s, "b:", 2) == 0)
+    {
+      long size;
+      void *buf;
+      if (!parse_sysarg_number (s + 2, &size) || size < 1 || size > 1 << 24)
+        bad_arg ("bad buffer size: %s", s);
+      if ((buf = calloc (1, (size_t) size)) == NULL)
+        die ("calloc");
+      return (long) (uintptr_t) buf;
+    }
+  unsigned long v = 0;
+  char *copy = strdup (s);
+  if (copy == NULL)
+    die ("strdup");
+  /* strtok_r would skip empty parts, which must be errors: `O_RDWR|`.  */
+  for (char *part = copy, *bar;; part = bar + 1)
+    {
+      long x;
+      size_t i;
+      if ((bar = strchr (part, '|')) != NULL)
+        *bar = '\0';
+      for (i = 0; i < N_ELEMENTS (syscall_consts); i++)
+        if (strcmp (part, syscall_consts[i].name) == 0)
+          break;
+      if (i < N_ELEMENTS (syscall_consts))
+        x = syscall_consts[i].value;
+      else if (!parse_sysarg_number (part, &x))
+        bad_arg ("bad syscall argument: %s", s);
+      v |= (unsigned long) x;
+      if (bar == NULL)
+        break;
+    }
+  free (copy);
+  return (long) v;
+}
+
+/* The syscall number for NAME; with NUMERIC, a number is taken too.  */
+static long
+parse_syscall (const char *name, int numeric)
+{
+  long nr;
+  for (size_t i = 0; i < N_ELEMENTS (syscalls); i++)
+    if (strcmp (name, syscalls[i].name) == 0)
+      return syscalls[i].nr;
+  if (numeric && parse_sysarg_number (name, &nr))
+    return nr;
+  bad_arg ("unknown syscall: %s", name);
+}
+
+#define MAX_SYSARGS 6
+
+/* Parse up to six ARGV[] into ARGS; missing ones are 0.  */
+static void
+parse_sysargs (int argc, char **argv, long *args)
+{
+  if (argc > MAX_SYSARGS)
+    bad_arg ("too many syscall arguments (at most %d)", MAX_SYSARGS);
+  for (int i = 0; i < MAX_SYSARGS; i++)
+    args[i] = i < argc ? parse_sysarg (argv[i]) : 0;
+}
+
+static long
+do_syscall (long nr, const long *a)
+{
+  return syscall (nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+static const char *
+errno_name (int err)
+{
+  static char buf[32];
+  const char *name = strerrorname_np (err);
+  if (name)
+    return name;
+  snprintf (buf, sizeof buf, "E%d", err);
+  return buf;
+}
+
+/* Make the call and print `LABEL = RET` or `LABEL = -1 ENAME`.  */
+static int
+syscall_report (const char *label, long nr, int argc, char **argv)
+{
+  long args[MAX_SYSARGS];
+  parse_sysargs (argc, argv, args);
+  fflush (stdout); /* Nothing is buffered, but clone() must not copy it.  */
+  long ret = do_syscall (nr, args);
+  if (ret == -1)
+    {
+      printf ("%s = -1 %s\n", label, errno_name (errno));
+      return 1;
+    }
+  printf ("%s = %ld\n", label, ret);
+  return 0;
+}
+
+static int
+cmd_syscall (int argc, char **argv)
+{
+  return syscall_report (argv[1], parse_syscall (argv[1], 0), argc - 2,
+                         argv + 2);
+}
+
+static int
+cmd_syscall_nr (int argc, char **argv)
+{
+  long nr;
+  if (!parse_sysarg_number (argv[1], &nr))
+    bad_arg ("bad number: %s", argv[1]);
+  return syscall_report (argv[1], nr, argc - 2, argv + 2);
+}
+
+/* errno values are below 4096 (the kernel's -MAX_ERRNO), so outcomes fit
+   in 16 bits: 0 for success, else the errno.  */
+#define MAX_OUTCOME 4096
+
+struct storm_thread
+{
+  pthread_t thread;
+  long nr, count, done;
+  const long *args;
+  uint16_t *results;
+  pthread_barrier_t *start;
+};
+
+static void *
+storm_run (void *p)
+{
+  struct storm_thread *t = p;
+  pthread_barrier_wait (t->start);
+  for (long i = 0; i < t->count; i++)
+    {
+      long ret = do_syscall (t->nr, t->args);
+      int err = ret == -1 ? errno : 0;
+      t->results[i] = (uint16_t) (err > 0 && err < MAX_OUTCOME ? err : 0);
+      t->done = i + 1;
+    }
+  return NULL;
+}
+
+static int
+cmd_storm (int argc, char **argv)
+{
+  long nthreads = parse_long (argv[1], 1, 1024);
+  long count = parse_long (argv[2], 0, 100000000);
+  long nr = parse_syscall (argv[3], 1), args[MAX_SYSARGS];
+  if (count > (1L << 26) / nthreads)
+    bad_arg ("storm: THREADS*COUNT above %ld", 1L << 26);
+  parse_sysargs (argc - 4, argv + 4, args);
+
+  struct storm_thread *t = calloc ((size_t) nthreads, sizeof *t);
+  uint16_t *results = malloc ((size_t) (nthreads * count + 1)
+                              * sizeof *results);
+  static unsigned long counts[MAX_OUTCOME];
+  pthread_barrier_t start;
+  pthread_attr_t attr;
+  if (t == NULL || results == NULL)
+    die ("malloc");
+  /* Small stacks: a thousand threads shouldn't need 8 GiB of address
+     space.  */
+  if ((errno = pthread_attr_init (&attr))
+      || (errno = pthread_attr_setstacksize (&attr, 256 * 1024))
+      || (errno = pthread_barrier_init (&start, NULL, (unsigned) nthreads)))
+    die ("storm: pthread setup");
+  fflush (stdout);
+  for (long i = 0; i < nthreads; i++)
+    {
+      t[i] = (struct storm_thread){ .nr = nr, .count = count, .args = args,
+                                    .results = results + i * count,
+                                    .start = &start };
+      if ((errno = pthread_create (&t[i].thread, &attr, storm_run, &t[i])))
+        die ("storm: pthread_create");
+    }
+  unsigned long total = 0;
+  for (long i = 0; i < nthreads; i++)
+    {
+      if ((errno = pthread_join (t[i].thread, NULL)))
+        die ("storm: pthread_join");
+      /* DONE < COUNT only if the thread was killed (SECCOMP_RET_KILL_THREAD)
+         without taking the process with it.  */
+      for (long j = 0; j < t[i].done; j++)
+        counts[t[i].results[j]]++;
+      total += (unsigned long) t[i].done;
+    }
+  printf ("storm %s ok=%lu", argv[3], counts[0]);
+  for (int e = 1; e < MAX_OUTCOME; e++)
+    if (counts[e])
+      printf (" %s=%lu", errno_name (e), counts[e]);
+  printf ("\nstorm total=%lu\n", total);
+  free (results);
+  free (t);
+  return 0;
+}
+
+static int
+cmd_getpid_loop (int argc, char **argv)
+{
+  long n = parse_long (argv[1], 1, LONG_MAX);
+  struct timespec a, b;
+  clock_gettime (CLOCK_MONOTONIC, &a);
+  for (long i = 0; i < n; i++)
+    syscall (SYS_getpid);
+  clock_gettime (CLOCK_MONOTONIC, &b);
+  double ns = ((double) (b.tv_sec - a.tv_sec) * 1e9
+               + (double) (b.tv_nsec - a.tv_nsec)) / (double) n;
+  printf ("getpid-loop %ld ns_per_call %.1f\n", n, ns);
+  return 0;
+}
+
+/* Faults.  Each subcommand makes the CPU fault, so the kernel forces the
+   signal: it kills even PID 1 of a pid namespace, whatever the inherited
+   mask or SIG_IGN.  Core dumps are turned off first (soft RLIMIT_CORE 0)
+   so that tests leave no core files behind.  */
+
+static void
+no_core (void)
+{
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_CORE, &rl) == 0)
+    {
+      rl.rlim_cur = 0;
+      setrlimit (RLIMIT_CORE, &rl);
+    }
+  fflush (stdout);
+}
+
+static void __attribute__ ((noreturn))
+survived (const char *what)
+{
+  fail (1, 0, "%s: still alive", what);
+}
+
+/* Through a volatile pointer, so that GCC can't see the NULL and replace
+   the access with a trap instruction (SIGILL).  */
+static int *volatile null_pointer;
+
+static void
+do_segv (void)
+{
+  no_core ();
+  (void) *(volatile int *) null_pointer;
+}
+
+static int
+cmd_segv (int argc, char **argv)
+{
+  do_segv ();
+  survived ("segv");
+}
+
+static int
+cmd_segv_write (int argc, char **argv)
+{
+  no_core ();
+  *(volatile int *) null_pointer = 1;
+  survived ("segv-write");
+}
+
+static int
+cmd_ud2 (int argc, char **argv)
+{
+  no_core ();
+  __builtin_trap ();
+}
+
+static int
+cmd_divzero (int argc, char **argv)
+{
+  volatile int a = 1, b = 0;
+  no_core ();
+  a = a / b;
+  survived ("divzero");
+}
+
+static int
+cmd_hlt (int argc, char **argv)
+{
+#if defined __x86_64__ || defined __i386__
+  no_core ();
+  __asm__ volatile ("hlt");
+  survived ("hlt");
+#else
+  fail (1, 0, "hlt: x86 only");
+#endif
+}
+
+static void *
+map_page (int prot)
+{
+  void *p = mmap (NULL, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    die ("mmap");
+  return p;
+}
+
+static int
+cmd_wrro (int argc, char **argv)
+{
+  volatile char *p = map_page (PROT_READ | PROT_WRITE);
+  /* Touch the page first, so the fault is on a present page: error code
+     7 (present, write, user) rather than 6.  */
+  p[0] = 1;
+  if (mprotect ((void *) p, 4096, PROT_READ))
+    die ("mprotect");
+  no_core ();
+  p[0] = 2;
+  survived ("wrro");
+}
+
+static int
+cmd_exec_nx (int argc, char **argv)
+{
+  unsigned char *p = map_page (PROT_READ | PROT_WRITE);
+#if defined __x86_64__ || defined __i386__
+  memset (p, 0xc3, 4096); /* ret: without NX, the call just returns.  */
+#endif
+  void (*volatile fn) (void) = (void (*) (void)) (void *) p;
+  no_core ();
+  fn ();
+  survived ("exec-nx");
+}
+
+static int
+cmd_fork_crash (int argc, char **argv)
+{
+  long n = parse_long (argv[1], 0, 4096), signaled = 0;
+  fflush (stdout);
+  for (long i = 0; i < n; i++)
+    {
+      pid_t pid = fork ();
+      if (pid < 0)
+        die ("fork");
+      if (pid == 0)
+        {
+          do_segv ();
+          _exit (0);
+        }
+    }
+  for (long reaped = 0; reaped < n;)
+    {
+      int st;
+      if (wait (&st) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          die ("wait");
+        }
+      reaped++;
+      if (WIFSIGNALED (st) && WTERMSIG (st) == SIGSEGV)
+        signaled++;
+    }
+  printf ("fork-crash %ld signaled=%ld\n", n, signaled);
+  return signaled == n ? 0 : 1;
+}
+
 /* NAME is the usage synopsis; its first word is the subcommand.  */
 static const struct command
 {
@@ -784,6 +1272,14 @@ static const struct command
   { "whoami-ns", 0, 0, cmd_whoami_ns },
   { "openat-escape", 0, 0, cmd_openat_escape },
   { "overwrite-exe PID", 1, 1, cmd_overwrite_exe },
+  { "syscall NAME [ARG...]", 1, -1, cmd_syscall },
+  { "syscall-nr NR [ARG...]", 1, -1, cmd_syscall_nr },
+  { "storm THREADS COUNT NAME [ARG...]", 3, -1, cmd_storm },
+  { "getpid-loop N", 1, 1, cmd_getpid_loop }, { "segv", 0, 0, cmd_segv },
+  { "segv-write", 0, 0, cmd_segv_write }, { "ud2", 0, 0, cmd_ud2 },
+  { "divzero", 0, 0, cmd_divzero }, { "hlt", 0, 0, cmd_hlt },
+  { "wrro", 0, 0, cmd_wrro }, { "exec-nx", 0, 0, cmd_exec_nx },
+  { "fork-crash N", 1, 1, cmd_fork_crash },
 };
 
 static void __attribute__ ((noreturn))

@@ -385,8 +385,18 @@ make_device (int rootfd, const char *path, char type, unsigned major, unsigned m
             return moat_error_set (err, errno, "mkfifo `%s`", path);
           return 0;
         }
+      /* The host's node at the same path (runc's way), if it is that
+       * device; else udev's /dev/char/M:N link, where udev runs. */
       char hostpath[64];
-      snprintf (hostpath, sizeof hostpath, "/dev/%s/%u:%u", type == 'b' ? "block" : "char", major, minor);
+      struct stat st;
+      mode_t want = type == 'b' ? S_IFBLK : S_IFCHR;
+      if (stat (path, &st) == 0 && (st.st_mode & S_IFMT) == want && st.st_rdev == makedev (major, minor))
+        snprintf (hostpath, sizeof hostpath, "%s", path);
+      else
+        snprintf (hostpath, sizeof hostpath, "/dev/%s/%u:%u", type == 'b' ? "block" : "char", major, minor);
+      if (stat (hostpath, &st) < 0)
+        return moat_error_set (err, errno, "device `%s` (%c %u:%u): no such device on the host to bind "
+                               "(mknod is not allowed in a user namespace)", path, type, major, minor);
       return bind_mount (rootfd, hostpath, path, MS_BIND, 0, true, false, err);
     }
   (void) unlinkat (dfd, base_copy, 0);

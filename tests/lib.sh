@@ -98,7 +98,7 @@ stray_procs () {
   local p n=0
   for p in /proc/[0-9]*; do
     [ "${p#/proc/}" = "$$" ] && continue
-    if tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "$TMP"; then n=$((n + 1)); continue; fi
+    if { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -q -- "$TMP"; then n=$((n + 1)); continue; fi
     if [ -n "${1:-}" ] && grep -q -- "/moat/$1\$" "$p/cgroup" 2>/dev/null; then n=$((n + 1)); fi
   done
   echo $n

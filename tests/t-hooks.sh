@@ -116,10 +116,13 @@ t_is "poststop runs in the runtime's network namespace" "$(field poststop net)" 
 
 # --- args: args[0] is argv0, the rest follow ------------------------------
 # The workload prints its argv, so it shows exactly what the hook was given.
+# (Into a file: the created init keeps create's stdout open, so $(...) would
+# wait for it.)
 B2="$TMP/b2"
 mkbundle "$B2" /bin/workload pid
 cfg "$B2" '.hooks.prestart = [{path: $w, args: ["hook-argv0", "args", "one", "two words"]}]' --arg w "$WORKLOAD"
-OUT=$(M create --bundle "$B2" hooks-args 2>&1)
+M create --bundle "$B2" hooks-args >"$TMP/args.out" 2>&1
+OUT=$(cat "$TMP/args.out")
 t_like "hook args: argv[0] is args[0], not the path" "$OUT" '^argv\[0\]=hook-argv0$'
 t_like "hook args: argv[1]" "$OUT" '^argv\[1\]=args$'
 t_like "hook args: argv[2]" "$OUT" '^argv\[2\]=one$'
@@ -142,7 +145,7 @@ t_like "timed-out prestart hook: create gives up within a few seconds ($(( (T1 -
 t_fails "timed-out prestart hook: no state" M state hooks-timeout
 t_is "timed-out prestart hook: no state dir" "$(ls "$ROOT" 2>/dev/null)" ""
 t_fails "timed-out prestart hook: no cgroup" cgroup_exists hooks-timeout
-t_is "timed-out prestart hook: no stray process (hook or init)" "$(stray_procs hooks-timeout)" 0
+t_is "timed-out prestart hook: no stray process (hook or init)" "$(stray_procs hooks-timeout 2>/dev/null)" 0
 
 # The same in the container's namespaces: a createContainer hook that times out.
 cfg "$B3" 'del(.hooks.prestart) | .hooks.createContainer = [{path: $s, timeout: 1}]' --arg s "$SLOW"
@@ -156,7 +159,7 @@ t_like "timed-out createContainer hook: within a few seconds ($(( (T1 - T0) / 10
   "$(( (T1 - T0) / 1000000 ))" '^([0-9]{1,3}|[1-3][0-9]{3})$'
 t_is "timed-out createContainer hook: no state dir" "$(ls "$ROOT" 2>/dev/null)" ""
 t_fails "timed-out createContainer hook: no cgroup" cgroup_exists hooks-timeout2
-t_is "timed-out createContainer hook: no stray process" "$(stray_procs hooks-timeout2)" 0
+t_is "timed-out createContainer hook: no stray process" "$(stray_procs hooks-timeout2 2>/dev/null)" 0
 
 # --- a failing createContainer hook -----------------------------------------
 B4="$TMP/b4"
@@ -173,7 +176,7 @@ t_is "failing createContainer hook: later stages did not run" \
 t_fails "failing createContainer hook: no state" M state hooks-ccfail
 t_is "failing createContainer hook: no state dir" "$(ls "$ROOT" 2>/dev/null)" ""
 t_fails "failing createContainer hook: no cgroup" cgroup_exists hooks-ccfail
-t_is "failing createContainer hook: no stray process" "$(stray_procs hooks-ccfail)" 0
+t_is "failing createContainer hook: no stray process" "$(stray_procs hooks-ccfail 2>/dev/null)" 0
 
 # A failing prestart hook stops create before createRuntime.
 cfg "$B4" '.hooks.createContainer = [$cc] | .hooks.prestart = [$pre]' \
@@ -183,7 +186,7 @@ t_fails "failing prestart hook: create fails" M create --bundle "$B4" hooks-pref
 t_is "failing prestart hook: nothing after it ran" "$(stages)" "prestart"
 t_is "failing prestart hook: no state dir" "$(ls "$ROOT" 2>/dev/null)" ""
 t_fails "failing prestart hook: no cgroup" cgroup_exists hooks-prefail
-t_is "failing prestart hook: no stray process" "$(stray_procs hooks-prefail)" 0
+t_is "failing prestart hook: no stray process" "$(stray_procs hooks-prefail 2>/dev/null)" 0
 
 # --- a failing poststart hook only warns -------------------------------------
 B5="$TMP/b5"
@@ -204,8 +207,8 @@ t_is "failing poststart hook: poststop still ran" \
 # A failing poststop hook only warns too: the container is still deleted.
 cfg "$B5" '.hooks.poststart = [$ps] | .hooks.poststop = [$pst]' \
   --argjson ps "$(hookdef poststart)" --argjson pst "$(hookdef poststop 1)"
-M create --bundle "$B5" hooks-pstfail && M start hooks-pstfail
-M kill hooks-pstfail KILL
+M create --bundle "$B5" hooks-pstfail >/dev/null 2>&1 && M start hooks-pstfail >/dev/null 2>&1
+M kill hooks-pstfail KILL >/dev/null 2>&1
 wait_status hooks-pstfail stopped
 M delete hooks-pstfail >"$TMP/pst.out" 2>"$TMP/pst.err"
 t_is "failing poststop hook: delete still exits 0" "$?" 0
@@ -224,6 +227,6 @@ t_is "run: all six stages, in order" \
   "$(stages)" "prestart createRuntime createContainer startContainer poststart poststop"
 t_is "run: hooks got the id" "$(awk '{print $3}' "$LOG" | sort -u)" "id=hooks-run"
 t_is "run: no state left" "$(ls "$ROOT" 2>/dev/null)" ""
-t_is "run: no stray process" "$(stray_procs hooks-run)" 0
+t_is "run: no stray process" "$(stray_procs hooks-run 2>/dev/null)" 0
 
 t_done

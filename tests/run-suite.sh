@@ -11,6 +11,12 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 [ "${MOAT_SKIP_DEPS:-}" = 1 ] || tests/install-deps.sh || exit 1
+# The lanes build out of tree, which automake refuses while the source tree
+# itself is configured (as the README's demo command leaves it).
+if [ -f config.status ]; then
+  echo "=== cleaning the in-tree build (make distclean) for out-of-tree lanes"
+  make distclean >/dev/null 2>&1 || rm -f config.status
+fi
 ./autogen.sh >/dev/null 2>&1 || { echo "autogen failed" >&2; exit 1; }
 
 status=0

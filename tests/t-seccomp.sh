@@ -1,0 +1,174 @@
+#!/bin/bash
+# The syscall wall: linux.seccomp compiled and loaded before execve, every
+# non-allowed call recorded by the supervisor and then answered as the rule
+# says. Each case is checked inside the container and in the audit log.
+. "$(dirname "$0")/lib.sh"
+
+B="$TMP/b"
+AUD="$TMP/audit"
+mkbundle "$B"
+cfg "$B" 'del(.linux.resources)'
+A () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
+# seccomp FILTER-JSON: set linux.seccomp
+seccomp () { cfg "$B" ".linux.seccomp = $1"; }
+run_in () { A run --bundle "$B" "$1"; }
+log () { cat "$AUD/$1.jsonl" 2>/dev/null; }
+
+# errno with errnoRet, and what the record says
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
+setargs "$B" /bin/workload syscall mkdir s:/tmp/denied 0755
+t_is "errno action: the caller gets errnoRet" "$(run_in sc-errno)" "mkdir = -1 EACCES"
+R=$(log sc-errno)
+t_is "one record" "$(printf '%s\n' "$R" | wc -l)" 1
+t_is "record: wall and kind" "$(jq -r '.wall + " " + .kind' <<<"$R")" "seccomp syscall"
+t_is "record: syscall and decoded path" "$(jq -r '.syscall + " " + .args.pathname + " " + .args.mode' <<<"$R")" "mkdir /tmp/denied 0755"
+t_is "record: outcome and rule" "$(jq -r '.action + " " + .errno + " " + .rule' <<<"$R")" "errno EACCES syscalls[0]"
+t_is "record: the container's view of the pid" "$(jq -r .nspid <<<"$R")" 1
+t_is "record: comm" "$(jq -r .comm <<<"$R")" workload
+t_like "record: host pid and time" "$(jq -r '"\(.pid) \(.time)"' <<<"$R")" "^[0-9]+ 20[0-9-]+T[0-9:.]+Z$"
+t_like "moat audit shows it as a table" "$(A audit sc-errno)" 'mkdir\("/tmp/denied", 0755\) +EACCES'
+
+# the filter is really installed in the workload
+setargs "$B" /bin/workload status
+t_like "Seccomp: 2 (filter mode) inside" "$(run_in sc-status)" "Seccomp:[[:space:]]+2"
+
+# default action errno with an allowlist: the default's errno, rule "default"
+seccomp '{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"syscalls":[{"names":["execve","brk","arch_prctl","set_tid_address","set_robust_list","rseq","prlimit64","mprotect","mmap","munmap","readlink","getrandom","write","exit_group","exit","uname","newfstatat","fstat","read","close","rt_sigaction","rt_sigprocmask","sigaltstack","futex","getpid"],"action":"SCMP_ACT_ALLOW"}]}'
+setargs "$B" /bin/workload syscall getppid
+t_is "default errno for a call outside the allowlist" "$(run_in sc-default)" "getppid = -1 EPERM"
+t_is "recorded against the default rule" "$(log sc-default | jq -r 'select(.syscall=="getppid") | .rule')" default
+setargs "$B" /bin/workload syscall getpid
+t_like "an allowed call runs" "$(run_in sc-allowed)" "^getpid = [0-9]+$"
+t_is "and leaves no record" "$(log sc-allowed | jq -r 'select(.syscall=="getpid")' | wc -l)" 0
+
+# kill_process, kill_thread: SIGSYS outside a pid namespace, SIGKILL for pid 1
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_KILL_PROCESS"}]}'
+setargs "$B" /bin/workload syscall getppid
+cfg "$B" '.linux.namespaces |= map(select(.type != "pid"))'
+run_in sc-kill >/dev/null 2>&1
+t_is "kill_process: the process dies by SIGSYS (128+31)" "$?" 159
+t_is "record: kill_process with SIGSYS" "$(log sc-kill | jq -r '.action + " " + .signal')" "kill_process SIGSYS"
+cfg "$B" '.linux.namespaces += [{"type":"pid"}]'
+run_in sc-kill1 >/dev/null 2>&1
+t_is "kill_process of pid 1 of a pid namespace: SIGKILL (137)" "$?" 137
+t_is "record says SIGKILL" "$(log sc-kill1 | jq -r .signal)" SIGKILL
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_KILL_THREAD"}]}'
+cfg "$B" '.linux.namespaces |= map(select(.type != "pid"))'
+run_in sc-killt >/dev/null 2>&1
+t_is "kill_thread: dies by SIGSYS" "$?" 159
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_TRAP"}]}'
+run_in sc-trap >/dev/null 2>&1
+t_is "trap without a handler: dies by SIGSYS" "$?" 159
+t_is "record: trap" "$(log sc-trap | jq -r .action)" trap
+cfg "$B" '.linux.namespaces += [{"type":"pid"}]'
+
+# log: allowed, recorded
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_LOG"}]}'
+setargs "$B" /bin/workload syscall getppid
+t_is "log: the call succeeds (ppid 0 for pid 1)" "$(run_in sc-log)" "getppid = 0"
+t_is "log: and is recorded" "$(log sc-log | jq -r '.syscall + " " + .action')" "getppid log"
+
+# trace with no tracer: ENOSYS, as the kernel answers
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_TRACE"}]}'
+t_is "trace without a tracer: ENOSYS" "$(run_in sc-trace)" "getppid = -1 ENOSYS"
+
+# argument filters: socket(AF_UNIX) only
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["socket"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_NE"}]}]}'
+setargs "$B" /bin/workload syscall socket AF_UNIX SOCK_STREAM 0
+t_like "arg filter: socket(AF_UNIX) allowed" "$(run_in sc-unix)" "^socket = [0-9]+$"
+setargs "$B" /bin/workload syscall socket AF_INET SOCK_STREAM 0
+t_is "arg filter: socket(AF_INET) denied" "$(run_in sc-inet)" "socket = -1 EPERM"
+t_is "record decodes the family and type" "$(log sc-inet | jq -r '.args.domain + " " + .args.type')" "AF_INET SOCK_STREAM"
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":255,"valueTwo":8,"op":"SCMP_CMP_MASKED_EQ"}]}]}'
+setargs "$B" /bin/workload syscall personality 0x0008
+t_is "MASKED_EQ matches" "$(run_in sc-masked)" "personality = -1 EPERM"
+setargs "$B" /bin/workload syscall personality 0xffffffff
+t_like "MASKED_EQ does not match" "$(run_in sc-masked2)" "^personality = [0-9]+$"
+
+# Docker profile syntax: name, includes/excludes by capability
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+  {"name":"getppid","action":"SCMP_ACT_ERRNO","errnoRet":1,"includes":{"caps":["CAP_SYS_ADMIN"]}},
+  {"names":["getuid"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"excludes":{"caps":["CAP_SYS_ADMIN"]}}]}'
+setargs "$B" /bin/workload syscall getppid
+t_is "includes.caps: a rule for CAP_SYS_ADMIN holders does not apply" "$(run_in sc-inc)" "getppid = 0"
+setargs "$B" /bin/workload syscall getuid
+t_is "excludes.caps: a rule excluded for CAP_SYS_ADMIN holders applies" "$(run_in sc-exc)" "getuid = -1 EPERM"
+
+# names unknown to this libseccomp are skipped, not fatal (as runc)
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["no_such_call","getppid"],"action":"SCMP_ACT_ERRNO"}]}'
+setargs "$B" /bin/workload syscall getppid
+t_is "an unknown name is skipped, the rest applies" "$(run_in sc-unknown)" "getppid = -1 EPERM"
+
+# no_new_privs off and a non-root user: the filter still loads (before the drop)
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO"}]}'
+cfg "$B" '.process.noNewPrivileges = false | .process.user = {"uid":1000,"gid":1000}'
+t_is "filter without no_new_privs for uid 1000" "$(run_in sc-nonnp)" "getppid = -1 EPERM"
+setargs "$B" /bin/workload status
+t_like "and no_new_privs stays off" "$(run_in sc-nonnp2)" "NoNewPrivs:[[:space:]]+0"
+cfg "$B" '.process.noNewPrivileges = true | .process.user = {"uid":0,"gid":0}'
+
+# a storm: 8 threads x 10,000 denied calls -> exactly 80,000 records
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO"}]}'
+setargs "$B" /bin/workload storm 8 10000 getppid
+OUT=$(run_in sc-storm)
+t_like "every call in the storm was denied" "$OUT" "storm getppid ok=0 EPERM=80000"
+t_is "exactly 80,000 records: none lost" "$(log sc-storm | wc -l)" 80000
+t_is "10,000 from each of 8 threads" "$(log sc-storm | jq -r .tid | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')" "10000 "
+t_is "8 threads" "$(log sc-storm | jq -r .tid | sort -u | wc -l)" 8
+t_is "records are in time order per thread" \
+  "$(log sc-storm | jq -r '"\(.tid) \(.time)"' | awk '{ if ($1 in last && $2 < last[$1]) bad++; last[$1]=$2 } END {print bad+0}')" 0
+
+# the supervisor dies: denied calls fail (closed), the workload is not hung
+printf '#!/bin/sh\n/bin/busybox sleep 1\n/bin/workload syscall getppid\n/bin/workload syscall getpid\n' > "$B/rootfs/bin/closed.sh"
+chmod 755 "$B/rootfs/bin/closed.sh"
+setargs "$B" /bin/sh /bin/closed.sh
+A create --bundle "$B" sc-closed > "$TMP/closed.out" 2>&1
+SUP=$(jq -r .supervisorPid "$ROOT/sc-closed/state.json")
+t_like "the container has a supervisor" "$SUP" "^[1-9][0-9]*$"
+t_like "which is not the init's parent" "$(awk '/^PPid/ {print $2}' /proc/"$(jq -r .pid "$ROOT/sc-closed/state.json")"/status)" "^[0-9]+$"
+A start sc-closed
+kill -9 "$SUP"
+t_ok "the workload ends on its own" wait_status sc-closed stopped 50
+t_like "a filtered call fails closed with ENOSYS" "$(cat "$TMP/closed.out")" "getppid = -1 ENOSYS"
+t_like "an allowed call still works" "$(cat "$TMP/closed.out")" "getpid = [0-9]+"
+A delete sc-closed
+
+# the supervisor leaves with the container
+setargs "$B" /bin/workload sleep 30
+A create --bundle "$B" sc-life >/dev/null
+SUP=$(jq -r .supervisorPid "$ROOT/sc-life/state.json")
+A delete --force sc-life
+sleep 0.3
+t_fails "the supervisor exits when the container is deleted" pid_running "$SUP"
+
+# the log outlives delete; a new container of the same id rotates it
+t_ok "the audit log is still there after delete" test -s "$AUD/sc-errno.jsonl"
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
+setargs "$B" /bin/workload syscall mkdir s:/tmp/again 0755
+run_in sc-errno >/dev/null
+t_ok "the earlier log is kept as .1" test -s "$AUD/sc-errno.jsonl.1"
+t_is "the new log has the new run only" "$(jq -r .args.pathname "$AUD/sc-errno.jsonl")" /tmp/again
+
+# moat audit: filters and summary
+t_is "audit --json --syscall" "$(A audit --json --syscall socket sc-inet | jq -r .syscall)" socket
+t_like "audit --summary counts per syscall" "$(A audit --summary sc-storm)" "80000 +seccomp +getppid +EPERM"
+t_fails "audit of an id with no log fails" A audit sc-nolog
+t_like "with a clear message" "$(A audit sc-nolog 2>&1)" "no audit log for container"
+
+# bad seccomp input: one clear line with the JSON path, nothing left behind
+bad () {   # bad DESC FILTER PATTERN
+  seccomp "$2"
+  OUT=$(A create --bundle "$B" sc-bad 2>&1); RC=$?
+  t_is "$1: exit 1" "$RC" 1
+  t_like "$1: error" "$OUT" "$3"
+  t_fails "$1: no state left" test -e "$ROOT/sc-bad"
+  t_fails "$1: no cgroup left" cgroup_exists sc-bad
+}
+bad "unknown action" '{"defaultAction":"SCMP_ACT_FROB"}' 'linux.seccomp.defaultAction: unknown action `SCMP_ACT_FROB`'
+bad "missing defaultAction" '{"syscalls":[]}' "linux.seccomp.defaultAction: required field missing"
+bad "bad operator" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_XX"}]}]}' 'syscalls\[0\].args\[0\].op: unknown operator'
+bad "arg index out of range" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":7,"value":1,"op":"SCMP_CMP_EQ"}]}]}' 'args\[0\].index: must be 0 to 5'
+bad "names of the wrong type" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":"read","action":"SCMP_ACT_ERRNO"}]}' 'syscalls\[0\].names: expected array of strings'
+bad "unknown architecture" '{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_Z80"]}' 'architectures\[0\]: unknown architecture'
+bad "notify without a listener" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_NOTIFY"}]}' "needs a listenerPath"
+t_done

@@ -8,13 +8,13 @@
 #include <string.h>
 
 static const char usage_text[] =
-  "[--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID";
+  "[--bundle DIR] [--policy FILE] [--pid-file FILE] [--console-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID";
 
 int
 parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, int argc, char **argv,
                    struct create_opts *o, bool *detach, bool *keep)
 {
-  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_KEEP };
+  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_KEEP, OPT_POLICY };
   static const struct option opts[] = {
     { "bundle", required_argument, NULL, 'b' },
     { "pid-file", required_argument, NULL, OPT_PID_FILE },
@@ -24,6 +24,7 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
     { "preserve-fds", required_argument, NULL, OPT_PRESERVE },
     { "detach", no_argument, NULL, 'd' },
     { "keep", no_argument, NULL, OPT_KEEP },
+    { "policy", required_argument, NULL, OPT_POLICY },
     { NULL, 0, NULL, 0 },
   };
   memset (o, 0, sizeof *o);
@@ -39,6 +40,7 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
       case OPT_PID_FILE: o->pid_file = optarg; break;
       case OPT_CONSOLE: o->console_socket = optarg; break;
       case OPT_NO_PIVOT: o->no_pivot = true; break;
+      case OPT_POLICY: o->policy = optarg; break;
       case OPT_NO_KEYRING: o->no_new_keyring = true; break;
       case OPT_PRESERVE:
         {

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "namespaces.h"
 #include "process.h"
+#include "policy.h"
 #include "audit.h"
 #include "seccomp-wall.h"
 #include "supervisor.h"
@@ -40,6 +41,8 @@ struct creation
   pid_t pid;
   int sync_fd;                 /* parent's end */
   struct moat_config *cfg;
+  struct moat_policy *policy;  /* --policy, overlaid on cfg (which points into it) */
+  bool audit_syscalls;
   struct moat_seccomp *sc;     /* linux.seccomp, parsed */
   struct sock_fprog prog;      /* ... and compiled (audit mode) */
   struct moat_state st;
@@ -63,6 +66,7 @@ creation_release (struct creation *c)
   seccomp_free (c->sc);
   if (c->cfg)
     config_free (c->cfg);
+  policy_free (c->policy);
   memset (c, 0, sizeof *c);
   c->sync_fd = c->dirfd = c->rootfd = -1;
 }
@@ -154,6 +158,13 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
     return moat_error_set (err, errno, "bundle `%s`", bundle);
   if (config_load (c->bundle, &c->cfg, err) < 0)
     return -1;
+  c->audit_syscalls = true;
+  if (o->policy)
+    {
+      if (policy_load (o->policy, &c->policy, err) < 0 || policy_apply (c->policy, c->cfg, err) < 0)
+        return -1;
+      c->audit_syscalls = c->policy->audit_syscalls;
+    }
   const struct moat_config *cfg = c->cfg;
   if (!cfg->has_process)
     return moat_error_set (err, 0, "%s/config.json: process: required to create a container", c->bundle);
@@ -178,14 +189,15 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   warn_unenforced (cfg);
   if (cfg->seccomp)
     {
-      cleanup_free char *doc = xasprintf ("%s/config.json", c->bundle);
-      if (seccomp_parse (cfg->seccomp, doc, "linux.seccomp", cfg->has_caps ? &cfg->caps : NULL, false,
-                         &c->sc, err) < 0)
+      bool from_policy = c->policy && c->policy->seccomp == cfg->seccomp;
+      cleanup_free char *doc = from_policy ? xstrdup (c->policy->path) : xasprintf ("%s/config.json", c->bundle);
+      const char *path = from_policy ? (c->policy->seccomp == c->policy->tree ? "" : "seccomp") : "linux.seccomp";
+      if (seccomp_parse (cfg->seccomp, doc, path, cfg->has_caps ? &cfg->caps : NULL, false, &c->sc, err) < 0)
         return -1;
       if (c->sc->listener_path)
         return moat_error_set (err, 0, "%s: linux.seccomp.listenerPath: an external seccomp agent is not supported yet", doc);
       /* Compiled here, before anything exists, so a bad filter fails clean. */
-      if (seccomp_compile (c->sc, true, &c->prog, err) < 0)
+      if (seccomp_compile (c->sc, c->audit_syscalls, &c->prog, err) < 0)
         return moat_error_wrap (err, "%s: linux.seccomp", doc);
     }
   return cgroup_path_for (cfg, o->id, &c->cgroup_path, err);
@@ -277,6 +289,11 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   if (read_file_at (AT_FDCWD, cfgpath, &cfgtext, &cfglen, 0, err) < 0
       || write_file_atomic_at (c->dirfd, "config.json", cfgtext, cfglen, 0600, err) < 0)
     return -1;
+  /* The policy in force is kept with the state, so the records it caused
+   * can always be traced back to it. */
+  if (c->policy && write_file_atomic_at (c->dirfd, "policy.json", c->policy->text,
+                                         strlen (c->policy->text), 0600, err) < 0)
+    return -1;
 
   cleanup_close int listen_fd = -1;
   if (!run_mode && bind_exec_sock (c->dirfd, &listen_fd, err) < 0)
@@ -289,7 +306,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
 
   /* The supervisor, when the filter has anything to audit: the init hands
    * it the listener over this pair when it loads the filter. */
-  bool supervise = c->sc && seccomp_needs_listener (c->sc, true);
+  bool supervise = c->sc && seccomp_needs_listener (c->sc, c->audit_syscalls);
   int sv[2] = { -1, -1 };
   if (supervise && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return moat_error_set (err, errno, "socketpair");
@@ -349,7 +366,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       cleanup_close int log_fd = -1;
       if (audit_open (o->audit_dir ? o->audit_dir : MOAT_DEFAULT_AUDIT_DIR, o->id, &log_fd, err) < 0)
         return -1;
-      struct supervisor_args sa = { .id = o->id, .policy = "config.json", .sc = c->sc,
+      struct supervisor_args sa = { .id = o->id, .policy = c->policy ? c->policy->name : "config.json", .sc = c->sc,
                                     .log_fd = log_fd, .ctl_fd = sup_parent };
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
         return -1;

@@ -20,6 +20,7 @@ struct create_opts
   int preserve_fds;
   bool systemd_cgroup;
   const char *audit_dir;      /* --audit-dir; NULL = /var/log/moat */
+  const char *policy;         /* --policy FILE, or NULL */
 };
 
 int container_create (const struct create_opts *o, moat_error **err);

@@ -1,0 +1,174 @@
+#include "config-host.h"
+#include "policy.h"
+#include "json.h"
+#include "util.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const char *const known_keys[] = {
+  "name", "description", "seccomp", "capabilities", "noNewPrivileges", "namespaces",
+  "maskedPaths", "readonlyPaths", "resources", "audit", "comment",
+};
+
+int
+policy_load (const char *path, struct moat_policy **out, moat_error **err)
+{
+  struct moat_policy *p = xmalloc0 (sizeof *p);
+  cleanup_policy struct moat_policy *guard = p;
+  p->path = xstrdup (path);
+  p->audit_syscalls = true;
+  size_t len = 0;
+  if (read_file_at (-100, path, &p->text, &len, 4 << 20, err) < 0)
+    return moat_error_wrap (err, "policy");
+  if (json_parse (p->text, len, path, &p->tree, err) < 0)
+    return -1;
+  if (json_as_object (p->tree, path, "", err) < 0)
+    return -1;
+  const char *base = strrchr (path, '/') ? strrchr (path, '/') + 1 : path;
+
+  if (json_lookup (p->tree, "defaultAction"))
+    {
+      /* A bare Docker/Podman seccomp profile. */
+      p->seccomp = p->tree;
+      p->name = xstrdup (base);
+      *out = steal_pointer (&guard);
+      return 0;
+    }
+  /* A policy is a security document: a misspelt key is an error, not a
+   * silently ignored wall. */
+  for (size_t i = 0; i < YAJL_GET_OBJECT (p->tree)->len; i++)
+    {
+      const char *k = YAJL_GET_OBJECT (p->tree)->keys[i];
+      bool known = false;
+      for (size_t j = 0; j < ARRAY_SIZE (known_keys); j++)
+        known |= strcmp (k, known_keys[j]) == 0;
+      if (!known)
+        {
+          cleanup_free char *pr = json_printable (k);
+          return json_error (err, path, pr, "unknown policy field");
+        }
+    }
+  if (json_get_string (p->tree, "name", path, "", &p->name, false, err) < 0
+      || json_get_string (p->tree, "description", path, "", &p->description, false, err) < 0
+      || json_get_object (p->tree, "seccomp", path, "", &p->seccomp, false, err) < 0
+      || json_get_strv (p->tree, "capabilities", path, "", &p->caps, false, err) < 0
+      || json_get_bool (p->tree, "noNewPrivileges", path, "", &p->nnp, false, err) < 0
+      || json_get_strv (p->tree, "namespaces", path, "", &p->namespaces, false, err) < 0
+      || json_get_strv (p->tree, "maskedPaths", path, "", &p->masked_paths, false, err) < 0
+      || json_get_strv (p->tree, "readonlyPaths", path, "", &p->readonly_paths, false, err) < 0
+      || json_get_object (p->tree, "resources", path, "", &p->resources, false, err) < 0)
+    return -1;
+  p->has_caps = p->caps != NULL;
+  p->has_nnp = json_lookup (p->tree, "noNewPrivileges") != NULL;
+  yajl_val audit = NULL;
+  if (json_get_object (p->tree, "audit", path, "", &audit, false, err) < 0)
+    return -1;
+  if (audit && json_get_bool (audit, "syscalls", path, "audit", &p->audit_syscalls, false, err) < 0)
+    return -1;
+  for (size_t i = 0; p->namespaces && p->namespaces[i]; i++)
+    if (ns_type_from_name (p->namespaces[i]) < 0)
+      {
+        cleanup_free char *np = json_path_index ("namespaces", i);
+        cleanup_free char *pr = json_printable (p->namespaces[i]);
+        return json_error (err, path, np, "unknown namespace type `%s`", pr);
+      }
+  for (size_t i = 0; p->masked_paths && p->masked_paths[i]; i++)
+    if (p->masked_paths[i][0] != '/')
+      {
+        cleanup_free char *mp = json_path_index ("maskedPaths", i);
+        return json_error (err, path, mp, "must be an absolute path");
+      }
+  for (size_t i = 0; p->readonly_paths && p->readonly_paths[i]; i++)
+    if (p->readonly_paths[i][0] != '/')
+      {
+        cleanup_free char *rp = json_path_index ("readonlyPaths", i);
+        return json_error (err, path, rp, "must be an absolute path");
+      }
+  if (p->name == NULL)
+    p->name = xstrdup (base);
+  *out = steal_pointer (&guard);
+  return 0;
+}
+
+void
+policy_free (struct moat_policy *p)
+{
+  if (p == NULL)
+    return;
+  free (p->path);
+  free (p->name);
+  free (p->description);
+  strv_free (p->caps);
+  strv_free (p->namespaces);
+  strv_free (p->masked_paths);
+  strv_free (p->readonly_paths);
+  json_free (p->tree);
+  free (p->text);
+  free (p);
+}
+
+static char **
+strv_dup (char **v)
+{
+  size_t n = strv_len (v);
+  char **r = xmalloc0 ((n + 1) * sizeof (char *));
+  for (size_t i = 0; i < n; i++)
+    r[i] = xstrdup (v[i]);
+  return r;
+}
+
+static char **
+strv_concat (char **a, char **b)
+{
+  size_t na = strv_len (a), nb = strv_len (b);
+  char **r = xmalloc0 ((na + nb + 1) * sizeof (char *));
+  for (size_t i = 0; i < na; i++)
+    r[i] = xstrdup (a[i]);
+  for (size_t i = 0; i < nb; i++)
+    r[na + i] = xstrdup (b[i]);
+  return r;
+}
+
+int
+policy_apply (const struct moat_policy *p, struct moat_config *cfg, moat_error **err UNUSED)
+{
+  if (p->seccomp)
+    cfg->seccomp = p->seccomp;
+  if (p->has_caps)
+    {
+      /* The kept set, in every set but inheritable and ambient: those are
+       * never granted implicitly (CVE-2022-29162 class). */
+      struct moat_caps *c = &cfg->caps;
+      strv_free (c->bounding);
+      strv_free (c->effective);
+      strv_free (c->permitted);
+      strv_free (c->inheritable);
+      strv_free (c->ambient);
+      c->bounding = strv_dup (p->caps);
+      c->effective = strv_dup (p->caps);
+      c->permitted = strv_dup (p->caps);
+      c->inheritable = xmalloc0 (sizeof (char *));
+      c->ambient = xmalloc0 (sizeof (char *));
+      cfg->has_caps = true;
+    }
+  if (p->has_nnp)
+    cfg->no_new_privileges = p->nnp;
+  for (size_t i = 0; p->namespaces && p->namespaces[i]; i++)
+    cfg->ns[ns_type_from_name (p->namespaces[i])].present = true;
+  if (p->masked_paths)
+    {
+      char **m = strv_concat (cfg->masked_paths, p->masked_paths);
+      strv_free (cfg->masked_paths);
+      cfg->masked_paths = m;
+    }
+  if (p->readonly_paths)
+    {
+      char **r = strv_concat (cfg->readonly_paths, p->readonly_paths);
+      strv_free (cfg->readonly_paths);
+      cfg->readonly_paths = r;
+    }
+  if (p->resources)
+    cfg->resources = p->resources;
+  return 0;
+}

@@ -1,0 +1,48 @@
+/* moat — policy files: one JSON document setting every wall at once,
+ * overlaid on a bundle's config.json (`--policy FILE` on create and run).
+ *
+ *   { "name", "description",
+ *     "seccomp": { an OCI/Docker seccomp profile },
+ *     "capabilities": [...],          the kept set (all five sets); all else dropped
+ *     "noNewPrivileges": bool,
+ *     "namespaces": ["pid", ...],     made sure to exist (created when absent)
+ *     "maskedPaths": [...], "readonlyPaths": [...],   added to config.json's
+ *     "resources": {...},             (applied by the cgroup wall, later)
+ *     "audit": {"syscalls": bool} }   false: the kernel enforces, nothing recorded
+ *
+ * A bare Docker/Podman seccomp profile (top-level "defaultAction") is a
+ * policy with only "seccomp". */
+#ifndef MOAT_POLICY_H
+#define MOAT_POLICY_H
+
+#include <stdbool.h>
+#include <yajl/yajl_tree.h>
+#include "config.h"
+#include "error.h"
+
+struct moat_policy
+{
+  char *path;                 /* as given */
+  char *name;                 /* "name", else the file's base name */
+  char *description;
+  yajl_val seccomp;           /* points into tree; NULL if none */
+  bool has_caps;
+  char **caps;
+  bool has_nnp, nnp;
+  char **namespaces;
+  char **masked_paths, **readonly_paths;
+  yajl_val resources;
+  bool audit_syscalls;        /* default true */
+  char *text;                 /* the file as read, saved with the state */
+  yajl_val tree;
+};
+
+int policy_load (const char *path, struct moat_policy **out, moat_error **err);
+void policy_free (struct moat_policy *p);
+static inline void cleanup_policy_fn (struct moat_policy **p) { if (*p) policy_free (*p); }
+#define cleanup_policy __attribute__ ((cleanup (cleanup_policy_fn)))
+
+/* Overlay P onto CFG (which keeps pointers into P: free P after CFG). */
+int policy_apply (const struct moat_policy *p, struct moat_config *cfg, moat_error **err);
+
+#endif

@@ -1,0 +1,91 @@
+#!/bin/bash
+# Policy files: the shipped policies, --policy on run/create, what the
+# container ends up with (from inside), and `moat policy check/show/bpf`.
+. "$(dirname "$0")/lib.sh"
+
+POL="$(cd "$(dirname "$0")/../policies" && pwd)"
+B="$TMP/b"
+AUD="$TMP/audit"
+mkbundle "$B"
+cfg "$B" 'del(.linux.resources) | del(.linux.seccomp)'
+A () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
+
+for p in default strict audit-all; do
+  t_like "policy check policies/$p.json" "$("$MOAT" policy check "$POL/$p.json")" "ok: policy \`$p\`"
+  t_ok "policy check --strict policies/$p.json (every name known here)" "$MOAT" policy check --strict "$POL/$p.json"
+done
+t_like "policy show lists rules for people" "$("$MOAT" policy show "$POL/strict.json")" "^execve +SCMP_ACT_ALLOW"
+t_like "policy bpf prints libseccomp's PFC" "$("$MOAT" policy bpf "$POL/strict.json")" "filter for arch x86_64"
+t_like "policy bpf --raw prints instructions" "$("$MOAT" policy bpf --raw "$POL/strict.json" | head -n 1)" "^0000: code=0x"
+
+# strict: no capabilities, no_new_privs, a filter; denials recorded under its name
+setargs "$B" /bin/workload caps
+t_like "strict: no capabilities at all" "$(A run --policy "$POL/strict.json" --bundle "$B" pol-1)" "CapEff:[[:space:]]+0000000000000000"
+setargs "$B" /bin/workload status
+ST=$(A run --policy "$POL/strict.json" --bundle "$B" pol-2)
+t_like "strict: NoNewPrivs 1" "$ST" "NoNewPrivs:[[:space:]]+1"
+t_like "strict: Seccomp 2" "$ST" "Seccomp:[[:space:]]+2"
+setargs "$B" /bin/workload syscall socket AF_UNIX SOCK_STREAM 0
+t_is "strict: a socket is denied" "$(A run --policy "$POL/strict.json" --bundle "$B" pol-3)" "socket = -1 EPERM"
+t_is "strict: the record names the policy" "$(jq -r '.policy + " " + .rule' "$AUD/pol-3.jsonl")" "strict default"
+t_ok "the policy in force was kept with the state" true
+setargs "$B" /bin/workload sleep 30
+A create --policy "$POL/strict.json" --bundle "$B" pol-4
+t_is "state dir holds policy.json" "$(jq -r .name "$ROOT/pol-4/policy.json")" strict
+A delete pol-4
+
+# default: the usual container allowlist
+setargs "$B" /bin/workload syscall socket AF_INET SOCK_STREAM 0
+t_like "default: sockets work" "$(A run --policy "$POL/default.json" --bundle "$B" pol-5)" "^socket = [0-9]+$"
+setargs "$B" /bin/workload syscall unshare CLONE_NEWNS
+t_is "default: unshare is denied" "$(A run --policy "$POL/default.json" --bundle "$B" pol-6)" "unshare = -1 EPERM"
+t_is "default: and recorded with its flags" "$(jq -r '.syscall + " " + .args.flags' "$AUD/pol-6.jsonl")" "unshare CLONE_NEWNS"
+setargs "$B" /bin/workload syscall clone3
+t_is "default: clone3 gets ENOSYS so libc falls back to clone" "$(A run --policy "$POL/default.json" --bundle "$B" pol-7)" "clone3 = -1 ENOSYS"
+
+# audit-all: nothing is denied by seccomp, but what default would deny is logged
+setargs "$B" /bin/workload syscall unshare CLONE_NEWNS
+OUT=$(A run --policy "$POL/audit-all.json" --bundle "$B" pol-8)
+t_is "audit-all: the call reaches the kernel (EPERM from the missing capability)" "$OUT" "unshare = -1 EPERM"
+t_is "audit-all: recorded as log" "$(jq -r '.syscall + " " + .action' "$AUD/pol-8.jsonl")" "unshare log"
+setargs "$B" /bin/workload syscall getpid
+A run --policy "$POL/audit-all.json" --bundle "$B" pol-9 >/dev/null
+t_is "audit-all: calls default allows are not logged" "$(cat "$AUD/pol-9.jsonl" 2>/dev/null | grep -c getpid)" 0
+
+# a bare Docker-style profile is a policy too
+cat > "$TMP/docker.json" <<'JSON'
+{"defaultAction":"SCMP_ACT_ALLOW","archMap":[{"architecture":"SCMP_ARCH_X86_64","subArchitectures":["SCMP_ARCH_X86","SCMP_ARCH_X32"]}],
+ "syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"comment":"test"}]}
+JSON
+setargs "$B" /bin/workload syscall getppid
+t_is "a bare Docker profile works as --policy" "$(A run --policy "$TMP/docker.json" --bundle "$B" pol-10)" "getppid = -1 EPERM"
+
+# audit off: the kernel enforces alone, nothing recorded, no supervisor
+jq '.audit = {"syscalls": false}' "$POL/strict.json" > "$TMP/quiet.json"
+setargs "$B" /bin/workload syscall socket AF_UNIX SOCK_STREAM 0
+t_is "audit off: still denied" "$(A run --policy "$TMP/quiet.json" --bundle "$B" pol-11)" "socket = -1 EPERM"
+t_fails "audit off: no record" test -s "$AUD/pol-11.jsonl"
+
+# bad policies: one clear line naming the file and the problem; nothing left
+badpol () {   # badpol DESC JSON PATTERN
+  printf '%s\n' "$2" > "$TMP/bad.json"
+  OUT=$("$MOAT" policy check "$TMP/bad.json" 2>&1); RC=$?
+  t_is "policy check: $1: exit 1" "$RC" 1
+  t_like "policy check: $1" "$OUT" "$3"
+  OUT=$(A create --policy "$TMP/bad.json" --bundle "$B" pol-bad 2>&1); RC=$?
+  t_is "create --policy: $1: exit 1" "$RC" 1
+  t_fails "create --policy: $1: nothing left" test -e "$ROOT/pol-bad"
+}
+badpol "malformed JSON" '{"name": }' "bad.json: malformed JSON"
+badpol "unknown field" '{"name":"x","capabilites":[]}' "bad.json: capabilites: unknown policy field"
+badpol "wrong type" '{"noNewPrivileges":"yes"}' "bad.json: noNewPrivileges: expected boolean"
+badpol "unknown namespace" '{"namespaces":["pid","bogus"]}' 'namespaces\[1\]: unknown namespace type `bogus`'
+badpol "unknown action" '{"seccomp":{"defaultAction":"SCMP_ACT_NOPE"}}' 'seccomp.defaultAction: unknown action'
+printf '%s\n' '{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdri"],"action":"SCMP_ACT_ERRNO"}]}}' > "$TMP/typo.json"
+t_ok "an unknown syscall name passes a plain check" "$MOAT" policy check "$TMP/typo.json"
+t_fails "and fails --strict" "$MOAT" policy check --strict "$TMP/typo.json"
+t_like "naming the closest known name" "$("$MOAT" policy check --strict "$TMP/typo.json" 2>&1)" 'names\[0\]: unknown syscall `mkdri` \(closest known: `mkdir`\)'
+printf '{"capabilities":["CAP_FOO"]}\n' > "$TMP/cap.json"
+t_like "an unknown capability in a policy is named" "$(A create --policy "$TMP/cap.json" --bundle "$B" pol-cap 2>&1)" "unknown capability \`CAP_FOO\`"
+t_fails "and nothing is left" test -e "$ROOT/pol-cap"
+t_done

@@ -197,8 +197,11 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
       if (c->sc->listener_path)
         return moat_error_set (err, 0, "%s: linux.seccomp.listenerPath: an external seccomp agent is not supported yet", doc);
       /* Compiled here, before anything exists, so a bad filter fails clean. */
-      if (seccomp_compile (c->sc, c->audit_syscalls, &c->prog, err) < 0)
+      cleanup_free char *cache = xasprintf ("%s/.seccomp-cache", o->root);
+      bool hit;
+      if (seccomp_compile_cached (c->sc, c->audit_syscalls, cache, &c->prog, &hit, err) < 0)
         return moat_error_wrap (err, "%s: linux.seccomp", doc);
+      log_debug ("seccomp: %u BPF instructions (%s)", c->prog.len, hit ? "cached" : "compiled");
     }
   return cgroup_path_for (cfg, o->id, &c->cgroup_path, err);
 }

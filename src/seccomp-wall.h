@@ -73,6 +73,14 @@ static inline void cleanup_seccomp_fn (struct moat_seccomp **s) { if (*s) seccom
 
 /* Compile to BPF. AUDIT: every non-allow outcome becomes a notification. */
 int seccomp_compile (const struct moat_seccomp *sc, bool audit, struct sock_fprog *prog, moat_error **err);
+/* The same, through a cache of compiled filters in CACHE_DIR keyed by the
+ * SHA-256 of everything that shapes the program (rules, arches, default,
+ * audit mode, moat and libseccomp versions): a warm start skips libseccomp's
+ * compile. *HIT says which it was. A cache that cannot be written is only a
+ * slower start. */
+int seccomp_compile_cached (const struct moat_seccomp *sc, bool audit, const char *cache_dir,
+                            struct sock_fprog *prog, bool *hit, moat_error **err);
+
 /* libseccomp's PFC text of the same filter (for `moat policy bpf`). */
 int seccomp_pfc (const struct moat_seccomp *sc, bool audit, char **text, moat_error **err);
 

@@ -2,6 +2,7 @@
 #include "seccomp-wall.h"
 #include "json.h"
 #include "log.h"
+#include "sha256.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -585,6 +586,73 @@ seccomp_compile (const struct moat_seccomp *sc, bool audit, struct sock_fprog *p
     return -1;
   prog->len = (unsigned short) (len / sizeof (struct sock_filter));
   prog->filter = (struct sock_filter *) bpf;
+  return 0;
+}
+
+static void
+cache_key (const struct moat_seccomp *sc, bool audit, char hex[65])
+{
+  struct sha256 h;
+  sha256_init (&h);
+  const struct scmp_version *v = seccomp_version ();
+  char head[128];
+  int n = snprintf (head, sizeof head, "moat-bpf-1 %s libseccomp %u.%u.%u audit=%d default=%d/%u arches=%zu",
+                    MOAT_VERSION_STRING, v->major, v->minor, v->micro, audit, sc->default_action,
+                    sc->default_errno, sc->n_arches);
+  sha256_update (&h, head, (size_t) n);
+  sha256_update (&h, sc->arches, sc->n_arches * sizeof (uint32_t));
+  for (size_t i = 0; i < sc->n_rules; i++)
+    {
+      const struct sc_rule *r = &sc->rules[i];
+      int32_t fixed[4] = { r->nr, (int32_t) r->action, (int32_t) r->errno_ret, (int32_t) r->n_args };
+      sha256_update (&h, fixed, sizeof fixed);
+      for (size_t k = 0; k < r->n_args; k++)
+        {
+          uint64_t a[4] = { r->args[k].index, (uint64_t) r->args[k].op, r->args[k].value, r->args[k].value_two };
+          sha256_update (&h, a, sizeof a);
+        }
+    }
+  uint8_t d[32];
+  sha256_final (&h, d);
+  sha256_hex (d, hex);
+}
+
+int
+seccomp_compile_cached (const struct moat_seccomp *sc, bool audit, const char *cache_dir,
+                        struct sock_fprog *prog, bool *hit, moat_error **err)
+{
+  char key[65];
+  cache_key (sc, audit, key);
+  cleanup_free char *name = xasprintf ("%s.bpf", key);
+  *hit = false;
+  cleanup_close int dfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0)
+    {
+      cleanup_free char *bpf = NULL;
+      size_t len = 0;
+      moat_error *e = NULL;
+      if (read_file_at (dfd, name, &bpf, &len, BPF_MAXINSNS * sizeof (struct sock_filter), &e) == 0
+          && len > 0 && len % sizeof (struct sock_filter) == 0)
+        {
+          prog->len = (unsigned short) (len / sizeof (struct sock_filter));
+          prog->filter = (struct sock_filter *) steal_pointer (&bpf);
+          *hit = true;
+          return 0;
+        }
+      moat_error_free (&e);
+    }
+  if (seccomp_compile (sc, audit, prog, err) < 0)
+    return -1;
+  moat_error *e = NULL;
+  if (dfd < 0 && mkdir_p (cache_dir, 0700, &e) == 0)
+    dfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0
+      || write_file_atomic_at (dfd, name, prog->filter, prog->len * sizeof (struct sock_filter), 0600, &e) < 0)
+    {
+      cleanup_free char *s = e ? moat_error_string (e) : NULL;
+      log_debug ("seccomp cache not written: %s", s ? s : cache_dir);
+    }
+  moat_error_free (&e);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "error.h"
+#include "sha256.h"
 #include "util.h"
 
 #ifdef __SANITIZE_ADDRESS__
@@ -229,9 +230,43 @@ TEST (strv_helpers)
   LEAK_CHECK ();
 }
 
+/* FIPS 180-4 test vectors, and a split update equal to a whole one. */
+TEST (sha256_known_answers)
+{
+  struct { const char *in; const char *hex; } v[] = {
+    { "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+    { "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+    { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+  };
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+    {
+      struct sha256 s;
+      uint8_t d[32];
+      char hex[65];
+      sha256_init (&s);
+      sha256_update (&s, v[i].in, strlen (v[i].in));
+      sha256_final (&s, d);
+      sha256_hex (d, hex);
+      CHECK_STR (hex, v[i].hex);
+    }
+  struct sha256 s;
+  uint8_t d[32];
+  char hex[65];
+  sha256_init (&s);
+  char a[1001];
+  memset (a, 'a', sizeof a);
+  for (int i = 0; i < 1000; i++)
+    sha256_update (&s, a, (i % 2) ? 999 : 1001);   /* odd chunk sizes cross block edges */
+  sha256_final (&s, d);
+  sha256_hex (d, hex);
+  CHECK_STR (hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
 TAP_MAIN (CASE (read_file_at_reads_and_limits),
           CASE (write_file_atomic_leaves_no_temp),
           CASE (mkdir_p_creates_parents),
           CASE (error_set_keeps_first),
           CASE (error_wrap_prefixes),
-          CASE (strv_helpers))
+          CASE (strv_helpers),
+          CASE (sha256_known_answers))

@@ -53,16 +53,18 @@ A run --policy "$POL/audit-all.json" --bundle "$B" pol-9 >/dev/null
 t_is "audit-all: calls default allows are not logged" "$(cat "$AUD/pol-9.jsonl" 2>/dev/null | grep -c getpid)" 0
 
 # the compiled filter is cached by content: cold, warm, and a bad cache entry
+CR="$TMP/cacheroot"   # a state root of its own: a cold cache
+AC () { "$MOAT" --root "$CR" --audit-dir "$AUD" "$@"; }
 setargs "$B" /bin/workload syscall getpid
-t_like "first start compiles the filter" "$(A --debug run --policy "$POL/default.json" --bundle "$B" pol-c1 2>&1)" "BPF instructions \(compiled\)"
-t_like "the next start loads it from the cache" "$(A --debug run --policy "$POL/default.json" --bundle "$B" pol-c2 2>&1)" "BPF instructions \(cached\)"
-for f in "$ROOT"/.seccomp-cache/*.bpf; do printf 'garbage' > "$f"; done
-OUT=$(A --debug run --policy "$POL/default.json" --bundle "$B" pol-c3 2>&1)
+t_like "first start compiles the filter" "$(AC --debug run --policy "$POL/default.json" --bundle "$B" pol-c1 2>&1)" "BPF instructions \(compiled\)"
+t_like "the next start loads it from the cache" "$(AC --debug run --policy "$POL/default.json" --bundle "$B" pol-c2 2>&1)" "BPF instructions \(cached\)"
+for f in "$CR"/.seccomp-cache/*.bpf; do printf 'garbage' > "$f"; done
+OUT=$(AC --debug run --policy "$POL/default.json" --bundle "$B" pol-c3 2>&1)
 t_like "a damaged cache entry is ignored and rebuilt" "$OUT" "BPF instructions \(compiled\)"
 t_like "and the container still runs" "$OUT" "getpid = [0-9]+"
 setargs "$B" /bin/workload syscall unshare CLONE_NEWNS
-t_is "the rebuilt cached filter still denies" "$(A run --policy "$POL/default.json" --bundle "$B" pol-c4)" "unshare = -1 EPERM"
-t_is "different policies get different cache entries" "$(A run --policy "$POL/strict.json" --bundle "$B" pol-c5 >/dev/null; ls "$ROOT"/.seccomp-cache/*.bpf | wc -l)" 2
+t_is "the rebuilt cached filter still denies" "$(AC run --policy "$POL/default.json" --bundle "$B" pol-c4)" "unshare = -1 EPERM"
+t_is "different policies get different cache entries" "$(AC run --policy "$POL/strict.json" --bundle "$B" pol-c5 >/dev/null; ls "$CR"/.seccomp-cache/*.bpf | wc -l)" 2
 
 # a bare Docker-style profile is a policy too
 cat > "$TMP/docker.json" <<'JSON'

@@ -35,6 +35,28 @@ jq '.process.args = ["/bin/sh", "/bin/tour"]' "$DIR/bundle/config.json" > "$DIR/
 say "moat run: a container tours its own walls"
 M run --bundle "$DIR/bundle" demo
 
+say "the syscall wall: the same container under policies/default.json tries what containers may not"
+POLICY="$(cd "$(dirname "$0")/.." && pwd)/policies/default.json"
+cat > "$DIR/bundle/rootfs/bin/trip" <<'TRIP'
+#!/bin/sh
+w=/bin/workload
+$w syscall mkdir s:/tmp/allowed 0755      # allowed by the policy (the read-only root says no)
+$w syscall unshare 'CLONE_NEWNS|CLONE_NEWNET'  # new namespaces: denied
+$w syscall mount s:none s:/mnt s:tmpfs 0  # mount: denied
+$w syscall socket 40 SOCK_STREAM 0        # AF_VSOCK: denied by an argument rule
+$w syscall reboot 0                       # reboot: denied
+$w syscall kexec_load 0 0 0 0             # kexec: denied
+TRIP
+chmod 755 "$DIR/bundle/rootfs/bin/trip"
+jq '.process.args = ["/bin/sh", "/bin/trip"] | del(.linux.resources)' "$DIR/bundle/config.json" > "$DIR/c" && mv "$DIR/c" "$DIR/bundle/config.json"
+AUD="$DIR/audit"
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" run --policy "$POLICY" --bundle "$DIR/bundle" demo || true
+
+say "moat audit demo: every denied call, decoded, with the rule that denied it"
+"$MOAT" --audit-dir "$AUD" audit demo
+say "moat audit --summary demo"
+"$MOAT" --audit-dir "$AUD" audit --summary demo
+
 say "the lifecycle, runc-style: create, state, start, list, kill, delete"
 jq '.process.args = ["/bin/workload", "trap", "TERM"]' "$DIR/bundle/config.json" > "$DIR/c" && mv "$DIR/c" "$DIR/bundle/config.json"
 echo "\$ moat create --bundle BUNDLE demo";  M create --bundle "$DIR/bundle" demo
@@ -54,4 +76,4 @@ echo "\$ moat run --bundle BUNDLE demo   # args[0] missing in the rootfs"
 M run --bundle "$DIR/bundle" demo || echo "(exit status $?)"
 echo "\$ moat list -q"; M list -q
 echo
-echo "The audit log of denied syscalls and fault signals comes with the syscall-wall work (see README)."
+echo "The raw records: moat audit --json demo (JSON lines, one per denied call)."

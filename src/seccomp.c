@@ -64,10 +64,20 @@ static const struct { const char *name; unsigned flag; } filter_flags[] = {
   { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV },
 };
 
-/* "SCMP_ARCH_X86_64" -> libseccomp's token for "x86_64". */
+/* "SCMP_ARCH_X86_64" -> libseccomp's token for "x86_64". Docker profiles
+ * name arches the Go way in includes/excludes ("amd64", "arm64"): those too. */
 static uint32_t
 arch_token (const char *oci)
 {
+  static const struct { const char *go, *scmp; } go_names[] = {
+    { "amd64", "x86_64" }, { "386", "x86" }, { "x32", "x32" }, { "arm64", "aarch64" },
+    { "arm", "arm" }, { "ppc64le", "ppc64le" }, { "ppc64", "ppc64" }, { "s390x", "s390x" },
+    { "s390", "s390" }, { "mips", "mips" }, { "mipsle", "mipsel" }, { "mips64", "mips64" },
+    { "mips64le", "mipsel64" }, { "riscv64", "riscv64" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (go_names); i++)
+    if (strcmp (oci, go_names[i].go) == 0)
+      return seccomp_arch_resolve_name (go_names[i].scmp);
   if (strncmp (oci, "SCMP_ARCH_", 10) != 0)
     return 0;
   char low[32];

@@ -73,6 +73,13 @@ cat > "$TMP/docker.json" <<'JSON'
 JSON
 setargs "$B" /bin/workload syscall getppid
 t_is "a bare Docker profile works as --policy" "$(A run --policy "$TMP/docker.json" --bundle "$B" pol-10)" "getppid = -1 EPERM"
+cat > "$TMP/docker-arch.json" <<'JSON'
+{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+ {"names":["getppid"],"action":"SCMP_ACT_ALLOW","includes":{"arches":["amd64","x32"]}},
+ {"names":["getpid"],"action":"SCMP_ACT_ALLOW","includes":{"arches":["arm64"]}}]}
+JSON
+t_like "Docker's arch names (amd64) in includes select rules" "$("$MOAT" policy show "$TMP/docker-arch.json")" "getppid +SCMP_ACT_ALLOW"
+t_unlike "and a rule for another arch (arm64) is left out" "$("$MOAT" policy show "$TMP/docker-arch.json")" "getpid +SCMP_ACT_ALLOW"
 
 # audit off: the kernel enforces alone, nothing recorded, no supervisor
 jq '.audit = {"syscalls": false}' "$POL/strict.json" > "$TMP/quiet.json"

@@ -13,6 +13,7 @@ struct global_opts
   bool debug;
   bool systemd_cgroup;
   const char *audit_dir;
+  const char *kmsg;
 };
 
 /* Each returns the process exit status. */

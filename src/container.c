@@ -42,7 +42,7 @@ struct creation
   int sync_fd;                 /* parent's end */
   struct moat_config *cfg;
   struct moat_policy *policy;  /* --policy, overlaid on cfg (which points into it) */
-  bool audit_syscalls;
+  bool audit_syscalls, audit_signals;
   struct moat_seccomp *sc;     /* linux.seccomp, parsed */
   struct sock_fprog prog;      /* ... and compiled (audit mode) */
   struct moat_state st;
@@ -158,12 +158,13 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
     return moat_error_set (err, errno, "bundle `%s`", bundle);
   if (config_load (c->bundle, &c->cfg, err) < 0)
     return -1;
-  c->audit_syscalls = true;
+  c->audit_syscalls = c->audit_signals = true;
   if (o->policy)
     {
       if (policy_load (o->policy, &c->policy, err) < 0 || policy_apply (c->policy, c->cfg, err) < 0)
         return -1;
       c->audit_syscalls = c->policy->audit_syscalls;
+      c->audit_signals = c->policy->audit_signals;
     }
   const struct moat_config *cfg = c->cfg;
   if (!cfg->has_process)
@@ -309,15 +310,16 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
 
   /* The supervisor, when the filter has anything to audit: the init hands
    * it the listener over this pair when it loads the filter. */
-  bool supervise = c->sc && seccomp_needs_listener (c->sc, c->audit_syscalls);
+  bool listener = c->sc && seccomp_needs_listener (c->sc, c->audit_syscalls);
+  bool supervise = listener || c->audit_signals;
   int sv[2] = { -1, -1 };
-  if (supervise && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+  if (listener && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return moat_error_set (err, errno, "socketpair");
   cleanup_close int sup_parent = sv[0], sup_child = sv[1];
 
   struct init_args a = {
     .sc_prog = c->sc ? &c->prog : NULL, .sc_flags = c->sc ? c->sc->flags : 0,
-    .sc_listener = supervise, .sup_fd = sup_child,
+    .sc_listener = listener, .sup_fd = sup_child,
     .cfg = cfg, .id = o->id, .rootfs = c->rootfs, .bundle = c->bundle,
     .cgroup_path = c->cgroup_path, .sync_fd = child_end,
     .listen_fd = listen_fd, .preserve_fds = o->preserve_fds, .no_pivot = o->no_pivot,
@@ -370,7 +372,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       if (audit_open (o->audit_dir ? o->audit_dir : MOAT_DEFAULT_AUDIT_DIR, o->id, &log_fd, err) < 0)
         return -1;
       struct supervisor_args sa = { .id = o->id, .policy = c->policy ? c->policy->name : "config.json", .sc = c->sc,
-                                    .log_fd = log_fd, .ctl_fd = sup_parent };
+                                    .log_fd = log_fd, .ctl_fd = sup_parent, .init_pid = c->pid,
+                                    .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg" };
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
         return -1;
       log_debug ("create `%s`: supervisor %d", o->id, (int) c->st.supervisor_pid);
@@ -552,6 +555,28 @@ container_delete (const char *root, const char *id, bool force, moat_error **err
         moat_error_free (&e);
       if (cgroup_destroy (st->cgroup_path, err) < 0)
         return -1;
+    }
+  /* The supervisor writes the last records once the last process is gone
+   * (a death may wait a moment for its kernel report): when delete returns,
+   * the audit log is complete. */
+  char comm[32] = "";
+  if (st->supervisor_pid > 0)
+    {
+      cleanup_free char *cpath = xasprintf ("/proc/%d/comm", (int) st->supervisor_pid);
+      cleanup_free char *text = NULL;
+      moat_error *ce = NULL;
+      if (read_file_at (AT_FDCWD, cpath, &text, NULL, 64, &ce) == 0)
+        snprintf (comm, sizeof comm, "%s", text);
+      moat_error_free (&ce);
+    }
+  /* (Only our supervisor: a recycled pid is not waited for.) */
+  if (st->supervisor_pid > 0 && strncmp (comm, "moat-supervise", 14) == 0)
+    {
+      cleanup_close int pfd = (int) syscall (SYS_pidfd_open, st->supervisor_pid, 0);
+      struct pollfd p = { .fd = pfd, .events = POLLIN };
+      if (pfd >= 0)
+        while (poll (&p, 1, 3000) < 0 && errno == EINTR)
+          ;
     }
   cleanup_config struct moat_config *cfg = NULL;
   moat_error *cerr = NULL;

@@ -21,6 +21,7 @@ struct create_opts
   bool systemd_cgroup;
   const char *audit_dir;      /* --audit-dir; NULL = /var/log/moat */
   const char *policy;         /* --policy FILE, or NULL */
+  const char *kmsg;           /* --kmsg: the kernel log for fault details */
 };
 
 int container_create (const struct create_opts *o, moat_error **err);

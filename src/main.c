@@ -45,6 +45,7 @@ usage (FILE *f)
               "  --debug               print debug messages\n"
               "  --systemd-cgroup      use systemd for cgroups (needs systemd)\n"
               "  --audit-dir DIR       where audit logs go (default /var/log/moat)\n"
+              "  --kmsg PATH|none      the kernel log read for fault details (default /dev/kmsg)\n"
               "  -v, --version         print the version\n"
               "  -h, --help            print this help\n\nCommands:\n");
   for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
@@ -88,7 +89,7 @@ int
 main (int argc, char **argv)
 {
   struct global_opts g = { .root = MOAT_DEFAULT_ROOT, .log_format = LOG_TEXT };
-  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG };
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
     { "log", required_argument, NULL, OPT_LOG },
@@ -96,6 +97,7 @@ main (int argc, char **argv)
     { "debug", no_argument, NULL, OPT_DEBUG },
     { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD },
     { "audit-dir", required_argument, NULL, OPT_AUDIT_DIR },
+    { "kmsg", required_argument, NULL, OPT_KMSG },
     { "version", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -120,6 +122,7 @@ main (int argc, char **argv)
       case OPT_DEBUG: g.debug = true; break;
       case OPT_SYSTEMD: g.systemd_cgroup = true; break;
       case OPT_AUDIT_DIR: g.audit_dir = optarg; break;
+      case OPT_KMSG: g.kmsg = optarg; break;
       case 'v': version (); return 0;
       case 'h': usage (stdout); return 0;
       case ':':

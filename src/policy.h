@@ -8,7 +8,8 @@
  *     "namespaces": ["pid", ...],     made sure to exist (created when absent)
  *     "maskedPaths": [...], "readonlyPaths": [...],   added to config.json's
  *     "resources": {...},             (applied by the cgroup wall, later)
- *     "audit": {"syscalls": bool} }   false: the kernel enforces, nothing recorded
+ *     "audit": {"syscalls": bool,     false: the kernel enforces, nothing recorded
+ *               "signals": bool} }    false: no records of fault-signal deaths
  *
  * A bare Docker/Podman seccomp profile (top-level "defaultAction") is a
  * policy with only "seccomp". */
@@ -33,6 +34,7 @@ struct moat_policy
   char **masked_paths, **readonly_paths;
   yajl_val resources;
   bool audit_syscalls;        /* default true */
+  bool audit_signals;         /* fault-signal deaths; default true */
   char *text;                 /* the file as read, saved with the state */
   yajl_val tree;
 };

@@ -1,6 +1,7 @@
 #include "config-host.h"
 #include "supervisor.h"
 #include "audit.h"
+#include "faults.h"
 #include "util.h"
 
 #include <errno.h>
@@ -597,11 +598,46 @@ receive_listeners (struct sup *s)
     }
 }
 
+static void
+notice (const struct supervisor_args *a, const char *what)
+{
+  struct jbuf j = { 0 };
+  char tb[48];
+  audit_time (tb, sizeof tb);
+  jb_open (&j);
+  jb_str (&j, "time", tb);
+  jb_str (&j, "container", a->id);
+  jb_str (&j, "wall", "moat");
+  jb_str (&j, "kind", "notice");
+  jb_str (&j, "what", what);
+  jb_close (&j);
+  (void) audit_write (a->log_fd, &j);
+  jb_free (&j);
+}
+
 static int
-supervisor_main (const struct supervisor_args *a)
+supervisor_main (const struct supervisor_args *a, int ready_fd)
 {
   struct sup *s = xmalloc0 (sizeof *s);
   s->a = a;
+  struct faults *f = NULL;
+  if (a->signals)
+    {
+      moat_error *e = NULL;
+      if (faults_open (a->init_pid, a->kmsg, &f, &e) < 0)
+        {
+          cleanup_free char *m = moat_error_string (e);
+          cleanup_free char *w = xasprintf ("fault-signal auditing is off: %s", m);
+          notice (a, w);
+          moat_error_free (&e);
+        }
+      else
+        faults_set_output (f, a->id, a->log_fd);
+    }
+  /* Now every fork of the container will be seen: let create return. */
+  pid_t me = getpid ();
+  (void) write_all (ready_fd, &me, sizeof me);
+  close (ready_fd);
   struct seccomp_notif_sizes sizes = { 0 };
   if (syscall (SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
     return 1;
@@ -610,27 +646,60 @@ supervisor_main (const struct supervisor_args *a)
   s->req = xmalloc0 (s->req_size);
   s->resp = xmalloc0 (s->resp_size);
   s->epfd = epoll_create1 (EPOLL_CLOEXEC);
-  struct epoll_event ev = { .events = EPOLLIN, .data.fd = a->ctl_fd };
-  if (s->epfd < 0 || epoll_ctl (s->epfd, EPOLL_CTL_ADD, a->ctl_fd, &ev) < 0)
+  if (s->epfd < 0)
     return 1;
-  s->ctl_open = true;
+  struct epoll_event ev = { .events = EPOLLIN, .data.fd = a->ctl_fd };
+  if (a->ctl_fd >= 0)
+    {
+      if (epoll_ctl (s->epfd, EPOLL_CTL_ADD, a->ctl_fd, &ev) < 0)
+        return 1;
+      s->ctl_open = true;
+    }
+  int cn = f ? faults_connector_fd (f) : -1, km = f ? faults_kmsg_fd (f) : -1;
+  ev.data.fd = cn;
+  if (cn >= 0)
+    epoll_ctl (s->epfd, EPOLL_CTL_ADD, cn, &ev);
+  ev.data.fd = km;
+  if (km >= 0)
+    epoll_ctl (s->epfd, EPOLL_CTL_ADD, km, &ev);
+  /* Without the proc connector, the init's pidfd tells when it is over. */
+  int pidfd = -1;
+  bool init_alive = false;
+  if (f == NULL)
+    {
+      pidfd = (int) syscall (SYS_pidfd_open, a->init_pid, 0);
+      ev.data.fd = pidfd;
+      init_alive = pidfd >= 0 && epoll_ctl (s->epfd, EPOLL_CTL_ADD, pidfd, &ev) == 0;
+    }
 
-  /* Runs until every listener has hung up (the last filtered task is gone)
-   * and no more can come (the control socket is closed). */
-  while (s->ctl_open || s->nlisteners > 0)
+  /* Runs until every listener has hung up (the last filtered task is gone),
+   * no more can come (the control socket is closed), and the container has
+   * no process left. */
+  while (s->ctl_open || s->nlisteners > 0 || (f && faults_alive (f)) || init_alive)
     {
       struct epoll_event evs[16];
-      int n = epoll_wait (s->epfd, evs, 16, -1);
+      int n = epoll_wait (s->epfd, evs, 16, f ? faults_next_timeout (f) : -1);
       if (n < 0)
         {
           if (errno == EINTR)
             continue;
           return 1;
         }
+      if (f)
+        faults_tick (f, false);
       for (int i = 0; i < n; i++)
         {
           int fd = evs[i].data.fd;
-          if (fd == a->ctl_fd)
+          if (fd == cn)
+            faults_on_connector (f);
+          else if (fd == km)
+            faults_on_kmsg (f);
+          else if (fd == pidfd)
+            {
+              epoll_ctl (s->epfd, EPOLL_CTL_DEL, pidfd, NULL);
+              init_alive = false;
+            }
+          else if (fd == a->ctl_fd)
             receive_listeners (s);
           else if (evs[i].events & EPOLLIN)
             handle_one (s, fd);
@@ -641,6 +710,11 @@ supervisor_main (const struct supervisor_args *a)
               s->nlisteners--;
             }
         }
+    }
+  if (f)
+    {
+      faults_tick (f, true);
+      faults_close (f);
     }
   return 0;
 }
@@ -665,12 +739,8 @@ supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err)
       setsid ();
       pid_t sup = fork ();
       if (sup != 0)
-        {
-          (void) write_all (pfd[1], &sup, sizeof sup);
-          _exit (sup < 0 ? 1 : 0);
-        }
+        _exit (sup < 0 ? 1 : 0);
       close (pfd[0]);
-      close (pfd[1]);
       prctl (PR_SET_NAME, "moat-supervise", 0, 0, 0);
       /* Hold none of the caller's pipes open: an engine waits for them. */
       int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
@@ -680,13 +750,28 @@ supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err)
           dup2 (null, 1);
           dup2 (null, 2);
         }
-      int keep_lo = a->log_fd < a->ctl_fd ? a->log_fd : a->ctl_fd;
-      int keep_hi = a->log_fd < a->ctl_fd ? a->ctl_fd : a->log_fd;
-      syscall (SYS_close_range, 3, keep_lo - 1, 0);
-      syscall (SYS_close_range, keep_lo + 1, keep_hi - 1, 0);
-      syscall (SYS_close_range, keep_hi + 1, ~0U, 0);
+      /* Keep the log, the control socket and the ready pipe; nothing else. */
+      int keep[3] = { a->log_fd, a->ctl_fd, pfd[1] };
+      for (int i = 0; i < 3; i++)
+        for (int k = i + 1; k < 3; k++)
+          if (keep[k] < keep[i])
+            {
+              int t = keep[i];
+              keep[i] = keep[k];
+              keep[k] = t;
+            }
+      int from = 3;
+      for (int i = 0; i < 3; i++)
+        {
+          if (keep[i] < from)
+            continue;
+          if (keep[i] > from)
+            syscall (SYS_close_range, from, keep[i] - 1, 0);
+          from = keep[i] + 1;
+        }
+      syscall (SYS_close_range, from, ~0U, 0);
       signal (SIGPIPE, SIG_IGN);
-      _exit (supervisor_main (a));
+      _exit (supervisor_main (a, pfd[1]));
     }
   close (pfd[1]);
   pid_t sup = -1;

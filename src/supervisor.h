@@ -21,10 +21,14 @@ struct supervisor_args
   const char *policy;               /* name shown in records */
   const struct moat_seccomp *sc;
   int log_fd;                       /* the audit log, O_APPEND */
-  int ctl_fd;                       /* listener fds arrive here (SCM_RIGHTS) */
+  int ctl_fd;                       /* listener fds arrive here (SCM_RIGHTS); -1: no seccomp audit */
+  pid_t init_pid;                   /* the container init, host pid */
+  bool signals;                     /* record fault-signal deaths (faults.c) */
+  const char *kmsg;                 /* the kernel log for fault details; "none" to go without */
 };
 
-/* Start the supervisor; returns its pid (it is not our child once started). */
+/* Start the supervisor; returns its pid (it is not our child once started)
+ * once it is listening: no fork of the container can slip past it. */
 int supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err);
 
 /* Send a listener fd to the supervisor. */

@@ -1,0 +1,635 @@
+#include "config-host.h"
+#include "faults.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Linux 6.6 lets a listener pick event types; the uapi headers of older
+ * distributions lack the struct, the kernel knows it by its size. */
+struct moat_proc_input
+{
+  uint32_t mcast_op;
+  uint32_t event_type;
+};
+
+#define KMSG_WAIT_MS 250    /* how long a death waits for its kernel report */
+#define DEAD_KEEP_MS 2000   /* how long an exited task is remembered (late kmsg lines) */
+
+struct task
+{
+  pid_t tid, tgid, nspid;
+  bool used, dead;
+  unsigned long long dead_at;
+  char comm[32];
+  char exe[256];
+};
+
+struct detail
+{
+  bool have;
+  char kind[40];          /* "segfault", "general protection fault", "invalid opcode", "divide error" */
+  unsigned long long addr, ip, sp, error;
+  bool has_addr, has_error;
+};
+
+struct pending
+{
+  struct task t;          /* a copy: the task table forgets */
+  int sig;
+  bool core, death;       /* death: from an exit event; else a survived fault */
+  unsigned long long deadline;
+  char time[48];
+  struct detail d;
+};
+
+struct faults
+{
+  int cn, kmsg;
+  const char *id;
+  int log_fd;
+  struct task *tasks;
+  size_t cap, used, alive;
+  struct pending *pend;
+  size_t npend, cappend;
+  struct jbuf rec;
+};
+
+static unsigned long long
+now_ms (void)
+{
+  return now_usec () / 1000;
+}
+
+/* ---- the task table: open addressing on tid ----------------------------- */
+
+static struct task *
+task_find (struct faults *f, pid_t tid)
+{
+  size_t mask = f->cap - 1;
+  for (size_t i = (size_t) tid & mask;; i = (i + 1) & mask)
+    {
+      if (!f->tasks[i].used)
+        return NULL;
+      if (f->tasks[i].tid == tid)
+        return &f->tasks[i];
+    }
+}
+
+static void task_insert_raw (struct faults *f, const struct task *t);
+
+/* Grow (or just sweep out tasks dead for a while) and re-place everything. */
+static void
+task_rehash (struct faults *f, size_t newcap)
+{
+  struct task *old = f->tasks;
+  size_t oldcap = f->cap;
+  f->tasks = xmalloc0 (newcap * sizeof *f->tasks);
+  f->cap = newcap;
+  f->used = 0;
+  for (size_t i = 0; i < oldcap; i++)
+    if (old[i].used && !(old[i].dead && now_ms () - old[i].dead_at > DEAD_KEEP_MS))
+      task_insert_raw (f, &old[i]);
+  free (old);
+}
+
+static void
+task_insert_raw (struct faults *f, const struct task *t)
+{
+  size_t mask = f->cap - 1;
+  for (size_t i = (size_t) t->tid & mask;; i = (i + 1) & mask)
+    if (!f->tasks[i].used || f->tasks[i].tid == t->tid)
+      {
+        f->used += !f->tasks[i].used;
+        f->tasks[i] = *t;
+        f->tasks[i].used = true;
+        return;
+      }
+}
+
+static struct task *
+task_insert (struct faults *f, const struct task *t)
+{
+  if ((f->used + 1) * 2 > f->cap)
+    {
+      task_rehash (f, f->cap);          /* drop the long dead first */
+      if ((f->used + 1) * 2 > f->cap)
+        task_rehash (f, f->cap * 2);
+    }
+  task_insert_raw (f, t);
+  return task_find (f, t->tid);
+}
+
+static void
+read_small (const char *path, char *buf, size_t n)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t r = fd >= 0 ? read (fd, buf, n - 1) : -1;
+  if (fd >= 0)
+    close (fd);
+  buf[r > 0 ? r : 0] = '\0';
+  char *nl = strchr (buf, '\n');
+  if (nl)
+    *nl = '\0';
+}
+
+static void
+task_refresh (struct task *t)
+{
+  char path[64], buf[4096];
+  snprintf (path, sizeof path, "/proc/%d/comm", (int) t->tgid);
+  read_small (path, t->comm, sizeof t->comm);
+  snprintf (path, sizeof path, "/proc/%d/exe", (int) t->tgid);
+  ssize_t n = readlink (path, t->exe, sizeof t->exe - 1);
+  t->exe[n > 0 ? n : 0] = '\0';
+  snprintf (path, sizeof path, "/proc/%d/status", (int) t->tid);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t r = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
+  if (fd >= 0)
+    close (fd);
+  if (r > 0)
+    {
+      buf[r] = '\0';
+      char *p = strstr (buf, "\nNSpid:");
+      if (p)
+        {
+          char *end = strchr (p + 1, '\n');
+          char *last = p + 7;
+          for (char *q = p + 7; q && (!end || q < end); q = strchr (q + 1, '\t'))
+            last = q;
+          t->nspid = (pid_t) strtol (last, NULL, 10);
+        }
+    }
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+void
+fault_describe (unsigned long code, char *out, size_t n)
+{
+  const char *mode = (code & 4) ? "user-mode" : "kernel-mode";
+  const char *access = (code & 16) ? "instruction fetch from" : (code & 2) ? "write to" : "read of";
+  const char *page;
+  if (!(code & 1))
+    page = "a not-present page";
+  else if (code & 16)
+    page = "a present, non-executable page";
+  else if (code & 2)
+    page = "a present, read-only page";
+  else
+    page = "a present page it may not read (a kernel page)";
+  snprintf (out, n, "%s %s %s%s%s", mode, access, page, (code & 8) ? ", reserved bit set" : "",
+            (code & 32) ? ", protection-key violation" : "");
+}
+
+static const char *
+wall_for (const struct pending *p)
+{
+  if (p->d.have)
+    return strcmp (p->d.kind, "segfault") == 0 ? "mmu" : "cpu";
+  switch (p->sig)
+    {
+    case SIGSEGV: case SIGBUS: return "mmu";
+    case SIGILL: case SIGFPE: return "cpu";
+    case SIGSYS: return "seccomp";
+    default: return "process";
+    }
+}
+
+static void
+emit (struct faults *f, struct pending *p)
+{
+  if (f->log_fd < 0)
+    return;
+  struct jbuf *j = &f->rec;
+  char hex[32], words[160];
+  jb_open (j);
+  jb_str (j, "time", p->time);
+  jb_str (j, "container", f->id);
+  jb_str (j, "wall", wall_for (p));
+  jb_str (j, "kind", p->death ? "signal" : "fault");
+  jb_int (j, "pid", p->t.tgid);
+  jb_int (j, "nspid", p->t.nspid);
+  jb_str (j, "comm", p->t.comm);
+  jb_str (j, "exe", p->t.exe);
+  if (p->death)
+    {
+      char sig[16];
+      snprintf (sig, sizeof sig, "SIG%s", sigabbrev_np (p->sig) ? sigabbrev_np (p->sig) : "?");
+      jb_str (j, "signal", sig);
+      jb_raw (j, "core", p->core ? "true" : "false");
+    }
+  else
+    jb_raw (j, "survived", "true");
+  if (p->d.have)
+    {
+      if (p->d.has_addr)
+        {
+          snprintf (hex, sizeof hex, "0x%llx", p->d.addr);
+          jb_str (j, "addr", hex);
+        }
+      snprintf (hex, sizeof hex, "0x%llx", p->d.ip);
+      jb_str (j, "ip", hex);
+      if (p->d.has_error)
+        jb_int (j, "error", (long long) p->d.error);
+      if (strcmp (p->d.kind, "segfault") == 0)
+        fault_describe ((unsigned long) p->d.error, words, sizeof words);
+      else
+        snprintf (words, sizeof words, "%s", p->d.kind);
+      jb_str (j, "fault", words);
+      jb_str (j, "detail", "kmsg");
+    }
+  else
+    {
+      const char *why = (p->sig == SIGSEGV || p->sig == SIGILL || p->sig == SIGFPE)
+        ? "not available (the kernel log printed nothing for it: rate limit, or no access)"
+        : "not available (the kernel reports no details for this signal)";
+      jb_str (j, "detail", why);
+    }
+  jb_close (j);
+  (void) audit_write (f->log_fd, j);
+}
+
+static void
+pend_add (struct faults *f, const struct pending *p)
+{
+  if (f->npend == f->cappend)
+    f->pend = xrealloc (f->pend, (f->cappend = f->cappend ? f->cappend * 2 : 16) * sizeof *f->pend);
+  f->pend[f->npend++] = *p;
+}
+
+static void
+pend_remove (struct faults *f, size_t i)
+{
+  memmove (&f->pend[i], &f->pend[i + 1], (f->npend - i - 1) * sizeof *f->pend);
+  f->npend--;
+}
+
+/* ---- the proc connector --------------------------------------------------- */
+
+static int
+cn_subscribe (int s)
+{
+  char buf[NLMSG_SPACE (sizeof (struct cn_msg) + sizeof (struct moat_proc_input))];
+  memset (buf, 0, sizeof buf);
+  struct nlmsghdr *nl = (struct nlmsghdr *) buf;
+  struct cn_msg *cn = NLMSG_DATA (nl);
+  struct moat_proc_input in = { .mcast_op = PROC_CN_MCAST_LISTEN,
+                                .event_type = PROC_EVENT_FORK | PROC_EVENT_EXEC | PROC_EVENT_EXIT };
+  nl->nlmsg_len = NLMSG_LENGTH (sizeof *cn + sizeof in);
+  nl->nlmsg_type = NLMSG_DONE;
+  nl->nlmsg_pid = (uint32_t) getpid ();
+  cn->id.idx = CN_IDX_PROC;
+  cn->id.val = CN_VAL_PROC;
+  cn->len = sizeof in;
+  memcpy (cn->data, &in, sizeof in);
+  return send (s, nl, nl->nlmsg_len, 0) < 0 ? -1 : 0;
+}
+
+static bool
+fatal_signal (int sig)
+{
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGSYS || sig == SIGABRT;
+}
+
+static void
+on_event (struct faults *f, const struct proc_event *ev)
+{
+  switch (ev->what)
+    {
+    case PROC_EVENT_FORK:
+      {
+        const struct task *parent = task_find (f, ev->event_data.fork.parent_tgid);
+        if (parent == NULL || parent->dead)
+          return;
+        struct task t = *parent;
+        t.tid = ev->event_data.fork.child_pid;
+        t.tgid = ev->event_data.fork.child_tgid;
+        t.dead = false;
+        if (t.tid == t.tgid)
+          {
+            task_refresh (&t);
+            f->alive++;
+          }
+        task_insert (f, &t);
+        break;
+      }
+    case PROC_EVENT_EXEC:
+      {
+        struct task *t = task_find (f, ev->event_data.exec.process_pid);
+        if (t && !t->dead)
+          task_refresh (t);
+        break;
+      }
+    case PROC_EVENT_EXIT:
+      {
+        struct task *t = task_find (f, ev->event_data.exit.process_pid);
+        if (t == NULL || t->dead)
+          return;
+        t->dead = true;
+        t->dead_at = now_ms ();
+        if (t->tid != t->tgid)
+          return;
+        f->alive--;
+        int st = (int) ev->event_data.exit.exit_code;
+        if (!WIFSIGNALED (st) || !fatal_signal (WTERMSIG (st)))
+          return;
+        struct pending p = { .t = *t, .sig = WTERMSIG (st), .core = WCOREDUMP (st) != 0, .death = true };
+        audit_time (p.time, sizeof p.time);
+        /* A report printed before the death already waits as a fault. */
+        for (size_t i = 0; i < f->npend; i++)
+          if (!f->pend[i].death && f->pend[i].t.tgid == t->tgid)
+            {
+              p.d = f->pend[i].d;
+              pend_remove (f, i);
+              break;
+            }
+        bool may_have_report = p.sig == SIGSEGV || p.sig == SIGILL || p.sig == SIGFPE;
+        p.deadline = (p.d.have || !may_have_report || f->kmsg < 0) ? 0 : now_ms () + KMSG_WAIT_MS;
+        if (p.deadline == 0)
+          emit (f, &p);
+        else
+          pend_add (f, &p);
+        break;
+      }
+    default:
+      break;
+    }
+}
+
+void
+faults_on_connector (struct faults *f)
+{
+  char buf[8192] __attribute__ ((aligned (NLMSG_ALIGNTO)));
+  for (;;)
+    {
+      ssize_t n = recv (f->cn, buf, sizeof buf, 0);
+      if (n < 0)
+        {
+          if (errno == ENOBUFS)
+            {
+              /* Events were dropped: say so in the log rather than pretend. */
+              struct jbuf *j = &f->rec;
+              char tb[48];
+              audit_time (tb, sizeof tb);
+              jb_open (j);
+              jb_str (j, "time", tb);
+              jb_str (j, "container", f->id);
+              jb_str (j, "wall", "moat");
+              jb_str (j, "kind", "lost");
+              jb_str (j, "what", "proc connector overflow: some process events were dropped");
+              jb_close (j);
+              if (f->log_fd >= 0)
+                (void) audit_write (f->log_fd, j);
+              continue;
+            }
+          return;   /* EAGAIN */
+        }
+      for (struct nlmsghdr *nl = (struct nlmsghdr *) buf; NLMSG_OK (nl, (size_t) n); nl = NLMSG_NEXT (nl, n))
+        {
+          if (nl->nlmsg_type == NLMSG_ERROR || nl->nlmsg_type == NLMSG_NOOP)
+            continue;
+          struct cn_msg *cn = NLMSG_DATA (nl);
+          if (cn->id.idx != CN_IDX_PROC || cn->len < sizeof (struct proc_event) - sizeof (((struct proc_event *) 0)->event_data))
+            continue;
+          on_event (f, (const struct proc_event *) cn->data);
+        }
+    }
+}
+
+/* ---- /dev/kmsg ------------------------------------------------------------ */
+
+/* "NAME[TID]: segfault at 0 ip 0000000000401136 sp 00007ffd... error 4 in ..."
+ * "traps: NAME[TID] general protection fault ip:401136 sp:7ffd... error:0 in ..."
+ * "traps: NAME[TID] trap invalid opcode ip:... sp:... error:0 in ..." */
+static bool
+parse_report (const char *msg, pid_t *tid, struct detail *d)
+{
+  memset (d, 0, sizeof *d);
+  const char *kinds[][2] = {
+    { "]: segfault at ", "segfault" },
+    { "] general protection fault ", "general protection fault" },
+    { "] general protection ", "general protection fault" },
+    { "] trap invalid opcode ", "invalid opcode" },
+    { "] trap divide error ", "divide error" },
+  };
+  const char *hit = NULL;
+  size_t k;
+  for (k = 0; k < ARRAY_SIZE (kinds) && !hit; k++)
+    hit = strstr (msg, kinds[k][0]);
+  if (!hit)
+    return false;
+  k--;
+  /* The tid sits between the '[' and the ']' just before the match (the
+   * command name itself may hold brackets). */
+  const char *open = hit;
+  while (open > msg && *open != '[')
+    open--;
+  if (*open != '[')
+    return false;
+  *tid = (pid_t) strtol (open + 1, NULL, 10);
+  snprintf (d->kind, sizeof d->kind, "%s", kinds[k][1]);
+  const char *p = hit + strlen (kinds[k][0]);
+  if (k == 0)
+    {
+      d->addr = strtoull (p, NULL, 16);
+      d->has_addr = true;
+      const char *ip = strstr (p, " ip ");
+      const char *sp = strstr (p, " sp ");
+      const char *er = strstr (p, " error ");
+      if (ip)
+        d->ip = strtoull (ip + 4, NULL, 16);
+      if (sp)
+        d->sp = strtoull (sp + 4, NULL, 16);
+      if (er)
+        {
+          d->error = strtoull (er + 7, NULL, 16);
+          d->has_error = true;
+        }
+    }
+  else
+    {
+      const char *ip = strstr (p, "ip:");
+      const char *sp = strstr (p, "sp:");
+      const char *er = strstr (p, "error:");
+      if (ip)
+        d->ip = strtoull (ip + 3, NULL, 16);
+      if (sp)
+        d->sp = strtoull (sp + 3, NULL, 16);
+      if (er)
+        {
+          d->error = strtoull (er + 6, NULL, 16);
+          d->has_error = true;
+        }
+    }
+  d->have = true;
+  return true;
+}
+
+void
+faults_on_kmsg (struct faults *f)
+{
+  char buf[8192];
+  for (;;)
+    {
+      ssize_t n = read (f->kmsg, buf, sizeof buf - 1);
+      if (n < 0)
+        {
+          if (errno == EPIPE)
+            continue;   /* older records were overwritten: read on */
+          return;
+        }
+      if (n == 0)
+        return;
+      buf[n] = '\0';
+      char *msg = strchr (buf, ';');
+      if (msg == NULL)
+        continue;
+      msg++;
+      char *nl = strchr (msg, '\n');
+      if (nl)
+        *nl = '\0';
+      pid_t tid;
+      struct detail d;
+      if (!parse_report (msg, &tid, &d))
+        continue;
+      struct task *t = task_find (f, tid);
+      if (t == NULL)
+        continue;   /* not the container's */
+      pid_t tgid = t->tgid;
+      bool attached = false;
+      for (size_t i = 0; i < f->npend && !attached; i++)
+        if (f->pend[i].death && f->pend[i].t.tgid == tgid && !f->pend[i].d.have)
+          {
+            f->pend[i].d = d;
+            emit (f, &f->pend[i]);
+            pend_remove (f, i);
+            attached = true;
+          }
+      if (attached)
+        continue;
+      /* Printed before the death (the usual order), or for a process that
+       * survives it: wait to see which. */
+      struct task *leader = task_find (f, tgid);
+      struct pending p = { .t = leader ? *leader : *t, .death = false, .d = d,
+                           .deadline = now_ms () + KMSG_WAIT_MS };
+      audit_time (p.time, sizeof p.time);
+      pend_add (f, &p);
+    }
+}
+
+int
+faults_next_timeout (const struct faults *f)
+{
+  if (f->npend == 0)
+    return -1;
+  unsigned long long now = now_ms (), first = f->pend[0].deadline;
+  for (size_t i = 1; i < f->npend; i++)
+    if (f->pend[i].deadline < first)
+      first = f->pend[i].deadline;
+  return first <= now ? 0 : (int) (first - now);
+}
+
+void
+faults_tick (struct faults *f, bool flush)
+{
+  unsigned long long now = now_ms ();
+  for (size_t i = 0; i < f->npend;)
+    if (flush || f->pend[i].deadline <= now)
+      {
+        emit (f, &f->pend[i]);
+        pend_remove (f, i);
+      }
+    else
+      i++;
+}
+
+bool
+faults_alive (const struct faults *f)
+{
+  return f->alive > 0 || f->npend > 0;
+}
+
+int
+faults_connector_fd (const struct faults *f)
+{
+  return f->cn;
+}
+
+int
+faults_kmsg_fd (const struct faults *f)
+{
+  return f->kmsg;
+}
+
+void
+faults_set_output (struct faults *f, const char *id, int log_fd)
+{
+  f->id = id;
+  f->log_fd = log_fd;
+}
+
+int
+faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error **err)
+{
+  struct faults *f = xmalloc0 (sizeof *f);
+  f->cap = 1024;
+  f->tasks = xmalloc0 (f->cap * sizeof *f->tasks);
+  f->kmsg = -1;
+  f->log_fd = -1;
+  f->cn = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
+  if (f->cn < 0)
+    {
+      faults_close (f);
+      return moat_error_set (err, errno, "proc connector socket");
+    }
+  /* A burst of exits must not overflow the queue (ENOBUFS loses events). */
+  int size = 16 << 20;
+  if (setsockopt (f->cn, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+    (void) setsockopt (f->cn, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
+  if (bind (f->cn, (struct sockaddr *) &sa, sizeof sa) < 0 || cn_subscribe (f->cn) < 0)
+    {
+      int e = errno;
+      faults_close (f);
+      return moat_error_set (err, e, "subscribe to the proc connector");
+    }
+  struct task init = { .tid = init_pid, .tgid = init_pid, .nspid = init_pid };
+  task_refresh (&init);
+  task_insert (f, &init);
+  f->alive = 1;
+  if (kmsg && *kmsg && strcmp (kmsg, "none") != 0)
+    {
+      f->kmsg = open (kmsg, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      if (f->kmsg >= 0)
+        lseek (f->kmsg, 0, SEEK_END);   /* only what happens from now on */
+    }
+  *out = f;
+  return 0;
+}
+
+void
+faults_close (struct faults *f)
+{
+  if (f == NULL)
+    return;
+  if (f->cn >= 0)
+    close (f->cn);
+  if (f->kmsg >= 0)
+    close (f->kmsg);
+  free (f->tasks);
+  free (f->pend);
+  jb_free (&f->rec);
+  free (f);
+}

@@ -1,0 +1,50 @@
+/* moat — the MMU and CPU walls: every process of the container that dies by
+ * a fault signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGABRT) becomes a
+ * record, with the fault address, instruction pointer and x86 page-fault
+ * error code in words when the kernel reported them.
+ *
+ * Two sources, each for what it does well:
+ * - the proc connector (netlink): fork, exec and exit of every task, host
+ *   wide and lossless with a large buffer. Fork events from the container
+ *   init on tell which pids are the container's; exit events carry the wait
+ *   status, so every death is known, whatever the kernel log says.
+ * - /dev/kmsg: the kernel's own report ("segfault at ADDR ip IP ... error
+ *   N", "general protection fault", "trap invalid opcode"). It is rate
+ *   limited host-wide (about 10 lines per 5 s), so a death waits a short
+ *   while for its line and is written with "detail": "not available" when
+ *   none came. A fault the process survived (it handled SIGSEGV) is recorded
+ *   from its kmsg line alone. */
+#ifndef MOAT_FAULTS_H
+#define MOAT_FAULTS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "audit.h"
+#include "error.h"
+
+struct faults;
+
+/* KMSG: path of the kernel log ("/dev/kmsg"), or NULL/"none" to go without
+ * (records then always say "detail not available"). */
+int faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error **err);
+void faults_close (struct faults *f);
+
+int faults_connector_fd (const struct faults *f);
+int faults_kmsg_fd (const struct faults *f);     /* -1 without kmsg */
+
+/* Records go to FD (the audit log), tagged with the container id. */
+void faults_set_output (struct faults *f, const char *id, int log_fd);
+
+void faults_on_connector (struct faults *f);
+void faults_on_kmsg (struct faults *f);
+/* Milliseconds until a waiting death must be written (-1: none waiting). */
+int faults_next_timeout (const struct faults *f);
+/* Write the deaths whose wait for a kmsg line is over (all with FLUSH). */
+void faults_tick (struct faults *f, bool flush);
+/* Any of the container's processes left? */
+bool faults_alive (const struct faults *f);
+
+/* "user-mode write to a present, read-only page" for an x86 error code. */
+void fault_describe (unsigned long code, char *out, size_t n);
+
+#endif

@@ -1,0 +1,86 @@
+#!/bin/bash
+# The MMU and CPU walls: every process of the container that dies by a
+# fault signal is recorded, with the kernel's report (address, ip, page-fault
+# error code in words) when /dev/kmsg had one, and "not available" when not.
+. "$(dirname "$0")/lib.sh"
+
+B="$TMP/b"
+AUD="$TMP/audit"
+mkbundle "$B"
+cfg "$B" 'del(.linux.resources)'
+A () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
+rec () { jq -c "$2" "$AUD/$1.jsonl"; }
+
+# The kernel log is rate-limited host-wide (about 10 lines per 5 s): space
+# the single faults out so each gets its report.
+fault_case () {   # fault_case SUBCOMMAND EXIT SIGNAL WALL FAULT-WORDS [ERROR]
+  local sub=$1 code=$2 sig=$3 wall=$4 words=$5 err=${6:-}
+  setargs "$B" /bin/workload "$sub"
+  A run --bundle "$B" "flt-$sub" >/dev/null 2>&1
+  t_is "$sub: the workload died with $sig" "$?" "$code"
+  t_is "$sub: one record" "$(wc -l < "$AUD/flt-$sub.jsonl")" 1
+  t_is "$sub: wall, kind and signal" "$(rec "flt-$sub" '[.wall, .kind, .signal] | join(" ")' | tr -d '"')" "$wall signal $sig"
+  t_is "$sub: who (the container's pid 1, its comm)" "$(rec "flt-$sub" '"\(.nspid) \(.comm)"' | tr -d '"')" "1 workload"
+  local detail
+  detail=$(rec "flt-$sub" .detail | tr -d '"')
+  if [ "$detail" = kmsg ]; then
+    t_is "$sub: the kernel's report in words" "$(rec "flt-$sub" .fault | tr -d '"')" "$words"
+    t_like "$sub: the instruction pointer" "$(rec "flt-$sub" .ip)" '"0x[0-9a-f]+"'
+    [ -z "$err" ] || t_is "$sub: the page-fault error code" "$(rec "flt-$sub" .error)" "$err"
+  else
+    ok "$sub: # SKIP the kernel log was rate-limited: $detail"
+  fi
+  sleep 0.6
+}
+fault_case segv 139 SIGSEGV mmu "user-mode read of a not-present page" 4
+fault_case segv-write 139 SIGSEGV mmu "user-mode write to a not-present page" 6
+fault_case wrro 139 SIGSEGV mmu "user-mode write to a present, read-only page" 7
+fault_case exec-nx 139 SIGSEGV mmu "user-mode instruction fetch from a present, non-executable page" 21
+fault_case hlt 139 SIGSEGV cpu "general protection fault"
+fault_case ud2 132 SIGILL cpu "invalid opcode"
+fault_case divzero 136 SIGFPE cpu "divide error"
+t_is "segv: the fault address is NULL" "$(rec flt-segv .addr | tr -d '"')" "0x0"
+
+# SIGABRT and SIGBUS-like deaths without a kernel report say so at once
+setargs "$B" /bin/workload kill-self ABRT
+cfg "$B" '.linux.namespaces |= map(select(.type != "pid"))'
+A run --bundle "$B" flt-abrt >/dev/null 2>&1
+t_is "abort(): SIGABRT" "$(rec flt-abrt .signal | tr -d '"')" SIGABRT
+t_like "abort(): no kernel detail, and the record says why" "$(rec flt-abrt .detail)" "not available"
+cfg "$B" '.linux.namespaces += [{"type":"pid"}]'
+
+# a normal exit and a plain SIGTERM are not fault records
+setargs "$B" /bin/workload exit 3
+A run --bundle "$B" flt-exit >/dev/null 2>&1
+t_is "a normal exit leaves no record" "$(cat "$AUD/flt-exit.jsonl" 2>/dev/null | wc -l)" 0
+
+# every process of the container, not only its init: a burst of 500 crashes
+setargs "$B" /bin/workload fork-crash 500
+OUT=$(A run --bundle "$B" flt-burst)
+t_is "500 children died by SIGSEGV" "$OUT" "fork-crash 500 signaled=500"
+t_is "500 records: none lost" "$(wc -l < "$AUD/flt-burst.jsonl")" 500
+t_is "500 distinct pids" "$(jq -r .pid "$AUD/flt-burst.jsonl" | sort -u | wc -l)" 500
+t_is "all SIGSEGV, at the mmu wall" "$(jq -r '.wall + " " + .signal' "$AUD/flt-burst.jsonl" | sort -u)" "mmu SIGSEGV"
+t_is "the container's pids (not 1: children)" "$(jq -r 'select(.nspid == 1)' "$AUD/flt-burst.jsonl" | wc -l)" 0
+N_KMSG=$(jq -r 'select(.detail == "kmsg")' "$AUD/flt-burst.jsonl" | jq -s length)
+N_NA=$(jq -r 'select(.detail | startswith("not available"))' "$AUD/flt-burst.jsonl" | jq -s length)
+t_is "each record has the kernel's detail or says it is not available" "$((N_KMSG + N_NA))" 500
+diag "burst: $N_KMSG records with the kernel's report, $N_NA without (rate limit)"
+
+# the degraded path: no /dev/kmsg at all
+setargs "$B" /bin/workload segv
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg none run --bundle "$B" flt-nokmsg >/dev/null 2>&1
+t_is "without kmsg the death is still recorded" "$(rec flt-nokmsg .signal | tr -d '"')" SIGSEGV
+t_like "and says the detail is not available" "$(rec flt-nokmsg .detail)" "not available"
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg /nonexistent/kmsg run --bundle "$B" flt-badkmsg >/dev/null 2>&1
+t_is "an unreadable kernel log is the same degraded path" "$(rec flt-badkmsg .signal | tr -d '"')" SIGSEGV
+
+# a policy can turn signal auditing off
+printf '{"audit":{"signals":false}}\n' > "$TMP/quiet.json"
+A run --policy "$TMP/quiet.json" --bundle "$B" flt-quiet >/dev/null 2>&1
+t_is "audit.signals false: no record" "$(cat "$AUD/flt-quiet.jsonl" 2>/dev/null | wc -l)" 0
+
+# moat audit shows faults for people
+t_like "moat audit shows the fault" "$(A audit flt-segv)" "mmu +SIGSEGV .*(user-mode read of a not-present page|not available)"
+t_like "audit --wall mmu --summary" "$(A audit --summary --wall mmu flt-burst)" "500 +mmu +SIGSEGV"
+t_done

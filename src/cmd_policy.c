@@ -25,7 +25,7 @@ load (const char *file, bool strict, struct moat_policy **p, struct moat_seccomp
     return 0;
   struct moat_caps caps = { .bounding = (*p)->caps };
   const char *path = (*p)->seccomp == (*p)->tree ? "" : "seccomp";
-  return seccomp_parse ((*p)->seccomp, file, path, (*p)->has_caps ? &caps : NULL, strict, sc, err);
+  return seccomp_parse ((*p)->seccomp, file, path, (*p)->has_caps ? &caps : NULL, strict || (*p)->strict, sc, err);
 }
 
 static void

@@ -193,7 +193,8 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
       bool from_policy = c->policy && c->policy->seccomp == cfg->seccomp;
       cleanup_free char *doc = from_policy ? xstrdup (c->policy->path) : xasprintf ("%s/config.json", c->bundle);
       const char *path = from_policy ? (c->policy->seccomp == c->policy->tree ? "" : "seccomp") : "linux.seccomp";
-      if (seccomp_parse (cfg->seccomp, doc, path, cfg->has_caps ? &cfg->caps : NULL, false, &c->sc, err) < 0)
+      bool strict = from_policy && c->policy->strict;
+      if (seccomp_parse (cfg->seccomp, doc, path, cfg->has_caps ? &cfg->caps : NULL, strict, &c->sc, err) < 0)
         return -1;
       if (c->sc->listener_path)
         return moat_error_set (err, 0, "%s: linux.seccomp.listenerPath: an external seccomp agent is not supported yet", doc);

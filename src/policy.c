@@ -8,7 +8,7 @@
 
 static const char *const known_keys[] = {
   "name", "description", "seccomp", "capabilities", "noNewPrivileges", "namespaces",
-  "maskedPaths", "readonlyPaths", "resources", "audit", "comment",
+  "maskedPaths", "readonlyPaths", "resources", "audit", "comment", "strict",
 };
 
 int
@@ -57,7 +57,8 @@ policy_load (const char *path, struct moat_policy **out, moat_error **err)
       || json_get_strv (p->tree, "namespaces", path, "", &p->namespaces, false, err) < 0
       || json_get_strv (p->tree, "maskedPaths", path, "", &p->masked_paths, false, err) < 0
       || json_get_strv (p->tree, "readonlyPaths", path, "", &p->readonly_paths, false, err) < 0
-      || json_get_object (p->tree, "resources", path, "", &p->resources, false, err) < 0)
+      || json_get_object (p->tree, "resources", path, "", &p->resources, false, err) < 0
+      || json_get_bool (p->tree, "strict", path, "", &p->strict, false, err) < 0)
     return -1;
   p->has_caps = p->caps != NULL;
   p->has_nnp = json_lookup (p->tree, "noNewPrivileges") != NULL;

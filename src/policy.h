@@ -8,6 +8,7 @@
  *     "namespaces": ["pid", ...],     made sure to exist (created when absent)
  *     "maskedPaths": [...], "readonlyPaths": [...],   added to config.json's
  *     "resources": {...},             (applied by the cgroup wall, later)
+ *     "strict": bool,                 syscall names unknown here are errors, not skipped
  *     "audit": {"syscalls": bool,     false: the kernel enforces, nothing recorded
  *               "signals": bool} }    false: no records of fault-signal deaths
  *
@@ -35,6 +36,7 @@ struct moat_policy
   yajl_val resources;
   bool audit_syscalls;        /* default true */
   bool audit_signals;         /* fault-signal deaths; default true */
+  bool strict;                /* "strict": syscall names unknown here are errors */
   char *text;                 /* the file as read, saved with the state */
   yajl_val tree;
 };

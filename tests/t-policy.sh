@@ -106,6 +106,9 @@ printf '%s\n' '{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names"
 t_ok "an unknown syscall name passes a plain check" "$MOAT" policy check "$TMP/typo.json"
 t_fails "and fails --strict" "$MOAT" policy check --strict "$TMP/typo.json"
 t_like "naming the closest known name" "$("$MOAT" policy check --strict "$TMP/typo.json" 2>&1)" 'names\[0\]: unknown syscall `mkdri` \(closest known: `mkdir`\)'
+jq '.strict = true' "$TMP/typo.json" > "$TMP/typo-strict.json"
+t_like "a policy saying \"strict\" refuses unknown names at create" "$(A create --policy "$TMP/typo-strict.json" --bundle "$B" pol-strict 2>&1)" 'unknown syscall `mkdri`'
+t_fails "and leaves nothing" test -e "$ROOT/pol-strict"
 printf '{"capabilities":["CAP_FOO"]}\n' > "$TMP/cap.json"
 t_like "an unknown capability in a policy is named" "$(A create --policy "$TMP/cap.json" --bundle "$B" pol-cap 2>&1)" "unknown capability \`CAP_FOO\`"
 t_fails "and nothing is left" test -e "$ROOT/pol-cap"

@@ -30,6 +30,7 @@ static const struct command commands[] = {
   { "list", cmd_list, false, "list containers" },
   { "kill", cmd_kill, false, "send a signal to a container's init (or all its processes)" },
   { "delete", cmd_delete, false, "delete a container and its resources" },
+  { "features", cmd_features, false, "print what this runtime supports (OCI features JSON)" },
   { "policy", cmd_policy, false, "check, show or compile a policy file" },
   { "audit", cmd_audit, false, "show a container's audit log (denied syscalls, faults)" },
 };

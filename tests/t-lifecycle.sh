@@ -157,4 +157,10 @@ cfg "$B" 'del(.hooks)'
 t_like "--version in runc's shape" "$("$MOAT" --version)" "^moat version [0-9]"
 t_like "--help lists commands" "$("$MOAT" --help)" "create"
 t_fails "unknown command" "$MOAT" frobnicate
+F=$("$MOAT" features)
+t_is "features: OCI features JSON" "$(jq -r '.ociVersionMax + " " + (.linux.seccomp.enabled|tostring)' <<<"$F")" "1.2.0 true"
+t_is "features: every namespace type" "$(jq -r '.linux.namespaces | length' <<<"$F")" 8
+t_like "features: the host CPU's user/kernel protections" "$(jq -r '.annotations["org.moat.cpu.smep"]' <<<"$F")" "^(true|false)$"
+t_is "features: matches /proc/cpuinfo for smap" "$(jq -r '.annotations["org.moat.cpu.smap"]' <<<"$F")" \
+  "$(grep -qw smap /proc/cpuinfo && echo true || echo false)"
 t_done

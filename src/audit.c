@@ -162,6 +162,12 @@ jb_obj_close (struct jbuf *j)
 }
 
 void
+jb_put_close (struct jbuf *j)
+{
+  jb_c (j, '}');
+}
+
+void
 jb_close (struct jbuf *j)
 {
   jb_put (j, "}\n", 2);

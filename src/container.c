@@ -196,11 +196,18 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
       bool strict = from_policy && c->policy->strict;
       if (seccomp_parse (cfg->seccomp, doc, path, cfg->has_caps ? &cfg->caps : NULL, strict, &c->sc, err) < 0)
         return -1;
-      if (c->sc->listener_path)
-        return moat_error_set (err, 0, "%s: linux.seccomp.listenerPath: an external seccomp agent is not supported yet", doc);
       /* Compiled here, before anything exists, so a bad filter fails clean. */
       cleanup_free char *cache = xasprintf ("%s/.seccomp-cache", o->root);
       bool hit;
+      if (c->sc->listener_path)
+        {
+          /* A task can have one seccomp listener, and an external agent
+           * (listenerPath) takes it: the kernel then enforces the other
+           * rules alone, unrecorded, and the audit log says so. */
+          if (c->sc->listener_path[0] != '/')
+            return moat_error_set (err, 0, "%s: %s.listenerPath: must be an absolute path", doc, path);
+          c->audit_syscalls = false;
+        }
       if (seccomp_compile_cached (c->sc, c->audit_syscalls, cache, &c->prog, &hit, err) < 0)
         return moat_error_wrap (err, "%s: linux.seccomp", doc);
       log_debug ("seccomp: %u BPF instructions (%s)", c->prog.len, hit ? "cached" : "compiled");
@@ -312,6 +319,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   /* The supervisor, when the filter has anything to audit: the init hands
    * it the listener over this pair when it loads the filter. */
   bool listener = c->sc && seccomp_needs_listener (c->sc, c->audit_syscalls);
+  bool to_agent = listener && c->sc->listener_path;
   bool supervise = listener || c->audit_signals;
   int sv[2] = { -1, -1 };
   if (listener && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -321,6 +329,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   struct init_args a = {
     .sc_prog = c->sc ? &c->prog : NULL, .sc_flags = c->sc ? c->sc->flags : 0,
     .sc_listener = listener, .sup_fd = sup_child,
+    .sc_to_agent = to_agent,
+    .sc_agent_metadata = c->sc ? c->sc->listener_metadata : NULL,
     .cfg = cfg, .id = o->id, .rootfs = c->rootfs, .bundle = c->bundle,
     .cgroup_path = c->cgroup_path, .sync_fd = child_end,
     .listen_fd = listen_fd, .preserve_fds = o->preserve_fds, .no_pivot = o->no_pivot,
@@ -374,7 +384,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
         return -1;
       struct supervisor_args sa = { .id = o->id, .policy = c->policy ? c->policy->name : "config.json", .sc = c->sc,
                                     .log_fd = log_fd, .ctl_fd = sup_parent, .init_pid = c->pid,
-                                    .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg" };
+                                    .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",
+                                    .agent_path = c->sc ? c->sc->listener_path : NULL };
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
         return -1;
       log_debug ("create `%s`: supervisor %d", o->id, (int) c->st.supervisor_pid);

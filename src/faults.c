@@ -144,33 +144,64 @@ read_small (const char *path, char *buf, size_t n)
     *nl = '\0';
 }
 
+/* The last number of a "Key:\tN\tN..." line of /proc/PID/status: the id
+ * in the innermost pid namespace. -1 if absent. */
+long
+status_last_field (const char *status, const char *key)
+{
+  const char *p = strstr (status, key);
+  if (p == NULL)
+    return -1;
+  const char *last = p + strlen (key);
+  const char *end = strchr (last, '\n');
+  for (const char *q = last; q && (!end || q < end); q = strchr (q + 1, '\t'))
+    last = q;
+  return strtol (last, NULL, 10);
+}
+
+/* Read what a record needs while the task still exists. A task that is
+ * already gone (a short-lived child) keeps what it inherited (comm, exe of
+ * its parent: right for a fork without exec) and an unknown nspid (-1). */
 static void
 task_refresh (struct task *t)
 {
-  char path[64], buf[4096];
-  snprintf (path, sizeof path, "/proc/%d/comm", (int) t->tgid);
-  read_small (path, t->comm, sizeof t->comm);
-  snprintf (path, sizeof path, "/proc/%d/exe", (int) t->tgid);
-  ssize_t n = readlink (path, t->exe, sizeof t->exe - 1);
-  t->exe[n > 0 ? n : 0] = '\0';
-  snprintf (path, sizeof path, "/proc/%d/status", (int) t->tid);
+  char path[64], buf[4096], comm[sizeof t->comm];
+  snprintf (path, sizeof path, "/proc/%d/status", (int) t->tgid);
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   ssize_t r = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
   if (fd >= 0)
     close (fd);
-  if (r > 0)
+  if (r <= 0)
     {
-      buf[r] = '\0';
-      char *p = strstr (buf, "\nNSpid:");
-      if (p)
-        {
-          char *end = strchr (p + 1, '\n');
-          char *last = p + 7;
-          for (char *q = p + 7; q && (!end || q < end); q = strchr (q + 1, '\t'))
-            last = q;
-          t->nspid = (pid_t) strtol (last, NULL, 10);
-        }
+      t->nspid = -1;
+      return;
     }
+  buf[r] = '\0';
+  /* NStgid: the process's id in its namespace (NSpid would be a thread's). */
+  t->nspid = (pid_t) status_last_field (buf, "\nNStgid:");
+  snprintf (path, sizeof path, "/proc/%d/comm", (int) t->tgid);
+  read_small (path, comm, sizeof comm);
+  if (*comm)
+    memcpy (t->comm, comm, sizeof comm);
+  char exe[sizeof t->exe];
+  snprintf (path, sizeof path, "/proc/%d/exe", (int) t->tgid);
+  ssize_t n = readlink (path, exe, sizeof exe - 1);
+  if (n > 0)
+    {
+      exe[n] = '\0';
+      memcpy (t->exe, exe, sizeof exe);
+    }
+}
+
+/* Is TGID still a live process (not a zombie)? */
+static bool
+process_running (pid_t tgid)
+{
+  char path[64], buf[512];
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) tgid);
+  read_small (path, buf, sizeof buf);
+  const char *p = strrchr (buf, ')');
+  return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X' && p[2] != '\0';
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -220,7 +251,10 @@ emit (struct faults *f, struct pending *p)
   jb_str (j, "wall", wall_for (p));
   jb_str (j, "kind", p->death ? "signal" : "fault");
   jb_int (j, "pid", p->t.tgid);
-  jb_int (j, "nspid", p->t.nspid);
+  if (p->t.nspid > 0)
+    jb_int (j, "nspid", p->t.nspid);
+  else
+    jb_raw (j, "nspid", "null");   /* gone before it could be read */
   jb_str (j, "comm", p->t.comm);
   jb_str (j, "exe", p->t.exe);
   if (p->death)
@@ -328,8 +362,16 @@ on_event (struct faults *f, const struct proc_event *ev)
     case PROC_EVENT_EXEC:
       {
         struct task *t = task_find (f, ev->event_data.exec.process_pid);
-        if (t && !t->dead)
-          task_refresh (t);
+        if (t == NULL)
+          return;
+        if (t->dead && t->tid == t->tgid)
+          {
+            /* A thread that execs takes over the leader's pid, and the old
+             * leader's exit was reported first: the process lives on. */
+            t->dead = false;
+            f->alive++;
+          }
+        task_refresh (t);
         break;
       }
     case PROC_EVENT_EXIT:
@@ -337,12 +379,17 @@ on_event (struct faults *f, const struct proc_event *ev)
         struct task *t = task_find (f, ev->event_data.exit.process_pid);
         if (t == NULL || t->dead)
           return;
+        int st = (int) ev->event_data.exit.exit_code;
+        /* When a non-leader thread execs, the kernel ends the leader and
+         * gives its pid to the exec'ing thread: the "leader exit" is not the
+         * process's end if the process is still there. */
+        if (t->tid == t->tgid && !(WIFSIGNALED (st) && fatal_signal (WTERMSIG (st))) && process_running (t->tgid))
+          return;
         t->dead = true;
         t->dead_at = now_ms ();
         if (t->tid != t->tgid)
           return;
         f->alive--;
-        int st = (int) ev->event_data.exit.exit_code;
         if (!WIFSIGNALED (st) || !fatal_signal (WTERMSIG (st)))
           return;
         struct pending p = { .t = *t, .sig = WTERMSIG (st), .core = WCOREDUMP (st) != 0, .death = true };

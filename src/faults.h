@@ -44,6 +44,10 @@ void faults_tick (struct faults *f, bool flush);
 /* Any of the container's processes left? */
 bool faults_alive (const struct faults *f);
 
+/* The last number on the KEY line of a /proc/PID/status text ("\nNStgid:"),
+ * -1 if absent. */
+long status_last_field (const char *status, const char *key);
+
 /* "user-mode write to a present, read-only page" for an x86 error code. */
 void fault_describe (unsigned long code, char *out, size_t n);
 

@@ -248,6 +248,7 @@ struct exec_plan
 {
   struct init_args *a;
   const char *exe;
+  const char *start_state;   /* the state JSON `start` sent (for an agent) */
   bool can_setgroups;
 };
 
@@ -349,7 +350,9 @@ exec_with_listener (const struct exec_plan *p, moat_error **err)
     sched_yield ();
   if (st == SHARE_FAILED)
     return moat_error_set (err, sh.errnum, "%s", sh.msg);
-  int r = supervisor_send_listener (p->a->sup_fd, sh.listener, err);
+  int r = p->a->sc_to_agent
+    ? supervisor_send_agent (p->a->sup_fd, sh.listener, p->start_state, p->a->sc_agent_metadata, err)
+    : supervisor_send_listener (p->a->sup_fd, sh.listener, err);
   close (sh.listener);
   if (r < 0)
     {
@@ -389,7 +392,7 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
       if (fl >= 0)
         fcntl (fd, F_SETFD, fl & ~FD_CLOEXEC);
     }
-  struct exec_plan p = { .a = a, .exe = exe, .can_setgroups = can_setgroups };
+  struct exec_plan p = { .a = a, .exe = exe, .start_state = start_state, .can_setgroups = can_setgroups };
   if (a->sc_prog && a->sc_listener)
     return exec_with_listener (&p, err);
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it

@@ -41,6 +41,10 @@ struct init_args
   const struct sock_fprog *sc_prog;
   unsigned sc_flags;
   bool sc_listener;
+  /* The listener belongs to an external agent (listenerPath): it goes there
+   * through the supervisor, with this metadata. */
+  bool sc_to_agent;
+  const char *sc_agent_metadata;
   int sup_fd;
   bool no_pivot;
   bool no_new_keyring;

@@ -320,7 +320,8 @@ parse_rule (struct moat_seccomp *sc, size_t *cap, yajl_val r, size_t idx, const 
   enum sc_action a;
   if (parse_action (av, docname, actp, &a, err) < 0)
     return -1;
-  uint32_t errno_ret = (a == SC_ERRNO) ? (sc->default_action == SC_ERRNO ? sc->default_errno : EPERM) : 0;
+  /* runtime-spec: a rule's errnoRet defaults to EPERM (not defaultErrnoRet). */
+  uint32_t errno_ret = (a == SC_ERRNO) ? EPERM : 0;
   if (json_get_uint32 (r, "errnoRet", docname, rp, &errno_ret, false, err) < 0)
     return -1;
   cleanup_free struct sc_arg *args = NULL;

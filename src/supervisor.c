@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -343,6 +344,7 @@ struct task_info
 struct sup
 {
   const struct supervisor_args *a;
+  unsigned long long unwritten;         /* records the log refused (disk full...) */
   int epfd;
   int nlisteners;
   bool ctl_open;
@@ -376,16 +378,11 @@ task_lookup (struct sup *s, pid_t tid, struct task_info *out)
           char *p = strstr (buf, "\nTgid:");
           if (p)
             t.tgid = (pid_t) strtol (p + 6, NULL, 10);
-          p = strstr (buf, "\nNSpid:");
-          if (p)
-            {
-              /* The last number is the pid in the innermost namespace. */
-              char *end = strchr (p + 1, '\n');
-              char *last = p + 7;
-              for (char *q = p + 7; q && (!end || q < end); q = strchr (q + 1, '\t'))
-                last = q;
-              t.nspid = (pid_t) strtol (last, NULL, 10);
-            }
+          /* The process's id in its namespace: pid 1 decides how a
+           * kill can be delivered, whichever thread made the call. */
+          long ns = status_last_field (buf, "\nNStgid:");
+          if (ns > 0)
+            t.nspid = (pid_t) ns;
         }
     }
   *slot = t;
@@ -458,6 +455,23 @@ arch_name (uint32_t arch)
     case SCMP_ARCH_AARCH64: return "aarch64";
     default: return "other";
     }
+}
+
+static void
+notice (const struct supervisor_args *a, const char *what)
+{
+  struct jbuf j = { 0 };
+  char tb[48];
+  audit_time (tb, sizeof tb);
+  jb_open (&j);
+  jb_str (&j, "time", tb);
+  jb_str (&j, "container", a->id);
+  jb_str (&j, "wall", "moat");
+  jb_str (&j, "kind", "notice");
+  jb_str (&j, "what", what);
+  jb_close (&j);
+  (void) audit_write (a->log_fd, &j);
+  jb_free (&j);
 }
 
 static void
@@ -535,7 +549,18 @@ handle_one (struct sup *s, int lfd)
    * the notification (so the caller) is still the same. */
   if (ioctl (lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &s->req->id) < 0)
     return;
-  (void) audit_write (s->a->log_fd, j);
+  /* If the log cannot take the record, the call is still answered (a full
+   * disk must not hang the container), but the loss is counted and written
+   * down as soon as the log takes writes again: never silently. */
+  if (audit_write (s->a->log_fd, j) < 0)
+    s->unwritten++;
+  else if (s->unwritten)
+    {
+      cleanup_free char *w = xasprintf ("%llu records could not be written to the audit log before this one",
+                                        s->unwritten);
+      s->unwritten = 0;
+      notice (s->a, w);
+    }
 
   memset (s->resp, 0, s->resp_size);
   s->resp->id = s->req->id;
@@ -562,10 +587,50 @@ handle_one (struct sup *s, int lfd)
   (void) ioctl (lfd, SECCOMP_IOCTL_NOTIF_SEND, s->resp);
 }
 
+/* Deliver an agent's listener to listenerPath: one connection, one message
+ * (the container process state, the fd), then close. */
+static int
+forward_to_agent (const char *path, int fd, const char *payload, size_t len, char *why, size_t whyn)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  if (strlen (path) >= sizeof sa.sun_path)
+    {
+      snprintf (why, whyn, "listenerPath `%s`: too long for a unix socket", path);
+      return -1;
+    }
+  strcpy (sa.sun_path, path);
+  int s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0 || connect (s, (struct sockaddr *) &sa, sizeof sa) < 0)
+    {
+      snprintf (why, whyn, "listenerPath `%s`: connect: %s", path, strerror (errno));
+      if (s >= 0)
+        close (s);
+      return -1;
+    }
+  char cbuf[CMSG_SPACE (sizeof (int))];
+  memset (cbuf, 0, sizeof cbuf);
+  struct iovec iov = { (void *) payload, len };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (c), &fd, sizeof (int));
+  ssize_t n = sendmsg (s, &m, MSG_NOSIGNAL);
+  int e = errno;
+  close (s);
+  if (n != (ssize_t) len)
+    {
+      snprintf (why, whyn, "listenerPath `%s`: send: %s", path, n < 0 ? strerror (e) : "short write");
+      return -1;
+    }
+  return 0;
+}
+
 static void
 receive_listeners (struct sup *s)
 {
-  char data[8];
+  static char data[65536];
   char cbuf[CMSG_SPACE (sizeof (int) * 4)];
   struct iovec iov = { data, sizeof data };
   struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
@@ -585,6 +650,20 @@ receive_listeners (struct sup *s)
         continue;
       size_t nfd = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
       int *fds = (int *) CMSG_DATA (c);
+      if (data[0] == 'A')
+        {
+          /* An agent's listener: not ours to serve, only to deliver. */
+          char why[512] = "";
+          int r = s->a->agent_path && nfd == 1
+            ? forward_to_agent (s->a->agent_path, fds[0], data + 1, (size_t) n - 1, why, sizeof why)
+            : (snprintf (why, sizeof why, "no listenerPath to deliver the agent's listener to"), -1);
+          for (size_t i = 0; i < nfd; i++)
+            close (fds[i]);
+          char reply[600];
+          int rl = snprintf (reply, sizeof reply, "%c%s", r == 0 ? 'K' : 'E', why);
+          (void) send (s->a->ctl_fd, reply, (size_t) rl, MSG_NOSIGNAL);
+          continue;
+        }
       for (size_t i = 0; i < nfd; i++)
         {
           /* Kernel 6.6+: wake the caller on the same CPU we answer from. */
@@ -596,23 +675,6 @@ receive_listeners (struct sup *s)
             close (fds[i]);
         }
     }
-}
-
-static void
-notice (const struct supervisor_args *a, const char *what)
-{
-  struct jbuf j = { 0 };
-  char tb[48];
-  audit_time (tb, sizeof tb);
-  jb_open (&j);
-  jb_str (&j, "time", tb);
-  jb_str (&j, "container", a->id);
-  jb_str (&j, "wall", "moat");
-  jb_str (&j, "kind", "notice");
-  jb_str (&j, "what", what);
-  jb_close (&j);
-  (void) audit_write (a->log_fd, &j);
-  jb_free (&j);
 }
 
 static int
@@ -633,6 +695,13 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
         }
       else
         faults_set_output (f, a->id, a->log_fd);
+    }
+  if (a->agent_path)
+    {
+      cleanup_free char *w = xasprintf ("seccomp: the notification listener belongs to the external agent at %s; "
+                                        "the other seccomp rules are enforced by the kernel alone and not recorded",
+                                        a->agent_path);
+      notice (a, w);
     }
   /* Now every fork of the container will be seen: let create return. */
   pid_t me = getpid ();
@@ -785,13 +854,12 @@ supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err)
   return 0;
 }
 
-int
-supervisor_send_listener (int ctl_fd, int listener, moat_error **err)
+static int
+send_fd (int ctl_fd, int listener, const char *data, size_t len, moat_error **err)
 {
-  char data = 'L';
   char cbuf[CMSG_SPACE (sizeof (int))];
   memset (cbuf, 0, sizeof cbuf);
-  struct iovec iov = { &data, 1 };
+  struct iovec iov = { (void *) data, len };
   struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
   struct cmsghdr *c = CMSG_FIRSTHDR (&m);
   c->cmsg_level = SOL_SOCKET;
@@ -804,5 +872,46 @@ supervisor_send_listener (int ctl_fd, int listener, moat_error **err)
   while (n < 0 && errno == EINTR);
   if (n < 0)
     return moat_error_set (err, errno, "send the seccomp listener to the supervisor");
+  return 0;
+}
+
+int
+supervisor_send_listener (int ctl_fd, int listener, moat_error **err)
+{
+  return send_fd (ctl_fd, listener, "L", 1, err);
+}
+
+int
+supervisor_send_agent (int ctl_fd, int listener, const char *state_json, const char *metadata,
+                       moat_error **err)
+{
+  /* The container process state of the runtime-spec: the fds by name, the
+   * init's pid (as the host sees it), the metadata, the state. */
+  long long pid = 0;
+  const char *p = state_json ? strstr (state_json, "\"pid\":") : NULL;
+  if (p)
+    pid = strtoll (p + 6, NULL, 10);
+  struct jbuf j = { 0 };
+  jb_open (&j);
+  jb_str (&j, "ociVersion", "1.2.0");
+  jb_raw (&j, "fds", "[\"seccompFd\"]");
+  jb_int (&j, "pid", pid);
+  jb_str (&j, "metadata", metadata ? metadata : "");
+  jb_raw (&j, "state", state_json ? state_json : "{}");
+  jb_put_close (&j);
+  cleanup_free char *msg = xasprintf ("A%s", j.buf);
+  jb_free (&j);
+  if (send_fd (ctl_fd, listener, msg, strlen (msg), err) < 0)
+    return -1;
+  char reply[600];
+  ssize_t n;
+  do
+    n = recv (ctl_fd, reply, sizeof reply - 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    return moat_error_set (err, n < 0 ? errno : 0, "seccomp agent: no answer from the supervisor");
+  reply[n] = '\0';
+  if (reply[0] != 'K')
+    return moat_error_set (err, 0, "seccomp agent: %s", reply + 1);
   return 0;
 }

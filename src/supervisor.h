@@ -25,6 +25,7 @@ struct supervisor_args
   pid_t init_pid;                   /* the container init, host pid */
   bool signals;                     /* record fault-signal deaths (faults.c) */
   const char *kmsg;                 /* the kernel log for fault details; "none" to go without */
+  const char *agent_path;           /* linux.seccomp.listenerPath, or NULL */
 };
 
 /* Start the supervisor; returns its pid (it is not our child once started)
@@ -33,6 +34,11 @@ int supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **
 
 /* Send a listener fd to the supervisor. */
 int supervisor_send_listener (int ctl_fd, int listener, moat_error **err);
+/* Have the supervisor hand an external agent's listener to listenerPath
+ * (with the container process state JSON, as runc and crun do), and wait
+ * for the outcome: a failure to reach the agent fails the start. */
+int supervisor_send_agent (int ctl_fd, int listener, const char *state_json, const char *metadata,
+                           moat_error **err);
 
 /* Decode one syscall's arguments into a JSON object for the record (used by
  * the supervisor; exposed for unit tests). MEM_PID may be 0 (no string

@@ -67,6 +67,18 @@ N_NA=$(jq -r 'select(.detail | startswith("not available"))' "$AUD/flt-burst.jso
 t_is "each record has the kernel's detail or says it is not available" "$((N_KMSG + N_NA))" 500
 diag "burst: $N_KMSG records with the kernel's report, $N_NA without (rate limit)"
 
+# under an audited seccomp filter too (the workload is exec'd by a second
+# thread there: the process must still be followed)
+setargs "$B" /bin/workload segv
+printf '{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO"}]}}\n' > "$TMP/audited.json"
+A run --policy "$TMP/audited.json" --bundle "$B" flt-audited >/dev/null 2>&1
+t_is "a fault under an audited filter is recorded" "$(rec flt-audited .signal | tr -d '"')" SIGSEGV
+t_is "with the container's pid 1" "$(rec flt-audited .nspid)" 1
+setargs "$B" /bin/workload fork-crash 20
+A run --policy "$TMP/audited.json" --bundle "$B" flt-audited-burst >/dev/null 2>&1
+t_is "children's faults under an audited filter: all 20" "$(wc -l < "$AUD/flt-audited-burst.jsonl")" 20
+t_is "each with its own pid in the container (not 1)" "$(jq -r '.nspid' "$AUD/flt-audited-burst.jsonl" | grep -cvx 1)" 20
+
 # the degraded path: no /dev/kmsg at all
 setargs "$B" /bin/workload segv
 "$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg none run --bundle "$B" flt-nokmsg >/dev/null 2>&1

@@ -47,11 +47,12 @@ setargs "$B" /bin/workload syscall getppid
 cfg "$B" '.linux.namespaces |= map(select(.type != "pid"))'
 run_in sc-kill >/dev/null 2>&1
 t_is "kill_process: the process dies by SIGSYS (128+31)" "$?" 159
-t_is "record: kill_process with SIGSYS" "$(log sc-kill | jq -r '.action + " " + .signal')" "kill_process SIGSYS"
+t_is "record: kill_process with SIGSYS" "$(log sc-kill | jq -r 'select(.kind=="syscall") | .action + " " + .signal')" "kill_process SIGSYS"
+t_is "and the death by SIGSYS is recorded too" "$(log sc-kill | jq -r 'select(.kind=="signal") | .wall + " " + .signal')" "seccomp SIGSYS"
 cfg "$B" '.linux.namespaces += [{"type":"pid"}]'
 run_in sc-kill1 >/dev/null 2>&1
 t_is "kill_process of pid 1 of a pid namespace: SIGKILL (137)" "$?" 137
-t_is "record says SIGKILL" "$(log sc-kill1 | jq -r .signal)" SIGKILL
+t_is "record says SIGKILL" "$(log sc-kill1 | jq -r 'select(.kind=="syscall") | .signal')" SIGKILL
 seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_KILL_THREAD"}]}'
 cfg "$B" '.linux.namespaces |= map(select(.type != "pid"))'
 run_in sc-killt >/dev/null 2>&1
@@ -59,8 +60,21 @@ t_is "kill_thread: dies by SIGSYS" "$?" 159
 seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_TRAP"}]}'
 run_in sc-trap >/dev/null 2>&1
 t_is "trap without a handler: dies by SIGSYS" "$?" 159
-t_is "record: trap" "$(log sc-trap | jq -r .action)" trap
+t_is "record: trap" "$(log sc-trap | jq -r 'select(.kind=="syscall") | .action')" trap
 cfg "$B" '.linux.namespaces += [{"type":"pid"}]'
+
+# a kill from a thread other than the first of pid 1 still kills (pid 1
+# ignores an outside SIGSYS it has no handler for: SIGKILL it is)
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_KILL_PROCESS"}]}'
+setargs "$B" /bin/workload storm 2 1 getppid
+timeout 20 "$MOAT" --root "$ROOT" --audit-dir "$AUD" run --bundle "$B" sc-killmt >/dev/null 2>&1
+t_is "kill_process from a second thread of pid 1: the process dies" "$?" 137
+t_is "and the record says SIGKILL" "$(log sc-killmt | jq -r 'select(.kind=="syscall") | .signal' | sort -u)" SIGKILL
+
+# a rule's errnoRet defaults to EPERM, whatever defaultErrnoRet says
+seccomp '{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,"syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO"},{"names":["execve","brk","arch_prctl","set_tid_address","set_robust_list","rseq","prlimit64","mprotect","mmap","munmap","readlink","getrandom","write","exit_group","exit","uname","newfstatat","fstat","read","close","rt_sigaction","rt_sigprocmask","sigaltstack","futex"],"action":"SCMP_ACT_ALLOW"}]}'
+setargs "$B" /bin/workload syscall getppid
+t_is "errnoRet defaults to EPERM" "$(run_in sc-eperm)" "getppid = -1 EPERM"
 
 # log: allowed, recorded
 seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_LOG"}]}'
@@ -154,6 +168,33 @@ t_is "audit --json --syscall" "$(A audit --json --syscall socket sc-inet | jq -r
 t_like "audit --summary counts per syscall" "$(A audit --summary sc-storm)" "80000 +seccomp +getppid +EPERM"
 t_fails "audit of an id with no log fails" A audit sc-nolog
 t_like "with a clear message" "$(A audit sc-nolog 2>&1)" "no audit log for container"
+
+# an external agent (listenerPath) gets the listener, with the container
+# process state, and answers the SCMP_ACT_NOTIFY calls
+AGENT="$TMP/agent.sock"
+"$WORKLOAD" agent "$AGENT" 113 1 > "$TMP/agent.out" 2>&1 &
+AGPID=$!
+for i in $(seq 50); do [ -S "$AGENT" ] && break; sleep 0.05; done
+seccomp "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"$AGENT\",\"listenerMetadata\":\"meta-1\",\"syscalls\":[{\"names\":[\"getppid\"],\"action\":\"SCMP_ACT_NOTIFY\"},{\"names\":[\"getuid\"],\"action\":\"SCMP_ACT_ERRNO\"}]}"
+setargs "$B" /bin/workload syscall getppid
+t_is "listenerPath: the agent answers the notified call" "$(timeout 20 "$MOAT" --root "$ROOT" --audit-dir "$AUD" run --bundle "$B" sc-agent)" "getppid = -1 EHOSTUNREACH"
+wait $AGPID
+STATE=$(sed -n 's/^agent-state //p' "$TMP/agent.out")
+t_is "the agent got the container process state: fds and metadata" "$(jq -r '(.fds|join(",")) + " " + .metadata' <<<"$STATE")" "seccompFd meta-1"
+t_is "with the container's state" "$(jq -r '.state.id + " " + (.state.pid == .pid | tostring)' <<<"$STATE")" "sc-agent true"
+t_like "the audit log says who holds the listener" "$(log sc-agent | jq -r 'select(.kind=="notice") | .what')" "belongs to the external agent"
+"$WORKLOAD" agent "$AGENT" 113 0 > "$TMP/agent2.out" 2>&1 &
+AGPID=$!
+for i in $(seq 50); do [ -S "$AGENT" ] && grep -q ready "$TMP/agent2.out" && break; sleep 0.05; done
+setargs "$B" /bin/workload syscall getuid
+t_is "the other rules are still enforced (by the kernel)" "$(timeout 20 "$MOAT" --root "$ROOT" --audit-dir "$AUD" run --bundle "$B" sc-agent2 2>&1 | tail -n 1)" "getuid = -1 EPERM"
+wait $AGPID
+rm -f "$AGENT"
+setargs "$B" /bin/workload syscall getppid
+OUT=$(timeout 20 "$MOAT" --root "$ROOT" --audit-dir "$AUD" run --bundle "$B" sc-noagent 2>&1); RC=$?
+t_is "no agent listening: the start fails" "$RC" 1
+t_like "naming the listenerPath" "$OUT" "listenerPath .*agent.sock.*connect"
+t_fails "and nothing is left" test -e "$ROOT/sc-noagent"
 
 # bad seccomp input: one clear line with the JSON path, nothing left behind
 bad () {   # bad DESC FILTER PATTERN

@@ -104,7 +104,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/un.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/ptrace.h>
@@ -1247,6 +1250,68 @@ cmd_fork_crash (int argc, char **argv)
 }
 
 /* NAME is the usage synopsis; its first word is the subcommand.  */
+
+/* agent SOCKET ERRNO COUNT: a stand-in for an external seccomp agent (the
+ * OCI listenerPath). Listens on SOCKET, takes one connection carrying the
+ * container process state (JSON) and the listener fd, prints
+ * `agent-state JSON`, then answers COUNT notifications with -ERRNO, printing
+ * `agent: answered NR` for each. Runs on the host, not in a container. */
+static int
+cmd_agent (int argc, char **argv)
+{
+  (void) argc;
+  const char *path = argv[1];
+  long want_errno = strtol (argv[2], NULL, 0);
+  long count = strtol (argv[3], NULL, 0);
+  int ls = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
+  unlink (path);
+  if (ls < 0 || bind (ls, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (ls, 1) < 0)
+    die ("agent: listen %s", path);
+  printf ("agent ready\n");
+  fflush (stdout);
+  int c = accept4 (ls, NULL, NULL, SOCK_CLOEXEC);
+  if (c < 0)
+    die ("agent: accept %s", path);
+  static char buf[65536];
+  char cbuf[CMSG_SPACE (sizeof (int))];
+  struct iovec iov = { buf, sizeof buf - 1 };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  ssize_t n = recvmsg (c, &m, MSG_CMSG_CLOEXEC);
+  if (n <= 0)
+    die ("agent: recvmsg %s", path);
+  buf[n] = '\0';
+  int lfd = -1;
+  struct cmsghdr *cm = CMSG_FIRSTHDR (&m);
+  if (cm && cm->cmsg_type == SCM_RIGHTS)
+    memcpy (&lfd, CMSG_DATA (cm), sizeof (int));
+  printf ("agent-state %s\n", buf);
+  fflush (stdout);
+  close (c);
+  if (lfd < 0)
+    die ("agent: no fd received %s", path);
+  struct seccomp_notif_sizes sizes;
+  if (syscall (SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+    die ("agent: notif sizes %s", path);
+  struct seccomp_notif *req = calloc (1, sizes.seccomp_notif > sizeof *req ? sizes.seccomp_notif : sizeof *req);
+  struct seccomp_notif_resp *resp = calloc (1, sizes.seccomp_notif_resp > sizeof *resp ? sizes.seccomp_notif_resp : sizeof *resp);
+  for (long i = 0; i < count; i++)
+    {
+      memset (req, 0, sizes.seccomp_notif);
+      if (ioctl (lfd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
+        die ("agent: receive %s", path);
+      memset (resp, 0, sizes.seccomp_notif_resp);
+      resp->id = req->id;
+      resp->error = (int32_t) -want_errno;
+      if (ioctl (lfd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0)
+        die ("agent: answer %s", path);
+      printf ("agent: answered %d\n", req->data.nr);
+      fflush (stdout);
+    }
+  return 0;
+}
+
 static const struct command
 {
   const char *name;
@@ -1280,6 +1345,7 @@ static const struct command
   { "divzero", 0, 0, cmd_divzero }, { "hlt", 0, 0, cmd_hlt },
   { "wrro", 0, 0, cmd_wrro }, { "exec-nx", 0, 0, cmd_exec_nx },
   { "fork-crash N", 1, 1, cmd_fork_crash },
+  { "agent SOCKET ERRNO COUNT", 3, 3, cmd_agent },
 };
 
 static void __attribute__ ((noreturn))

@@ -315,7 +315,7 @@ pend_remove (struct faults *f, size_t i)
 static int
 cn_subscribe (int s)
 {
-  char buf[NLMSG_SPACE (sizeof (struct cn_msg) + sizeof (struct moat_proc_input))];
+  char buf[NLMSG_SPACE (sizeof (struct cn_msg) + sizeof (struct moat_proc_input))] __attribute__ ((aligned (8)));
   memset (buf, 0, sizeof buf);
   struct nlmsghdr *nl = (struct nlmsghdr *) buf;
   struct cn_msg *cn = NLMSG_DATA (nl);
@@ -450,7 +450,12 @@ faults_on_connector (struct faults *f)
           struct cn_msg *cn = NLMSG_DATA (nl);
           if (cn->id.idx != CN_IDX_PROC || cn->len < sizeof (struct proc_event) - sizeof (((struct proc_event *) 0)->event_data))
             continue;
-          on_event (f, (const struct proc_event *) cn->data);
+          /* The event sits 4 bytes off an 8-byte boundary in the datagram:
+           * copy it out rather than read it in place. */
+          struct proc_event ev;
+          memset (&ev, 0, sizeof ev);
+          memcpy (&ev, cn->data, cn->len < sizeof ev ? cn->len : sizeof ev);
+          on_event (f, &ev);
         }
     }
 }

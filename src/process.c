@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -286,13 +287,40 @@ struct exec_share
   char msg[512];
 };
 
+/* Waiting between the two threads. A spin would hold a CPU the other thread
+ * needs (2 vCPUs: milliseconds); a futex sleeps. The filtered thread's own
+ * futex calls pass its filter like any other call (every shipped policy
+ * allows futex); if a policy refuses them they fail at once (EPERM, or
+ * ENOSYS) and the wait falls back to spinning, so nothing can hang. */
+static void
+share_wait (volatile int *addr, int while_value, long timeout_ns)
+{
+  struct timespec ts = { 0, timeout_ns };
+  bool futex_ok = true;   /* refused once, never asked again: no stream of denials */
+  while (__atomic_load_n (addr, __ATOMIC_SEQ_CST) == while_value)
+    {
+      if (futex_ok && syscall (SYS_futex, addr, FUTEX_WAIT, while_value, timeout_ns ? &ts : NULL, NULL, 0) < 0
+          && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT)
+        futex_ok = false;
+      if (!futex_ok)
+        __builtin_ia32_pause ();
+    }
+}
+
+static void
+share_set (volatile int *addr, int value)
+{
+  __atomic_store_n (addr, value, __ATOMIC_SEQ_CST);
+  syscall (SYS_futex, addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
 static void
 share_fail (struct exec_share *sh, moat_error *e)
 {
   snprintf (sh->msg, sizeof sh->msg, "%s", e && e->msg ? e->msg : "container init failed");
   sh->errnum = e ? e->errnum : 0;
   moat_error_free (&e);
-  __atomic_store_n (&sh->state, SHARE_FAILED, __ATOMIC_SEQ_CST);
+  share_set (&sh->state, SHARE_FAILED);
 }
 
 static int
@@ -309,9 +337,8 @@ filtered_thread (void *arg)
       return 0;
     }
   sh->listener = lfd;
-  __atomic_store_n (&sh->state, SHARE_LOADED, __ATOMIC_SEQ_CST);
-  while (__atomic_load_n (&sh->state, __ATOMIC_SEQ_CST) == SHARE_LOADED)
-    __builtin_ia32_pause ();
+  share_set (&sh->state, SHARE_LOADED);
+  share_wait (&sh->state, SHARE_LOADED, 0);
   if (__atomic_load_n (&sh->state, __ATOMIC_SEQ_CST) != SHARE_GO)
     return 0;
   /* Without no_new_privs the filter went on first (it needs CAP_SYS_ADMIN);
@@ -345,9 +372,11 @@ exec_with_listener (const struct exec_plan *p, moat_error **err)
   int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
   if (clone (filtered_thread, (char *) stack + stack_size, flags, &sh) < 0)
     return moat_error_set (err, errno, "clone the filtered thread");
-  int st;
-  while ((st = __atomic_load_n (&sh.state, __ATOMIC_SEQ_CST)) == SHARE_START)
-    sched_yield ();
+  /* The other thread's wake-up passes its new filter: if the policy holds
+   * it for the supervisor (which has no listener yet), the 1 ms timeout
+   * still lets this thread see the state and go on. */
+  share_wait (&sh.state, SHARE_START, 1000 * 1000);
+  int st = __atomic_load_n (&sh.state, __ATOMIC_SEQ_CST);
   if (st == SHARE_FAILED)
     return moat_error_set (err, sh.errnum, "%s", sh.msg);
   int r = p->a->sc_to_agent
@@ -356,18 +385,13 @@ exec_with_listener (const struct exec_plan *p, moat_error **err)
   close (sh.listener);
   if (r < 0)
     {
-      __atomic_store_n (&sh.state, SHARE_FAILED, __ATOMIC_SEQ_CST);
+      share_set (&sh.state, SHARE_FAILED);
       return -1;
     }
-  __atomic_store_n (&sh.state, SHARE_GO, __ATOMIC_SEQ_CST);
+  share_set (&sh.state, SHARE_GO);
   /* Wait to be ended by the execve, or to hear why it failed. */
-  for (;;)
-    {
-      if (__atomic_load_n (&sh.state, __ATOMIC_SEQ_CST) == SHARE_FAILED)
-        return moat_error_set (err, sh.errnum, "%s", sh.msg);
-      struct timespec ts = { 0, 200 * 1000 };
-      nanosleep (&ts, NULL);
-    }
+  share_wait (&sh.state, SHARE_GO, 5 * 1000 * 1000);
+  return moat_error_set (err, sh.errnum, "%s", sh.msg);
 }
 
 /* After start: startContainer hooks, privileges down, exec. */

@@ -61,6 +61,7 @@ struct faults
   int log_fd;
   struct task *tasks;
   size_t cap, used, alive;
+  unsigned long long gen;
   struct pending *pend;
   size_t npend, cappend;
   struct jbuf rec;
@@ -364,6 +365,7 @@ on_event (struct faults *f, const struct proc_event *ev)
         struct task *t = task_find (f, ev->event_data.exec.process_pid);
         if (t == NULL)
           return;
+        f->gen++;
         if (t->dead && t->tid == t->tgid)
           {
             /* A thread that execs takes over the leader's pid, and the old
@@ -379,6 +381,7 @@ on_event (struct faults *f, const struct proc_event *ev)
         struct task *t = task_find (f, ev->event_data.exit.process_pid);
         if (t == NULL || t->dead)
           return;
+        f->gen++;
         int st = (int) ev->event_data.exit.exit_code;
         /* When a non-leader thread execs, the kernel ends the leader and
          * gives its pid to the exec'ing thread: the "leader exit" is not the
@@ -605,6 +608,12 @@ faults_tick (struct faults *f, bool flush)
       }
     else
       i++;
+}
+
+unsigned long long
+faults_generation (const struct faults *f)
+{
+  return f->gen;
 }
 
 bool

@@ -43,6 +43,9 @@ int faults_next_timeout (const struct faults *f);
 void faults_tick (struct faults *f, bool flush);
 /* Any of the container's processes left? */
 bool faults_alive (const struct faults *f);
+/* Bumped by every exec and exit in the container: cached facts about a
+ * task are good while it stays the same. */
+unsigned long long faults_generation (const struct faults *f);
 
 /* The last number on the KEY line of a /proc/PID/status text ("\nNStgid:"),
  * -1 if absent. */

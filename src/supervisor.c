@@ -259,9 +259,10 @@ static const struct { const char *name, *spec; } arg_specs[] = {
   { "open_by_handle_at", "mount_fd:fd,handle:hex,flags:oflags" },
 };
 
-void
+bool
 decode_syscall_args (struct jbuf *j, const char *name, const uint64_t args[6], pid_t mem_pid)
 {
+  bool read_memory = false;
   jb_obj_open (j, "args");
   const char *spec = NULL;
   for (size_t i = 0; name && i < ARRAY_SIZE (arg_specs); i++)
@@ -274,7 +275,7 @@ decode_syscall_args (struct jbuf *j, const char *name, const uint64_t args[6], p
       for (int i = 0; i < 6; i++)
         put_hex (j, raw[i], args[i]);
       jb_obj_close (j);
-      return;
+      return false;
     }
   char copy[256];
   snprintf (copy, sizeof copy, "%s", spec);
@@ -286,7 +287,10 @@ decode_syscall_args (struct jbuf *j, const char *name, const uint64_t args[6], p
       *type++ = '\0';
       uint64_t v = args[i];
       if (strcmp (type, "path") == 0)
-        put_path (j, f, v, mem_pid);
+        {
+          put_path (j, f, v, mem_pid);
+          read_memory = true;
+        }
       else if (strcmp (type, "fd") == 0)
         put_fd (j, f, v);
       else if (strcmp (type, "int") == 0)
@@ -329,6 +333,7 @@ decode_syscall_args (struct jbuf *j, const char *name, const uint64_t args[6], p
         put_hex (j, f, v);
     }
   jb_obj_close (j);
+  return read_memory;
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -337,9 +342,22 @@ struct task_info
 {
   pid_t tid, tgid, nspid;
   bool used;
+  unsigned long long gen;     /* the container's exec/exit generation when read */
+  char comm[32];
 };
 
 #define TASK_SLOTS 1024
+#define NAME_SLOTS 1024
+
+/* Syscall names per (arch, nr): libseccomp's lookup is a table scan and a
+ * strdup, too slow for every record of a storm. */
+struct name_cache
+{
+  uint32_t arch;
+  char *name[NAME_SLOTS];
+  int native[NAME_SLOTS];
+  bool known[NAME_SLOTS];
+};
 
 struct sup
 {
@@ -348,23 +366,30 @@ struct sup
   int epfd;
   int nlisteners;
   bool ctl_open;
-  struct task_info tasks[TASK_SLOTS];   /* tid -> tgid, nspid: fixed for a task's life */
+  struct faults *faults;                /* NULL without fault auditing */
+  struct task_info tasks[TASK_SLOTS];   /* tid -> tgid, nspid, comm */
+  struct name_cache names[3];
   struct jbuf rec;
   struct seccomp_notif *req;
   struct seccomp_notif_resp *resp;
   size_t req_size, resp_size;
 };
 
+/* Who made the call. A task's tgid and nspid are fixed for its life, its
+ * comm changes at exec, and its tid may be reused after it exits: the
+ * cached entry is good while no exec or exit happened in the container
+ * (the proc connector's generation). Without the connector, read afresh. */
 static void
 task_lookup (struct sup *s, pid_t tid, struct task_info *out)
 {
   struct task_info *slot = &s->tasks[(unsigned) tid % TASK_SLOTS];
-  if (slot->used && slot->tid == tid)
+  unsigned long long gen = s->faults ? faults_generation (s->faults) : 0;
+  if (s->faults && slot->used && slot->tid == tid && slot->gen == gen)
     {
       *out = *slot;
       return;
     }
-  struct task_info t = { .tid = tid, .tgid = tid, .nspid = tid, .used = true };
+  struct task_info t = { .tid = tid, .tgid = tid, .nspid = tid, .used = true, .gen = gen };
   char path[64], buf[4096];
   snprintf (path, sizeof path, "/proc/%d/status", (int) tid);
   int fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -383,27 +408,42 @@ task_lookup (struct sup *s, pid_t tid, struct task_info *out)
           long ns = status_last_field (buf, "\nNStgid:");
           if (ns > 0)
             t.nspid = (pid_t) ns;
+          if (strncmp (buf, "Name:\t", 6) == 0)
+            {
+              size_t len = strcspn (buf + 6, "\n");
+              if (len >= sizeof t.comm)
+                len = sizeof t.comm - 1;
+              memcpy (t.comm, buf + 6, len);
+              t.comm[len] = '\0';
+            }
         }
     }
   *slot = t;
   *out = t;
 }
 
-static void
-read_comm (pid_t tid, char *comm, size_t n)
+static const char *
+syscall_name (struct sup *s, uint32_t arch, int nr, int *native)
 {
-  char path[64];
-  snprintf (path, sizeof path, "/proc/%d/comm", (int) tid);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  ssize_t r = fd >= 0 ? read (fd, comm, n - 1) : -1;
-  if (fd >= 0)
-    close (fd);
-  if (r <= 0)
-    r = 0;
-  comm[r] = '\0';
-  char *nl = strchr (comm, '\n');
-  if (nl)
-    *nl = '\0';
+  int slot = arch == SCMP_ARCH_X86_64 ? 0 : arch == SCMP_ARCH_X86 ? 1 : arch == SCMP_ARCH_X32 ? 2 : -1;
+  struct name_cache *c = slot >= 0 ? &s->names[slot] : NULL;
+  int idx = (int) ((unsigned) nr & ~0x40000000u);   /* x32 numbers carry a high bit */
+  if (c && idx >= 0 && idx < NAME_SLOTS && c->known[idx])
+    {
+      *native = c->native[idx];
+      return c->name[idx];
+    }
+  char *name = seccomp_syscall_resolve_num_arch (arch, nr);
+  *native = name ? seccomp_syscall_resolve_name (name) : nr;
+  if (c && idx >= 0 && idx < NAME_SLOTS)
+    {
+      c->known[idx] = true;
+      c->name[idx] = name;
+      c->native[idx] = *native;
+      return name;
+    }
+  /* Uncached (another arch): kept for the life of the supervisor, rare. */
+  return name;
 }
 
 /* How SIGSYS would land on this thread: caught by a handler, or (blocked,
@@ -484,8 +524,8 @@ handle_one (struct sup *s, int lfd)
   const struct moat_seccomp *sc = s->a->sc;
 
   /* The name for the caller's arch; the rule set is keyed by native numbers. */
-  char *name = seccomp_syscall_resolve_num_arch (d->arch, d->nr);
-  int native_nr = name ? seccomp_syscall_resolve_name (name) : d->nr;
+  int native_nr;
+  const char *name = syscall_name (s, d->arch, d->nr, &native_nr);
   uint64_t args[6];
   for (int i = 0; i < 6; i++)
     args[i] = d->args[i];
@@ -495,8 +535,7 @@ handle_one (struct sup *s, int lfd)
 
   struct task_info t;
   task_lookup (s, (pid_t) s->req->pid, &t);
-  char comm[32], tbuf[48];
-  read_comm (t.tid, comm, sizeof comm);
+  char tbuf[48];
   audit_time (tbuf, sizeof tbuf);
 
   struct jbuf *j = &s->rec;
@@ -508,11 +547,11 @@ handle_one (struct sup *s, int lfd)
   jb_int (j, "pid", t.tgid);
   jb_int (j, "tid", t.tid);
   jb_int (j, "nspid", t.nspid);
-  jb_str (j, "comm", comm);
+  jb_str (j, "comm", t.comm);
   jb_str (j, "syscall", name ? name : "?");
   jb_int (j, "nr", d->nr);
   jb_str (j, "arch", arch_name (d->arch));
-  decode_syscall_args (j, name, args, t.tid);
+  bool read_memory = decode_syscall_args (j, name, args, t.tid);
   jb_str (j, "action", sc_action_name (act));
   if (act == SC_ERRNO)
     {
@@ -543,11 +582,10 @@ handle_one (struct sup *s, int lfd)
     jb_str (j, "rule", "default");
   jb_str (j, "policy", s->a->policy);
   jb_close (j);
-  free (name);
 
   /* Strings were read from the caller's memory: only trust the record if
    * the notification (so the caller) is still the same. */
-  if (ioctl (lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &s->req->id) < 0)
+  if (read_memory && ioctl (lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &s->req->id) < 0)
     return;
   /* If the log cannot take the record, the call is still answered (a full
    * disk must not hang the container), but the loss is counted and written
@@ -696,6 +734,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
       else
         faults_set_output (f, a->id, a->log_fd);
     }
+  s->faults = f;
   if (a->agent_path)
     {
       cleanup_free char *w = xasprintf ("seccomp: the notification listener belongs to the external agent at %s; "
@@ -756,11 +795,17 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
         }
       if (f)
         faults_tick (f, false);
+      /* Process events first: an exec queued there happened before any
+       * notification of this batch from the new program, so its comm is
+       * fresh when that notification is recorded. */
+      for (int i = 0; i < n; i++)
+        if (evs[i].data.fd == cn)
+          faults_on_connector (f);
       for (int i = 0; i < n; i++)
         {
           int fd = evs[i].data.fd;
           if (fd == cn)
-            faults_on_connector (f);
+            continue;
           else if (fd == km)
             faults_on_kmsg (f);
           else if (fd == pidfd)

@@ -11,6 +11,8 @@
 #ifndef MOAT_SUPERVISOR_H
 #define MOAT_SUPERVISOR_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
 #include "seccomp-wall.h"
@@ -44,6 +46,7 @@ int supervisor_send_agent (int ctl_fd, int listener, const char *state_json, con
  * the supervisor; exposed for unit tests). MEM_PID may be 0 (no string
  * reads). */
 struct jbuf;
-void decode_syscall_args (struct jbuf *j, const char *name, const uint64_t args[6], pid_t mem_pid);
+/* Returns whether it read the caller's memory. */
+bool decode_syscall_args (struct jbuf *j, const char *name, const uint64_t args[6], pid_t mem_pid);
 
 #endif

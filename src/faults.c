@@ -39,6 +39,7 @@ struct task
 struct detail
 {
   bool have;
+  char comm[32];          /* the kernel's own name for the task at the fault */
   char kind[40];          /* "segfault", "general protection fault", "invalid opcode", "divide error" */
   unsigned long long addr, ip, sp, error;
   bool has_addr, has_error;
@@ -160,9 +161,10 @@ status_last_field (const char *status, const char *key)
   return strtol (last, NULL, 10);
 }
 
-/* Read what a record needs while the task still exists. A task that is
- * already gone (a short-lived child) keeps what it inherited (comm, exe of
- * its parent: right for a fork without exec) and an unknown nspid (-1). */
+/* Read what a record needs while the task still exists. A task already
+ * gone keeps what it had: for a fresh fork the parent's comm and exe (right
+ * for a fork without exec) and nspid -1 (set by the caller); after an exec
+ * its nspid, which an exec does not change. */
 static void
 task_refresh (struct task *t)
 {
@@ -173,10 +175,7 @@ task_refresh (struct task *t)
   if (fd >= 0)
     close (fd);
   if (r <= 0)
-    {
-      t->nspid = -1;
-      return;
-    }
+    return;
   buf[r] = '\0';
   /* NStgid: the process's id in its namespace (NSpid would be a thread's). */
   t->nspid = (pid_t) status_last_field (buf, "\nNStgid:");
@@ -256,7 +255,9 @@ emit (struct faults *f, struct pending *p)
     jb_int (j, "nspid", p->t.nspid);
   else
     jb_raw (j, "nspid", "null");   /* gone before it could be read */
-  jb_str (j, "comm", p->t.comm);
+  /* The kernel's report names the task as it was at the fault: better than
+   * a comm read before a last exec the connector had not told us yet. */
+  jb_str (j, "comm", p->d.have && p->d.comm[0] ? p->d.comm : p->t.comm);
   jb_str (j, "exe", p->t.exe);
   if (p->death)
     {
@@ -354,6 +355,7 @@ on_event (struct faults *f, const struct proc_event *ev)
         t.dead = false;
         if (t.tid == t.tgid)
           {
+            t.nspid = -1;   /* not the parent's: unknown until read */
             task_refresh (&t);
             f->alive++;
           }
@@ -494,6 +496,16 @@ parse_report (const char *msg, pid_t *tid, struct detail *d)
   if (*open != '[')
     return false;
   *tid = (pid_t) strtol (open + 1, NULL, 10);
+  /* NAME is what precedes the '[' ("traps: NAME[TID]" or "NAME[TID]:"). */
+  const char *name = msg;
+  if (strncmp (name, "traps: ", 7) == 0)
+    name += 7;
+  size_t nl = (size_t) (open - name);
+  if (open > name && nl < sizeof d->comm)
+    {
+      memcpy (d->comm, name, nl);
+      d->comm[nl] = '\0';
+    }
   snprintf (d->kind, sizeof d->kind, "%s", kinds[k][1]);
   const char *p = hit + strlen (kinds[k][0]);
   if (k == 0)

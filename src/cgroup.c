@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "cgroup.h"
+#include "json.h"
 #include "util.h"
 
 #include <errno.h>
@@ -248,5 +249,112 @@ cgroup_destroy (const char *path, moat_error **err)
           nanosleep (&ts, NULL);
         }
     }
+  return 0;
+}
+
+int
+cgroup_parse_devices (yajl_val resources, const char *docname, struct cg_dev_rule **out, size_t *n,
+                      moat_error **err)
+{
+  *out = NULL;
+  *n = 0;
+  yajl_val arr = NULL;
+  if (resources == NULL || json_get_array (resources, "devices", docname, "linux.resources", &arr, false, err) < 0)
+    return resources ? -1 : 0;
+  if (arr == NULL)
+    return 0;
+  size_t len = YAJL_GET_ARRAY (arr)->len;
+  struct cg_dev_rule *v = xmalloc0 ((len + 1) * sizeof *v);
+  for (size_t i = 0; i < len; i++)
+    {
+      yajl_val r = YAJL_GET_ARRAY (arr)->values[i];
+      cleanup_free char *rp = json_path_index ("linux.resources.devices", i);
+      cleanup_free char *type = NULL, *access = NULL;
+      v[i].major = v[i].minor = -1;
+      if (json_as_object (r, docname, rp, err) < 0
+          || json_get_bool (r, "allow", docname, rp, &v[i].allow, true, err) < 0
+          || json_get_string (r, "type", docname, rp, &type, false, err) < 0
+          || json_get_int64 (r, "major", docname, rp, &v[i].major, false, err) < 0
+          || json_get_int64 (r, "minor", docname, rp, &v[i].minor, false, err) < 0
+          || json_get_string (r, "access", docname, rp, &access, false, err) < 0)
+        goto fail;
+      v[i].type = type ? type[0] : 'a';
+      if (type && (strlen (type) != 1 || !strchr ("acb", type[0])))
+        {
+          cleanup_free char *tp = json_path_key (rp, "type");
+          json_error (err, docname, tp, "must be \"a\", \"c\" or \"b\"");
+          goto fail;
+        }
+      const char *acc = access ? access : "rwm";
+      if (strlen (acc) > 3 || acc[strspn (acc, "rwm")] != '\0')
+        {
+          cleanup_free char *ap = json_path_key (rp, "access");
+          json_error (err, docname, ap, "must be made of r, w and m");
+          goto fail;
+        }
+      snprintf (v[i].access, sizeof v[i].access, "%s", *acc ? acc : "rwm");
+    }
+  *out = v;
+  *n = len;
+  return 0;
+fail:
+  free (v);
+  return -1;
+}
+
+static int
+write_rule (const char *dir, const struct cg_dev_rule *r, moat_error **err)
+{
+  char line[64], maj[24], min[24];
+  if (r->major < 0)
+    snprintf (maj, sizeof maj, "*");
+  else
+    snprintf (maj, sizeof maj, "%lld", (long long) r->major);
+  if (r->minor < 0)
+    snprintf (min, sizeof min, "*");
+  else
+    snprintf (min, sizeof min, "%lld", (long long) r->minor);
+  int n = r->type == 'a' ? snprintf (line, sizeof line, "a")
+                         : snprintf (line, sizeof line, "%c %s:%s %s", r->type, maj, min, r->access);
+  cleanup_free char *file = xasprintf ("%s/%s", dir, r->allow ? "devices.allow" : "devices.deny");
+  return write_file_at (AT_FDCWD, file, line, (size_t) n, err);
+}
+
+int
+cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, size_t n,
+                      const struct moat_config *cfg, bool *applied, moat_error **err)
+{
+  *applied = false;
+  cleanup_free char *dir = xasprintf (CGROUP_ROOT "/devices%s", path);
+  struct stat st;
+  if (cgroup_detect_layout () == CGROUP_V2 || stat (dir, &st) < 0)
+    return 0;
+  /* What every container needs, after the config's own rules (as runc). */
+  static const struct cg_dev_rule defaults[] = {
+    { true, 'c', -1, -1, "m" }, { true, 'b', -1, -1, "m" },
+    { true, 'c', 1, 3, "rwm" }, { true, 'c', 1, 5, "rwm" }, { true, 'c', 1, 7, "rwm" },
+    { true, 'c', 1, 8, "rwm" }, { true, 'c', 1, 9, "rwm" }, { true, 'c', 5, 0, "rwm" },
+    { true, 'c', 5, 1, "rwm" }, { true, 'c', 5, 2, "rwm" }, { true, 'c', 136, -1, "rwm" },
+    { true, 'c', 10, 200, "rwm" },
+  };
+  static const struct cg_dev_rule deny_all = { false, 'a', -1, -1, "rwm" };
+  if (write_rule (dir, &deny_all, err) < 0)
+    return moat_error_wrap (err, "device cgroup");
+  for (size_t i = 0; i < n; i++)
+    if (write_rule (dir, &rules[i], err) < 0)
+      return moat_error_wrap (err, "linux.resources.devices[%zu]", i);
+  for (size_t i = 0; i < ARRAY_SIZE (defaults); i++)
+    if (write_rule (dir, &defaults[i], err) < 0)
+      return moat_error_wrap (err, "device cgroup");
+  for (size_t i = 0; i < cfg->n_devices; i++)
+    {
+      const struct moat_device *d = &cfg->devices[i];
+      if (d->type == 'p')
+        continue;
+      struct cg_dev_rule r = { true, d->type == 'u' ? 'c' : d->type, d->major, d->minor, "rwm" };
+      if (write_rule (dir, &r, err) < 0)
+        return moat_error_wrap (err, "linux.devices[%zu]", i);
+    }
+  *applied = true;
   return 0;
 }

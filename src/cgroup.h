@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <stdint.h>
 #include "config.h"
 #include "error.h"
 
@@ -19,6 +20,25 @@ const char *cgroup_layout_name (enum cgroup_layout l);
  * linux.cgroupsPath when set (a relative one is taken from the root, as runc
  * does), else /moat/ID. */
 int cgroup_path_for (const struct moat_config *cfg, const char *id, char **out, moat_error **err);
+
+/* A device rule (linux.resources.devices, or one moat adds). */
+struct cg_dev_rule
+{
+  bool allow;
+  char type;              /* 'a', 'c' or 'b' */
+  int64_t major, minor;   /* -1: any */
+  char access[4];         /* some of "rwm" */
+};
+
+/* Parse linux.resources.devices (NULL: none) into rules, JSON paths in errors. */
+int cgroup_parse_devices (yajl_val resources, const char *docname, struct cg_dev_rule **out, size_t *n,
+                          moat_error **err);
+/* The device wall: deny everything, then RULES in order, then the devices
+ * every container needs (null, zero, full, random, urandom, tty, ptmx, pts,
+ * tun: runc's list) and each of linux.devices. *APPLIED is false where this
+ * host has no devices hierarchy (pure v2 needs a BPF program: not yet). */
+int cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, size_t n,
+                          const struct moat_config *cfg, bool *applied, moat_error **err);
 
 /* mkdir PATH in every hierarchy and move PID into it. */
 int cgroup_enter (const char *path, pid_t pid, moat_error **err);

@@ -43,6 +43,8 @@ struct creation
   struct moat_config *cfg;
   struct moat_policy *policy;  /* --policy, overlaid on cfg (which points into it) */
   bool audit_syscalls, audit_signals;
+  struct cg_dev_rule *dev_rules;   /* linux.resources.devices, parsed */
+  size_t n_dev_rules;
   struct moat_seccomp *sc;     /* linux.seccomp, parsed */
   struct sock_fprog prog;      /* ... and compiled (audit mode) */
   struct moat_state st;
@@ -63,6 +65,7 @@ creation_release (struct creation *c)
   free (c->rootfs);
   free (c->st.created);
   free (c->prog.filter);
+  free (c->dev_rules);
   seccomp_free (c->sc);
   if (c->cfg)
     config_free (c->cfg);
@@ -130,8 +133,8 @@ warn_unenforced (const struct moat_config *cfg)
         const char *k = YAJL_GET_OBJECT (cfg->resources)->keys[i];
         if (strcmp (k, "devices") != 0)
           log_warning ("linux.resources.%s: resource limits are not applied yet", k);
-        else
-          log_warning ("linux.resources.devices: the device cgroup is not applied yet");
+        else if (cgroup_detect_layout () == CGROUP_V2)
+          log_warning ("linux.resources.devices: the device cgroup is not applied on a cgroup v2 host yet");
       }
   if (cfg->apparmor_profile && *cfg->apparmor_profile)
     log_warning ("process.apparmorProfile: AppArmor is not supported; ignored");
@@ -188,6 +191,9 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   if (ns_validate (cfg, err) < 0)
     return -1;
   warn_unenforced (cfg);
+  cleanup_free char *cdoc = xasprintf ("%s/config.json", c->bundle);
+  if (cgroup_parse_devices (cfg->resources, cdoc, &c->dev_rules, &c->n_dev_rules, err) < 0)
+    return -1;
   if (cfg->seccomp)
     {
       bool from_policy = c->policy && c->policy->seccomp == cfg->seccomp;
@@ -355,6 +361,10 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
    * created exclusively above, says no other create owns this id. */
   c->cgroup_ours = true;
   if (cgroup_enter (c->cgroup_path, c->pid, err) < 0)
+    return -1;
+  /* Before the init runs a line of set-up: the device wall is up first. */
+  bool dev_applied;
+  if (cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0)
     return -1;
   c->st.pid = c->pid;
   c->st.start_time = pid_start_time (c->pid);

@@ -134,8 +134,13 @@ else
   ok "06: # SKIP no PCI devices on this host"
 fi
 t_like "06: mknod of a block device works (default.json keeps CAP_MKNOD)" "$(out $id)" '^dev: mknod\(/dev/loop0, b 7:0\): ok'
-todo_like "06: opening it is refused by the devices cgroup" "$(out $id)" \
-  '^dev: open\(/dev/loop0, O_RDONLY\): EPERM: the devices cgroup' "moat does not apply linux.resources.devices yet"
+if [ "$("$MOAT" features | jq -r '.annotations["org.moat.cgroup.layout"]')" = v2 ]; then
+  todo_like "06: opening it is refused by the devices cgroup" "$(out $id)" \
+    '^dev: open\(/dev/loop0, O_RDONLY\): EPERM: the devices cgroup' "the v2 device filter (BPF) is not built yet"
+else
+  t_like "06: opening it is refused by the devices cgroup" "$(out $id)" \
+    '^dev: open\(/dev/loop0, O_RDONLY\): EPERM: the devices cgroup'
+fi
 id=06-device-control.strict
 t_like "06 (strict): mknod: EPERM from the filter" "$(out $id)" '^dev: mknod\(/dev/loop0, b 7:0\): EPERM: the seccomp filter'
 t_is "06 (strict): record: mknodat with path and device" \

@@ -1,9 +1,11 @@
 #include "config-host.h"
 #include "cgroup.h"
 #include "json.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -357,4 +359,329 @@ cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, size_t 
     }
   *applied = true;
   return 0;
+}
+
+/* ---- resources ---------------------------------------------------------- */
+
+int
+cgroup_parse_resources (yajl_val res, const char *doc, struct cg_resources *r, moat_error **err)
+{
+  memset (r, 0, sizeof *r);
+  if (res == NULL)
+    return 0;
+  const char *P = "linux.resources";
+  yajl_val mem = NULL, cpu = NULL, pids = NULL;
+  if (json_get_object (res, "memory", doc, P, &mem, false, err) < 0
+      || json_get_object (res, "cpu", doc, P, &cpu, false, err) < 0
+      || json_get_object (res, "pids", doc, P, &pids, false, err) < 0)
+    return -1;
+  if (mem)
+    {
+      const char *MP = "linux.resources.memory";
+      if (json_get_int64 (mem, "limit", doc, MP, &r->mem_limit, false, err) < 0
+          || json_get_int64 (mem, "reservation", doc, MP, &r->mem_reservation, false, err) < 0
+          || json_get_int64 (mem, "swap", doc, MP, &r->mem_swap, false, err) < 0
+          || json_get_uint64 (mem, "swappiness", doc, MP, &r->swappiness, false, err) < 0
+          || json_get_bool (mem, "disableOOMKiller", doc, MP, &r->disable_oom_killer, false, err) < 0)
+        return -1;
+      r->has_mem_limit = json_lookup (mem, "limit") != NULL;
+      r->has_mem_reservation = json_lookup (mem, "reservation") != NULL;
+      r->has_mem_swap = json_lookup (mem, "swap") != NULL;
+      r->has_swappiness = json_lookup (mem, "swappiness") != NULL;
+      if (r->has_swappiness && r->swappiness > 100)
+        return json_error (err, doc, "linux.resources.memory.swappiness", "must be 0 to 100");
+      if (json_lookup (mem, "kernel") || json_lookup (mem, "kernelTCP"))
+        log_warning ("linux.resources.memory.kernel: kernel memory limits are deprecated and not applied");
+    }
+  if (cpu)
+    {
+      const char *CP = "linux.resources.cpu";
+      if (json_get_uint64 (cpu, "shares", doc, CP, &r->shares, false, err) < 0
+          || json_get_int64 (cpu, "quota", doc, CP, &r->quota, false, err) < 0
+          || json_get_uint64 (cpu, "period", doc, CP, &r->period, false, err) < 0
+          || json_get_string (cpu, "cpus", doc, CP, &r->cpus, false, err) < 0
+          || json_get_string (cpu, "mems", doc, CP, &r->mems, false, err) < 0)
+        return -1;
+      r->has_shares = json_lookup (cpu, "shares") != NULL;
+      r->has_quota = json_lookup (cpu, "quota") != NULL;
+      r->has_period = json_lookup (cpu, "period") != NULL;
+      if (json_lookup (cpu, "realtimeRuntime") || json_lookup (cpu, "realtimePeriod"))
+        return json_error (err, doc, "linux.resources.cpu.realtimeRuntime", "real-time scheduling limits are not supported yet");
+    }
+  if (pids)
+    {
+      if (json_get_int64 (pids, "limit", doc, "linux.resources.pids", &r->pids_limit, true, err) < 0)
+        return -1;
+      r->has_pids = true;
+    }
+  if (json_get_string_map (res, "unified", doc, P, &r->unified_keys, &r->unified_values, &r->n_unified, false, err) < 0)
+    return -1;
+  for (size_t i = 0; i < r->n_unified; i++)
+    if (strchr (r->unified_keys[i], '/') || r->unified_keys[i][0] == '.')
+      {
+        cleanup_free char *kp = json_path_key ("linux.resources.unified", r->unified_keys[i]);
+        return json_error (err, doc, kp, "not a cgroup file name");
+      }
+  /* Not applied yet: said, never silent. */
+  static const char *const later[] = { "blockIO", "hugepageLimits", "network", "rdma" };
+  size_t nl = 0;
+  r->ignored = xmalloc0 ((ARRAY_SIZE (later) + 1) * sizeof (char *));
+  for (size_t i = 0; i < ARRAY_SIZE (later); i++)
+    if (json_lookup (res, later[i]))
+      r->ignored[nl++] = xstrdup (later[i]);
+  return 0;
+}
+
+void
+cgroup_resources_free (struct cg_resources *r)
+{
+  free (r->cpus);
+  free (r->mems);
+  strv_free (r->unified_keys);
+  strv_free (r->unified_values);
+  strv_free (r->ignored);
+  memset (r, 0, sizeof *r);
+}
+
+static int
+put (const char *dir, const char *file, const char *what, moat_error **err, const char *fmt, ...)
+  __attribute__ ((format (printf, 5, 6)));
+
+static int
+put (const char *dir, const char *file, const char *what, moat_error **err, const char *fmt, ...)
+{
+  char val[128];
+  va_list ap;
+  va_start (ap, fmt);
+  int n = vsnprintf (val, sizeof val, fmt, ap);
+  va_end (ap);
+  cleanup_free char *path = xasprintf ("%s/%s", dir, file);
+  if (write_file_at (AT_FDCWD, path, val, (size_t) n, err) < 0)
+    return moat_error_wrap (err, "linux.resources.%s", what);
+  return 0;
+}
+
+static bool
+exists (const char *path)
+{
+  struct stat st;
+  return stat (path, &st) == 0;
+}
+
+static int
+apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
+{
+  cleanup_free char *mem = xasprintf (CGROUP_ROOT "/memory%s", path);
+  cleanup_free char *pids = xasprintf (CGROUP_ROOT "/pids%s", path);
+  cleanup_free char *cpu = xasprintf (CGROUP_ROOT "/cpu%s", path);
+  cleanup_free char *cpuset = xasprintf (CGROUP_ROOT "/cpuset%s", path);
+  if ((r->has_mem_limit || r->has_mem_reservation || r->has_mem_swap || r->has_swappiness || r->disable_oom_killer)
+      && !exists (mem))
+    return moat_error_set (err, 0, "linux.resources.memory: no memory controller on this host");
+  if (r->has_mem_limit && put (mem, "memory.limit_in_bytes", "memory.limit", err, "%lld", (long long) r->mem_limit) < 0)
+    return -1;
+  if (r->has_mem_swap)
+    {
+      cleanup_free char *f = xasprintf ("%s/memory.memsw.limit_in_bytes", mem);
+      if (!exists (f))
+        return moat_error_set (err, 0, "linux.resources.memory.swap: this kernel does not account swap (memsw)");
+      if (put (mem, "memory.memsw.limit_in_bytes", "memory.swap", err, "%lld", (long long) r->mem_swap) < 0)
+        return -1;
+    }
+  if (r->has_mem_reservation
+      && put (mem, "memory.soft_limit_in_bytes", "memory.reservation", err, "%lld", (long long) r->mem_reservation) < 0)
+    return -1;
+  if (r->has_swappiness && put (mem, "memory.swappiness", "memory.swappiness", err, "%llu",
+                                (unsigned long long) r->swappiness) < 0)
+    return -1;
+  if (r->disable_oom_killer && put (mem, "memory.oom_control", "memory.disableOOMKiller", err, "1") < 0)
+    return -1;
+  if (r->has_pids)
+    {
+      if (!exists (pids))
+        return moat_error_set (err, 0, "linux.resources.pids: no pids controller on this host");
+      if (r->pids_limit > 0 ? put (pids, "pids.max", "pids.limit", err, "%lld", (long long) r->pids_limit) < 0
+                            : put (pids, "pids.max", "pids.limit", err, "max") < 0)
+        return -1;
+    }
+  if ((r->has_shares || r->has_quota || r->has_period) && !exists (cpu))
+    return moat_error_set (err, 0, "linux.resources.cpu: no cpu controller on this host");
+  if (r->has_shares && put (cpu, "cpu.shares", "cpu.shares", err, "%llu", (unsigned long long) r->shares) < 0)
+    return -1;
+  if (r->has_period && put (cpu, "cpu.cfs_period_us", "cpu.period", err, "%llu", (unsigned long long) r->period) < 0)
+    return -1;
+  if (r->has_quota && put (cpu, "cpu.cfs_quota_us", "cpu.quota", err, "%lld", (long long) r->quota) < 0)
+    return -1;
+  if (r->cpus && *r->cpus && put (cpuset, "cpuset.cpus", "cpu.cpus", err, "%s", r->cpus) < 0)
+    return -1;
+  if (r->mems && *r->mems && put (cpuset, "cpuset.mems", "cpu.mems", err, "%s", r->mems) < 0)
+    return -1;
+  if (r->n_unified)
+    return moat_error_set (err, 0, "linux.resources.unified: needs a cgroup v2 host (this one is %s)",
+                           cgroup_layout_name (cgroup_detect_layout ()));
+  return 0;
+}
+
+/* v2: a controller must be enabled in every ancestor's subtree_control. */
+static int
+enable_controllers (const char *path, moat_error **err)
+{
+  cleanup_free char *avail = NULL;
+  if (read_file (CGROUP_ROOT "/cgroup.controllers", &avail, NULL, err) < 0)
+    return -1;
+  char want[256] = "";
+  static const char *const ctl[] = { "cpu", "cpuset", "memory", "pids", "io", "hugetlb" };
+  for (size_t i = 0; i < ARRAY_SIZE (ctl); i++)
+    {
+      char *p = strstr (avail, ctl[i]);
+      size_t l = strlen (ctl[i]);
+      if (p && (p == avail || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\n' || p[l] == '\0'))
+        {
+          strncat (want, *want ? " +" : "+", sizeof want - strlen (want) - 1);
+          strncat (want, ctl[i], sizeof want - strlen (want) - 1);
+        }
+    }
+  if (!*want)
+    return 0;
+  cleanup_free char *dir = xstrdup (CGROUP_ROOT);
+  cleanup_free char *rest = xstrdup (path);
+  char *save = NULL;
+  /* Every ancestor of the container's cgroup, root included, not itself. */
+  char *comp = strtok_r (rest, "/", &save);
+  while (comp)
+    {
+      char *next = strtok_r (NULL, "/", &save);
+      cleanup_free char *f = xasprintf ("%s/cgroup.subtree_control", dir);
+      moat_error *e = NULL;
+      if (write_file_at (AT_FDCWD, f, want, strlen (want), &e) < 0)
+        {
+          /* One at a time: some may be unavailable lower down. */
+          moat_error_free (&e);
+          cleanup_free char *copy = xstrdup (want);
+          char *s2 = NULL;
+          for (char *c = strtok_r (copy, " ", &s2); c; c = strtok_r (NULL, " ", &s2))
+            if (write_file_at (AT_FDCWD, f, c, strlen (c), &e) < 0)
+              moat_error_free (&e);
+        }
+      if (!next)
+        break;
+      char *d = xasprintf ("%s/%s", dir, comp);
+      free (dir);
+      dir = d;
+      comp = next;
+    }
+  return 0;
+}
+
+static int
+apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
+{
+  if (enable_controllers (path, err) < 0)
+    return -1;
+  cleanup_free char *dir = xasprintf (CGROUP_ROOT "%s", path);
+  if (r->has_mem_limit)
+    {
+      if (r->mem_limit < 0 ? put (dir, "memory.max", "memory.limit", err, "max") < 0
+                           : put (dir, "memory.max", "memory.limit", err, "%lld", (long long) r->mem_limit) < 0)
+        return -1;
+    }
+  if (r->has_mem_reservation && put (dir, "memory.low", "memory.reservation", err, "%lld", (long long) r->mem_reservation) < 0)
+    return -1;
+  if (r->has_mem_swap)
+    {
+      /* v1's swap is memory+swap; v2's memory.swap.max is swap alone. */
+      long long sw = r->mem_swap < 0 ? -1 : (r->has_mem_limit && r->mem_limit >= 0 ? r->mem_swap - r->mem_limit : r->mem_swap);
+      if (sw < -1)
+        return moat_error_set (err, 0, "linux.resources.memory.swap: smaller than the memory limit");
+      if (sw < 0 ? put (dir, "memory.swap.max", "memory.swap", err, "max") < 0
+                 : put (dir, "memory.swap.max", "memory.swap", err, "%lld", sw) < 0)
+        return -1;
+    }
+  if (r->has_swappiness)
+    return moat_error_set (err, 0, "linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness");
+  if (r->disable_oom_killer)
+    return moat_error_set (err, 0, "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer");
+  if (r->has_pids)
+    {
+      if (r->pids_limit > 0 ? put (dir, "pids.max", "pids.limit", err, "%lld", (long long) r->pids_limit) < 0
+                            : put (dir, "pids.max", "pids.limit", err, "max") < 0)
+        return -1;
+    }
+  if (r->has_shares && r->shares > 0)
+    {
+      /* runc's conversion of shares [2, 262144] to weight [1, 10000]. */
+      unsigned long long s = r->shares < 2 ? 2 : r->shares > 262144 ? 262144 : r->shares;
+      if (put (dir, "cpu.weight", "cpu.shares", err, "%llu", 1 + ((s - 2) * 9999) / 262142) < 0)
+        return -1;
+    }
+  if (r->has_quota || r->has_period)
+    {
+      unsigned long long period = r->has_period && r->period ? r->period : 100000;
+      if ((!r->has_quota || r->quota < 0) ? put (dir, "cpu.max", "cpu.quota", err, "max %llu", period) < 0
+                                          : put (dir, "cpu.max", "cpu.quota", err, "%lld %llu", (long long) r->quota, period) < 0)
+        return -1;
+    }
+  if (r->cpus && *r->cpus && put (dir, "cpuset.cpus", "cpu.cpus", err, "%s", r->cpus) < 0)
+    return -1;
+  if (r->mems && *r->mems && put (dir, "cpuset.mems", "cpu.mems", err, "%s", r->mems) < 0)
+    return -1;
+  for (size_t i = 0; i < r->n_unified; i++)
+    {
+      cleanup_free char *what = xasprintf ("unified.%s", r->unified_keys[i]);
+      if (put (dir, r->unified_keys[i], what, err, "%s", r->unified_values[i]) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+cgroup_apply_resources (const char *path, const struct cg_resources *r, moat_error **err)
+{
+  for (size_t i = 0; r->ignored && r->ignored[i]; i++)
+    log_warning ("linux.resources.%s: not applied yet", r->ignored[i]);
+  return cgroup_detect_layout () == CGROUP_V2 ? apply_v2 (path, r, err) : apply_v1 (path, r, err);
+}
+
+/* ---- freezer ------------------------------------------------------------- */
+
+bool
+cgroup_is_frozen (const char *path)
+{
+  cleanup_free char *text = NULL;
+  moat_error *e = NULL;
+  bool frozen = false;
+  if (cgroup_detect_layout () == CGROUP_V2)
+    {
+      cleanup_free char *f = xasprintf (CGROUP_ROOT "%s/cgroup.events", path);
+      if (read_file (f, &text, NULL, &e) == 0)
+        frozen = strstr (text, "frozen 1") != NULL;
+    }
+  else
+    {
+      cleanup_free char *f = xasprintf (CGROUP_ROOT "/freezer%s/freezer.state", path);
+      if (read_file (f, &text, NULL, &e) == 0)
+        frozen = strncmp (text, "FROZEN", 6) == 0;
+    }
+  moat_error_free (&e);
+  return frozen;
+}
+
+int
+cgroup_freeze (const char *path, bool freeze, moat_error **err)
+{
+  bool v2 = cgroup_detect_layout () == CGROUP_V2;
+  cleanup_free char *f = v2 ? xasprintf (CGROUP_ROOT "%s/cgroup.freeze", path)
+                            : xasprintf (CGROUP_ROOT "/freezer%s/freezer.state", path);
+  const char *val = v2 ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED");
+  if (write_file_at (AT_FDCWD, f, val, strlen (val), err) < 0)
+    return moat_error_wrap (err, "%s the container's cgroup", freeze ? "freeze" : "thaw");
+  /* The kernel freezes asynchronously: wait until it says it is done. */
+  for (int i = 0; i < 1000; i++)
+    {
+      if (cgroup_is_frozen (path) == freeze)
+        return 0;
+      struct timespec ts = { 0, 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  return moat_error_set (err, ETIMEDOUT, "%s the container's cgroup", freeze ? "freeze" : "thaw");
 }

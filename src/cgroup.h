@@ -40,6 +40,36 @@ int cgroup_parse_devices (yajl_val resources, const char *docname, struct cg_dev
 int cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, size_t n,
                           const struct moat_config *cfg, bool *applied, moat_error **err);
 
+/* linux.resources (memory, cpu, pids, unified), parsed. */
+struct cg_resources
+{
+  bool has_mem_limit, has_mem_reservation, has_mem_swap, has_swappiness, disable_oom_killer;
+  int64_t mem_limit, mem_reservation, mem_swap;   /* bytes; -1: unlimited */
+  uint64_t swappiness;
+  bool has_pids;
+  int64_t pids_limit;                             /* <= 0: unlimited */
+  bool has_shares, has_quota, has_period;
+  uint64_t shares, period;
+  int64_t quota;                                  /* -1: unlimited */
+  char *cpus, *mems;
+  char **unified_keys, **unified_values;          /* raw cgroup v2 files */
+  size_t n_unified;
+  char **ignored;                                 /* sections moat does not apply yet */
+};
+
+int cgroup_parse_resources (yajl_val resources, const char *docname, struct cg_resources *out, moat_error **err);
+void cgroup_resources_free (struct cg_resources *r);
+/* Write the limits into PATH's files (v1: memory, pids, cpu, cpuset
+ * hierarchies; v2: the unified tree, with the controllers enabled from the
+ * root down and v1 values converted as runc does). A value this host cannot
+ * take is an error naming it. */
+int cgroup_apply_resources (const char *path, const struct cg_resources *r, moat_error **err);
+
+/* Freeze / thaw every process of the cgroup (v1 freezer, v2 cgroup.freeze),
+ * waiting until the kernel says it is done. */
+int cgroup_freeze (const char *path, bool freeze, moat_error **err);
+bool cgroup_is_frozen (const char *path);
+
 /* mkdir PATH in every hierarchy and move PID into it. */
 int cgroup_enter (const char *path, pid_t pid, moat_error **err);
 /* Every pid in the container's cgroup (from the pids or unified hierarchy). */

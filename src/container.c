@@ -3,6 +3,7 @@
 #include "caps.h"
 #include "cgroup.h"
 #include "config.h"
+#include "json.h"
 #include "hooks.h"
 #include "log.h"
 #include "namespaces.h"
@@ -44,6 +45,7 @@ struct creation
   struct moat_policy *policy;  /* --policy, overlaid on cfg (which points into it) */
   bool audit_syscalls, audit_signals;
   struct cg_dev_rule *dev_rules;   /* linux.resources.devices, parsed */
+  struct cg_resources res;         /* the rest of linux.resources */
   size_t n_dev_rules;
   struct moat_seccomp *sc;     /* linux.seccomp, parsed */
   struct sock_fprog prog;      /* ... and compiled (audit mode) */
@@ -66,6 +68,7 @@ creation_release (struct creation *c)
   free (c->st.created);
   free (c->prog.filter);
   free (c->dev_rules);
+  cgroup_resources_free (&c->res);
   seccomp_free (c->sc);
   if (c->cfg)
     config_free (c->cfg);
@@ -122,20 +125,23 @@ resolve_rootfs (const struct moat_config *cfg, const char *bundle, char **out, m
   return 0;
 }
 
+/* The status, with "paused" from the freezer. */
+static enum moat_status
+live_status (int dirfd, const struct moat_state *st)
+{
+  enum moat_status s = state_status (dirfd, st);
+  if ((s == STATUS_RUNNING || s == STATUS_CREATED) && st->cgroup_path && cgroup_is_frozen (st->cgroup_path))
+    return STATUS_PAUSED;
+  return s;
+}
+
 /* Say so, never silently, when the config asks for a wall moat does not
  * build yet. */
 static void
 warn_unenforced (const struct moat_config *cfg)
 {
-  if (cfg->resources && YAJL_IS_OBJECT (cfg->resources))
-    for (size_t i = 0; i < YAJL_GET_OBJECT (cfg->resources)->len; i++)
-      {
-        const char *k = YAJL_GET_OBJECT (cfg->resources)->keys[i];
-        if (strcmp (k, "devices") != 0)
-          log_warning ("linux.resources.%s: resource limits are not applied yet", k);
-        else if (cgroup_detect_layout () == CGROUP_V2)
-          log_warning ("linux.resources.devices: the device cgroup is not applied on a cgroup v2 host yet");
-      }
+  if (cfg->resources && json_lookup (cfg->resources, "devices") && cgroup_detect_layout () == CGROUP_V2)
+    log_warning ("linux.resources.devices: the device cgroup is not applied on a cgroup v2 host yet");
   if (cfg->apparmor_profile && *cfg->apparmor_profile)
     log_warning ("process.apparmorProfile: AppArmor is not supported; ignored");
   if (cfg->selinux_label && *cfg->selinux_label)
@@ -192,7 +198,8 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
     return -1;
   warn_unenforced (cfg);
   cleanup_free char *cdoc = xasprintf ("%s/config.json", c->bundle);
-  if (cgroup_parse_devices (cfg->resources, cdoc, &c->dev_rules, &c->n_dev_rules, err) < 0)
+  if (cgroup_parse_devices (cfg->resources, cdoc, &c->dev_rules, &c->n_dev_rules, err) < 0
+      || cgroup_parse_resources (cfg->resources, cdoc, &c->res, err) < 0)
     return -1;
   if (cfg->seccomp)
     {
@@ -364,7 +371,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     return -1;
   /* Before the init runs a line of set-up: the device wall is up first. */
   bool dev_applied;
-  if (cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0)
+  if (cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0
+      || cgroup_apply_resources (c->cgroup_path, &c->res, err) < 0)
     return -1;
   c->st.pid = c->pid;
   c->st.start_time = pid_start_time (c->pid);
@@ -478,7 +486,7 @@ container_start (const char *root, const char *id, moat_error **err)
   if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_lock (dirfd, true, err) < 0
       || state_read (dirfd, id, &st, err) < 0)
     return -1;
-  enum moat_status s = state_status (dirfd, st);
+  enum moat_status s = live_status (dirfd, st);
   if (s != STATUS_CREATED)
     return moat_error_set (err, 0, "container `%s` cannot be started: it is %s, not created", id,
                            status_name (s));
@@ -524,7 +532,7 @@ container_kill (const char *root, const char *id, int sig, bool all, moat_error 
     }
   if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_read (dirfd, id, &st, err) < 0)
     return -1;
-  enum moat_status s = state_status (dirfd, st);
+  enum moat_status s = live_status (dirfd, st);
   if (s == STATUS_STOPPED || s == STATUS_CREATING)
     return moat_error_set (err, 0, "container `%s` is not running (%s)", id, status_name (s));
   if (all && st->cgroup_path)
@@ -556,9 +564,9 @@ container_delete (const char *root, const char *id, bool force, moat_error **err
   if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_lock (dirfd, true, err) < 0
       || state_read (dirfd, id, &st, err) < 0)
     return -1;
-  enum moat_status s = state_status (dirfd, st);
-  if (s == STATUS_RUNNING && !force)
-    return moat_error_set (err, 0, "container `%s` is running: stop it first, or use --force", id);
+  enum moat_status s = live_status (dirfd, st);
+  if ((s == STATUS_RUNNING || s == STATUS_PAUSED) && !force)
+    return moat_error_set (err, 0, "container `%s` is %s: stop it first, or use --force", id, status_name (s));
   if (s != STATUS_STOPPED)
     {
       moat_error *e = NULL;
@@ -566,6 +574,9 @@ container_delete (const char *root, const char *id, bool force, moat_error **err
         {
           (void) signal_init (st, SIGKILL, &e);
           moat_error_free (&e);
+          /* A frozen task cannot die: thaw it (the SIGKILL is pending). */
+          if (s == STATUS_PAUSED && cgroup_freeze (st->cgroup_path, false, &e) < 0)
+            moat_error_free (&e);
           wait_gone (st->pid, st->start_time, 5000);
         }
     }
@@ -623,7 +634,7 @@ container_state (const char *root, const char *id, char **json, moat_error **err
     }
   if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_read (dirfd, id, &st, err) < 0)
     return -1;
-  *json = state_oci_json (st, state_status (dirfd, st), true);
+  *json = state_oci_json (st, live_status (dirfd, st), true);
   return 0;
 }
 
@@ -659,7 +670,7 @@ container_list (const char *root, struct container_info **out, size_t *n, moat_e
       if (k == cap)
         v = xrealloc (v, (cap *= 2) * sizeof *v);
       v[k].st = st;
-      v[k].status = state_status (cdir, st);
+      v[k].status = live_status (cdir, st);
       k++;
     }
   qsort (v, k, sizeof *v, cmp_info);
@@ -773,4 +784,48 @@ container_run (const struct run_opts *o, int *exit_status, moat_error **err)
       moat_error_free (&e);
     }
   return r;
+}
+
+int
+container_pause (const char *root, const char *id, bool pause, moat_error **err)
+{
+  cleanup_close int rootfd = -1, dirfd = -1;
+  cleanup_state struct moat_state *st = NULL;
+  if (state_root_open (root, false, &rootfd, err) < 0)
+    {
+      moat_error_free (err);
+      return moat_error_set (err, 0, "container `%s` does not exist", id);
+    }
+  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_lock (dirfd, true, err) < 0
+      || state_read (dirfd, id, &st, err) < 0)
+    return -1;
+  enum moat_status s = live_status (dirfd, st);
+  if (pause && s != STATUS_RUNNING)
+    return moat_error_set (err, 0, "container `%s` cannot be paused: it is %s, not running", id, status_name (s));
+  if (!pause && s != STATUS_PAUSED)
+    return moat_error_set (err, 0, "container `%s` cannot be resumed: it is %s, not paused", id, status_name (s));
+  if (st->cgroup_path == NULL)
+    return moat_error_set (err, 0, "container `%s` has no cgroup to freeze", id);
+  return cgroup_freeze (st->cgroup_path, pause, err);
+}
+
+int
+container_pids (const char *root, const char *id, pid_t **pids, size_t *n, moat_error **err)
+{
+  cleanup_close int rootfd = -1, dirfd = -1;
+  cleanup_state struct moat_state *st = NULL;
+  if (state_root_open (root, false, &rootfd, err) < 0)
+    {
+      moat_error_free (err);
+      return moat_error_set (err, 0, "container `%s` does not exist", id);
+    }
+  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_read (dirfd, id, &st, err) < 0)
+    return -1;
+  if (st->cgroup_path == NULL)
+    return moat_error_set (err, 0, "container `%s` has no cgroup", id);
+  *pids = NULL;
+  *n = 0;
+  if (live_status (dirfd, st) == STATUS_STOPPED)
+    return 0;
+  return cgroup_pids (st->cgroup_path, pids, n, err);
 }

@@ -1312,6 +1312,27 @@ cmd_agent (int argc, char **argv)
   return 0;
 }
 
+
+/* hog MB: allocate and touch MB mebibytes, one page at a time (so the
+ * memory is really charged), then print `hog MB MiB` and exit 0. Under a
+ * lower memory limit the OOM killer ends it first (SIGKILL). */
+static int
+cmd_hog (int argc, char **argv)
+{
+  (void) argc;
+  long mb = strtol (argv[1], NULL, 10);
+  for (long i = 0; i < mb; i++)
+    {
+      char *p = mmap (NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED)
+        die ("hog: mmap");
+      for (size_t off = 0; off < (1 << 20); off += 4096)
+        p[off] = 1;
+    }
+  printf ("hog %ld MiB\n", mb);
+  return 0;
+}
+
 static const struct command
 {
   const char *name;
@@ -1346,6 +1367,7 @@ static const struct command
   { "wrro", 0, 0, cmd_wrro }, { "exec-nx", 0, 0, cmd_exec_nx },
   { "fork-crash N", 1, 1, cmd_fork_crash },
   { "agent SOCKET ERRNO COUNT", 3, 3, cmd_agent },
+  { "hog MB", 1, 1, cmd_hog },
 };
 
 static void __attribute__ ((noreturn))

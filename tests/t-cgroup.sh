@@ -1,0 +1,99 @@
+#!/bin/bash
+# The cgroup wall: limits verified by behaviour and by the cgroup files the
+# container itself reads; pause/resume; ps. Runs on v1, hybrid and pure v2
+# hosts (tests/t-v2lane.sh runs it in a v2 VM).
+. "$(dirname "$0")/lib.sh"
+
+B="$TMP/b"
+mkbundle "$B"
+LAYOUT=$("$MOAT" features | jq -r '.annotations["org.moat.cgroup.layout"]')
+diag "cgroup layout: $LAYOUT"
+run_in () { M run --bundle "$B" "cg-$RANDOM"; }
+# cgfile V1-CONTROLLER V1-FILE V2-FILE: the path inside the container
+cgfile () { if [ "$LAYOUT" = v2 ]; then echo "/sys/fs/cgroup/$3"; else echo "/sys/fs/cgroup/$1/$2"; fi; }
+
+# memory: the container reads its limit, and a hog is OOM-killed at it
+cfg "$B" '.linux.resources.memory = {"limit": 67108864}'
+setargs "$B" /bin/workload cat "$(cgfile memory memory.limit_in_bytes memory.max)"
+t_is "memory.limit: the container reads 64 MiB in its cgroup" "$(run_in)" 67108864
+setargs "$B" /bin/workload hog 32
+t_is "a hog under the limit runs" "$(run_in)" "hog 32 MiB"
+setargs "$B" /bin/workload hog 200
+run_in >/dev/null 2>&1
+t_is "a hog over the limit is OOM-killed (SIGKILL)" "$?" 137
+cfg "$B" 'del(.linux.resources.memory)'
+
+# pids: a bounded fork loop stops at pids.max
+cfg "$B" '.linux.resources.pids = {"limit": 5}'
+setargs "$B" /bin/workload cat "$(cgfile pids pids.max pids.max)"
+t_is "pids.limit: the container reads pids.max 5" "$(run_in)" 5
+setargs "$B" /bin/workload children 10
+OUT=$(run_in 2>&1)
+t_like "forks beyond pids.max fail" "$OUT" "error: .*fork.*(Resource temporarily unavailable|EAGAIN)"
+t_unlike "so 10 children never ran" "$OUT" "reaped 10"
+cfg "$B" 'del(.linux.resources.pids)'
+
+# cpu: a quota of 0.2 CPU bounds what a busy loop gets done
+cfg "$B" '.linux.resources.cpu = {"quota": 20000, "period": 100000}'
+setargs "$B" /bin/workload cat "$(cgfile cpu cpu.cfs_quota_us cpu.max)"
+t_like "cpu.quota: the container reads it" "$(run_in)" "^20000"
+setargs "$B" /bin/workload spin 1
+M run --bundle "$B" --keep cg-spin >/dev/null
+if [ "$LAYOUT" = v2 ]; then
+  USEC=$(awk '/^usage_usec/ {print $2}' /sys/fs/cgroup/moat/cg-spin/cpu.stat)
+else
+  USEC=$(( $(cat /sys/fs/cgroup/cpuacct/moat/cg-spin/cpuacct.usage) / 1000 ))
+fi
+M delete cg-spin
+diag "a 1 s busy loop under a 0.2 quota used $USEC us of CPU"
+t_is "a busy loop of 1 s gets at most ~0.2 s of CPU (< 0.35 s)" "$([ "$USEC" -lt 350000 ] && echo yes || echo "no: $USEC us")" yes
+t_is "and it did run (> 0.05 s)" "$([ "$USEC" -gt 50000 ] && echo yes || echo "no: $USEC us")" yes
+cfg "$B" '.linux.resources.cpu = {"shares": 512}'
+setargs "$B" /bin/workload cat "$(cgfile cpu cpu.shares cpu.weight)"
+if [ "$LAYOUT" = v2 ]; then want=20; else want=512; fi
+t_is "cpu.shares (v2: converted to cpu.weight as runc does)" "$(run_in)" "$want"
+cfg "$B" 'del(.linux.resources.cpu)'
+
+# values the host cannot take are errors, not silent skips
+cfg "$B" '.linux.resources.memory = {"limit": 67108864, "swappiness": 150}'
+t_like "a bad value is an error with its JSON path" "$(run_in 2>&1)" "linux.resources.memory.swappiness: must be 0 to 100"
+if [ "$LAYOUT" != v2 ]; then
+  cfg "$B" '.linux.resources.memory = {} | .linux.resources.unified = {"memory.high": "50M"}'
+  t_like "unified on a v1/hybrid host is an error" "$(run_in 2>&1)" "linux.resources.unified: needs a cgroup v2 host"
+else
+  cfg "$B" '.linux.resources.memory = {} | .linux.resources.unified = {"memory.high": "52428800"}'
+  setargs "$B" /bin/workload cat /sys/fs/cgroup/memory.high
+  t_is "unified writes raw v2 files" "$(run_in)" 52428800
+fi
+cfg "$B" 'del(.linux.resources.unified) | del(.linux.resources.memory)'
+t_is "no cgroup is left by the failed creates" "$(ls -d /sys/fs/cgroup/*/moat/cg-* /sys/fs/cgroup/moat/cg-* 2>/dev/null | wc -l)" 0
+
+# pause and resume: progress stops and restarts
+mkdir -p "$TMP/shared"
+cfg "$B" '.mounts += [{"destination":"/shared","type":"bind","source":$d,"options":["rbind","rw"]}]' --arg d "$TMP/shared"
+printf '#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo $i > /shared/n; /bin/busybox usleep 20000; done\n' > "$B/rootfs/bin/count.sh"
+chmod 755 "$B/rootfs/bin/count.sh"
+setargs "$B" /bin/sh /bin/count.sh
+M run -d --bundle "$B" cg-pause
+sleep 0.5
+t_ok "pause" M pause cg-pause
+t_is "state: paused" "$(M state cg-pause | jq -r .status)" paused
+A1=$(cat "$TMP/shared/n"); sleep 0.5; A2=$(cat "$TMP/shared/n")
+t_is "no progress while paused" "$A2" "$A1"
+t_fails "pause twice fails" M pause cg-pause
+t_ok "resume" M resume cg-pause
+t_is "state: running again" "$(M state cg-pause | jq -r .status)" running
+sleep 0.5
+t_is "progress again after resume" "$([ "$(cat "$TMP/shared/n")" -gt "$A2" ] && echo yes || echo no)" yes
+t_fails "resume of a running container fails" M resume cg-pause
+
+# ps: the container's processes
+t_like "ps --format json lists the init" "$(M ps --format json cg-pause)" "\\b$(M state cg-pause | jq .pid)\\b"
+t_like "ps shows ps(1) lines of the container only" "$(M ps cg-pause)" "count.sh"
+t_unlike "and not the host's" "$(M ps cg-pause)" "bash tests|run-suite"
+
+# delete --force of a paused container
+M pause cg-pause
+t_ok "delete --force of a paused container" M delete --force cg-pause
+t_fails "leaves no cgroup" cgroup_exists cg-pause
+t_done

@@ -308,10 +308,18 @@ print_row (yajl_val r)
   const char *t = rec_str (r, "time");
   const char *hms = t && strlen (t) >= 23 ? t + 11 : (t ? t : "");
   format_call (r, call, sizeof call);
-  if (rec_str (r, "wall") && strcmp (rec_str (r, "wall"), "seccomp") != 0)
+  const char *wall = rec_str (r, "wall"), *kind = rec_str (r, "kind");
+  if (wall && strcmp (wall, "cgroup") == 0 && kind && strcmp (kind, "oom") == 0)
+    snprintf (call, sizeof call, "OOM at %s", rec_str (r, "limit") ? rec_str (r, "limit") : "?");
+  else if (wall && strcmp (wall, "cgroup") == 0 && kind && strcmp (kind, "pids") == 0)
+    snprintf (call, sizeof call, "%s: %lld fork(s) refused", rec_str (r, "limit") ? rec_str (r, "limit") : "?",
+              rec_int (r, "refused", 0));
+  else if (wall && (strcmp (wall, "moat") == 0))
+    snprintf (call, sizeof call, "%s: %s", kind ? kind : "?", rec_str (r, "what") ? rec_str (r, "what") : "");
+  else if (wall && strcmp (wall, "seccomp") != 0)
     {
       const char *sig = rec_str (r, "signal");
-      snprintf (call, sizeof call, "%s", sig ? sig : (rec_str (r, "kind") ? rec_str (r, "kind") : "?"));
+      snprintf (call, sizeof call, "%s", sig ? sig : (kind ? kind : "?"));
     }
   format_outcome (r, outcome, sizeof outcome);
   const char *comm = rec_str (r, "comm");

@@ -10,6 +10,8 @@
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -684,4 +686,144 @@ cgroup_freeze (const char *path, bool freeze, moat_error **err)
       nanosleep (&ts, NULL);
     }
   return moat_error_set (err, ETIMEDOUT, "%s the container's cgroup", freeze ? "freeze" : "thaw");
+}
+
+/* ---- watching the limits -------------------------------------------------- */
+
+struct cg_watch
+{
+  bool v2;
+  char *mem_dir, *pids_dir;
+  int oom_efd;              /* v1: eventfd registered on memory.oom_control */
+  int ino;                  /* inotify on pids.events (and v2 memory.events) */
+  unsigned long last_oom, last_max;
+};
+
+static unsigned long
+counter (const char *file, const char *key)
+{
+  cleanup_free char *text = NULL;
+  moat_error *e = NULL;
+  if (read_file (file, &text, NULL, &e) < 0)
+    {
+      moat_error_free (&e);
+      return 0;
+    }
+  size_t kl = strlen (key);
+  for (char *p = text; p && *p; p = strchr (p, '\n'), p = p ? p + 1 : NULL)
+    if (strncmp (p, key, kl) == 0 && p[kl] == ' ')
+      return strtoul (p + kl + 1, NULL, 10);
+  return 0;
+}
+
+static void
+first_line (const char *file, char *out, size_t n)
+{
+  cleanup_free char *text = NULL;
+  moat_error *e = NULL;
+  out[0] = '\0';
+  if (read_file (file, &text, NULL, &e) < 0)
+    {
+      moat_error_free (&e);
+      return;
+    }
+  text[strcspn (text, "\n")] = '\0';
+  snprintf (out, n, "%s", text);
+}
+
+int
+cgroup_watch_open (const char *path, struct cg_watch **out, moat_error **err)
+{
+  struct cg_watch *w = xmalloc0 (sizeof *w);
+  w->v2 = cgroup_detect_layout () == CGROUP_V2;
+  w->oom_efd = w->ino = -1;
+  w->mem_dir = w->v2 ? xasprintf (CGROUP_ROOT "%s", path) : xasprintf (CGROUP_ROOT "/memory%s", path);
+  w->pids_dir = w->v2 ? xasprintf (CGROUP_ROOT "%s", path) : xasprintf (CGROUP_ROOT "/pids%s", path);
+  w->ino = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (w->ino < 0)
+    {
+      cgroup_watch_close (w);
+      return moat_error_set (err, errno, "inotify_init1");
+    }
+  cleanup_free char *pev = xasprintf ("%s/pids.events", w->pids_dir);
+  (void) inotify_add_watch (w->ino, pev, IN_MODIFY);
+  if (w->v2)
+    {
+      cleanup_free char *mev = xasprintf ("%s/memory.events", w->mem_dir);
+      (void) inotify_add_watch (w->ino, mev, IN_MODIFY);
+      w->last_oom = counter (mev, "oom_kill");
+    }
+  else
+    {
+      /* v1 tells OOMs through an eventfd registered in cgroup.event_control. */
+      cleanup_free char *oc = xasprintf ("%s/memory.oom_control", w->mem_dir);
+      cleanup_free char *ec = xasprintf ("%s/cgroup.event_control", w->mem_dir);
+      int ofd = open (oc, O_RDONLY | O_CLOEXEC);
+      w->oom_efd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+      if (ofd >= 0 && w->oom_efd >= 0)
+        {
+          char line[64];
+          int n = snprintf (line, sizeof line, "%d %d", w->oom_efd, ofd);
+          moat_error *e = NULL;
+          if (write_file_at (AT_FDCWD, ec, line, (size_t) n, &e) < 0)
+            moat_error_free (&e);
+        }
+      if (ofd >= 0)
+        close (ofd);
+      w->last_oom = counter (oc, "oom_kill");
+    }
+  w->last_max = counter (pev, "max");
+  *out = w;
+  return 0;
+}
+
+void
+cgroup_watch_close (struct cg_watch *w)
+{
+  if (w == NULL)
+    return;
+  if (w->oom_efd >= 0)
+    close (w->oom_efd);
+  if (w->ino >= 0)
+    close (w->ino);
+  free (w->mem_dir);
+  free (w->pids_dir);
+  free (w);
+}
+
+void
+cgroup_watch_fds (const struct cg_watch *w, int fds[4])
+{
+  fds[0] = w->oom_efd;
+  fds[1] = w->ino;
+  fds[2] = fds[3] = -1;
+}
+
+void
+cgroup_watch_read (struct cg_watch *w, unsigned long *ooms, unsigned long *refused,
+                   char *mem_limit, size_t ml, char *pids_limit, size_t pl)
+{
+  char buf[4096];
+  uint64_t v;
+  if (w->oom_efd >= 0)
+    while (read (w->oom_efd, &v, sizeof v) > 0)
+      ;
+  while (read (w->ino, buf, sizeof buf) > 0)
+    ;
+  cleanup_free char *oomf = w->v2 ? xasprintf ("%s/memory.events", w->mem_dir)
+                                  : xasprintf ("%s/memory.oom_control", w->mem_dir);
+  cleanup_free char *pev = xasprintf ("%s/pids.events", w->pids_dir);
+  unsigned long o = counter (oomf, "oom_kill"), m = counter (pev, "max");
+  *ooms = o > w->last_oom ? o - w->last_oom : 0;
+  *refused = m > w->last_max ? m - w->last_max : 0;
+  w->last_oom = o;
+  w->last_max = m;
+  cleanup_free char *mlf = w->v2 ? xasprintf ("%s/memory.max", w->mem_dir)
+                                 : xasprintf ("%s/memory.limit_in_bytes", w->mem_dir);
+  cleanup_free char *plf = xasprintf ("%s/pids.max", w->pids_dir);
+  char val[64];
+  first_line (mlf, val, sizeof val);
+  snprintf (mem_limit, ml, "%s=%s", w->v2 ? "memory.max" : "memory.limit_in_bytes", val);
+  first_line (plf, val, sizeof val);
+  snprintf (pids_limit, pl, "pids.max=%s", val);
 }

@@ -70,6 +70,18 @@ int cgroup_apply_resources (const char *path, const struct cg_resources *r, moat
 int cgroup_freeze (const char *path, bool freeze, moat_error **err);
 bool cgroup_is_frozen (const char *path);
 
+/* Watching the limits: an OOM kill (v1 memory.oom_control through
+ * cgroup.event_control, v2 memory.events) or a refused fork (pids.events).
+ * FDS (up to 4, -1 for none) are to be polled; cgroup_watch_read says what
+ * happened since the last call. */
+struct cg_watch;
+int cgroup_watch_open (const char *path, struct cg_watch **out, moat_error **err);
+void cgroup_watch_close (struct cg_watch *w);
+void cgroup_watch_fds (const struct cg_watch *w, int fds[4]);
+/* New OOM kills and refused forks since the last call, and the limits. */
+void cgroup_watch_read (struct cg_watch *w, unsigned long *ooms, unsigned long *refused,
+                        char *mem_limit, size_t ml, char *pids_limit, size_t pl);
+
 /* mkdir PATH in every hierarchy and move PID into it. */
 int cgroup_enter (const char *path, pid_t pid, moat_error **err);
 /* Every pid in the container's cgroup (from the pids or unified hierarchy). */

@@ -43,7 +43,7 @@ struct creation
   int sync_fd;                 /* parent's end */
   struct moat_config *cfg;
   struct moat_policy *policy;  /* --policy, overlaid on cfg (which points into it) */
-  bool audit_syscalls, audit_signals;
+  bool audit_syscalls, audit_signals, audit_cgroup;
   struct cg_dev_rule *dev_rules;   /* linux.resources.devices, parsed */
   struct cg_resources res;         /* the rest of linux.resources */
   size_t n_dev_rules;
@@ -167,13 +167,14 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
     return moat_error_set (err, errno, "bundle `%s`", bundle);
   if (config_load (c->bundle, &c->cfg, err) < 0)
     return -1;
-  c->audit_syscalls = c->audit_signals = true;
+  c->audit_syscalls = c->audit_signals = c->audit_cgroup = true;
   if (o->policy)
     {
       if (policy_load (o->policy, &c->policy, err) < 0 || policy_apply (c->policy, c->cfg, err) < 0)
         return -1;
       c->audit_syscalls = c->policy->audit_syscalls;
       c->audit_signals = c->policy->audit_signals;
+      c->audit_cgroup = c->policy->audit_cgroup;
     }
   const struct moat_config *cfg = c->cfg;
   if (!cfg->has_process)
@@ -333,7 +334,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
    * it the listener over this pair when it loads the filter. */
   bool listener = c->sc && seccomp_needs_listener (c->sc, c->audit_syscalls);
   bool to_agent = listener && c->sc->listener_path;
-  bool supervise = listener || c->audit_signals;
+  bool supervise = listener || c->audit_signals || c->audit_cgroup;
   int sv[2] = { -1, -1 };
   if (listener && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return moat_error_set (err, errno, "socketpair");
@@ -403,7 +404,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       struct supervisor_args sa = { .id = o->id, .policy = c->policy ? c->policy->name : "config.json", .sc = c->sc,
                                     .log_fd = log_fd, .ctl_fd = sup_parent, .init_pid = c->pid,
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",
-                                    .agent_path = c->sc ? c->sc->listener_path : NULL };
+                                    .agent_path = c->sc ? c->sc->listener_path : NULL,
+                                    .cgroup_path = c->audit_cgroup ? c->cgroup_path : NULL };
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
         return -1;
       log_debug ("create `%s`: supervisor %d", o->id, (int) c->st.supervisor_pid);
@@ -586,12 +588,11 @@ container_delete (const char *root, const char *id, bool force, moat_error **err
       moat_error *e = NULL;
       if (cgroup_kill_all (st->cgroup_path, SIGKILL, &e) < 0)
         moat_error_free (&e);
-      if (cgroup_destroy (st->cgroup_path, err) < 0)
-        return -1;
     }
   /* The supervisor writes the last records once the last process is gone
-   * (a death may wait a moment for its kernel report): when delete returns,
-   * the audit log is complete. */
+   * (a death may wait a moment for its kernel report; the cgroup's counters
+   * are read one last time): when delete returns, the audit log is complete,
+   * and only then does the cgroup go. */
   char comm[32] = "";
   if (st->supervisor_pid > 0)
     {
@@ -611,6 +612,8 @@ container_delete (const char *root, const char *id, bool force, moat_error **err
         while (poll (&p, 1, 3000) < 0 && errno == EINTR)
           ;
     }
+  if (st->cgroup_path && cgroup_destroy (st->cgroup_path, err) < 0)
+    return -1;
   cleanup_config struct moat_config *cfg = NULL;
   moat_error *cerr = NULL;
   if (load_saved_config (dirfd, id, &cfg, &cerr) == 0)

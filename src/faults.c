@@ -63,6 +63,8 @@ struct faults
   struct task *tasks;
   size_t cap, used, alive;
   unsigned long long gen;
+  struct task last_kill;
+  unsigned long long last_kill_at;
   struct pending *pend;
   size_t npend, cappend;
   struct jbuf rec;
@@ -395,6 +397,11 @@ on_event (struct faults *f, const struct proc_event *ev)
         if (t->tid != t->tgid)
           return;
         f->alive--;
+        if (WIFSIGNALED (st) && WTERMSIG (st) == SIGKILL)
+          {
+            f->last_kill = *t;
+            f->last_kill_at = now_ms ();
+          }
         if (!WIFSIGNALED (st) || !fatal_signal (WTERMSIG (st)))
           return;
         struct pending p = { .t = *t, .sig = WTERMSIG (st), .core = WCOREDUMP (st) != 0, .death = true };
@@ -620,6 +627,17 @@ faults_tick (struct faults *f, bool flush)
       }
     else
       i++;
+}
+
+bool
+faults_last_kill (const struct faults *f, unsigned ms, pid_t *pid, pid_t *nspid, char *comm, size_t n)
+{
+  if (f->last_kill_at == 0 || now_ms () - f->last_kill_at > ms)
+    return false;
+  *pid = f->last_kill.tgid;
+  *nspid = f->last_kill.nspid;
+  snprintf (comm, n, "%s", f->last_kill.comm);
+  return true;
 }
 
 unsigned long long

@@ -43,6 +43,11 @@ int faults_next_timeout (const struct faults *f);
 void faults_tick (struct faults *f, bool flush);
 /* Any of the container's processes left? */
 bool faults_alive (const struct faults *f);
+/* The container's last process killed by SIGKILL (the OOM killer's victim
+ * when a memory limit was hit), if within MS milliseconds: its host pid,
+ * nspid (-1 unknown) and comm. */
+bool faults_last_kill (const struct faults *f, unsigned ms, pid_t *pid, pid_t *nspid, char *comm, size_t n);
+
 /* Bumped by every exec and exit in the container: cached facts about a
  * task are good while it stays the same. */
 unsigned long long faults_generation (const struct faults *f);

@@ -17,7 +17,7 @@ policy_load (const char *path, struct moat_policy **out, moat_error **err)
   struct moat_policy *p = xmalloc0 (sizeof *p);
   cleanup_policy struct moat_policy *guard = p;
   p->path = xstrdup (path);
-  p->audit_syscalls = p->audit_signals = true;
+  p->audit_syscalls = p->audit_signals = p->audit_cgroup = true;
   size_t len = 0;
   if (read_file_at (-100, path, &p->text, &len, 4 << 20, err) < 0)
     return moat_error_wrap (err, "policy");
@@ -66,7 +66,8 @@ policy_load (const char *path, struct moat_policy **out, moat_error **err)
   if (json_get_object (p->tree, "audit", path, "", &audit, false, err) < 0)
     return -1;
   if (audit && (json_get_bool (audit, "syscalls", path, "audit", &p->audit_syscalls, false, err) < 0
-                || json_get_bool (audit, "signals", path, "audit", &p->audit_signals, false, err) < 0))
+                || json_get_bool (audit, "signals", path, "audit", &p->audit_signals, false, err) < 0
+                || json_get_bool (audit, "cgroup", path, "audit", &p->audit_cgroup, false, err) < 0))
     return -1;
   for (size_t i = 0; p->namespaces && p->namespaces[i]; i++)
     if (ns_type_from_name (p->namespaces[i]) < 0)

@@ -36,6 +36,7 @@ struct moat_policy
   yajl_val resources;
   bool audit_syscalls;        /* default true */
   bool audit_signals;         /* fault-signal deaths; default true */
+  bool audit_cgroup;          /* OOM kills, refused forks; default true */
   bool strict;                /* "strict": syscall names unknown here are errors */
   char *text;                 /* the file as read, saved with the state */
   yajl_val tree;

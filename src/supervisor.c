@@ -1,6 +1,7 @@
 #include "config-host.h"
 #include "supervisor.h"
 #include "audit.h"
+#include "cgroup.h"
 #include "faults.h"
 #include "util.h"
 
@@ -20,6 +21,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
@@ -715,6 +717,63 @@ receive_listeners (struct sup *s)
     }
 }
 
+/* A limit of the cgroup wall was hit: records with wall "cgroup". */
+static void
+on_cgroup (struct sup *s, struct cg_watch *w)
+{
+  unsigned long ooms = 0, refused = 0;
+  char ml[96], pl[96];
+  cgroup_watch_read (w, &ooms, &refused, ml, sizeof ml, pl, sizeof pl);
+  struct jbuf *j = &s->rec;
+  char tb[48];
+  for (unsigned long i = 0; i < ooms; i++)
+    {
+      /* The victim's SIGKILL exit may still be on its way from the connector. */
+      pid_t pid = 0, nspid = -1;
+      char comm[32] = "";
+      for (int tries = 0; s->faults && tries < 50; tries++)
+        {
+          faults_on_connector (s->faults);
+          if (faults_last_kill (s->faults, 1000, &pid, &nspid, comm, sizeof comm))
+            break;
+          struct timespec ts = { 0, 2 * 1000 * 1000 };
+          nanosleep (&ts, NULL);
+        }
+      audit_time (tb, sizeof tb);
+      jb_open (j);
+      jb_str (j, "time", tb);
+      jb_str (j, "container", s->a->id);
+      jb_str (j, "wall", "cgroup");
+      jb_str (j, "kind", "oom");
+      jb_str (j, "limit", ml);
+      if (pid > 0)
+        {
+          jb_int (j, "pid", pid);
+          if (nspid > 0)
+            jb_int (j, "nspid", nspid);
+          jb_str (j, "comm", comm);
+        }
+      jb_str (j, "signal", "SIGKILL");
+      jb_str (j, "action", "killed by the OOM killer");
+      jb_close (j);
+      (void) audit_write (s->a->log_fd, j);
+    }
+  if (refused)
+    {
+      audit_time (tb, sizeof tb);
+      jb_open (j);
+      jb_str (j, "time", tb);
+      jb_str (j, "container", s->a->id);
+      jb_str (j, "wall", "cgroup");
+      jb_str (j, "kind", "pids");
+      jb_str (j, "limit", pl);
+      jb_int (j, "refused", (long long) refused);
+      jb_str (j, "action", "fork/clone failed with EAGAIN");
+      jb_close (j);
+      (void) audit_write (s->a->log_fd, j);
+    }
+}
+
 static int
 supervisor_main (const struct supervisor_args *a, int ready_fd)
 {
@@ -735,6 +794,13 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
         faults_set_output (f, a->id, a->log_fd);
     }
   s->faults = f;
+  struct cg_watch *cw = NULL;
+  if (a->cgroup_path)
+    {
+      moat_error *e = NULL;
+      if (cgroup_watch_open (a->cgroup_path, &cw, &e) < 0)
+        moat_error_free (&e);
+    }
   if (a->agent_path)
     {
       cleanup_free char *w = xasprintf ("seccomp: the notification listener belongs to the external agent at %s; "
@@ -770,6 +836,15 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
   ev.data.fd = km;
   if (km >= 0)
     epoll_ctl (s->epfd, EPOLL_CTL_ADD, km, &ev);
+  int cwfd[4] = { -1, -1, -1, -1 };
+  if (cw)
+    cgroup_watch_fds (cw, cwfd);
+  for (int i = 0; i < 4; i++)
+    if (cwfd[i] >= 0)
+      {
+        ev.data.fd = cwfd[i];
+        epoll_ctl (s->epfd, EPOLL_CTL_ADD, cwfd[i], &ev);
+      }
   /* Without the proc connector, the init's pidfd tells when it is over. */
   int pidfd = -1;
   bool init_alive = false;
@@ -808,6 +883,8 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
             continue;
           else if (fd == km)
             faults_on_kmsg (f);
+          else if (cw && (fd == cwfd[0] || fd == cwfd[1]))
+            on_cgroup (s, cw);
           else if (fd == pidfd)
             {
               epoll_ctl (s->epfd, EPOLL_CTL_DEL, pidfd, NULL);
@@ -824,6 +901,11 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
               s->nlisteners--;
             }
         }
+    }
+  if (cw)
+    {
+      on_cgroup (s, cw);   /* what the last moments hit */
+      cgroup_watch_close (cw);
     }
   if (f)
     {

@@ -28,6 +28,7 @@ struct supervisor_args
   bool signals;                     /* record fault-signal deaths (faults.c) */
   const char *kmsg;                 /* the kernel log for fault details; "none" to go without */
   const char *agent_path;           /* linux.seccomp.listenerPath, or NULL */
+  const char *cgroup_path;          /* record OOM kills and refused forks here; NULL: no */
 };
 
 /* Start the supervisor; returns its pid (it is not our child once started)

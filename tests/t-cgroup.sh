@@ -21,6 +21,13 @@ t_is "a hog under the limit runs" "$(run_in)" "hog 32 MiB"
 setargs "$B" /bin/workload hog 200
 run_in >/dev/null 2>&1
 t_is "a hog over the limit is OOM-killed (SIGKILL)" "$?" 137
+AUD="$TMP/audit"
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" run --bundle "$B" cg-oom >/dev/null 2>&1
+R=$(jq -c 'select(.wall=="cgroup")' "$AUD/cg-oom.jsonl")
+t_is "the OOM kill is a record at the cgroup wall" "$(jq -r '.kind + " " + .signal' <<<"$R")" "oom SIGKILL"
+t_like "naming the limit" "$(jq -r .limit <<<"$R")" "^memory\.(limit_in_bytes|max)=67108864$"
+t_is "and the victim" "$(jq -r '"\(.nspid) \(.comm)"' <<<"$R")" "1 workload"
+t_like "moat audit shows it" "$("$MOAT" --audit-dir "$AUD" audit cg-oom)" "cgroup +OOM at memory"
 cfg "$B" 'del(.linux.resources.memory)'
 
 # pids: a bounded fork loop stops at pids.max
@@ -31,6 +38,9 @@ setargs "$B" /bin/workload children 10
 OUT=$(run_in 2>&1)
 t_like "forks beyond pids.max fail" "$OUT" "error: .*fork.*(Resource temporarily unavailable|EAGAIN)"
 t_unlike "so 10 children never ran" "$OUT" "reaped 10"
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" run --bundle "$B" cg-pids >/dev/null 2>&1
+t_is "the refused fork is a record at the cgroup wall" "$(jq -r 'select(.wall=="cgroup") | .kind + " " + .limit' "$AUD/cg-pids.jsonl")" "pids pids.max=5"
+t_is "counting the refusals" "$(jq -r 'select(.wall=="cgroup") | .refused' "$AUD/cg-pids.jsonl" | awk '{s += $1} END {print (s >= 1)}')" 1
 cfg "$B" 'del(.linux.resources.pids)'
 
 # cpu: a quota of 0.2 CPU bounds what a busy loop gets done

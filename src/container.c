@@ -832,3 +832,26 @@ container_pids (const char *root, const char *id, pid_t **pids, size_t *n, moat_
     return 0;
   return cgroup_pids (st->cgroup_path, pids, n, err);
 }
+
+int
+container_update (const char *root, const char *id, const struct cg_resources *r, moat_error **err)
+{
+  cleanup_close int rootfd = -1, dirfd = -1;
+  cleanup_state struct moat_state *st = NULL;
+  if (state_root_open (root, false, &rootfd, err) < 0)
+    {
+      moat_error_free (err);
+      return moat_error_set (err, 0, "container `%s` does not exist", id);
+    }
+  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_lock (dirfd, true, err) < 0
+      || state_read (dirfd, id, &st, err) < 0)
+    return -1;
+  enum moat_status s = live_status (dirfd, st);
+  if (s == STATUS_STOPPED || s == STATUS_CREATING)
+    return moat_error_set (err, 0, "container `%s` cannot be updated: it is %s", id, status_name (s));
+  if (st->cgroup_path == NULL)
+    return moat_error_set (err, 0, "container `%s` has no cgroup", id);
+  if (cgroup_apply_resources (st->cgroup_path, r, err) < 0)
+    return moat_error_wrap (err, "update `%s`", id);
+  return 0;
+}

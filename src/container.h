@@ -39,6 +39,9 @@ int container_run (const struct run_opts *o, int *exit_status, moat_error **err)
 int container_kill (const char *root, const char *id, int sig, bool all, moat_error **err);
 /* pause (freeze) a running container, or resume (thaw) a paused one. */
 int container_pause (const char *root, const char *id, bool pause, moat_error **err);
+/* Apply new limits to a created, running or paused container. */
+struct cg_resources;
+int container_update (const char *root, const char *id, const struct cg_resources *r, moat_error **err);
 /* The host pids of the container's processes. */
 int container_pids (const char *root, const char *id, pid_t **pids, size_t *n, moat_error **err);
 int container_delete (const char *root, const char *id, bool force, moat_error **err);

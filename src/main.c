@@ -33,6 +33,7 @@ static const struct command commands[] = {
   { "pause", cmd_pause, false, "freeze every process of a container" },
   { "resume", cmd_resume, false, "thaw a paused container" },
   { "ps", cmd_ps, false, "list a container's processes" },
+  { "update", cmd_update, false, "change a running container's limits" },
   { "features", cmd_features, false, "print what this runtime supports (OCI features JSON)" },
   { "policy", cmd_policy, false, "check, show or compile a policy file" },
   { "audit", cmd_audit, false, "show a container's audit log (denied syscalls, faults)" },

@@ -102,6 +102,17 @@ t_like "ps --format json lists the init" "$(M ps --format json cg-pause)" "\\b$(
 t_like "ps shows ps(1) lines of the container only" "$(M ps cg-pause)" "count.sh"
 t_unlike "and not the host's" "$(M ps cg-pause)" "bash tests|run-suite"
 
+# update: a running container's limits change
+t_ok "update --memory 96m --pids-limit 7" M update --memory 96m --pids-limit 7 cg-pause
+if [ "$LAYOUT" = v2 ]; then MF=/sys/fs/cgroup/moat/cg-pause/memory.max; PF=/sys/fs/cgroup/moat/cg-pause/pids.max;
+else MF=/sys/fs/cgroup/memory/moat/cg-pause/memory.limit_in_bytes; PF=/sys/fs/cgroup/pids/moat/cg-pause/pids.max; fi
+t_is "the memory limit is now 96 MiB" "$(cat "$MF")" 100663296
+t_is "pids.max is now 7" "$(cat "$PF")" 7
+echo '{"pids": {"limit": 9}}' | M update -r - cg-pause
+t_is "update -r - (a resources JSON on stdin)" "$(cat "$PF")" 9
+t_fails "update of an unknown id fails" M update --pids-limit 3 cg-nope
+t_like "a bad size is refused" "$(M update --memory lots cg-pause 2>&1)" "--memory: \`lots\` is not a size"
+
 # delete --force of a paused container
 M pause cg-pause
 t_ok "delete --force of a paused container" M delete --force cg-pause

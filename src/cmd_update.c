@@ -1,0 +1,145 @@
+/* `moat update`: change a live container's limits, as runc does: runc's
+ * flags, or a linux.resources JSON (--resources FILE, "-" for stdin). */
+#include "config-host.h"
+#include "cgroup.h"
+#include "cmd.h"
+#include "container.h"
+#include "json.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* "512m", "1g", "1048576", "-1" -> bytes. */
+static bool
+parse_size (const char *s, int64_t *out)
+{
+  char *end;
+  long long v = strtoll (s, &end, 10);
+  if (end == s)
+    return false;
+  long long mul = 1;
+  switch (*end)
+    {
+    case '\0': break;
+    case 'k': case 'K': mul = 1LL << 10; end++; break;
+    case 'm': case 'M': mul = 1LL << 20; end++; break;
+    case 'g': case 'G': mul = 1LL << 30; end++; break;
+    default: return false;
+    }
+  if (*end == 'b' || *end == 'B')
+    end++;
+  if (*end)
+    return false;
+  *out = v < 0 ? -1 : v * mul;
+  return true;
+}
+
+int
+cmd_update (struct global_opts *g, int argc, char **argv)
+{
+  static const char usage_text[] =
+    "[--resources FILE|-r FILE] [--memory SIZE] [--memory-reservation SIZE] [--memory-swap SIZE] "
+    "[--pids-limit N] [--cpu-shares N] [--cpu-quota N] [--cpu-period N] [--cpuset-cpus LIST] "
+    "[--cpuset-mems LIST] ID";
+  enum { O_MEM = 256, O_MRES, O_MSWAP, O_PIDS, O_SHARES, O_QUOTA, O_PERIOD, O_CPUS, O_MEMS };
+  static const struct option opts[] = {
+    { "resources", required_argument, NULL, 'r' },
+    { "memory", required_argument, NULL, O_MEM },
+    { "memory-reservation", required_argument, NULL, O_MRES },
+    { "memory-swap", required_argument, NULL, O_MSWAP },
+    { "pids-limit", required_argument, NULL, O_PIDS },
+    { "cpu-shares", required_argument, NULL, O_SHARES },
+    { "cpu-quota", required_argument, NULL, O_QUOTA },
+    { "cpu-period", required_argument, NULL, O_PERIOD },
+    { "cpuset-cpus", required_argument, NULL, O_CPUS },
+    { "cpuset-mems", required_argument, NULL, O_MEMS },
+    { NULL, 0, NULL, 0 },
+  };
+  struct cg_resources r = { 0 };
+  const char *file = NULL;
+  moat_error *err = NULL;
+  int c;
+  while ((c = getopt_long (argc, argv, "+r:", opts, NULL)) != -1)
+    {
+      char *end = NULL;
+      switch (c)
+        {
+        case 'r': file = optarg; break;
+        case O_MEM:
+          if (!parse_size (optarg, &r.mem_limit))
+            return cmd_usage ("update", usage_text, "--memory: `%s` is not a size", optarg);
+          r.has_mem_limit = true;
+          break;
+        case O_MRES:
+          if (!parse_size (optarg, &r.mem_reservation))
+            return cmd_usage ("update", usage_text, "--memory-reservation: `%s` is not a size", optarg);
+          r.has_mem_reservation = true;
+          break;
+        case O_MSWAP:
+          if (!parse_size (optarg, &r.mem_swap))
+            return cmd_usage ("update", usage_text, "--memory-swap: `%s` is not a size", optarg);
+          r.has_mem_swap = true;
+          break;
+        case O_PIDS:
+          r.pids_limit = strtoll (optarg, &end, 10);
+          if (*end)
+            return cmd_usage ("update", usage_text, "--pids-limit: `%s` is not a number", optarg);
+          r.has_pids = true;
+          break;
+        case O_SHARES:
+          r.shares = strtoull (optarg, &end, 10);
+          if (*end)
+            return cmd_usage ("update", usage_text, "--cpu-shares: `%s` is not a number", optarg);
+          r.has_shares = true;
+          break;
+        case O_QUOTA:
+          r.quota = strtoll (optarg, &end, 10);
+          if (*end)
+            return cmd_usage ("update", usage_text, "--cpu-quota: `%s` is not a number", optarg);
+          r.has_quota = true;
+          break;
+        case O_PERIOD:
+          r.period = strtoull (optarg, &end, 10);
+          if (*end)
+            return cmd_usage ("update", usage_text, "--cpu-period: `%s` is not a number", optarg);
+          r.has_period = true;
+          break;
+        case O_CPUS: r.cpus = xstrdup (optarg); break;
+        case O_MEMS: r.mems = xstrdup (optarg); break;
+        default: return cmd_usage ("update", usage_text, NULL);
+        }
+    }
+  if (optind + 1 != argc)
+    {
+      cgroup_resources_free (&r);
+      return cmd_usage ("update", usage_text, optind >= argc ? "missing container id" : "too many arguments");
+    }
+  if (file)
+    {
+      /* A resources JSON replaces the flags (runc's -r). */
+      cgroup_resources_free (&r);
+      cleanup_free char *text = NULL;
+      size_t len = 0;
+      int rr = strcmp (file, "-") == 0 ? read_file_at (AT_FDCWD, "/dev/stdin", &text, &len, 1 << 20, &err)
+                                       : read_file_at (AT_FDCWD, file, &text, &len, 1 << 20, &err);
+      yajl_val tree = NULL;
+      if (rr < 0 || json_parse (text, len, file, &tree, &err) < 0)
+        return cmd_fail (&err);
+      /* The file holds what linux.resources holds. */
+      int pr = cgroup_parse_resources (tree, file, &r, &err);
+      json_free (tree);
+      if (pr < 0)
+        return cmd_fail (&err);
+    }
+  int ret = container_update (g->root, argv[optind], &r, &err);
+  cgroup_resources_free (&r);
+  if (ret < 0)
+    return cmd_fail (&err);
+  return 0;
+}

@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "cgroup.h"
+#include "audit.h"
 #include "json.h"
 #include "log.h"
 #include "util.h"
@@ -826,4 +827,114 @@ cgroup_watch_read (struct cg_watch *w, unsigned long *ooms, unsigned long *refus
   snprintf (mem_limit, ml, "%s=%s", w->v2 ? "memory.max" : "memory.limit_in_bytes", val);
   first_line (plf, val, sizeof val);
   snprintf (pids_limit, pl, "pids.max=%s", val);
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+static unsigned long long
+read_ull (const char *dir, const char *file)
+{
+  cleanup_free char *f = xasprintf ("%s/%s", dir, file);
+  cleanup_free char *text = NULL;
+  moat_error *e = NULL;
+  if (read_file (f, &text, NULL, &e) < 0)
+    {
+      moat_error_free (&e);
+      return 0;
+    }
+  return strtoull (text, NULL, 10);
+}
+
+/* A "key value" file (cpu.stat, memory.stat) as a JSON object of numbers. */
+static void
+kv_object (struct jbuf *j, const char *key, const char *dir, const char *file)
+{
+  cleanup_free char *f = xasprintf ("%s/%s", dir, file);
+  cleanup_free char *text = NULL;
+  moat_error *e = NULL;
+  jb_obj_open (j, key);
+  if (read_file (f, &text, NULL, &e) == 0)
+    {
+      char *save = NULL;
+      for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+        {
+          char *sp = strchr (line, ' ');
+          if (sp == NULL)
+            continue;
+          *sp = '\0';
+          jb_int (j, line, (long long) strtoull (sp + 1, NULL, 10));
+        }
+    }
+  moat_error_free (&e);
+  jb_obj_close (j);
+}
+
+static unsigned long long
+kv_get (const char *dir, const char *file, const char *key)
+{
+  cleanup_free char *f = xasprintf ("%s/%s", dir, file);
+  return counter (f, key);
+}
+
+void
+cgroup_stats (const char *path, struct jbuf *j)
+{
+  bool v2 = cgroup_detect_layout () == CGROUP_V2;
+  cleanup_free char *cpu = v2 ? xasprintf (CGROUP_ROOT "%s", path) : xasprintf (CGROUP_ROOT "/cpu%s", path);
+  cleanup_free char *acct = v2 ? xasprintf (CGROUP_ROOT "%s", path) : xasprintf (CGROUP_ROOT "/cpuacct%s", path);
+  cleanup_free char *mem = v2 ? xasprintf (CGROUP_ROOT "%s", path) : xasprintf (CGROUP_ROOT "/memory%s", path);
+  cleanup_free char *pids = v2 ? xasprintf (CGROUP_ROOT "%s", path) : xasprintf (CGROUP_ROOT "/pids%s", path);
+  jb_obj_open (j, "data");
+
+  jb_obj_open (j, "cpu");
+  jb_obj_open (j, "usage");
+  if (v2)
+    {
+      jb_int (j, "total", (long long) kv_get (cpu, "cpu.stat", "usage_usec") * 1000);
+      jb_int (j, "user", (long long) kv_get (cpu, "cpu.stat", "user_usec") * 1000);
+      jb_int (j, "kernel", (long long) kv_get (cpu, "cpu.stat", "system_usec") * 1000);
+    }
+  else
+    {
+      /* cpuacct.stat counts USER_HZ ticks (100 per second). */
+      jb_int (j, "total", (long long) read_ull (acct, "cpuacct.usage"));
+      jb_int (j, "user", (long long) kv_get (acct, "cpuacct.stat", "user") * 10000000LL);
+      jb_int (j, "kernel", (long long) kv_get (acct, "cpuacct.stat", "system") * 10000000LL);
+    }
+  jb_obj_close (j);
+  jb_obj_open (j, "throttling");
+  jb_int (j, "periods", (long long) kv_get (cpu, "cpu.stat", "nr_periods"));
+  jb_int (j, "throttledPeriods", (long long) kv_get (cpu, "cpu.stat", "nr_throttled"));
+  jb_int (j, "throttledTime", v2 ? (long long) kv_get (cpu, "cpu.stat", "throttled_usec") * 1000
+                                 : (long long) kv_get (cpu, "cpu.stat", "throttled_time"));
+  jb_obj_close (j);
+  jb_obj_close (j);
+
+  jb_obj_open (j, "memory");
+  jb_obj_open (j, "usage");
+  if (v2)
+    {
+      jb_int (j, "usage", (long long) read_ull (mem, "memory.current"));
+      jb_int (j, "max", (long long) read_ull (mem, "memory.peak"));
+      unsigned long long lim = read_ull (mem, "memory.max");
+      jb_int (j, "limit", (long long) (lim ? lim : ~0ULL >> 1));
+      jb_int (j, "failcnt", (long long) kv_get (mem, "memory.events", "max"));
+    }
+  else
+    {
+      jb_int (j, "usage", (long long) read_ull (mem, "memory.usage_in_bytes"));
+      jb_int (j, "max", (long long) read_ull (mem, "memory.max_usage_in_bytes"));
+      jb_int (j, "limit", (long long) read_ull (mem, "memory.limit_in_bytes"));
+      jb_int (j, "failcnt", (long long) read_ull (mem, "memory.failcnt"));
+    }
+  jb_obj_close (j);
+  kv_object (j, "raw", mem, "memory.stat");
+  jb_obj_close (j);
+
+  jb_obj_open (j, "pids");
+  jb_int (j, "current", (long long) read_ull (pids, "pids.current"));
+  jb_int (j, "limit", (long long) read_ull (pids, "pids.max"));   /* 0: unlimited ("max") */
+  jb_obj_close (j);
+
+  jb_obj_close (j);
 }

@@ -82,6 +82,12 @@ void cgroup_watch_fds (const struct cg_watch *w, int fds[4]);
 void cgroup_watch_read (struct cg_watch *w, unsigned long *ooms, unsigned long *refused,
                         char *mem_limit, size_t ml, char *pids_limit, size_t pl);
 
+/* The cgroup's statistics as runc's `events --stats` "data" object (cpu,
+ * memory, pids), onto J (an audit.h jbuf, already inside an object: this
+ * adds one "data" member). */
+struct jbuf;
+void cgroup_stats (const char *path, struct jbuf *j);
+
 /* mkdir PATH in every hierarchy and move PID into it. */
 int cgroup_enter (const char *path, pid_t pid, moat_error **err);
 /* Every pid in the container's cgroup (from the pids or unified hierarchy). */

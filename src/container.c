@@ -855,3 +855,25 @@ container_update (const char *root, const char *id, const struct cg_resources *r
     return moat_error_wrap (err, "update `%s`", id);
   return 0;
 }
+
+int
+container_cgroup (const char *root, const char *id, char **path, moat_error **err)
+{
+  cleanup_close int rootfd = -1, dirfd = -1;
+  cleanup_state struct moat_state *st = NULL;
+  if (state_root_open (root, false, &rootfd, err) < 0)
+    {
+      moat_error_free (err);
+      return moat_error_set (err, 0, "container `%s` does not exist", id);
+    }
+  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_read (dirfd, id, &st, err) < 0)
+    return -1;
+  enum moat_status s = live_status (dirfd, st);
+  if (s == STATUS_STOPPED)
+    return moat_error_set (err, 0, "container `%s` is stopped", id);
+  if (st->cgroup_path == NULL)
+    return moat_error_set (err, 0, "container `%s` has no cgroup", id);
+  if (path)
+    *path = xstrdup (st->cgroup_path);
+  return 0;
+}

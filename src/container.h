@@ -42,6 +42,9 @@ int container_pause (const char *root, const char *id, bool pause, moat_error **
 /* Apply new limits to a created, running or paused container. */
 struct cg_resources;
 int container_update (const char *root, const char *id, const struct cg_resources *r, moat_error **err);
+/* The cgroup path of a created, running or paused container (PATH may be
+ * NULL: then only whether it is still alive); stopped or gone: an error. */
+int container_cgroup (const char *root, const char *id, char **path, moat_error **err);
 /* The host pids of the container's processes. */
 int container_pids (const char *root, const char *id, pid_t **pids, size_t *n, moat_error **err);
 int container_delete (const char *root, const char *id, bool force, moat_error **err);

@@ -34,6 +34,7 @@ static const struct command commands[] = {
   { "resume", cmd_resume, false, "thaw a paused container" },
   { "ps", cmd_ps, false, "list a container's processes" },
   { "update", cmd_update, false, "change a running container's limits" },
+  { "events", cmd_events, false, "stream a container's stats and OOM events (JSON)" },
   { "features", cmd_features, false, "print what this runtime supports (OCI features JSON)" },
   { "policy", cmd_policy, false, "check, show or compile a policy file" },
   { "audit", cmd_audit, false, "show a container's audit log (denied syscalls, faults)" },

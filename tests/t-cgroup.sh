@@ -28,6 +28,14 @@ t_is "the OOM kill is a record at the cgroup wall" "$(jq -r '.kind + " " + .sign
 t_like "naming the limit" "$(jq -r .limit <<<"$R")" "^memory\.(limit_in_bytes|max)=67108864$"
 t_is "and the victim" "$(jq -r '"\(.nspid) \(.comm)"' <<<"$R")" "1 workload"
 t_like "moat audit shows it" "$("$MOAT" --audit-dir "$AUD" audit cg-oom)" "cgroup +OOM at memory"
+printf '#!/bin/sh\n/bin/busybox sleep 1\nexec /bin/workload hog 200\n' > "$B/rootfs/bin/hog.sh"
+chmod 755 "$B/rootfs/bin/hog.sh"
+setargs "$B" /bin/sh /bin/hog.sh
+M run -d --bundle "$B" cg-ev
+timeout 20 "$MOAT" --root "$ROOT" events --interval 10 cg-ev > "$TMP/events.out"
+t_is "events streams an oom event when the limit kills" "$(jq -r 'select(.type=="oom") | .id' "$TMP/events.out")" cg-ev
+t_is "and a stats event first" "$(head -n 1 "$TMP/events.out" | jq -r .type)" stats
+M delete --force cg-ev
 cfg "$B" 'del(.linux.resources.memory)'
 
 # pids: a bounded fork loop stops at pids.max
@@ -112,6 +120,13 @@ echo '{"pids": {"limit": 9}}' | M update -r - cg-pause
 t_is "update -r - (a resources JSON on stdin)" "$(cat "$PF")" 9
 t_fails "update of an unknown id fails" M update --pids-limit 3 cg-nope
 t_like "a bad size is refused" "$(M update --memory lots cg-pause 2>&1)" "--memory: \`lots\` is not a size"
+
+# events: stats in runc's shape, and OOM events
+ST=$(M events --stats cg-pause)
+t_is "events --stats: type and id" "$(jq -r '.type + " " + .id' <<<"$ST")" "stats cg-pause"
+t_is "events --stats: pids current >= 1 and the limit set by update" "$(jq -r '"\(.data.pids.current >= 1) \(.data.pids.limit)"' <<<"$ST")" "true 9"
+t_like "events --stats: memory usage and limit" "$(jq -r '"\(.data.memory.usage.usage > 0) \(.data.memory.usage.limit)"' <<<"$ST")" "^true 100663296$"
+t_like "events --stats: cpu usage" "$(jq -r '.data.cpu.usage.total > 0' <<<"$ST")" true
 
 # delete --force of a paused container
 M pause cg-pause

@@ -257,8 +257,8 @@ static void
 format_outcome (yajl_val r, char *out, size_t n)
 {
   const char *act = rec_str (r, "action"), *rule = rec_str (r, "rule"), *eno = rec_str (r, "errno");
-  const char *wall = rec_str (r, "wall");
-  if (wall && strcmp (wall, "seccomp") != 0)
+  const char *wall = rec_str (r, "wall"), *kind = rec_str (r, "kind");
+  if ((wall && strcmp (wall, "seccomp") != 0) || (kind && strcmp (kind, "syscall") != 0))
     {
       const char *fault = rec_str (r, "fault");
       snprintf (out, n, "%s", fault ? fault : (act ? act : ""));
@@ -316,8 +316,10 @@ print_row (yajl_val r)
               rec_int (r, "refused", 0));
   else if (wall && (strcmp (wall, "moat") == 0))
     snprintf (call, sizeof call, "%s: %s", kind ? kind : "?", rec_str (r, "what") ? rec_str (r, "what") : "");
-  else if (wall && strcmp (wall, "seccomp") != 0)
+  else if (!(kind && strcmp (kind, "syscall") == 0))
     {
+      /* A death or a fault, whatever the wall (a SIGSYS death is at the
+       * seccomp wall but has no call to show). */
       const char *sig = rec_str (r, "signal");
       snprintf (call, sizeof call, "%s", sig ? sig : (kind ? kind : "?"));
     }
@@ -385,13 +387,11 @@ audit_show (const struct audit_query *q, moat_error **err)
         }
       if (matches (q, r))
         {
-          if (q->json)
-            fputs (line, stdout);
-          else if (q->summary)
+          if (q->summary)
             {
               char key[256];
-              const char *wall = rec_str (r, "wall");
-              if (wall && strcmp (wall, "seccomp") == 0)
+              const char *wall = rec_str (r, "wall"), *kind = rec_str (r, "kind");
+              if (kind && strcmp (kind, "syscall") == 0)
                 snprintf (key, sizeof key, "seccomp  %-20s %-14s %s", rec_str (r, "syscall") ? rec_str (r, "syscall") : "?",
                           rec_str (r, "errno") ? rec_str (r, "errno") : (rec_str (r, "action") ? rec_str (r, "action") : "?"),
                           rec_str (r, "rule") ? rec_str (r, "rule") : "?");
@@ -410,6 +410,8 @@ audit_show (const struct audit_query *q, moat_error **err)
                 }
               rows[i].count++;
             }
+          else if (q->json)
+            fputs (line, stdout);
           else
             print_row (r);
         }

@@ -56,7 +56,10 @@ show (const struct moat_policy *p, const struct moat_seccomp *sc)
     }
   if (p->has_nnp)
     printf ("no_new_privs: %s\n", p->nnp ? "yes" : "no");
-  printf ("audit:        %s\n", p->audit_syscalls ? "every call not allowed is recorded" : "off (the kernel enforces alone)");
+  if (sc && seccomp_uses_agent (sc))
+    printf ("audit:        off for syscalls: SCMP_ACT_NOTIFY goes to the agent at %s\n", sc->listener_path);
+  else
+    printf ("audit:        %s\n", p->audit_syscalls ? "every call not allowed is recorded" : "off (the kernel enforces alone)");
   if (sc == NULL)
     {
       printf ("seccomp:      none\n");
@@ -129,7 +132,8 @@ cmd_policy (struct global_opts *g UNUSED, int argc, char **argv)
   if (strcmp (sub, "check") == 0)
     {
       struct sock_fprog prog = { 0 };
-      if (load (file, strict, &p, &sc, &err) < 0 || (sc && seccomp_compile (sc, p->audit_syscalls, &prog, &err) < 0))
+      if (load (file, strict, &p, &sc, &err) < 0
+          || (sc && seccomp_compile (sc, p->audit_syscalls && !seccomp_uses_agent (sc), &prog, &err) < 0))
         return cmd_fail (&err);
       printf ("%s: ok: policy `%s`", file, p->name);
       if (sc)
@@ -159,7 +163,7 @@ cmd_policy (struct global_opts *g UNUSED, int argc, char **argv)
       if (raw)
         {
           struct sock_fprog prog = { 0 };
-          if (seccomp_compile (sc, p->audit_syscalls, &prog, &err) < 0)
+          if (seccomp_compile (sc, p->audit_syscalls && !seccomp_uses_agent (sc), &prog, &err) < 0)
             return cmd_fail (&err);
           for (unsigned i = 0; i < prog.len; i++)
             printf ("%04u: code=0x%04x jt=%3u jf=%3u k=0x%08x\n", i, prog.filter[i].code, prog.filter[i].jt,
@@ -168,7 +172,7 @@ cmd_policy (struct global_opts *g UNUSED, int argc, char **argv)
           return 0;
         }
       cleanup_free char *text = NULL;
-      if (seccomp_pfc (sc, p->audit_syscalls, &text, &err) < 0)
+      if (seccomp_pfc (sc, p->audit_syscalls && !seccomp_uses_agent (sc), &text, &err) < 0)
         return cmd_fail (&err);
       fputs (text, stdout);
       return 0;

@@ -213,7 +213,7 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
       /* Compiled here, before anything exists, so a bad filter fails clean. */
       cleanup_free char *cache = xasprintf ("%s/.seccomp-cache", o->root);
       bool hit;
-      if (c->sc->listener_path)
+      if (seccomp_uses_agent (c->sc))
         {
           /* A task can have one seccomp listener, and an external agent
            * (listenerPath) takes it: the kernel then enforces the other
@@ -333,7 +333,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   /* The supervisor, when the filter has anything to audit: the init hands
    * it the listener over this pair when it loads the filter. */
   bool listener = c->sc && seccomp_needs_listener (c->sc, c->audit_syscalls);
-  bool to_agent = listener && c->sc->listener_path;
+  bool to_agent = listener && seccomp_uses_agent (c->sc);
   bool supervise = listener || c->audit_signals || c->audit_cgroup;
   int sv[2] = { -1, -1 };
   if (listener && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -375,6 +375,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   if (cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0
       || cgroup_apply_resources (c->cgroup_path, &c->res, err) < 0)
     return -1;
+  log_debug ("create `%s`: device cgroup %s", o->id, dev_applied ? "applied" : "not available on this host");
   c->st.pid = c->pid;
   c->st.start_time = pid_start_time (c->pid);
 
@@ -404,7 +405,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       struct supervisor_args sa = { .id = o->id, .policy = c->policy ? c->policy->name : "config.json", .sc = c->sc,
                                     .log_fd = log_fd, .ctl_fd = sup_parent, .init_pid = c->pid,
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",
-                                    .agent_path = c->sc ? c->sc->listener_path : NULL,
+                                    .agent_path = to_agent ? c->sc->listener_path : NULL,
                                     .cgroup_path = c->audit_cgroup ? c->cgroup_path : NULL };
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
         return -1;

@@ -63,6 +63,7 @@ struct faults
   struct task *tasks;
   size_t cap, used, alive;
   unsigned long long gen;
+  unsigned long long unwritten;   /* records the log refused */
   struct task last_kill;
   unsigned long long last_kill_at;
   struct pending *pend;
@@ -296,7 +297,8 @@ emit (struct faults *f, struct pending *p)
       jb_str (j, "detail", why);
     }
   jb_close (j);
-  (void) audit_write (f->log_fd, j);
+  if (audit_write (f->log_fd, j) < 0)
+    f->unwritten++;
 }
 
 static void
@@ -644,6 +646,14 @@ unsigned long long
 faults_generation (const struct faults *f)
 {
   return f->gen;
+}
+
+unsigned long long
+faults_take_unwritten (struct faults *f)
+{
+  unsigned long long n = f->unwritten;
+  f->unwritten = 0;
+  return n;
 }
 
 bool

@@ -43,6 +43,8 @@ int faults_next_timeout (const struct faults *f);
 void faults_tick (struct faults *f, bool flush);
 /* Any of the container's processes left? */
 bool faults_alive (const struct faults *f);
+/* How many records the log refused (disk full...), and reset. */
+unsigned long long faults_take_unwritten (struct faults *f);
 /* The container's last process killed by SIGKILL (the OOM killer's victim
  * when a memory limit was hit), if within MS milliseconds: its host pid,
  * nspid (-1 unknown) and comm. */

@@ -84,6 +84,10 @@ int seccomp_compile_cached (const struct moat_seccomp *sc, bool audit, const cha
 /* libseccomp's PFC text of the same filter (for `moat policy bpf`). */
 int seccomp_pfc (const struct moat_seccomp *sc, bool audit, char **text, moat_error **err);
 
+/* Does the profile send anything to an external agent (SCMP_ACT_NOTIFY
+ * with a listenerPath)? Without NOTIFY, listenerPath is ignored (spec). */
+bool seccomp_uses_agent (const struct moat_seccomp *sc);
+
 /* Does the filter need a user-notification listener? */
 bool seccomp_needs_listener (const struct moat_seccomp *sc, bool audit);
 

@@ -506,6 +506,19 @@ scmp_action (enum sc_action a, uint32_t errno_ret, bool audit)
 }
 
 bool
+seccomp_uses_agent (const struct moat_seccomp *sc)
+{
+  if (sc->listener_path == NULL)
+    return false;
+  if (sc->default_action == SC_NOTIFY)
+    return true;
+  for (size_t i = 0; i < sc->n_rules; i++)
+    if (sc->rules[i].action == SC_NOTIFY)
+      return true;
+  return false;
+}
+
+bool
 seccomp_needs_listener (const struct moat_seccomp *sc, bool audit)
 {
   if (audit && sc->default_action != SC_ALLOW)

@@ -391,7 +391,8 @@ task_lookup (struct sup *s, pid_t tid, struct task_info *out)
       *out = *slot;
       return;
     }
-  struct task_info t = { .tid = tid, .tgid = tid, .nspid = tid, .used = true, .gen = gen };
+  /* Unknown until read: nspid -1 (recorded as null), never the host id. */
+  struct task_info t = { .tid = tid, .tgid = tid, .nspid = -1, .used = true, .gen = gen };
   char path[64], buf[4096];
   snprintf (path, sizeof path, "/proc/%d/status", (int) tid);
   int fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -548,7 +549,10 @@ handle_one (struct sup *s, int lfd)
   jb_str (j, "kind", "syscall");
   jb_int (j, "pid", t.tgid);
   jb_int (j, "tid", t.tid);
-  jb_int (j, "nspid", t.nspid);
+  if (t.nspid > 0)
+    jb_int (j, "nspid", t.nspid);
+  else
+    jb_raw (j, "nspid", "null");
   jb_str (j, "comm", t.comm);
   jb_str (j, "syscall", name ? name : "?");
   jb_int (j, "nr", d->nr);
@@ -756,7 +760,8 @@ on_cgroup (struct sup *s, struct cg_watch *w)
       jb_str (j, "signal", "SIGKILL");
       jb_str (j, "action", "killed by the OOM killer");
       jb_close (j);
-      (void) audit_write (s->a->log_fd, j);
+      if (audit_write (s->a->log_fd, j) < 0)
+        s->unwritten++;
     }
   if (refused)
     {
@@ -770,7 +775,8 @@ on_cgroup (struct sup *s, struct cg_watch *w)
       jb_int (j, "refused", (long long) refused);
       jb_str (j, "action", "fork/clone failed with EAGAIN");
       jb_close (j);
-      (void) audit_write (s->a->log_fd, j);
+      if (audit_write (s->a->log_fd, j) < 0)
+        s->unwritten++;
     }
 }
 
@@ -910,7 +916,14 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
   if (f)
     {
       faults_tick (f, true);
+      s->unwritten += faults_take_unwritten (f);
       faults_close (f);
+    }
+  /* Lost records are never silent: say so once more before leaving. */
+  if (s->unwritten)
+    {
+      cleanup_free char *w = xasprintf ("%llu records could not be written to the audit log", s->unwritten);
+      notice (a, w);
     }
   return 0;
 }

@@ -437,6 +437,24 @@ load_saved_config (int dirfd, const char *id, struct moat_config **cfg, moat_err
   return config_parse (text, "config.json", cfg, err);
 }
 
+/* Open a container's state: ROOT/ID, locked exclusively when asked (waits
+ * for a create in progress), and its state.json. */
+static int
+open_container (const char *root, const char *id, bool lock, int *rootfd, int *dirfd,
+                struct moat_state **st, moat_error **err)
+{
+  if (state_root_open (root, false, rootfd, err) < 0)
+    {
+      if ((*err)->errnum != ENOENT)
+        return -1;
+      moat_error_free (err);
+      return moat_error_set (err, 0, "container `%s` does not exist", id);
+    }
+  if (state_dir_open (*rootfd, id, dirfd, err) < 0 || (lock && state_lock (*dirfd, true, err) < 0))
+    return -1;
+  return state_read (*dirfd, id, st, err);
+}
+
 /* poststart and poststop hooks only warn when they fail (runtime-spec). */
 static void
 run_hooks_warn (const struct moat_config *cfg, enum moat_hook_stage stage, const char *json,
@@ -477,17 +495,7 @@ container_start (const char *root, const char *id, moat_error **err)
 {
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
-  if (state_root_open (root, false, &rootfd, err) < 0)
-    {
-      if ((*err)->errnum == ENOENT)
-        {
-          moat_error_free (err);
-          return moat_error_set (err, 0, "container `%s` does not exist", id);
-        }
-      return -1;
-    }
-  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_lock (dirfd, true, err) < 0
-      || state_read (dirfd, id, &st, err) < 0)
+  if (open_container (root, id, true, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   enum moat_status s = live_status (dirfd, st);
   if (s != STATUS_CREATED)
@@ -528,12 +536,7 @@ container_kill (const char *root, const char *id, int sig, bool all, moat_error 
 {
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
-  if (state_root_open (root, false, &rootfd, err) < 0)
-    {
-      moat_error_free (err);
-      return moat_error_set (err, 0, "container `%s` does not exist", id);
-    }
-  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_read (dirfd, id, &st, err) < 0)
+  if (open_container (root, id, false, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   enum moat_status s = live_status (dirfd, st);
   if (s == STATUS_STOPPED || s == STATUS_CREATING)
@@ -558,14 +561,8 @@ container_delete (const char *root, const char *id, bool force, moat_error **err
 {
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
-  if (state_root_open (root, false, &rootfd, err) < 0)
-    {
-      moat_error_free (err);
-      return moat_error_set (err, 0, "container `%s` does not exist", id);
-    }
-  /* The exclusive lock waits for a create in progress to finish. */
-  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_lock (dirfd, true, err) < 0
-      || state_read (dirfd, id, &st, err) < 0)
+  /* (The exclusive lock waits for a create in progress to finish.) */
+  if (open_container (root, id, true, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   enum moat_status s = live_status (dirfd, st);
   if ((s == STATUS_RUNNING || s == STATUS_PAUSED) && !force)
@@ -631,12 +628,7 @@ container_state (const char *root, const char *id, char **json, moat_error **err
 {
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
-  if (state_root_open (root, false, &rootfd, err) < 0)
-    {
-      moat_error_free (err);
-      return moat_error_set (err, 0, "container `%s` does not exist", id);
-    }
-  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_read (dirfd, id, &st, err) < 0)
+  if (open_container (root, id, false, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   *json = state_oci_json (st, live_status (dirfd, st), true);
   return 0;
@@ -795,13 +787,8 @@ container_pause (const char *root, const char *id, bool pause, moat_error **err)
 {
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
-  if (state_root_open (root, false, &rootfd, err) < 0)
-    {
-      moat_error_free (err);
-      return moat_error_set (err, 0, "container `%s` does not exist", id);
-    }
-  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_lock (dirfd, true, err) < 0
-      || state_read (dirfd, id, &st, err) < 0)
+  /* (The exclusive lock waits for a create in progress to finish.) */
+  if (open_container (root, id, true, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   enum moat_status s = live_status (dirfd, st);
   if (pause && s != STATUS_RUNNING)
@@ -818,12 +805,7 @@ container_pids (const char *root, const char *id, pid_t **pids, size_t *n, moat_
 {
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
-  if (state_root_open (root, false, &rootfd, err) < 0)
-    {
-      moat_error_free (err);
-      return moat_error_set (err, 0, "container `%s` does not exist", id);
-    }
-  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_read (dirfd, id, &st, err) < 0)
+  if (open_container (root, id, false, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   if (st->cgroup_path == NULL)
     return moat_error_set (err, 0, "container `%s` has no cgroup", id);
@@ -839,13 +821,8 @@ container_update (const char *root, const char *id, const struct cg_resources *r
 {
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
-  if (state_root_open (root, false, &rootfd, err) < 0)
-    {
-      moat_error_free (err);
-      return moat_error_set (err, 0, "container `%s` does not exist", id);
-    }
-  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_lock (dirfd, true, err) < 0
-      || state_read (dirfd, id, &st, err) < 0)
+  /* (The exclusive lock waits for a create in progress to finish.) */
+  if (open_container (root, id, true, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   enum moat_status s = live_status (dirfd, st);
   if (s == STATUS_STOPPED || s == STATUS_CREATING)
@@ -862,12 +839,7 @@ container_cgroup (const char *root, const char *id, char **path, moat_error **er
 {
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
-  if (state_root_open (root, false, &rootfd, err) < 0)
-    {
-      moat_error_free (err);
-      return moat_error_set (err, 0, "container `%s` does not exist", id);
-    }
-  if (state_dir_open (rootfd, id, &dirfd, err) < 0 || state_read (dirfd, id, &st, err) < 0)
+  if (open_container (root, id, false, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   enum moat_status s = live_status (dirfd, st);
   if (s == STATUS_STOPPED)

@@ -442,29 +442,6 @@ report (int fd, moat_error *e)
 }
 
 static int
-cmp_int (const void *a, const void *b)
-{
-  return *(const int *) a - *(const int *) b;
-}
-
-static void
-close_all_but (int first, int keep1, int keep2, int keep3)
-{
-  int keep[3] = { keep1, keep2, keep3 };
-  qsort (keep, 3, sizeof (int), cmp_int);
-  int from = first;
-  for (int i = 0; i < 3; i++)
-    {
-      if (keep[i] < from)
-        continue;
-      if (keep[i] > from)
-        syscall (SYS_close_range, from, keep[i] - 1, 0);
-      from = keep[i] + 1;
-    }
-  syscall (SYS_close_range, from, ~0U, 0);
-}
-
-static int
 init_main (struct init_args *a)
 {
   moat_error *err = NULL;
@@ -474,7 +451,8 @@ init_main (struct init_args *a)
   /* Keep only what the init needs: its sync socket, exec.sock and the fds
    * to preserve. An inherited fd would also hold the parent's flock on the
    * state directory for as long as the container lives. */
-  close_all_but (3 + a->preserve_fds, a->sync_fd, a->listen_fd, a->sup_fd);
+  int keep[] = { a->sync_fd, a->listen_fd, a->sup_fd };
+  close_fds_except (3 + a->preserve_fds, keep, ARRAY_SIZE (keep));
   /* A session of its own: no controlling terminal of the caller's (TIOCSTI
    * could push keystrokes into the host's shell), no shared process group. */
   setsid ();

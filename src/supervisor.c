@@ -960,25 +960,8 @@ supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err)
           dup2 (null, 2);
         }
       /* Keep the log, the control socket and the ready pipe; nothing else. */
-      int keep[3] = { a->log_fd, a->ctl_fd, pfd[1] };
-      for (int i = 0; i < 3; i++)
-        for (int k = i + 1; k < 3; k++)
-          if (keep[k] < keep[i])
-            {
-              int t = keep[i];
-              keep[i] = keep[k];
-              keep[k] = t;
-            }
-      int from = 3;
-      for (int i = 0; i < 3; i++)
-        {
-          if (keep[i] < from)
-            continue;
-          if (keep[i] > from)
-            syscall (SYS_close_range, from, keep[i] - 1, 0);
-          from = keep[i] + 1;
-        }
-      syscall (SYS_close_range, from, ~0U, 0);
+      int keep[] = { a->log_fd, a->ctl_fd, pfd[1] };
+      close_fds_except (3, keep, ARRAY_SIZE (keep));
       signal (SIGPIPE, SIG_IGN);
       _exit (supervisor_main (a, pfd[1]));
     }

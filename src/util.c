@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,32 @@ cleanup_close_fn (int *fd)
       close (*fd);
       errno = saved;
     }
+}
+
+static int
+cmp_fd (const void *a, const void *b)
+{
+  return *(const int *) a - *(const int *) b;
+}
+
+void
+close_fds_except (int first, const int *keep, size_t n)
+{
+  int sorted[16];
+  if (n > 16)
+    n = 16;
+  memcpy (sorted, keep, n * sizeof (int));
+  qsort (sorted, n, sizeof (int), cmp_fd);
+  int from = first;
+  for (size_t i = 0; i < n; i++)
+    {
+      if (sorted[i] < from)
+        continue;
+      if (sorted[i] > from)
+        syscall (SYS_close_range, from, sorted[i] - 1, 0);
+      from = sorted[i] + 1;
+    }
+  syscall (SYS_close_range, from, ~0U, 0);
 }
 
 void

@@ -58,6 +58,9 @@ int mkdir_p (const char *path, mode_t mode, moat_error **err);
 int write_all (int fd, const void *buf, size_t n);
 ssize_t read_all (int fd, void *buf, size_t n);
 
+/* Close every fd from FIRST up, except the N in KEEP (-1 entries ignored). */
+void close_fds_except (int first, const int *keep, size_t n);
+
 size_t strv_len (char *const *v);
 void strv_free (char **v);
 

@@ -366,6 +366,85 @@ cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, size_t 
 
 /* ---- resources ---------------------------------------------------------- */
 
+static int
+parse_dev_values (yajl_val obj, const char *key, const char *doc, const char *parent, const char *vkey,
+                  struct cg_dev_value **out, size_t *n, moat_error **err)
+{
+  yajl_val arr = NULL;
+  cleanup_free char *p = json_path_key (parent, key);
+  if (json_get_array (obj, key, doc, parent, &arr, false, err) < 0)
+    return -1;
+  if (arr == NULL)
+    return 0;
+  size_t len = YAJL_GET_ARRAY (arr)->len;
+  *out = xmalloc0 ((len + 1) * sizeof **out);
+  for (size_t i = 0; i < len; i++)
+    {
+      yajl_val e = YAJL_GET_ARRAY (arr)->values[i];
+      cleanup_free char *ep = json_path_index (p, i);
+      if (json_as_object (e, doc, ep, err) < 0
+          || json_get_int64 (e, "major", doc, ep, &(*out)[i].major, true, err) < 0
+          || json_get_int64 (e, "minor", doc, ep, &(*out)[i].minor, true, err) < 0
+          || json_get_uint64 (e, vkey, doc, ep, &(*out)[i].value, true, err) < 0)
+        return -1;
+    }
+  *n = len;
+  return 0;
+}
+
+static int
+parse_blkio (yajl_val res, const char *doc, struct cg_resources *r, moat_error **err)
+{
+  yajl_val b = NULL;
+  const char *P = "linux.resources.blockIO";
+  if (json_get_object (res, "blockIO", doc, "linux.resources", &b, false, err) < 0)
+    return -1;
+  if (b == NULL)
+    return 0;
+  if (json_get_uint64 (b, "weight", doc, P, &r->blkio_weight, false, err) < 0)
+    return -1;
+  r->has_blkio_weight = json_lookup (b, "weight") != NULL;
+  if (json_lookup (b, "leafWeight"))
+    log_warning ("%s.leafWeight: obsolete (removed from Linux), not applied", P);
+  static const char *const keys[] = { "throttleReadBpsDevice", "throttleWriteBpsDevice",
+                                      "throttleReadIOPSDevice", "throttleWriteIOPSDevice" };
+  if (parse_dev_values (b, "weightDevice", doc, P, "weight", &r->weight_dev, &r->n_weight_dev, err) < 0)
+    return -1;
+  for (int i = 0; i < 4; i++)
+    if (parse_dev_values (b, keys[i], doc, P, "rate", &r->throttle[i], &r->n_throttle[i], err) < 0)
+      return -1;
+  return 0;
+}
+
+static int
+parse_huge (yajl_val res, const char *doc, struct cg_resources *r, moat_error **err)
+{
+  yajl_val arr = NULL;
+  if (json_get_array (res, "hugepageLimits", doc, "linux.resources", &arr, false, err) < 0)
+    return -1;
+  if (arr == NULL)
+    return 0;
+  size_t len = YAJL_GET_ARRAY (arr)->len;
+  r->huge_sizes = xmalloc0 ((len + 1) * sizeof (char *));
+  r->huge_limits = xmalloc0 ((len + 1) * sizeof (uint64_t));
+  for (size_t i = 0; i < len; i++)
+    {
+      yajl_val e = YAJL_GET_ARRAY (arr)->values[i];
+      cleanup_free char *ep = json_path_index ("linux.resources.hugepageLimits", i);
+      if (json_as_object (e, doc, ep, err) < 0
+          || json_get_string (e, "pageSize", doc, ep, &r->huge_sizes[i], true, err) < 0
+          || json_get_uint64 (e, "limit", doc, ep, &r->huge_limits[i], true, err) < 0)
+        return -1;
+      r->n_huge = i + 1;
+      if (strchr (r->huge_sizes[i], '/') || strchr (r->huge_sizes[i], '.'))
+        {
+          cleanup_free char *pp = json_path_key (ep, "pageSize");
+          return json_error (err, doc, pp, "not a page size like \"2MB\"");
+        }
+    }
+  return 0;
+}
+
 int
 cgroup_parse_resources (yajl_val res, const char *doc, struct cg_resources *r, moat_error **err)
 {
@@ -425,8 +504,10 @@ cgroup_parse_resources (yajl_val res, const char *doc, struct cg_resources *r, m
         cleanup_free char *kp = json_path_key ("linux.resources.unified", r->unified_keys[i]);
         return json_error (err, doc, kp, "not a cgroup file name");
       }
+  if (parse_blkio (res, doc, r, err) < 0 || parse_huge (res, doc, r, err) < 0)
+    return -1;
   /* Not applied yet: said, never silent. */
-  static const char *const later[] = { "blockIO", "hugepageLimits", "network", "rdma" };
+  static const char *const later[] = { "network", "rdma" };
   size_t nl = 0;
   r->ignored = xmalloc0 ((ARRAY_SIZE (later) + 1) * sizeof (char *));
   for (size_t i = 0; i < ARRAY_SIZE (later); i++)
@@ -443,6 +524,11 @@ cgroup_resources_free (struct cg_resources *r)
   strv_free (r->unified_keys);
   strv_free (r->unified_values);
   strv_free (r->ignored);
+  free (r->weight_dev);
+  for (int i = 0; i < 4; i++)
+    free (r->throttle[i]);
+  strv_free (r->huge_sizes);
+  free (r->huge_limits);
   memset (r, 0, sizeof *r);
 }
 
@@ -522,6 +608,52 @@ apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
   if (r->n_unified)
     return moat_error_set (err, 0, "linux.resources.unified: needs a cgroup v2 host (this one is %s)",
                            cgroup_layout_name (cgroup_detect_layout ()));
+  cleanup_free char *blkio = xasprintf (CGROUP_ROOT "/blkio%s", path);
+  bool any_blkio = r->has_blkio_weight || r->n_weight_dev;
+  for (int i = 0; i < 4; i++)
+    any_blkio |= r->n_throttle[i] > 0;
+  if (any_blkio && !exists (blkio))
+    return moat_error_set (err, 0, "linux.resources.blockIO: no blkio controller on this host");
+  if (r->has_blkio_weight || r->n_weight_dev)
+    {
+      /* Weights need a proportional I/O scheduler (CFQ/BFQ) to have a file. */
+      const char *wf = NULL;
+      static const char *const cands[] = { "blkio.weight", "blkio.bfq.weight" };
+      for (size_t i = 0; i < ARRAY_SIZE (cands) && !wf; i++)
+        {
+          cleanup_free char *f = xasprintf ("%s/%s", blkio, cands[i]);
+          if (exists (f))
+            wf = cands[i];
+        }
+      if (wf == NULL)
+        return moat_error_set (err, 0, "linux.resources.blockIO.weight: this host's I/O schedulers take no weights");
+      if (r->has_blkio_weight && put (blkio, wf, "blockIO.weight", err, "%llu", (unsigned long long) r->blkio_weight) < 0)
+        return -1;
+      cleanup_free char *wdev = xasprintf ("%s_device", wf);
+      for (size_t i = 0; i < r->n_weight_dev; i++)
+        if (put (blkio, wdev, "blockIO.weightDevice", err, "%lld:%lld %llu", (long long) r->weight_dev[i].major,
+                 (long long) r->weight_dev[i].minor, (unsigned long long) r->weight_dev[i].value) < 0)
+          return -1;
+    }
+  static const char *const tfiles[] = { "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+                                        "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device" };
+  for (int t = 0; t < 4; t++)
+    for (size_t i = 0; i < r->n_throttle[t]; i++)
+      if (put (blkio, tfiles[t], "blockIO.throttle", err, "%lld:%lld %llu", (long long) r->throttle[t][i].major,
+               (long long) r->throttle[t][i].minor, (unsigned long long) r->throttle[t][i].value) < 0)
+        return -1;
+  if (r->n_huge)
+    {
+      cleanup_free char *huge = xasprintf (CGROUP_ROOT "/hugetlb%s", path);
+      if (!exists (huge))
+        return moat_error_set (err, 0, "linux.resources.hugepageLimits: no hugetlb hierarchy moat can use on this host");
+      for (size_t i = 0; i < r->n_huge; i++)
+        {
+          cleanup_free char *f = xasprintf ("hugetlb.%s.limit_in_bytes", r->huge_sizes[i]);
+          if (put (huge, f, "hugepageLimits", err, "%llu", (unsigned long long) r->huge_limits[i]) < 0)
+            return -1;
+        }
+    }
   return 0;
 }
 
@@ -628,6 +760,33 @@ apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
     return -1;
   if (r->mems && *r->mems && put (dir, "cpuset.mems", "cpu.mems", err, "%s", r->mems) < 0)
     return -1;
+  if (r->has_blkio_weight)
+    {
+      /* runc's conversion of blkio weight [10, 1000] to io.weight [1, 10000]. */
+      unsigned long long w = r->blkio_weight < 10 ? 10 : r->blkio_weight > 1000 ? 1000 : r->blkio_weight;
+      if (put (dir, "io.weight", "blockIO.weight", err, "default %llu", 1 + (w - 10) * 9999 / 990) < 0)
+        return -1;
+    }
+  for (size_t i = 0; i < r->n_weight_dev; i++)
+    {
+      unsigned long long w = r->weight_dev[i].value;
+      w = w < 10 ? 10 : w > 1000 ? 1000 : w;
+      if (put (dir, "io.weight", "blockIO.weightDevice", err, "%lld:%lld %llu", (long long) r->weight_dev[i].major,
+               (long long) r->weight_dev[i].minor, 1 + (w - 10) * 9999 / 990) < 0)
+        return -1;
+    }
+  static const char *const io_keys[] = { "rbps", "wbps", "riops", "wiops" };
+  for (int t = 0; t < 4; t++)
+    for (size_t i = 0; i < r->n_throttle[t]; i++)
+      if (put (dir, "io.max", "blockIO.throttle", err, "%lld:%lld %s=%llu", (long long) r->throttle[t][i].major,
+               (long long) r->throttle[t][i].minor, io_keys[t], (unsigned long long) r->throttle[t][i].value) < 0)
+        return -1;
+  for (size_t i = 0; i < r->n_huge; i++)
+    {
+      cleanup_free char *f = xasprintf ("hugetlb.%s.max", r->huge_sizes[i]);
+      if (put (dir, f, "hugepageLimits", err, "%llu", (unsigned long long) r->huge_limits[i]) < 0)
+        return -1;
+    }
   for (size_t i = 0; i < r->n_unified; i++)
     {
       cleanup_free char *what = xasprintf ("unified.%s", r->unified_keys[i]);

@@ -53,6 +53,15 @@ struct cg_resources
   int64_t quota;                                  /* -1: unlimited */
   char *cpus, *mems;
   char **unified_keys, **unified_values;          /* raw cgroup v2 files */
+  /* blockIO */
+  bool has_blkio_weight;
+  uint64_t blkio_weight;
+  struct cg_dev_value { int64_t major, minor; uint64_t value; } *weight_dev, *throttle[4];
+  size_t n_weight_dev, n_throttle[4];   /* read bps, write bps, read iops, write iops */
+  /* hugepageLimits */
+  char **huge_sizes;                              /* "2MB" */
+  uint64_t *huge_limits;
+  size_t n_huge;
   size_t n_unified;
   char **ignored;                                 /* sections moat does not apply yet */
 };

@@ -84,6 +84,43 @@ else
   t_is "unified writes raw v2 files" "$(run_in)" 52428800
 fi
 cfg "$B" 'del(.linux.resources.unified) | del(.linux.resources.memory)'
+
+# blockIO throttling on the device the rootfs lives on
+DEV=$(stat -c '%d' "$B/rootfs"); MAJ=$((DEV >> 8)); MIN=$((DEV & 255))
+if [ "$(cat /sys/dev/block/$MAJ:$MIN/partition 2>/dev/null)" ]; then
+  # throttling takes whole disks: the partition's parent
+  P=$(basename "$(readlink -f /sys/dev/block/$MAJ:$MIN/..)"); MAJ=$(cut -d: -f1 /sys/class/block/$P/dev); MIN=$(cut -d: -f2 /sys/class/block/$P/dev)
+fi
+cfg "$B" '.linux.resources.blockIO = {"throttleReadBpsDevice": [{"major": ($M|tonumber), "minor": ($m|tonumber), "rate": 1048576}]}' --arg M "$MAJ" --arg m "$MIN"
+setargs "$B" /bin/workload cat "$(cgfile blkio blkio.throttle.read_bps_device io.max)"
+if [ -e "/sys/dev/block/$MAJ:$MIN" ]; then
+  t_like "blockIO.throttleReadBpsDevice: the container reads its limit" "$(run_in 2>&1)" "^$MAJ:$MIN (1048576|rbps=1048576)"
+else
+  ok "blockIO # SKIP the rootfs is not on a block device"
+fi
+cfg "$B" '.linux.resources.blockIO = {"weight": 500}'
+if [ "$LAYOUT" = v2 ]; then
+  setargs "$B" /bin/workload cat /sys/fs/cgroup/io.weight
+  t_like "blockIO.weight becomes io.weight (converted as runc does)" "$(run_in 2>&1)" "default 5045"
+else
+  printf '#!/bin/sh\nfor f in /sys/fs/cgroup/blkio/blkio.weight /sys/fs/cgroup/blkio/blkio.bfq.weight; do [ -e $f ] && exec /bin/busybox cat $f; done\necho none\n' > "$B/rootfs/bin/w.sh"
+  chmod 755 "$B/rootfs/bin/w.sh"
+  setargs "$B" /bin/sh /bin/w.sh
+  OUT=$(run_in 2>&1)
+  case "$OUT" in
+    *"take no weights"*) t_like "blockIO.weight where no scheduler takes weights: an error, not a silent skip" "$OUT" "take no weights" ;;
+    *) t_like "blockIO.weight: the container reads its weight" "$OUT" "(^| )500$" ;;
+  esac
+fi
+cfg "$B" 'del(.linux.resources.blockIO)'
+cfg "$B" '.linux.resources.hugepageLimits = [{"pageSize": "2MB", "limit": 0}]'
+OUT=$(run_in 2>&1); RC=$?
+if [ "$LAYOUT" = v2 ] || [ -d /sys/fs/cgroup/hugetlb ]; then
+  t_is "hugepageLimits are applied" "$RC" 0
+else
+  t_like "hugepageLimits without a usable hugetlb hierarchy: an error" "$OUT" "hugepageLimits: no hugetlb hierarchy"
+fi
+cfg "$B" 'del(.linux.resources.hugepageLimits)'
 t_is "no cgroup is left by the failed creates" "$(ls -d /sys/fs/cgroup/*/moat/cg-* /sys/fs/cgroup/moat/cg-* 2>/dev/null | wc -l)" 0
 
 # pause and resume: progress stops and restarts

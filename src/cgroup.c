@@ -11,7 +11,9 @@
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/bpf.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -325,6 +327,103 @@ write_rule (const char *dir, const struct cg_dev_rule *r, moat_error **err)
   return write_file_at (AT_FDCWD, file, line, (size_t) n, err);
 }
 
+/* ---- the v2 device filter: a BPF_PROG_TYPE_CGROUP_DEVICE program ---------- */
+
+struct insns
+{
+  struct bpf_insn *v;
+  size_t n, cap;
+};
+
+static void
+emit (struct insns *p, uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
+{
+  if (p->n == p->cap)
+    p->v = xrealloc (p->v, (p->cap = p->cap ? p->cap * 2 : 64) * sizeof *p->v);
+  struct bpf_insn i = { .code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm };
+  p->v[p->n++] = i;
+}
+
+/* The program sees (type | access << 16, major, minor) and returns 1 to
+ * allow. v1's semantics, where each rule written overrides the earlier
+ * ones, become: check the rules from the last to the first, the first that
+ * matches decides; nothing matches: deny. */
+static void
+build_dev_prog (const struct cg_dev_rule *rules, size_t n, struct insns *p)
+{
+  /* r2 = type, r3 = access, r4 = major, r5 = minor */
+  emit (p, BPF_LDX | BPF_MEM | BPF_W, 2, 1, 0, 0);
+  emit (p, BPF_ALU | BPF_AND | BPF_K, 2, 0, 0, 0xFFFF);
+  emit (p, BPF_LDX | BPF_MEM | BPF_W, 3, 1, 0, 0);
+  emit (p, BPF_ALU | BPF_RSH | BPF_K, 3, 0, 0, 16);
+  emit (p, BPF_LDX | BPF_MEM | BPF_W, 4, 1, 4, 0);
+  emit (p, BPF_LDX | BPF_MEM | BPF_W, 5, 1, 8, 0);
+  for (size_t k = n; k-- > 0;)
+    {
+      const struct cg_dev_rule *r = &rules[k];
+      int acc = (strchr (r->access, 'm') ? BPF_DEVCG_ACC_MKNOD : 0) | (strchr (r->access, 'r') ? BPF_DEVCG_ACC_READ : 0)
+                | (strchr (r->access, 'w') ? BPF_DEVCG_ACC_WRITE : 0);
+      /* The block: tests that each jump to the next rule's block on a
+       * mismatch, then the verdict (2 insns). A jump's offset is what
+       * follows it in the block. */
+      int n_type = r->type != 'a' ? 1 : 0, n_acc = acc != 7 ? 3 : 0;
+      int n_maj = r->major >= 0 ? 1 : 0, n_min = r->minor >= 0 ? 1 : 0;
+      if (n_type)
+        emit (p, BPF_JMP | BPF_JNE | BPF_K, 2, 0, (int16_t) (n_acc + n_maj + n_min + 2),
+              r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR);
+      if (n_acc)
+        {
+          /* Every access asked for must be among the rule's. */
+          emit (p, BPF_ALU | BPF_MOV | BPF_X, 1, 3, 0, 0);
+          emit (p, BPF_ALU | BPF_AND | BPF_K, 1, 0, 0, ~acc & 7);
+          emit (p, BPF_JMP | BPF_JNE | BPF_K, 1, 0, (int16_t) (n_maj + n_min + 2), 0);
+        }
+      if (n_maj)
+        emit (p, BPF_JMP | BPF_JNE | BPF_K, 4, 0, (int16_t) (n_min + 2), (int32_t) r->major);
+      if (n_min)
+        emit (p, BPF_JMP | BPF_JNE | BPF_K, 5, 0, 2, (int32_t) r->minor);
+      emit (p, BPF_ALU | BPF_MOV | BPF_K, 0, 0, 0, r->allow ? 1 : 0);
+      emit (p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+    }
+  emit (p, BPF_ALU | BPF_MOV | BPF_K, 0, 0, 0, 0);
+  emit (p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
+
+static int
+attach_dev_prog (const char *path, const struct cg_dev_rule *rules, size_t n, moat_error **err)
+{
+  struct insns p = { 0 };
+  build_dev_prog (rules, n, &p);
+  char log[4096] = "";
+  union bpf_attr la;
+  memset (&la, 0, sizeof la);
+  la.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  la.insns = (uint64_t) (uintptr_t) p.v;
+  la.insn_cnt = (uint32_t) p.n;
+  la.license = (uint64_t) (uintptr_t) "Apache-2.0";
+  la.log_buf = (uint64_t) (uintptr_t) log;
+  la.log_size = sizeof log;
+  la.log_level = 1;
+  int prog = (int) syscall (SYS_bpf, BPF_PROG_LOAD, &la, sizeof la);
+  free (p.v);
+  if (prog < 0)
+    return moat_error_set (err, errno, "device cgroup: load the BPF device filter%s%.200s", *log ? ": " : "", log);
+  cleanup_free char *dir = xasprintf (CGROUP_ROOT "%s", path);
+  cleanup_close int cg = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  union bpf_attr aa;
+  memset (&aa, 0, sizeof aa);
+  aa.target_fd = (uint32_t) cg;
+  aa.attach_bpf_fd = (uint32_t) prog;
+  aa.attach_type = BPF_CGROUP_DEVICE;
+  aa.attach_flags = BPF_F_ALLOW_MULTI;
+  int r = cg < 0 ? -1 : (int) syscall (SYS_bpf, BPF_PROG_ATTACH, &aa, sizeof aa);
+  int e = errno;
+  close (prog);   /* attached, the program lives with the cgroup */
+  if (r < 0)
+    return moat_error_set (err, e, "device cgroup: attach the BPF device filter to `%s`", dir);
+  return 0;
+}
+
 int
 cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, size_t n,
                       const struct moat_config *cfg, bool *applied, moat_error **err)
@@ -332,7 +431,34 @@ cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, size_t 
   *applied = false;
   cleanup_free char *dir = xasprintf (CGROUP_ROOT "/devices%s", path);
   struct stat st;
-  if (cgroup_detect_layout () == CGROUP_V2 || stat (dir, &st) < 0)
+  if (cgroup_detect_layout () == CGROUP_V2)
+    {
+      /* The same rules, in the same order, as one BPF program. */
+      size_t total = 1 + n + 12 + cfg->n_devices;
+      cleanup_free struct cg_dev_rule *all = xmalloc0 (total * sizeof *all);
+      size_t k = 0;
+      all[k++] = (struct cg_dev_rule) { false, 'a', -1, -1, "rwm" };
+      for (size_t i = 0; i < n; i++)
+        all[k++] = rules[i];
+      static const struct cg_dev_rule dflt[] = {
+        { true, 'c', -1, -1, "m" }, { true, 'b', -1, -1, "m" },
+        { true, 'c', 1, 3, "rwm" }, { true, 'c', 1, 5, "rwm" }, { true, 'c', 1, 7, "rwm" },
+        { true, 'c', 1, 8, "rwm" }, { true, 'c', 1, 9, "rwm" }, { true, 'c', 5, 0, "rwm" },
+        { true, 'c', 5, 1, "rwm" }, { true, 'c', 5, 2, "rwm" }, { true, 'c', 136, -1, "rwm" },
+        { true, 'c', 10, 200, "rwm" },
+      };
+      for (size_t i = 0; i < ARRAY_SIZE (dflt); i++)
+        all[k++] = dflt[i];
+      for (size_t i = 0; i < cfg->n_devices; i++)
+        if (cfg->devices[i].type != 'p')
+          all[k++] = (struct cg_dev_rule) { true, cfg->devices[i].type == 'u' ? 'c' : cfg->devices[i].type,
+                                            cfg->devices[i].major, cfg->devices[i].minor, "rwm" };
+      if (attach_dev_prog (path, all, k, err) < 0)
+        return -1;
+      *applied = true;
+      return 0;
+    }
+  if (stat (dir, &st) < 0)
     return 0;
   /* What every container needs, after the config's own rules (as runc). */
   static const struct cg_dev_rule defaults[] = {

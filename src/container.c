@@ -140,8 +140,7 @@ live_status (int dirfd, const struct moat_state *st)
 static void
 warn_unenforced (const struct moat_config *cfg)
 {
-  if (cfg->resources && json_lookup (cfg->resources, "devices") && cgroup_detect_layout () == CGROUP_V2)
-    log_warning ("linux.resources.devices: the device cgroup is not applied on a cgroup v2 host yet");
+
   if (cfg->apparmor_profile && *cfg->apparmor_profile)
     log_warning ("process.apparmorProfile: AppArmor is not supported; ignored");
   if (cfg->selinux_label && *cfg->selinux_label)

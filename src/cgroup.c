@@ -384,6 +384,10 @@ build_dev_prog (const struct cg_dev_rule *rules, size_t n, struct insns *p)
         emit (p, BPF_JMP | BPF_JNE | BPF_K, 5, 0, 2, (int32_t) r->minor);
       emit (p, BPF_ALU | BPF_MOV | BPF_K, 0, 0, 0, r->allow ? 1 : 0);
       emit (p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+      /* A rule that matches everything decides for everything left: the
+       * verifier refuses code that can never run. */
+      if (!n_type && !n_acc && !n_maj && !n_min)
+        return;
     }
   emit (p, BPF_ALU | BPF_MOV | BPF_K, 0, 0, 0, 0);
   emit (p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
@@ -783,46 +787,48 @@ apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
   return 0;
 }
 
-/* v2: a controller must be enabled in every ancestor's subtree_control. */
-static int
-enable_controllers (const char *path, moat_error **err)
+/* v2: a controller must be enabled in every ancestor's subtree_control.
+ * One write per controller (one refusal must not cost the others), and a
+ * second try: the kernel refuses "+cpu" for a moment in some states. */
+static void
+enable_controllers (const char *path)
 {
   cleanup_free char *avail = NULL;
-  if (read_file (CGROUP_ROOT "/cgroup.controllers", &avail, NULL, err) < 0)
-    return -1;
-  char want[256] = "";
-  static const char *const ctl[] = { "cpu", "cpuset", "memory", "pids", "io", "hugetlb" };
-  for (size_t i = 0; i < ARRAY_SIZE (ctl); i++)
+  moat_error *e = NULL;
+  if (read_file (CGROUP_ROOT "/cgroup.controllers", &avail, NULL, &e) < 0)
     {
-      char *p = strstr (avail, ctl[i]);
-      size_t l = strlen (ctl[i]);
-      if (p && (p == avail || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\n' || p[l] == '\0'))
-        {
-          strncat (want, *want ? " +" : "+", sizeof want - strlen (want) - 1);
-          strncat (want, ctl[i], sizeof want - strlen (want) - 1);
-        }
+      moat_error_free (&e);
+      return;
     }
-  if (!*want)
-    return 0;
+  static const char *const ctl[] = { "cpu", "cpuset", "memory", "pids", "io", "hugetlb" };
   cleanup_free char *dir = xstrdup (CGROUP_ROOT);
   cleanup_free char *rest = xstrdup (path);
   char *save = NULL;
-  /* Every ancestor of the container's cgroup, root included, not itself. */
   char *comp = strtok_r (rest, "/", &save);
   while (comp)
     {
       char *next = strtok_r (NULL, "/", &save);
       cleanup_free char *f = xasprintf ("%s/cgroup.subtree_control", dir);
-      moat_error *e = NULL;
-      if (write_file_at (AT_FDCWD, f, want, strlen (want), &e) < 0)
+      for (size_t i = 0; i < ARRAY_SIZE (ctl); i++)
         {
-          /* One at a time: some may be unavailable lower down. */
-          moat_error_free (&e);
-          cleanup_free char *copy = xstrdup (want);
-          char *s2 = NULL;
-          for (char *c = strtok_r (copy, " ", &s2); c; c = strtok_r (NULL, " ", &s2))
-            if (write_file_at (AT_FDCWD, f, c, strlen (c), &e) < 0)
+          /* A whole word of cgroup.controllers ("cpu" is also in "cpuset"). */
+          bool have = false;
+          size_t l = strlen (ctl[i]);
+          for (const char *p = avail; (p = strstr (p, ctl[i])) != NULL; p += l)
+            if ((p == avail || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\n' || p[l] == '\0'))
+              have = true;
+          if (!have)
+            continue;
+          char plus[16];
+          snprintf (plus, sizeof plus, "+%s", ctl[i]);
+          for (int tries = 0; tries < 2; tries++)
+            {
+              if (write_file_at (AT_FDCWD, f, plus, strlen (plus), &e) == 0)
+                break;
               moat_error_free (&e);
+              struct timespec ts = { 0, 10 * 1000 * 1000 };
+              nanosleep (&ts, NULL);
+            }
         }
       if (!next)
         break;
@@ -831,15 +837,35 @@ enable_controllers (const char *path, moat_error **err)
       dir = d;
       comp = next;
     }
-  return 0;
+}
+
+/* The file a v2 limit goes to must exist: else its controller could not be
+ * enabled here, and that is said by name. */
+static int
+need_file (const char *dir, const char *file, const char *what, moat_error **err)
+{
+  cleanup_free char *f = xasprintf ("%s/%s", dir, file);
+  if (exists (f))
+    return 0;
+  char ctl[32];
+  snprintf (ctl, sizeof ctl, "%.*s", (int) strcspn (file, "."), file);
+  return moat_error_set (err, 0, "linux.resources.%s: the %s controller is not available to the container's cgroup "
+                         "(could not be enabled in its ancestors' cgroup.subtree_control)", what, ctl);
 }
 
 static int
 apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
 {
-  if (enable_controllers (path, err) < 0)
-    return -1;
+  enable_controllers (path);
   cleanup_free char *dir = xasprintf (CGROUP_ROOT "%s", path);
+  if ((r->has_mem_limit || r->has_mem_reservation || r->has_mem_swap) && need_file (dir, "memory.max", "memory", err) < 0)
+    return -1;
+  if (r->has_pids && need_file (dir, "pids.max", "pids", err) < 0)
+    return -1;
+  if ((r->has_shares || r->has_quota || r->has_period) && need_file (dir, "cpu.max", "cpu", err) < 0)
+    return -1;
+  if (((r->cpus && *r->cpus) || (r->mems && *r->mems)) && need_file (dir, "cpuset.cpus", "cpu.cpus", err) < 0)
+    return -1;
   if (r->has_mem_limit)
     {
       if (r->mem_limit < 0 ? put (dir, "memory.max", "memory.limit", err, "max") < 0

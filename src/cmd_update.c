@@ -126,8 +126,17 @@ cmd_update (struct global_opts *g, int argc, char **argv)
       cgroup_resources_free (&r);
       cleanup_free char *text = NULL;
       size_t len = 0;
-      int rr = strcmp (file, "-") == 0 ? read_file_at (AT_FDCWD, "/dev/stdin", &text, &len, 1 << 20, &err)
-                                       : read_file_at (AT_FDCWD, file, &text, &len, 1 << 20, &err);
+      int rr;
+      if (strcmp (file, "-") == 0)
+        {
+          /* fd 0 itself: /dev/stdin is not there on every system. */
+          text = xmalloc0 ((1 << 20) + 1);
+          ssize_t n = read_all (0, text, 1 << 20);
+          rr = n < 0 ? moat_error_set (&err, errno, "--resources -: read standard input") : 0;
+          len = n < 0 ? 0 : (size_t) n;
+        }
+      else
+        rr = read_file_at (AT_FDCWD, file, &text, &len, 1 << 20, &err);
       yajl_val tree = NULL;
       if (rr < 0 || json_parse (text, len, file, &tree, &err) < 0)
         return cmd_fail (&err);

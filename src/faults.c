@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -318,6 +319,18 @@ pend_remove (struct faults *f, size_t i)
 
 /* ---- the proc connector --------------------------------------------------- */
 
+/* Linux 6.6 takes an event filter with the subscription; older kernels
+ * silently ignore a message of that size, so they get the plain one. */
+static bool
+kernel_has_event_filter (void)
+{
+  struct utsname u;
+  unsigned a = 0, b = 0;
+  if (uname (&u) < 0 || sscanf (u.release, "%u.%u", &a, &b) != 2)
+    return false;
+  return a > 6 || (a == 6 && b >= 6);
+}
+
 static int
 cn_subscribe (int s)
 {
@@ -327,13 +340,14 @@ cn_subscribe (int s)
   struct cn_msg *cn = NLMSG_DATA (nl);
   struct moat_proc_input in = { .mcast_op = PROC_CN_MCAST_LISTEN,
                                 .event_type = PROC_EVENT_FORK | PROC_EVENT_EXEC | PROC_EVENT_EXIT };
-  nl->nlmsg_len = NLMSG_LENGTH (sizeof *cn + sizeof in);
+  size_t len = kernel_has_event_filter () ? sizeof in : sizeof in.mcast_op;
+  nl->nlmsg_len = NLMSG_LENGTH (sizeof *cn + len);
   nl->nlmsg_type = NLMSG_DONE;
   nl->nlmsg_pid = (uint32_t) getpid ();
   cn->id.idx = CN_IDX_PROC;
   cn->id.val = CN_VAL_PROC;
-  cn->len = sizeof in;
-  memcpy (cn->data, &in, sizeof in);
+  cn->len = (uint16_t) len;
+  memcpy (cn->data, &in, len);
   return send (s, nl, nl->nlmsg_len, 0) < 0 ? -1 : 0;
 }
 

@@ -101,7 +101,7 @@ fi
 cfg "$B" '.linux.resources.blockIO = {"weight": 500}'
 if [ "$LAYOUT" = v2 ]; then
   setargs "$B" /bin/workload cat /sys/fs/cgroup/io.weight
-  t_like "blockIO.weight becomes io.weight (converted as runc does)" "$(run_in 2>&1)" "default 5045"
+  t_like "blockIO.weight becomes io.weight (converted as runc does)" "$(run_in 2>&1)" "default 4950"
 else
   printf '#!/bin/sh\nfor f in /sys/fs/cgroup/blkio/blkio.weight /sys/fs/cgroup/blkio/blkio.bfq.weight; do [ -e $f ] && exec /bin/busybox cat $f; done\necho none\n' > "$B/rootfs/bin/w.sh"
   chmod 755 "$B/rootfs/bin/w.sh"

@@ -1,0 +1,94 @@
+#!/bin/bash
+# The pure cgroup v2 lane. This host is hybrid and must not be changed, so
+# tests/v2lane/run boots Debian's kernel with cgroup_no_v1=all under qemu
+# and runs, once, against this same build: a check that the guest really
+# is pure v2, `moat features`' view of it, and the inner test scripts of
+# V2LANE_TESTS. Each inner script becomes one TAP line here, its failing
+# lines diagnostics. Skipped (1..0) where qemu or the kernel is missing.
+# Environment: V2LANE_TESTS (inner scripts, names in tests/), V2LANE_TIMEOUT
+# (hard limit for the VM, default 300 s) and the rest of tests/v2lane/run's.
+. "$(dirname "$0")/lib.sh"
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+: "${TESTDIR:=$HERE}"
+LANE=$HERE/v2lane/run
+
+if [ -z "${V2LANE_TESTS:-}" ]; then
+  V2LANE_TESTS="t-lifecycle.sh"
+  if [ -f "$TESTDIR/t-cgroup.sh" ]; then
+    V2LANE_TESTS="$V2LANE_TESTS t-cgroup.sh"
+  else
+    V2LANE_TESTS="$V2LANE_TESTS t-rootfs.sh"
+  fi
+fi
+
+why=$("$LANE" --check 2>&1 >/dev/null)
+case $? in
+  0) ;;
+  77) skip_all "v2 lane: ${why#SKIP: }" ;;
+  *) not_ok "the v2 lane's kernel and initramfs can be prepared"; diag "$why"; t_done ;;
+esac
+
+MOAT=$(realpath "$MOAT"); WORKLOAD=$(realpath "$WORKLOAD"); BUILDDIR=$(realpath "$BUILDDIR")
+TESTDIR=$(realpath "$TESTDIR")
+LIMIT=${V2LANE_TIMEOUT:-300}
+RES=$TMP/results
+mkdir -p "$RES"
+cmd=$(printf '%q ' env MOAT="$MOAT" WORKLOAD="$WORKLOAD" BUSYBOX="$BUSYBOX" TESTDIR="$TESTDIR" \
+  BUILDDIR="$BUILDDIR" V2_RESULTS="$RES" V2_TESTS="$V2LANE_TESTS" V2_BUDGET=$((LIMIT - 30)) \
+  bash "$HERE/v2lane/guest-tests.sh")
+
+t0=$(date +%s)
+V2LANE_TIMEOUT=$LIMIT V2LANE_SHARE="$BUILDDIR:$TESTDIR:$TMP:$(dirname "$MOAT"):$(dirname "$WORKLOAD")" \
+  "$LANE" "$cmd" > "$TMP/vm.out" 2>&1
+vmrc=$?
+secs=$(( $(date +%s) - t0 ))
+
+fact () { sed -n "s/^$1=//p" "$RES/facts" 2>/dev/null; }
+case "$(fact cpu)" in *TCG*) accel=tcg ;; "") accel="?" ;; *) accel=kvm ;; esac
+
+if [ -f "$RES/facts" ] && [ "$vmrc" = 0 ]; then
+  ok "the VM booted Debian's kernel $(fact kernel) ($accel) and ran the lane in ${secs} s"
+else
+  not_ok "the VM booted Debian's kernel and ran the lane (status $vmrc after ${secs} s; 124: the ${LIMIT} s limit)"
+  diag "$(tail -n 30 "$TMP/vm.out")"
+fi
+t_is "guest: /sys/fs/cgroup is cgroup2fs" "$(fact fstype)" cgroup2fs
+t_like "guest: booted with cgroup_no_v1=all" "$(fact cmdline)" "(^| )cgroup_no_v1=all( |$)"
+t_is "guest: no cgroup v1 hierarchy mounted, and none can be" \
+  "mounted=$(fact v1_mounted) mountable=$(fact v1_mountable)" "mounted=0 mountable=no"
+t_is "moat features: org.moat.cgroup.layout is v2" "$(fact layout)" v2
+[ -f "$RES/facts" ] && diag "guest controllers: $(fact controllers); tests' cgroup: $(fact my_cgroup)"
+
+timing=
+for t in $V2LANE_TESTS; do
+  tap=$RES/$t.tap
+  rc=$(cat "$RES/$t.rc" 2>/dev/null)
+  s=$(cat "$RES/$t.secs" 2>/dev/null)
+  timing="$timing $t ${s:-?} s,"
+  if [ -z "$rc" ]; then
+    not_ok "$t under pure v2: did not finish (the VM ended first)"
+    [ -s "$tap" ] && diag "last output:" "$(tail -n 10 "$tap")"
+    continue
+  fi
+  if grep -Eq '^1\.\.0( |$)' "$tap"; then
+    ok "$t under pure v2 # SKIP $(sed -n 's/^1\.\.0 *# *\(SKIP\)\{0,1\} *//p' "$tap" | head -n 1)"
+    continue
+  fi
+  pass=$(grep -c '^ok ' "$tap")
+  fail=$(grep -c '^not ok ' "$tap")
+  plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$tap" | head -n 1)
+  d="$t under pure v2: $pass passed, $fail failed (${s:-?} s)"
+  if [ "$rc" = 0 ] && [ "$fail" = 0 ] && [ -n "$plan" ] && [ "$plan" = $((pass + fail)) ]; then
+    ok "$d"
+  else
+    not_ok "$d"
+    [ "$rc" = 0 ] || diag "$t exited with status $rc$([ "$rc" = 124 ] && echo ' (out of time)')"
+    [ -n "$plan" ] && [ "$plan" = $((pass + fail)) ] || diag "plan: ${plan:-none}, results seen: $((pass + fail))"
+    # each failing line and the diagnostics that follow it
+    diag "$(awk '/^not ok /{p=1; n=0; print; next} p && /^#/ && n < 8 {sub(/^# ?/, "    "); print; n++; next} {p=0}' "$tap")"
+    [ "$fail" = 0 ] && diag "last output:" "$(tail -n 10 "$tap")"
+  fi
+done
+diag "v2 lane: ${secs} s from VM start to power-off (accel $accel, limit ${LIMIT} s);${timing%,}"
+t_done

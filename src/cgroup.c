@@ -398,20 +398,35 @@ attach_dev_prog (const char *path, const struct cg_dev_rule *rules, size_t n, mo
 {
   struct insns p = { 0 };
   build_dev_prog (rules, n, &p);
-  char log[4096] = "";
+  static char log[65536];
   union bpf_attr la;
   memset (&la, 0, sizeof la);
   la.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
   la.insns = (uint64_t) (uintptr_t) p.v;
   la.insn_cnt = (uint32_t) p.n;
   la.license = (uint64_t) (uintptr_t) "Apache-2.0";
-  la.log_buf = (uint64_t) (uintptr_t) log;
-  la.log_size = sizeof log;
-  la.log_level = 1;
+  /* Without a log first: a verbose verifier log that overflows its buffer
+   * fails the load (ENOSPC). Only a refused program is loaded again with
+   * the log on, to say why. */
   int prog = (int) syscall (SYS_bpf, BPF_PROG_LOAD, &la, sizeof la);
-  free (p.v);
   if (prog < 0)
-    return moat_error_set (err, errno, "device cgroup: load the BPF device filter%s%.200s", *log ? ": " : "", log);
+    {
+      int e = errno;
+      log[0] = '\0';
+      la.log_buf = (uint64_t) (uintptr_t) log;
+      la.log_size = sizeof log;
+      la.log_level = 1;
+      (void) syscall (SYS_bpf, BPF_PROG_LOAD, &la, sizeof la);
+      free (p.v);
+      /* The verifier's last line says what it refused. */
+      size_t l = strlen (log);
+      while (l && log[l - 1] == '\n')
+        log[--l] = '\0';
+      const char *last = strrchr (log, '\n');
+      return moat_error_set (err, e, "device cgroup: the kernel refused the BPF device filter%s%.200s",
+                             *log ? ": " : "", last ? last + 1 : log);
+    }
+  free (p.v);
   cleanup_free char *dir = xasprintf (CGROUP_ROOT "%s", path);
   cleanup_close int cg = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   union bpf_attr aa;

@@ -7,3 +7,8 @@ apt-get install -y -qq --no-install-recommends \
   gcc make libc6-dev autoconf automake libtool pkg-config \
   libseccomp-dev libcap-dev libyajl-dev \
   busybox-static jq groff-base man-db >/dev/null
+# The pure cgroup v2 lane (tests/t-v2lane.sh): Debian's kernel booted under
+# qemu with cgroup_no_v1=all. Without these the lane skips, saying why.
+apt-get install -y -qq --no-install-recommends \
+  qemu-system-x86 linux-image-amd64 cpio kmod xz-utils >/dev/null 2>&1 \
+  || echo "install-deps: qemu-system-x86/linux-image-amd64 not installed: tests/t-v2lane.sh will skip" >&2

@@ -38,12 +38,6 @@ out () { cat "$W/$1.out" 2>/dev/null; }
 status () { cat "$W/$1.status" 2>/dev/null; }
 log () { cat "$W/audit/$1.jsonl" 2>/dev/null; }
 nrec () { log "$1" | grep -c . ; }
-# todo_like DESC GOT REGEX WHY: a known gap in moat: "not ok ... # TODO" until fixed
-todo_like () {
-  T_N=$((T_N + 1))
-  if printf '%s\n' "$2" | grep -Eq -- "$3"; then echo "ok $T_N - $1"; else
-    echo "not ok $T_N - $1 # TODO $4"; diag "got:  $2" "want match: $3"; fi
-}
 # deaths ID N WORDS ERROR: N records of SIGSEGV deaths, each at the mmu or cpu
 # wall, each with the kernel's report in WORDS (and the page-fault ERROR
 # code, if given) or saying why it has none.
@@ -134,13 +128,8 @@ else
   ok "06: # SKIP no PCI devices on this host"
 fi
 t_like "06: mknod of a block device works (default.json keeps CAP_MKNOD)" "$(out $id)" '^dev: mknod\(/dev/loop0, b 7:0\): ok'
-if [ "$("$MOAT" features | jq -r '.annotations["org.moat.cgroup.layout"]')" = v2 ]; then
-  todo_like "06: opening it is refused by the devices cgroup" "$(out $id)" \
-    '^dev: open\(/dev/loop0, O_RDONLY\): EPERM: the devices cgroup' "the v2 device filter (BPF) is not built yet"
-else
-  t_like "06: opening it is refused by the devices cgroup" "$(out $id)" \
-    '^dev: open\(/dev/loop0, O_RDONLY\): EPERM: the devices cgroup'
-fi
+t_like "06: opening it is refused by the devices cgroup (v1 controller or v2 BPF filter)" "$(out $id)" \
+  '^dev: open\(/dev/loop0, O_RDONLY\): EPERM: the devices cgroup'
 id=06-device-control.strict
 t_like "06 (strict): mknod: EPERM from the filter" "$(out $id)" '^dev: mknod\(/dev/loop0, b 7:0\): EPERM: the seccomp filter'
 t_is "06 (strict): record: mknodat with path and device" \

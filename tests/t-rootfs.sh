@@ -91,7 +91,7 @@ printf '#!/bin/sh\n/bin/workload syscall mknodat AT_FDCWD s:/dev/xloop "S_IFBLK|
 chmod 755 "$B/rootfs/bin/dev.sh"
 setargs "$B" /bin/sh /bin/dev.sh
 DEV=$(run_in 2>&1)
-if [ "$("$MOAT" features | jq -r '.annotations["org.moat.cgroup.layout"]')" != v2 ]; then
+if true; then   # v1/hybrid: the devices controller; v2: the BPF device filter
   t_like "devices cgroup: mknod of a block device is allowed (m)" "$DEV" "mknodat = 0"
   t_like "devices cgroup: opening it is not (EPERM)" "$DEV" "openat = -1 EPERM"
   t_like "devices cgroup: /dev/null opens" "$DEV" "openat = [0-9]+"
@@ -101,8 +101,6 @@ if [ "$("$MOAT" features | jq -r '.annotations["org.moat.cgroup.layout"]')" != v
   cfg "$B" '.linux.resources.devices += [{"allow":true,"type":"x"}]'
   t_like "a bad device rule fails with its JSON path" "$(run_in 2>&1)" 'linux.resources.devices\[[0-9]+\].type: must be'
   cfg "$B" '.linux.resources.devices |= map(select(.type != "x"))'
-else
-  ok "devices cgroup # SKIP cgroup v2 host: the device filter (BPF) is not built yet"
 fi
 cfg "$B" '.root.readonly = true | .process.capabilities |= with_entries(.value -= ["CAP_MKNOD"])'
 

@@ -5,20 +5,22 @@
 # is pure v2, `moat features`' view of it, and the inner test scripts of
 # V2LANE_TESTS. Each inner script becomes one TAP line here, its failing
 # lines diagnostics. Skipped (1..0) where qemu or the kernel is missing.
-# Environment: V2LANE_TESTS (inner scripts, names in tests/), V2LANE_TIMEOUT
-# (hard limit for the VM, default 300 s) and the rest of tests/v2lane/run's.
+# Environment: V2LANE_TESTS (inner scripts, names in tests/), V2LANE_JOBS
+# (how many run at once in the guest, default 2), V2LANE_TIMEOUT (hard limit
+# for the VM, default 300 s) and the rest of tests/v2lane/run's. The inner
+# scripts' full output is kept in $V2LANE_CACHE/last/ after each run.
 . "$(dirname "$0")/lib.sh"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 : "${TESTDIR:=$HERE}"
 LANE=$HERE/v2lane/run
 
+# The inner scripts: the cgroup wall's own (while it exists) and the lifecycle.
 if [ -z "${V2LANE_TESTS:-}" ]; then
-  V2LANE_TESTS="t-lifecycle.sh"
   if [ -f "$TESTDIR/t-cgroup.sh" ]; then
-    V2LANE_TESTS="$V2LANE_TESTS t-cgroup.sh"
+    V2LANE_TESTS="t-cgroup.sh t-lifecycle.sh"
   else
-    V2LANE_TESTS="$V2LANE_TESTS t-rootfs.sh"
+    V2LANE_TESTS="t-lifecycle.sh t-rootfs.sh"
   fi
 fi
 
@@ -36,6 +38,7 @@ RES=$TMP/results
 mkdir -p "$RES"
 cmd=$(printf '%q ' env MOAT="$MOAT" WORKLOAD="$WORKLOAD" BUSYBOX="$BUSYBOX" TESTDIR="$TESTDIR" \
   BUILDDIR="$BUILDDIR" V2_RESULTS="$RES" V2_TESTS="$V2LANE_TESTS" V2_BUDGET=$((LIMIT - 30)) \
+  V2_JOBS="${V2LANE_JOBS:-2}" \
   bash "$HERE/v2lane/guest-tests.sh")
 
 t0=$(date +%s)
@@ -43,6 +46,8 @@ V2LANE_TIMEOUT=$LIMIT V2LANE_SHARE="$BUILDDIR:$TESTDIR:$TMP:$(dirname "$MOAT"):$
   "$LANE" "$cmd" > "$TMP/vm.out" 2>&1
 vmrc=$?
 secs=$(( $(date +%s) - t0 ))
+CACHE=${V2LANE_CACHE:-/tmp/moat-v2lane-$(id -u)}
+rm -rf "$CACHE/last" && cp -r "$RES" "$CACHE/last" && cp "$TMP/vm.out" "$CACHE/last/" 2>/dev/null
 
 fact () { sed -n "s/^$1=//p" "$RES/facts" 2>/dev/null; }
 case "$(fact cpu)" in *TCG*) accel=tcg ;; "") accel="?" ;; *) accel=kvm ;; esac
@@ -90,5 +95,6 @@ for t in $V2LANE_TESTS; do
     [ "$fail" = 0 ] && diag "last output:" "$(tail -n 10 "$tap")"
   fi
 done
-diag "v2 lane: ${secs} s from VM start to power-off (accel $accel, limit ${LIMIT} s);${timing%,}"
+diag "v2 lane: ${secs} s from VM start to power-off (accel $accel, limit ${LIMIT} s, ${V2LANE_JOBS:-2} at once);${timing%,}" \
+  "full output: $CACHE/last/"
 t_done

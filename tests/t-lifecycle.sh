@@ -75,12 +75,17 @@ cfg "$B" '.linux.namespaces |= map(select(.type != "pid"))'
 M create --bundle "$B" --pid-file "$TMP/pid4" life-4
 M start life-4
 sleep 0.3
-CG=$(awk -F: '/pids/ {print $3}' /proc/"$(cat "$TMP/pid4")"/cgroup)
-t_is "the container has its init and 3 children" "$(wc -l < /sys/fs/cgroup/pids$CG/cgroup.procs)" 4
+# the container's cgroup.procs: the pids hierarchy on v1/hybrid, the unified one on v2
+if grep -q pids /proc/"$(cat "$TMP/pid4")"/cgroup; then
+  PROCS=/sys/fs/cgroup/pids$(awk -F: '/pids/ {print $3}' /proc/"$(cat "$TMP/pid4")"/cgroup)/cgroup.procs
+else
+  PROCS=/sys/fs/cgroup$(awk -F: '/^0::/ {print $3}' /proc/"$(cat "$TMP/pid4")"/cgroup)/cgroup.procs
+fi
+t_is "the container has its init and 3 children" "$(wc -l < "$PROCS")" 4
 t_ok "kill --all ID KILL" M kill --all life-4 KILL
 t_ok "all of them die" wait_status life-4 stopped
 sleep 0.2
-t_is "no process left in the cgroup" "$(cat /sys/fs/cgroup/pids$CG/cgroup.procs | wc -l)" 0
+t_is "no process left in the cgroup" "$(cat "$PROCS" | wc -l)" 0
 M delete life-4
 
 # delete --force of a running container

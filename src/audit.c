@@ -162,6 +162,12 @@ jb_obj_close (struct jbuf *j)
 }
 
 void
+jb_append (struct jbuf *j, const char *raw)
+{
+  jb_put (j, raw, strlen (raw));
+}
+
+void
 jb_put_close (struct jbuf *j)
 {
   jb_c (j, '}');

@@ -26,6 +26,7 @@ struct jbuf
 void jb_open (struct jbuf *j);
 void jb_close (struct jbuf *j);           /* closes the object and adds '\n' */
 void jb_put_close (struct jbuf *j);       /* closes the object, no newline */
+void jb_append (struct jbuf *j, const char *raw);   /* raw text, as is */
 void jb_key (struct jbuf *j, const char *k);
 void jb_str (struct jbuf *j, const char *k, const char *v);
 void jb_strn (struct jbuf *j, const char *k, const char *v, size_t n);

@@ -609,7 +609,8 @@ cgroup_parse_resources (yajl_val res, const char *doc, struct cg_resources *r, m
           || json_get_int64 (mem, "reservation", doc, MP, &r->mem_reservation, false, err) < 0
           || json_get_int64 (mem, "swap", doc, MP, &r->mem_swap, false, err) < 0
           || json_get_uint64 (mem, "swappiness", doc, MP, &r->swappiness, false, err) < 0
-          || json_get_bool (mem, "disableOOMKiller", doc, MP, &r->disable_oom_killer, false, err) < 0)
+          || json_get_bool (mem, "disableOOMKiller", doc, MP, &r->disable_oom_killer, false, err) < 0
+          || json_get_bool (mem, "checkBeforeUpdate", doc, MP, &r->check_before_update, false, err) < 0)
         return -1;
       r->has_mem_limit = json_lookup (mem, "limit") != NULL;
       r->has_mem_reservation = json_lookup (mem, "reservation") != NULL;
@@ -632,8 +633,11 @@ cgroup_parse_resources (yajl_val res, const char *doc, struct cg_resources *r, m
       r->has_shares = json_lookup (cpu, "shares") != NULL;
       r->has_quota = json_lookup (cpu, "quota") != NULL;
       r->has_period = json_lookup (cpu, "period") != NULL;
-      if (json_lookup (cpu, "realtimeRuntime") || json_lookup (cpu, "realtimePeriod"))
-        return json_error (err, doc, "linux.resources.cpu.realtimeRuntime", "real-time scheduling limits are not supported yet");
+      if (json_get_int64 (cpu, "realtimeRuntime", doc, CP, &r->rt_runtime, false, err) < 0
+          || json_get_uint64 (cpu, "realtimePeriod", doc, CP, &r->rt_period, false, err) < 0)
+        return -1;
+      r->has_rt_runtime = json_lookup (cpu, "realtimeRuntime") != NULL;
+      r->has_rt_period = json_lookup (cpu, "realtimePeriod") != NULL;
     }
   if (pids)
     {
@@ -702,6 +706,20 @@ exists (const char *path)
   return stat (path, &st) == 0;
 }
 
+static unsigned long long
+read_ull (const char *dir, const char *file)
+{
+  cleanup_free char *f = xasprintf ("%s/%s", dir, file);
+  cleanup_free char *text = NULL;
+  moat_error *e = NULL;
+  if (read_file (f, &text, NULL, &e) < 0)
+    {
+      moat_error_free (&e);
+      return 0;
+    }
+  return strtoull (text, NULL, 10);
+}
+
 static int
 apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
 {
@@ -712,6 +730,10 @@ apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
   if ((r->has_mem_limit || r->has_mem_reservation || r->has_mem_swap || r->has_swappiness || r->disable_oom_killer)
       && !exists (mem))
     return moat_error_set (err, 0, "linux.resources.memory: no memory controller on this host");
+  if (r->has_mem_limit && r->check_before_update && r->mem_limit >= 0
+      && (unsigned long long) r->mem_limit < read_ull (mem, "memory.usage_in_bytes"))
+    return moat_error_set (err, 0, "linux.resources.memory.limit: %lld is below the current usage (checkBeforeUpdate)",
+                           (long long) r->mem_limit);
   if (r->has_mem_limit && put (mem, "memory.limit_in_bytes", "memory.limit", err, "%lld", (long long) r->mem_limit) < 0)
     return -1;
   if (r->has_mem_swap)
@@ -746,6 +768,40 @@ apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
     return -1;
   if (r->has_quota && put (cpu, "cpu.cfs_quota_us", "cpu.quota", err, "%lld", (long long) r->quota) < 0)
     return -1;
+  if (r->has_rt_period || r->has_rt_runtime)
+    {
+      /* Real-time group scheduling: only with CONFIG_RT_GROUP_SCHED. */
+      cleanup_free char *f = xasprintf ("%s/cpu.rt_runtime_us", cpu);
+      if (!exists (f))
+        return moat_error_set (err, 0, "linux.resources.cpu.realtimeRuntime: this kernel has no real-time group scheduling");
+      /* A cgroup's RT bandwidth (runtime/period) comes out of its parent's:
+       * give the ancestors below the root at least the same share first
+       * (new cgroups start with none). */
+      if (r->has_rt_runtime && r->rt_runtime > 0)
+        {
+          unsigned long long period = r->has_rt_period && r->rt_period ? r->rt_period : read_ull (cpu, "cpu.rt_period_us");
+          cleanup_free char *anc = xstrdup (cpu);
+          size_t base = strlen (CGROUP_ROOT "/cpu");
+          for (char *s = anc + base + 1; *s && period; s++)
+            {
+              if (*s != '/')
+                continue;
+              *s = '\0';
+              unsigned long long ap = read_ull (anc, "cpu.rt_period_us");
+              long long need = (long long) ((unsigned long long) r->rt_runtime * ap / period);
+              if ((long long) read_ull (anc, "cpu.rt_runtime_us") < need
+                  && put (anc, "cpu.rt_runtime_us", "cpu.realtimeRuntime", err, "%lld", need) < 0)
+                return -1;
+              *s = '/';
+            }
+        }
+      if (r->has_rt_period && put (cpu, "cpu.rt_period_us", "cpu.realtimePeriod", err, "%llu",
+                                   (unsigned long long) r->rt_period) < 0)
+        return -1;
+      if (r->has_rt_runtime && put (cpu, "cpu.rt_runtime_us", "cpu.realtimeRuntime", err, "%lld",
+                                    (long long) r->rt_runtime) < 0)
+        return -1;
+    }
   if (r->cpus && *r->cpus && put (cpuset, "cpuset.cpus", "cpu.cpus", err, "%s", r->cpus) < 0)
     return -1;
   if (r->mems && *r->mems && put (cpuset, "cpuset.mems", "cpu.mems", err, "%s", r->mems) < 0)
@@ -881,6 +937,12 @@ apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
     return -1;
   if (((r->cpus && *r->cpus) || (r->mems && *r->mems)) && need_file (dir, "cpuset.cpus", "cpu.cpus", err) < 0)
     return -1;
+  if (r->has_mem_limit && r->check_before_update && r->mem_limit >= 0
+      && (unsigned long long) r->mem_limit < read_ull (dir, "memory.current"))
+    return moat_error_set (err, 0, "linux.resources.memory.limit: %lld is below the current usage (checkBeforeUpdate)",
+                           (long long) r->mem_limit);
+  if (r->has_rt_period || r->has_rt_runtime)
+    return moat_error_set (err, 0, "linux.resources.cpu.realtimeRuntime: cgroup v2 has no real-time group scheduling");
   if (r->has_mem_limit)
     {
       if (r->mem_limit < 0 ? put (dir, "memory.max", "memory.limit", err, "max") < 0
@@ -1157,20 +1219,6 @@ cgroup_watch_read (struct cg_watch *w, unsigned long *ooms, unsigned long *refus
 
 /* ---- statistics ------------------------------------------------------------ */
 
-static unsigned long long
-read_ull (const char *dir, const char *file)
-{
-  cleanup_free char *f = xasprintf ("%s/%s", dir, file);
-  cleanup_free char *text = NULL;
-  moat_error *e = NULL;
-  if (read_file (f, &text, NULL, &e) < 0)
-    {
-      moat_error_free (&e);
-      return 0;
-    }
-  return strtoull (text, NULL, 10);
-}
-
 /* A "key value" file (cpu.stat, memory.stat) as a JSON object of numbers. */
 static void
 kv_object (struct jbuf *j, const char *key, const char *dir, const char *file)
@@ -1200,6 +1248,71 @@ kv_get (const char *dir, const char *file, const char *key)
 {
   cleanup_free char *f = xasprintf ("%s/%s", dir, file);
   return counter (f, key);
+}
+
+/* runc's blkio stats: {"ioServiceBytesRecursive": [{major, minor, op, value}],
+ * "ioServicedRecursive": [...]}, from v1's throttle counters or v2's io.stat. */
+static void
+blkio_entry (struct jbuf *j, bool *first, unsigned maj, unsigned min, const char *op, unsigned long long v)
+{
+  char b[160];
+  snprintf (b, sizeof b, "%s{\"major\":%u,\"minor\":%u,\"op\":\"%s\",\"value\":%llu}", *first ? "" : ",",
+            maj, min, op, v);
+  jb_append (j, b);
+  *first = false;
+}
+
+static void
+blkio_list (struct jbuf *j, const char *key, const char *path, bool v2, bool bytes)
+{
+  jb_key (j, key);
+  jb_append (j, "[");
+  bool first = true;
+  cleanup_free char *text = NULL;
+  moat_error *e = NULL;
+  cleanup_free char *f = v2 ? xasprintf (CGROUP_ROOT "%s/io.stat", path)
+                            : xasprintf (CGROUP_ROOT "/blkio%s/%s", path, bytes ? "blkio.throttle.io_service_bytes_recursive"
+                                                                                 : "blkio.throttle.io_serviced_recursive");
+  if (read_file (f, &text, NULL, &e) == 0)
+    {
+      char *save = NULL;
+      for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+        {
+          unsigned maj, min;
+          if (sscanf (line, "%u:%u", &maj, &min) != 2)
+            continue;
+          if (v2)
+            {
+              /* "8:0 rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N" */
+              const char *rk = bytes ? "rbytes=" : "rios=", *wk = bytes ? "wbytes=" : "wios=";
+              char *rp = strstr (line, rk), *wp = strstr (line, wk);
+              unsigned long long r = rp ? strtoull (rp + strlen (rk), NULL, 10) : 0;
+              unsigned long long w = wp ? strtoull (wp + strlen (wk), NULL, 10) : 0;
+              blkio_entry (j, &first, maj, min, "Read", r);
+              blkio_entry (j, &first, maj, min, "Write", w);
+              blkio_entry (j, &first, maj, min, "Total", r + w);
+            }
+          else
+            {
+              /* "8:0 Read 1234" */
+              char op[16];
+              unsigned long long v;
+              if (sscanf (line, "%*u:%*u %15s %llu", op, &v) == 2)
+                blkio_entry (j, &first, maj, min, op, v);
+            }
+        }
+    }
+  moat_error_free (&e);
+  jb_append (j, "]");
+}
+
+static void
+blkio_stats (struct jbuf *j, const char *path, bool v2)
+{
+  jb_obj_open (j, "blkio");
+  blkio_list (j, "ioServiceBytesRecursive", path, v2, true);
+  blkio_list (j, "ioServicedRecursive", path, v2, false);
+  jb_obj_close (j);
 }
 
 void
@@ -1256,6 +1369,8 @@ cgroup_stats (const char *path, struct jbuf *j)
   jb_obj_close (j);
   kv_object (j, "raw", mem, "memory.stat");
   jb_obj_close (j);
+
+  blkio_stats (j, path, v2);
 
   jb_obj_open (j, "pids");
   jb_int (j, "current", (long long) read_ull (pids, "pids.current"));

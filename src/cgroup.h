@@ -44,6 +44,10 @@ int cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, siz
 struct cg_resources
 {
   bool has_mem_limit, has_mem_reservation, has_mem_swap, has_swappiness, disable_oom_killer;
+  bool check_before_update;                       /* refuse a limit below current usage */
+  bool has_rt_runtime, has_rt_period;
+  int64_t rt_runtime;
+  uint64_t rt_period;
   int64_t mem_limit, mem_reservation, mem_swap;   /* bytes; -1: unlimited */
   uint64_t swappiness;
   bool has_pids;

@@ -164,6 +164,16 @@ t_is "events --stats: type and id" "$(jq -r '.type + " " + .id' <<<"$ST")" "stat
 t_is "events --stats: pids current >= 1 and the limit set by update" "$(jq -r '"\(.data.pids.current >= 1) \(.data.pids.limit)"' <<<"$ST")" "true 9"
 t_like "events --stats: memory usage and limit" "$(jq -r '"\(.data.memory.usage.usage > 0) \(.data.memory.usage.limit)"' <<<"$ST")" "^true 100663296$"
 t_like "events --stats: cpu usage" "$(jq -r '.data.cpu.usage.total > 0' <<<"$ST")" true
+t_is "events --stats: blkio lists in runc's shape" "$(jq -r '.data.blkio | (.ioServiceBytesRecursive|type) + " " + (.ioServicedRecursive|type)' <<<"$ST")" "array array"
+OUT=$(echo '{"memory": {"limit": 4096, "checkBeforeUpdate": true}}' | M update -r - cg-pause 2>&1)
+t_like "checkBeforeUpdate refuses a memory limit below the current usage" "$OUT" "below the current usage"
+t_is "and the limit is unchanged" "$(cat "$MF")" 100663296
+OUT=$(echo '{"cpu": {"realtimeRuntime": 1000, "realtimePeriod": 100000}}' | M update -r - cg-pause 2>&1); RC=$?
+if [ "$LAYOUT" != v2 ] && [ -e /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]; then
+  t_is "cpu realtime limits are applied where the kernel has RT group scheduling" "$RC" 0
+else
+  t_like "cpu realtime limits without RT group scheduling: an error, not a silent skip" "$OUT" "no real-time group scheduling"
+fi
 
 # delete --force of a paused container
 M pause cg-pause

@@ -158,6 +158,18 @@ sleep 0.2
 t_is "and no process remains" "$(stray_procs life-14)" 0
 cfg "$B" 'del(.hooks)'
 
+# moat killed by SIGKILL mid-run: the container lives on, delete --force ends it all
+setargs "$B" /bin/workload sleep 30
+"$MOAT" --root "$ROOT" run --bundle "$B" life-15 > /dev/null 2>&1 &
+RPID=$!
+wait_status life-15 running 50
+kill -9 $RPID; wait $RPID 2>/dev/null
+t_is "after moat run is killed the container still runs" "$(M state life-15 | jq -r .status)" running
+t_ok "delete --force after a killed run" M delete --force life-15
+t_fails "removes its cgroup" cgroup_exists life-15
+sleep 0.2
+t_is "and no process remains" "$(stray_procs life-15)" 0
+
 # global flags and version
 t_like "--version in runc's shape" "$("$MOAT" --version)" "^moat version [0-9]"
 t_like "--help lists commands" "$("$MOAT" --help)" "create"

@@ -130,7 +130,8 @@ M delete --force life-11
 setargs "$B" /bin/workload trap TERM
 "$MOAT" --root "$ROOT" run --bundle "$B" life-12 > "$TMP/out12" &
 RUNPID=$!
-sleep 0.5
+# (only once the workload is ready: a slow machine may still be creating)
+for i in $(seq 200); do grep -q ready "$TMP/out12" 2>/dev/null && break; sleep 0.05; done
 kill -TERM $RUNPID
 wait $RUNPID
 t_is "SIGTERM to moat run reaches the workload, which exits 0" "$?" 0

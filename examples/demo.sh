@@ -57,6 +57,14 @@ say "moat audit demo: every denied call, decoded, with the rule that denied it"
 say "moat audit --summary demo"
 "$MOAT" --audit-dir "$AUD" audit --summary demo
 
+say "the MMU wall: a null pointer, a write to read-only memory, a privileged instruction"
+for w in segv wrro hlt; do
+  jq --arg w "$w" '.process.args = ["/bin/workload", $w]' "$DIR/bundle/config.json" > "$DIR/c" && mv "$DIR/c" "$DIR/bundle/config.json"
+  "$MOAT" --root "$ROOT" --audit-dir "$AUD" run --bundle "$DIR/bundle" "fault-$w" || echo "(exit status $?: killed by the CPU or the MMU)"
+  "$MOAT" --audit-dir "$AUD" audit "fault-$w" | tail -n +2
+  sleep 0.6   # the kernel's log is rate-limited host-wide
+done
+
 say "the lifecycle, runc-style: create, state, start, list, kill, delete"
 jq '.process.args = ["/bin/workload", "trap", "TERM"]' "$DIR/bundle/config.json" > "$DIR/c" && mv "$DIR/c" "$DIR/bundle/config.json"
 echo "\$ moat create --bundle BUNDLE demo";  M create --bundle "$DIR/bundle" demo

@@ -326,8 +326,13 @@ print_row (yajl_val r)
     {
       /* A death or a fault, whatever the wall (a SIGSYS death is at the
        * seccomp wall but has no call to show). */
-      const char *sig = rec_str (r, "signal");
-      snprintf (call, sizeof call, "%s", sig ? sig : (kind ? kind : "?"));
+      const char *sig = rec_str (r, "signal"), *addr = rec_str (r, "addr"), *ip = rec_str (r, "ip");
+      if (addr && ip)
+        snprintf (call, sizeof call, "%s at %s, ip %s", sig ? sig : "fault", addr, ip);
+      else if (ip)
+        snprintf (call, sizeof call, "%s, ip %s", sig ? sig : "fault", ip);
+      else
+        snprintf (call, sizeof call, "%s", sig ? sig : (kind ? kind : "?"));
     }
   format_outcome (r, outcome, sizeof outcome);
   const char *comm = rec_str (r, "comm");

@@ -721,18 +721,6 @@ receive_listeners (struct sup *s)
     }
 }
 
-static bool
-cgroup_empty (const char *path)
-{
-  pid_t *pids = NULL;
-  size_t n = 0;
-  moat_error *e = NULL;
-  bool empty = cgroup_pids (path, &pids, &n, &e) == 0 && n == 0;
-  moat_error_free (&e);
-  free (pids);
-  return empty;
-}
-
 /* A limit of the cgroup wall was hit: records with wall "cgroup". */
 static void
 on_cgroup (struct sup *s, struct cg_watch *w)
@@ -864,19 +852,19 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
         epoll_ctl (s->epfd, EPOLL_CTL_ADD, cwfd[i], &ev);
       }
   /* Without the proc connector, the init's pidfd tells when it is over. */
-  /* The init's pidfd: without the proc connector it alone tells when the
-   * container is over; with it, it is the safety net should the connector
-   * ever have dropped an exit (the count of live processes would then never
-   * reach 0): once the init is dead and the cgroup is empty, it is over. */
-  int pidfd = (int) syscall (SYS_pidfd_open, a->init_pid, 0);
-  ev.data.fd = pidfd;
-  bool init_alive = pidfd >= 0 && epoll_ctl (s->epfd, EPOLL_CTL_ADD, pidfd, &ev) == 0;
+  int pidfd = -1;
+  bool init_alive = false;
+  if (f == NULL)
+    {
+      pidfd = (int) syscall (SYS_pidfd_open, a->init_pid, 0);
+      ev.data.fd = pidfd;
+      init_alive = pidfd >= 0 && epoll_ctl (s->epfd, EPOLL_CTL_ADD, pidfd, &ev) == 0;
+    }
 
   /* Runs until every listener has hung up (the last filtered task is gone),
    * no more can come (the control socket is closed), and the container has
    * no process left. */
-  while (s->ctl_open || s->nlisteners > 0 || init_alive
-         || (f && faults_alive (f) && !(a->cgroup_path && cgroup_empty (a->cgroup_path) && faults_next_timeout (f) < 0)))
+  while (s->ctl_open || s->nlisteners > 0 || (f && faults_alive (f)) || init_alive)
     {
       struct epoll_event evs[16];
       int n = epoll_wait (s->epfd, evs, 16, f ? faults_next_timeout (f) : -1);

@@ -44,7 +44,10 @@ cmd=$(printf '%q ' env MOAT="$MOAT" WORKLOAD="$WORKLOAD" BUSYBOX="$BUSYBOX" TEST
   bash "$HERE/v2lane/guest-tests.sh")
 
 t0=$(date +%s)
-V2LANE_TIMEOUT=$LIMIT V2LANE_SHARE="$BUILDDIR:$TESTDIR:$TMP:$(dirname "$MOAT"):$(dirname "$WORKLOAD")" \
+# Shared read-write at their paths (a tree under /tmp is not seen otherwise):
+# the build, the whole source tree (tests read policies/ and examples/ too),
+# the results, wherever moat and the workload are.
+V2LANE_TIMEOUT=$LIMIT V2LANE_SHARE="$BUILDDIR:$(dirname "$TESTDIR"):$TMP:$(dirname "$MOAT"):$(dirname "$WORKLOAD")" \
   "$LANE" "$cmd" > "$TMP/vm.out" 2>&1
 vmrc=$?
 secs=$(( $(date +%s) - t0 ))
@@ -93,7 +96,8 @@ for t in $V2LANE_TESTS; do
     [ "$rc" = 0 ] || diag "$t exited with status $rc$([ "$rc" = 124 ] && echo ' (out of time)')"
     [ -n "$plan" ] && [ "$plan" = $((pass + fail)) ] || diag "plan: ${plan:-none}, results seen: $((pass + fail))"
     # each failing line and the diagnostics that follow it
-    diag "$(awk '/^not ok /{p=1; n=0; print; next} p && /^#/ && n < 8 {sub(/^# ?/, "    "); print; n++; next} {p=0}' "$tap")"
+    fl=$(awk '/^not ok /{p=1; n=0; print; next} p && /^#/ && n < 8 {sub(/^# ?/, "    "); print; n++; next} {p=0}' "$tap")
+    [ -n "$fl" ] && diag "$fl"
     [ "$fail" = 0 ] && diag "last output:" "$(tail -n 10 "$tap")"
   fi
 done

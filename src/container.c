@@ -696,15 +696,21 @@ wait_status (int st)
 
 /* Forward the signals a person or an engine sends to `moat run` to the
  * workload, and wait for it. */
+static void
+forwarded_signals (sigset_t *set)
+{
+  static const int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+  sigemptyset (set);
+  sigaddset (set, SIGCHLD);
+  for (size_t i = 0; i < ARRAY_SIZE (fwd); i++)
+    sigaddset (set, fwd[i]);
+}
+
 static int
 forward_and_wait (pid_t pid, int *exit_status, moat_error **err)
 {
-  static const int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
   sigset_t set;
-  sigemptyset (&set);
-  sigaddset (&set, SIGCHLD);
-  for (size_t i = 0; i < ARRAY_SIZE (fwd); i++)
-    sigaddset (&set, fwd[i]);
+  forwarded_signals (&set);
   sigprocmask (SIG_BLOCK, &set, NULL);
   cleanup_close int sfd = signalfd (-1, &set, SFD_CLOEXEC);
   if (sfd < 0)
@@ -746,6 +752,13 @@ container_run (const struct run_opts *o, int *exit_status, moat_error **err)
       *exit_status = 0;
       return 0;
     }
+  /* A signal meant for the workload that arrives while the container is
+   * still being made must not kill moat halfway (leaving a state behind):
+   * it waits, blocked, and is forwarded once the workload runs. The init,
+   * the supervisor and hooks unblock everything for themselves. */
+  sigset_t fwd;
+  forwarded_signals (&fwd);
+  sigprocmask (SIG_BLOCK, &fwd, NULL);
   struct creation c = { .sync_fd = -1, .rootfd = -1, .dirfd = -1 };
   if (create_common (&o->create, true, &c, err) < 0)
     {

@@ -453,6 +453,11 @@ init_main (struct init_args *a)
    * state directory for as long as the container lives. */
   int keep[] = { a->sync_fd, a->listen_fd, a->sup_fd };
   close_fds_except (3 + a->preserve_fds, keep, ARRAY_SIZE (keep));
+  /* Nothing blocked is inherited by the workload (`moat run` blocks the
+   * signals it forwards while it creates the container). */
+  sigset_t none;
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
   /* A session of its own: no controlling terminal of the caller's (TIOCSTI
    * could push keystrokes into the host's shell), no shared process group. */
   setsid ();

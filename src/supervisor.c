@@ -951,6 +951,9 @@ supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err)
         _exit (sup < 0 ? 1 : 0);
       close (pfd[0]);
       prctl (PR_SET_NAME, "moat-supervise", 0, 0, 0);
+      sigset_t none;
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
       /* Hold none of the caller's pipes open: an engine waits for them. */
       int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
       if (null >= 0)

@@ -137,6 +137,20 @@ wait $RUNPID
 t_is "SIGTERM to moat run reaches the workload, which exits 0" "$?" 0
 t_like "the workload saw the signal" "$(cat "$TMP/out12")" "got SIGTERM"
 
+# a signal that reaches moat run while the container is still being made
+# waits and is forwarded; moat is not killed halfway, nothing is left behind
+setargs "$B" /bin/workload sleep 1
+cfg "$B" '.hooks = {"createRuntime":[{"path":"/bin/sleep","args":["sleep","1"]}]}'
+"$MOAT" --root "$ROOT" run --bundle "$B" life-16 > /dev/null 2>&1 &
+RUNPID=$!
+for i in $(seq 100); do cgroup_exists life-16 && break; sleep 0.02; done   # moat is creating
+kill -TERM $RUNPID
+wait $RUNPID
+RC=$?
+cfg "$B" 'del(.hooks)'
+t_unlike "an early SIGTERM does not kill moat run" "$RC" "^143$"
+t_is "and leaves no state behind" "$(M list -q)" ""
+
 # the init is not moat's child after create: moat create has exited
 setargs "$B" /bin/workload sleep 30
 M create --bundle "$B" --pid-file "$TMP/pid13" life-13

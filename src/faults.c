@@ -443,6 +443,25 @@ on_event (struct faults *f, const struct proc_event *ev)
     }
 }
 
+/* After the connector dropped events: an exit may be among them, and the
+ * count of live processes would never reach 0 (the supervisor would wait
+ * forever). Every tracked process that is no longer there is marked gone;
+ * its death, if it was a fault, is among what the "lost" record owns up to. */
+static void
+resync (struct faults *f)
+{
+  for (size_t i = 0; i < f->cap; i++)
+    {
+      struct task *t = &f->tasks[i];
+      if (!t->used || t->dead || t->tid != t->tgid || process_running (t->tgid))
+        continue;
+      t->dead = true;
+      t->dead_at = now_ms ();
+      f->alive--;
+      f->gen++;
+    }
+}
+
 void
 faults_on_connector (struct faults *f)
 {
@@ -465,8 +484,9 @@ faults_on_connector (struct faults *f)
               jb_str (j, "kind", "lost");
               jb_str (j, "what", "proc connector overflow: some process events were dropped");
               jb_close (j);
-              if (f->log_fd >= 0)
-                (void) audit_write (f->log_fd, j);
+              if (f->log_fd >= 0 && audit_write (f->log_fd, j) < 0)
+                f->unwritten++;
+              resync (f);
               continue;
             }
           return;   /* EAGAIN */

@@ -131,7 +131,8 @@ t_is "no cgroup is left by the failed creates" "$(ls -d /sys/fs/cgroup/*/moat/cg
 # pause and resume: progress stops and restarts
 mkdir -p "$TMP/shared"
 cfg "$B" '.mounts += [{"destination":"/shared","type":"bind","source":$d,"options":["rbind","rw"]}]' --arg d "$TMP/shared"
-printf '#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo $i > /shared/n; /bin/busybox usleep 20000; done\n' > "$B/rootfs/bin/count.sh"
+# The counter is renamed into place so a reader never sees it truncated half-way.
+printf '#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo $i > /shared/n.new; /bin/busybox mv /shared/n.new /shared/n; /bin/busybox usleep 20000; done\n' > "$B/rootfs/bin/count.sh"
 chmod 755 "$B/rootfs/bin/count.sh"
 setargs "$B" /bin/sh /bin/count.sh
 M run -d --bundle "$B" cg-pause
@@ -139,6 +140,7 @@ sleep 0.5
 t_ok "pause" M pause cg-pause
 t_is "state: paused" "$(M state cg-pause | jq -r .status)" paused
 A1=$(cat "$TMP/shared/n"); sleep 0.5; A2=$(cat "$TMP/shared/n")
+t_like "the counter was running before the pause" "$A1" "^[0-9]+$"
 t_is "no progress while paused" "$A2" "$A1"
 t_fails "pause twice fails" M pause cg-pause
 t_ok "resume" M resume cg-pause

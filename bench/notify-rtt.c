@@ -3,6 +3,10 @@
  * SCMP_ACT_NOTIFY (a hand-written 4-instruction BPF program) and calls it
  * N times; the parent answers each with EPERM and does nothing else: no
  * decoding, no record. Prints "notify-rtt N calls/s".
+ * With a second argument, a cgroup.procs file, the child first moves itself
+ * there: a container's calls come from its own cgroup, and a wake-up
+ * between two cpu cgroups costs more than one inside a cgroup (group
+ * scheduling), which is part of the limit a supervisor can reach.
  * Build: cc -O2 -o notify-rtt notify-rtt.c */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -68,6 +72,12 @@ main (int argc, char **argv)
         BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
       };
       struct sock_fprog prog = { 4, f };
+      if (argc > 2)
+        {
+          FILE *cg = fopen (argv[2], "w");
+          if (cg == NULL || fprintf (cg, "%d\n", (int) getpid ()) < 0 || fclose (cg) != 0)
+            _exit (1);
+        }
       prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
       int lfd = (int) syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
       if (lfd < 0 || send_fd (sp[1], lfd) < 0)

@@ -53,7 +53,11 @@ jb_grow (struct jbuf *j, size_t more)
   j->buf = xrealloc (j->buf, j->cap);
 }
 
-static void
+/* The builder sits on the supervisor's per-denial path, between the
+ * kernel's notification and the answer the caller waits for: it copies
+ * runs of bytes, never one byte at a time, and formats numbers without
+ * stdio. The buffer is kept NUL-terminated. */
+static inline void
 jb_put (struct jbuf *j, const char *s, size_t n)
 {
   jb_grow (j, n);
@@ -62,10 +66,18 @@ jb_put (struct jbuf *j, const char *s, size_t n)
   j->buf[j->len] = '\0';
 }
 
-static void
+static inline void
 jb_c (struct jbuf *j, char c)
 {
-  jb_put (j, &c, 1);
+  jb_grow (j, 1);
+  j->buf[j->len++] = c;
+  j->buf[j->len] = '\0';
+}
+
+static inline bool
+json_plain (unsigned char c)
+{
+  return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
 }
 
 void
@@ -73,23 +85,56 @@ jb_quote (struct jbuf *j, const char *s, size_t n)
 {
   static const char hex[] = "0123456789abcdef";
   jb_grow (j, n + 2);
-  jb_c (j, '"');
-  for (size_t i = 0; i < n; i++)
+  j->buf[j->len++] = '"';
+  size_t i = 0;
+  while (i < n)
     {
-      unsigned char c = (unsigned char) s[i];
+      size_t run = i;
+      while (run < n && json_plain ((unsigned char) s[run]))
+        run++;
+      if (run > i)
+        {
+          jb_put (j, s + i, run - i);
+          i = run;
+          continue;
+        }
+      unsigned char c = (unsigned char) s[i++];
       if (c == '"' || c == '\\')
         {
           char e[2] = { '\\', (char) c };
           jb_put (j, e, 2);
         }
-      else if (c < 0x20 || c == 0x7f)
+      else
         {
           char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
           jb_put (j, e, 6);
         }
-      else
-        jb_c (j, (char) c);
     }
+  jb_c (j, '"');
+}
+
+/* Digits of V into the end of B (size >= 24); returns where they start. */
+static char *
+fmt_u64 (char *end, unsigned long long v, unsigned base)
+{
+  static const char digits[] = "0123456789abcdef";
+  char *p = end;
+  do
+    *--p = digits[v % base];
+  while ((v /= base) != 0);
+  return p;
+}
+
+void
+jb_hex (struct jbuf *j, const char *k, unsigned long long v)
+{
+  char b[24], *e = b + sizeof b;
+  char *p = fmt_u64 (e, v, 16);
+  *--p = 'x';
+  *--p = '0';
+  jb_key (j, k);
+  jb_c (j, '"');
+  jb_put (j, p, (size_t) (e - p));
   jb_c (j, '"');
 }
 
@@ -133,10 +178,14 @@ jb_str (struct jbuf *j, const char *k, const char *v)
 void
 jb_int (struct jbuf *j, const char *k, long long v)
 {
-  char b[32];
-  int n = snprintf (b, sizeof b, "%lld", v);
+  char b[24], *e = b + sizeof b;
+  /* The magnitude as unsigned: -LLONG_MIN does not fit a long long. */
+  unsigned long long m = v < 0 ? 0ULL - (unsigned long long) v : (unsigned long long) v;
+  char *p = fmt_u64 (e, m, 10);
+  if (v < 0)
+    *--p = '-';
   jb_key (j, k);
-  jb_put (j, b, (size_t) n);
+  jb_put (j, p, (size_t) (e - p));
 }
 
 void
@@ -190,19 +239,33 @@ jb_free (struct jbuf *j)
 void
 audit_time (char *buf, size_t n)
 {
-  /* Records come in bursts: format the seconds once per second. */
-  static time_t last_sec = -1;
-  static char last[32];
+  /* Records come in bursts: format the seconds once per second (per
+   * thread: the supervisor answers each listener from its own thread). */
+  static __thread time_t last_sec = -1;
+  static __thread char last[32];
+  static __thread size_t last_len;
   struct timespec ts;
   clock_gettime (CLOCK_REALTIME, &ts);
   if (ts.tv_sec != last_sec)
     {
       struct tm tm;
       gmtime_r (&ts.tv_sec, &tm);
-      strftime (last, sizeof last, "%Y-%m-%dT%H:%M:%S", &tm);
+      last_len = strftime (last, sizeof last, "%Y-%m-%dT%H:%M:%S", &tm);
       last_sec = ts.tv_sec;
     }
-  snprintf (buf, n, "%s.%09ldZ", last, ts.tv_nsec);
+  if (n < last_len + 12)
+    {
+      snprintf (buf, n, "%s.%09ldZ", last, ts.tv_nsec);
+      return;
+    }
+  memcpy (buf, last, last_len);
+  char *p = buf + last_len;
+  *p++ = '.';
+  long ns = ts.tv_nsec;
+  for (int i = 8; i >= 0; i--, ns /= 10)
+    p[i] = (char) ('0' + ns % 10);
+  p[9] = 'Z';
+  p[10] = '\0';
 }
 
 int

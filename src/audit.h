@@ -31,6 +31,7 @@ void jb_key (struct jbuf *j, const char *k);
 void jb_str (struct jbuf *j, const char *k, const char *v);
 void jb_strn (struct jbuf *j, const char *k, const char *v, size_t n);
 void jb_int (struct jbuf *j, const char *k, long long v);
+void jb_hex (struct jbuf *j, const char *k, unsigned long long v);   /* "0x..." string */
 void jb_raw (struct jbuf *j, const char *k, const char *raw);   /* raw JSON value */
 void jb_obj_open (struct jbuf *j, const char *k);
 void jb_obj_close (struct jbuf *j);

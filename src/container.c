@@ -126,7 +126,7 @@ resolve_rootfs (const struct moat_config *cfg, const char *bundle, char **out, m
 }
 
 /* The status, with "paused" from the freezer. */
-static enum moat_status
+enum moat_status
 live_status (int dirfd, const struct moat_state *st)
 {
   enum moat_status s = state_status (dirfd, st);
@@ -229,25 +229,25 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
 }
 
 static int
-bind_exec_sock (int dirfd, int *out, moat_error **err)
+bind_state_sock (int dirfd, const char *name, int backlog, int *out, moat_error **err)
 {
   /* Bound through /proc/self/fd so a long --root cannot overflow sun_path. */
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/" EXEC_SOCK_NAME, dirfd);
+  snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd, name);
   cleanup_close int s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (s < 0)
     return moat_error_set (err, errno, "socket");
   if (bind (s, (struct sockaddr *) &sa, sizeof sa) < 0)
-    return moat_error_set (err, errno, "bind " EXEC_SOCK_NAME);
-  if (fchmodat (dirfd, EXEC_SOCK_NAME, 0600, 0) < 0)
-    return moat_error_set (err, errno, "chmod " EXEC_SOCK_NAME);
-  if (listen (s, 1) < 0)
-    return moat_error_set (err, errno, "listen " EXEC_SOCK_NAME);
+    return moat_error_set (err, errno, "bind %s", name);
+  if (fchmodat (dirfd, name, 0600, 0) < 0)
+    return moat_error_set (err, errno, "chmod %s", name);
+  if (listen (s, backlog) < 0)
+    return moat_error_set (err, errno, "listen %s", name);
   *out = steal_fd (&s);
   return 0;
 }
 
-static int
+int
 write_pid_file (const char *path, pid_t pid, moat_error **err)
 {
   if (path == NULL)
@@ -321,7 +321,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     return -1;
 
   cleanup_close int listen_fd = -1;
-  if (!run_mode && bind_exec_sock (c->dirfd, &listen_fd, err) < 0)
+  if (!run_mode && bind_state_sock (c->dirfd, EXEC_SOCK_NAME, 1, &listen_fd, err) < 0)
     return -1;
   int sp[2];
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -398,14 +398,18 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     return -1;
   if (supervise)
     {
-      cleanup_close int log_fd = -1;
+      cleanup_close int log_fd = -1, accept_fd = -1;
       if (audit_open (o->audit_dir ? o->audit_dir : MOAT_DEFAULT_AUDIT_DIR, o->id, &log_fd, err) < 0)
+        return -1;
+      /* `moat exec` hands its process (and its listener) to the supervisor here. */
+      if (bind_state_sock (c->dirfd, SUP_SOCK_NAME, 16, &accept_fd, err) < 0)
         return -1;
       struct supervisor_args sa = { .id = o->id, .policy = c->policy ? c->policy->name : "config.json", .sc = c->sc,
                                     .log_fd = log_fd, .ctl_fd = sup_parent, .init_pid = c->pid,
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",
                                     .agent_path = to_agent ? c->sc->listener_path : NULL,
-                                    .cgroup_path = c->audit_cgroup ? c->cgroup_path : NULL };
+                                    .cgroup_path = c->audit_cgroup ? c->cgroup_path : NULL,
+                                    .accept_fd = accept_fd };
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
         return -1;
       log_debug ("create `%s`: supervisor %d", o->id, (int) c->st.supervisor_pid);
@@ -427,7 +431,7 @@ container_create (const struct create_opts *o, moat_error **err)
   return r;
 }
 
-static int
+int
 load_saved_config (int dirfd, const char *id, struct moat_config **cfg, moat_error **err)
 {
   cleanup_free char *text = NULL;
@@ -438,7 +442,7 @@ load_saved_config (int dirfd, const char *id, struct moat_config **cfg, moat_err
 
 /* Open a container's state: ROOT/ID, locked exclusively when asked (waits
  * for a create in progress), and its state.json. */
-static int
+int
 open_container (const char *root, const char *id, bool lock, int *rootfd, int *dirfd,
                 struct moat_state **st, moat_error **err)
 {
@@ -706,7 +710,7 @@ forwarded_signals (sigset_t *set)
     sigaddset (set, fwd[i]);
 }
 
-static int
+int
 forward_and_wait (pid_t pid, int *exit_status, moat_error **err)
 {
   sigset_t set;

@@ -59,4 +59,38 @@ struct container_info
 int container_list (const char *root, struct container_info **out, size_t *n, moat_error **err);
 void container_list_free (struct container_info *v, size_t n);
 
+struct exec_opts
+{
+  const char *root, *id;
+  const char *process_file;   /* --process: an OCI process JSON */
+  char **args;                /* NULL-terminated; the command (without --process) */
+  char **env;                 /* -e KEY=VALUE, added to (or replacing in) the container's */
+  const char *cwd;
+  const char *user;           /* uid[:gid] */
+  gid_t *additional_gids;
+  size_t n_additional_gids;
+  char **caps;                /* --cap: added to the bounding, effective and permitted sets */
+  bool no_new_privs;
+  bool tty;
+  const char *console_socket;
+  const char *apparmor, *process_label;
+  bool detach;
+  const char *pid_file;
+  int preserve_fds;
+  bool ignore_paused;
+};
+/* Run a process in a running container. Without detach, waits for it and
+ * sets its exit status (128+N for a signal). */
+int container_exec (const struct exec_opts *o, int *exit_status, moat_error **err);
+
+/* Shared with exec.c. */
+struct moat_state;
+int open_container (const char *root, const char *id, bool lock, int *rootfd, int *dirfd,
+                    struct moat_state **st, moat_error **err);
+enum moat_status live_status (int dirfd, const struct moat_state *st);
+struct moat_config;
+int load_saved_config (int dirfd, const char *id, struct moat_config **cfg, moat_error **err);
+int forward_and_wait (pid_t pid, int *exit_status, moat_error **err);
+int write_pid_file (const char *path, pid_t pid, moat_error **err);
+
 #endif

@@ -755,6 +755,19 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
 }
 
 void
+faults_track (struct faults *f, pid_t pid)
+{
+  struct task *old = task_find (f, pid);
+  if (old && !old->dead)
+    return;
+  struct task t = { .tid = pid, .tgid = pid, .nspid = -1 };
+  task_refresh (&t);
+  task_insert (f, &t);
+  f->alive++;
+  f->gen++;
+}
+
+void
 faults_close (struct faults *f)
 {
   if (f == NULL)

@@ -28,6 +28,9 @@ struct faults;
  * (records then always say "detail not available"). */
 int faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error **err);
 void faults_close (struct faults *f);
+/* A process that joined the container from outside (`moat exec`): its
+ * death, and its children's, are the container's from now on. */
+void faults_track (struct faults *f, pid_t pid);
 
 int faults_connector_fd (const struct faults *f);
 int faults_kmsg_fd (const struct faults *f);     /* -1 without kmsg */

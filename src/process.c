@@ -381,6 +381,7 @@ exec_with_listener (const struct exec_plan *p, moat_error **err)
     return moat_error_set (err, sh.errnum, "%s", sh.msg);
   int r = p->a->sc_to_agent
     ? supervisor_send_agent (p->a->sup_fd, sh.listener, p->start_state, p->a->sc_agent_metadata, err)
+    : p->a->joining ? supervisor_join (p->a->sup_fd, 0, sh.listener, err)
     : supervisor_send_listener (p->a->sup_fd, sh.listener, err);
   close (sh.listener);
   if (r < 0)
@@ -400,7 +401,8 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
              moat_error **err)
 {
   const struct moat_config *cfg = a->cfg;
-  if (hooks_run (cfg, MOAT_HOOK_START_CONTAINER, start_state, NULL, err) < 0)
+  /* startContainer belongs to the container's own process, not an exec's. */
+  if (!a->joining && hooks_run (cfg, MOAT_HOOK_START_CONTAINER, start_state, NULL, err) < 0)
     return -1;
   if (cfg->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return moat_error_set (err, errno, "prctl PR_SET_NO_NEW_PRIVS");
@@ -496,6 +498,76 @@ init_main (struct init_args *a)
   report (release_fd, err);
   moat_error_free (&err);
   return 127;
+}
+
+/* ---- a process joining a running container (`moat exec`) -------------- */
+
+int
+process_wait_exec (int fd, moat_error **err)
+{
+  char buf[4096];
+  ssize_t n;
+  do
+    n = recv (fd, buf, sizeof buf - 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n == 0)
+    return 0;   /* the sync socket closed at execve: it runs */
+  if (n < 0)
+    return moat_error_set (err, errno, "receive from the new process");
+  struct sync_hdr h = { 0 };
+  if ((size_t) n >= sizeof h)
+    memcpy (&h, buf, sizeof h);
+  buf[n] = '\0';
+  if ((size_t) n < sizeof h || h.type != SYNC_ERROR)
+    return moat_error_set (err, 0, "unexpected message from the new process");
+  return moat_error_set (err, h.errnum, "%s", buf + sizeof h);
+}
+
+/* In the container's namespaces and root already (the caller did setns and
+ * chroot), a child of `moat exec`: wait to be placed in the cgroup, then
+ * become the process. Only returns on failure (reported on sync_fd). */
+static int
+joined_main (struct init_args *a)
+{
+  moat_error *err = NULL;
+  int keep[] = { a->sync_fd, a->sup_fd };
+  close_fds_except (3 + a->preserve_fds, keep, ARRAY_SIZE (keep));
+  sigset_t none;
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+  if (sync_expect (a->sync_fd, SYNC_GO, NULL, &err) < 0)
+    return 1;
+  /* Given the go, the process outlives `moat exec` (exec -d). */
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  cleanup_free char *exe = NULL;
+  const struct moat_config *cfg = a->cfg;
+  if (chdir (cfg->cwd) < 0)
+    moat_error_set (&err, errno, "process.cwd: chdir `%s`", cfg->cwd);
+  else if (find_executable (cfg, &exe, &err) == 0 && set_rlimits (cfg, &err) == 0)
+    init_finish (a, exe, NULL, setgroups_allowed_here (), &err);
+  report (a->sync_fd, err);
+  moat_error_free (&err);
+  return 127;
+}
+
+int
+process_spawn_joined (struct init_args *a, pid_t *pid)
+{
+  /* CLONE_PARENT: the process is the child of `moat exec` itself (which
+   * waits for it and forwards signals), not of the caller that joined the
+   * namespaces, which exits. */
+  pid_t p = (pid_t) syscall (SYS_clone, (unsigned long) CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
+  if (p < 0)
+    return -1;
+  if (p == 0)
+    {
+      /* getppid() says 0 here (the parent is outside the pid namespace);
+       * if `moat exec` died before this, the sync socket's EOF ends us. */
+      prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      _exit (joined_main (a));
+    }
+  *pid = p;
+  return 0;
 }
 
 int

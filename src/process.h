@@ -48,10 +48,20 @@ struct init_args
   int sup_fd;
   bool no_pivot;
   bool no_new_keyring;
+  /* `moat exec`: a process joining a running container. sup_fd is then a
+   * connection to the supervisor's sup.sock; no hooks run. */
+  bool joining;
 };
 
 /* Clone the init with FLAGS (CLONE_NEW*). Returns its host pid. */
 int process_spawn_init (struct init_args *a, int flags, pid_t *pid, moat_error **err);
+
+/* `moat exec`, already in the container's namespaces and root: clone the
+ * process as a sibling (a child of `moat exec`). It waits for
+ * SYNC_GO on a->sync_fd (cgroup joined), then becomes cfg's process. */
+int process_spawn_joined (struct init_args *a, pid_t *pid);
+/* Wait for the process on FD to exec (0) or report why it could not. */
+int process_wait_exec (int fd, moat_error **err);
 
 /* Send one message. */
 int sync_send (int fd, enum sync_type type, int errnum, const char *data, moat_error **err);

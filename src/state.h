@@ -19,6 +19,9 @@
 #define MOAT_DEFAULT_ROOT "/run/moat"
 #define MOAT_OCI_VERSION "1.2.0"
 #define EXEC_SOCK_NAME "exec.sock"
+/* The supervisor listens here for `moat exec`: a joining process and its
+ * seccomp listener. */
+#define SUP_SOCK_NAME "sup.sock"
 
 enum moat_status
 {

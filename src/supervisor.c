@@ -411,6 +411,8 @@ struct sup
   struct faults *faults;                /* NULL without fault auditing */
   pthread_mutex_t lock;                 /* the fault tracker's state */
   struct listener *listeners;
+  int conns[32];                        /* accepted on sup.sock */
+  size_t nconns;
   struct jbuf rec;                      /* the main thread's records */
   size_t req_size, resp_size;
 };
@@ -865,23 +867,44 @@ forward_to_agent (const char *path, int fd, const char *payload, size_t len, cha
   return 0;
 }
 
+static void conn_drop (struct sup *s, int fd);
+
 static void
-receive_listeners (struct sup *s)
+receive_listeners (struct sup *s, int from)
 {
   static char data[65536];
   char cbuf[CMSG_SPACE (sizeof (int) * 4)];
-  struct iovec iov = { data, sizeof data };
+  struct iovec iov = { data, sizeof data - 1 };
   struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-  ssize_t n = recvmsg (s->a->ctl_fd, &m, MSG_CMSG_CLOEXEC);
+  ssize_t n = recvmsg (from, &m, MSG_CMSG_CLOEXEC);
+  bool joined = from != s->a->ctl_fd;   /* a `moat exec` on sup.sock */
   if (n <= 0)
     {
       if (n == 0 || (errno != EINTR && errno != EAGAIN))
         {
-          epoll_ctl (s->epfd, EPOLL_CTL_DEL, s->a->ctl_fd, NULL);
-          s->ctl_open = false;
+          epoll_ctl (s->epfd, EPOLL_CTL_DEL, from, NULL);
+          if (joined)
+            conn_drop (s, from);
+          else
+            s->ctl_open = false;
         }
       return;
     }
+  data[n] = '\0';
+  /* "P<pid>" or "L<pid>": a process that joined from outside; it is the
+   * container's for the fault wall from now on. The sender waits for the
+   * answer, so the process cannot fork before it is tracked. */
+  if (joined && (data[0] == 'P' || data[0] == 'L') && n > 1)
+    {
+      long pid = strtol (data + 1, NULL, 10);
+      if (pid > 0 && s->faults)
+        {
+          pthread_mutex_lock (&s->lock);
+          faults_track (s->faults, (pid_t) pid);
+          pthread_mutex_unlock (&s->lock);
+        }
+    }
+  bool got_fd = false;
   for (struct cmsghdr *c = CMSG_FIRSTHDR (&m); c; c = CMSG_NXTHDR (&m, c))
     {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -899,7 +922,7 @@ receive_listeners (struct sup *s)
             close (fds[i]);
           char reply[600];
           int rl = snprintf (reply, sizeof reply, "%c%s", r == 0 ? 'K' : 'E', why);
-          (void) send (s->a->ctl_fd, reply, (size_t) rl, MSG_NOSIGNAL);
+          (void) send (from, reply, (size_t) rl, MSG_NOSIGNAL);
           continue;
         }
       for (size_t i = 0; i < nfd; i++)
@@ -919,9 +942,60 @@ receive_listeners (struct sup *s)
               notice (s->a, "seccomp: no thread to answer a listener; its filtered calls fail with ENOSYS and are not recorded");
             }
           else
-            s->nlisteners++;
+            {
+              s->nlisteners++;
+              got_fd = true;
+            }
         }
     }
+  if (joined && data[0] != 'A')   /* an agent's delivery has answered already */
+    {
+      char reply = (data[0] == 'L' && !got_fd) ? 'E' : 'K';
+      (void) send (from, &reply, 1, MSG_NOSIGNAL);
+    }
+}
+
+/* sup.sock: each `moat exec` connects, sends its process (and listener),
+ * and waits for the answer. */
+static void
+conn_accept (struct sup *s)
+{
+  int c = accept4 (s->a->accept_fd, NULL, NULL, SOCK_CLOEXEC);
+  if (c < 0)
+    return;
+  if (s->nconns == ARRAY_SIZE (s->conns))
+    {
+      close (c);   /* too many at once: that exec fails and says so */
+      return;
+    }
+  struct epoll_event ev = { .events = EPOLLIN, .data.fd = c };
+  if (epoll_ctl (s->epfd, EPOLL_CTL_ADD, c, &ev) < 0)
+    {
+      close (c);
+      return;
+    }
+  s->conns[s->nconns++] = c;
+}
+
+static bool
+is_conn (const struct sup *s, int fd)
+{
+  for (size_t i = 0; i < s->nconns; i++)
+    if (s->conns[i] == fd)
+      return true;
+  return false;
+}
+
+static void
+conn_drop (struct sup *s, int fd)
+{
+  for (size_t i = 0; i < s->nconns; i++)
+    if (s->conns[i] == fd)
+      {
+        s->conns[i] = s->conns[--s->nconns];
+        close (fd);
+        return;
+      }
 }
 
 /* A limit of the cgroup wall was hit: records with wall "cgroup". */
@@ -1059,6 +1133,11 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
         ev.data.fd = cwfd[i];
         epoll_ctl (s->epfd, EPOLL_CTL_ADD, cwfd[i], &ev);
       }
+  if (a->accept_fd >= 0)
+    {
+      ev.data.fd = a->accept_fd;
+      epoll_ctl (s->epfd, EPOLL_CTL_ADD, a->accept_fd, &ev);
+    }
   /* Without the proc connector, the init's pidfd tells when it is over. */
   int pidfd = -1;
   bool init_alive = false;
@@ -1117,8 +1196,10 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
               epoll_ctl (s->epfd, EPOLL_CTL_DEL, pidfd, NULL);
               init_alive = false;
             }
-          else if (fd == a->ctl_fd)
-            receive_listeners (s);
+          else if (fd == a->ctl_fd || is_conn (s, fd))
+            receive_listeners (s, fd);
+          else if (fd == a->accept_fd)
+            conn_accept (s);
           else if (evs[i].events & (EPOLLHUP | EPOLLERR))
             {
               /* Joins the thread: never while holding the lock it may wait on. */
@@ -1183,7 +1264,7 @@ supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err)
           dup2 (null, 2);
         }
       /* Keep the log, the control socket and the ready pipe; nothing else. */
-      int keep[] = { a->log_fd, a->ctl_fd, pfd[1] };
+      int keep[] = { a->log_fd, a->ctl_fd, a->accept_fd, pfd[1] };
       close_fds_except (3, keep, ARRAY_SIZE (keep));
       signal (SIGPIPE, SIG_IGN);
       _exit (supervisor_main (a, pfd[1]));
@@ -1225,6 +1306,28 @@ int
 supervisor_send_listener (int ctl_fd, int listener, moat_error **err)
 {
   return send_fd (ctl_fd, listener, "L", 1, err);
+}
+
+int
+supervisor_join (int sock, pid_t pid, int listener, moat_error **err)
+{
+  char msg[32];
+  int len = snprintf (msg, sizeof msg, "%c%d", listener >= 0 ? 'L' : 'P', (int) pid);
+  if (listener >= 0)
+    {
+      if (send_fd (sock, listener, msg, (size_t) len, err) < 0)
+        return -1;
+    }
+  else if (send (sock, msg, (size_t) len, MSG_NOSIGNAL) != len)
+    return moat_error_set (err, errno, "tell the supervisor about the new process");
+  char reply = 0;
+  ssize_t n;
+  do
+    n = recv (sock, &reply, 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n != 1 || reply != 'K')
+    return moat_error_set (err, n < 0 ? errno : 0, "the supervisor did not take the new process");
+  return 0;
 }
 
 int

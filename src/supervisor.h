@@ -29,11 +29,17 @@ struct supervisor_args
   const char *kmsg;                 /* the kernel log for fault details; "none" to go without */
   const char *agent_path;           /* linux.seccomp.listenerPath, or NULL */
   const char *cgroup_path;          /* record OOM kills and refused forks here; NULL: no */
+  int accept_fd;                    /* sup.sock, listening: `moat exec` joins here; -1: none */
 };
 
 /* Start the supervisor; returns its pid (it is not our child once started)
  * once it is listening: no fork of the container can slip past it. */
 int supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err);
+
+/* `moat exec`, over a connection to sup.sock: PID joined the container
+ * (and, with LISTENER >= 0, loaded the filter with this listener). Waits
+ * until the supervisor has taken it. */
+int supervisor_join (int sock, pid_t pid, int listener, moat_error **err);
 
 /* Send a listener fd to the supervisor. */
 int supervisor_send_listener (int ctl_fd, int listener, moat_error **err);

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "seccomp-wall.h"
 #include "supervisor.h"
+#include "terminal.h"
 #include "util.h"
 
 #include <errno.h>
@@ -51,6 +52,7 @@ struct creation
   struct sock_fprog prog;      /* ... and compiled (audit mode) */
   struct moat_state st;
   char *bundle, *rootfs;
+  int console_master;          /* foreground run with process.terminal: the pty */
 };
 
 static void
@@ -62,6 +64,8 @@ creation_release (struct creation *c)
     close (c->dirfd);
   if (c->rootfd >= 0)
     close (c->rootfd);
+  if (c->console_master >= 0)
+    close (c->console_master);
   free (c->cgroup_path);
   free (c->bundle);
   free (c->rootfs);
@@ -74,7 +78,7 @@ creation_release (struct creation *c)
     config_free (c->cfg);
   policy_free (c->policy);
   memset (c, 0, sizeof *c);
-  c->sync_fd = c->dirfd = c->rootfd = -1;
+  c->sync_fd = c->dirfd = c->rootfd = c->console_master = -1;
 }
 
 /* Undo a failed create: the init (and anything it started), the cgroup, the
@@ -178,9 +182,8 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   const struct moat_config *cfg = c->cfg;
   if (!cfg->has_process)
     return moat_error_set (err, 0, "%s/config.json: process: required to create a container", c->bundle);
-  if (cfg->terminal || o->console_socket)
-    return moat_error_set (err, 0, "%s: terminals are not supported yet",
-                           o->console_socket ? "--console-socket" : "process.terminal");
+  if (o->console_socket && !cfg->terminal)
+    return moat_error_set (err, 0, "--console-socket: process.terminal is false, there is no pty to send");
   if (o->preserve_fds < 0)
     return moat_error_set (err, 0, "--preserve-fds: must not be negative");
   for (int fd = 3; fd < 3 + o->preserve_fds; fd++)
@@ -286,6 +289,10 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   if (validate (o, c, err) < 0)
     return -1;
   const struct moat_config *cfg = c->cfg;
+  /* Someone must hold the pty's master: the --console-socket's owner, or
+   * a `moat run` in the foreground. */
+  if (cfg->terminal && !o->console_socket && !run_mode)
+    return moat_error_set (err, 0, "process.terminal: needs --console-socket (or `moat run` in the foreground)");
   if (state_root_open (o->root, true, &c->rootfd, err) < 0)
     return -1;
   if (state_dir_create (c->rootfd, o->id, &c->dirfd, err) < 0)
@@ -347,7 +354,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     .cfg = cfg, .id = o->id, .rootfs = c->rootfs, .bundle = c->bundle,
     .cgroup_path = c->cgroup_path, .sync_fd = child_end,
     .listen_fd = listen_fd, .preserve_fds = o->preserve_fds, .no_pivot = o->no_pivot,
-    .no_new_keyring = o->no_new_keyring,
+    .no_new_keyring = o->no_new_keyring, .console_slave = -1,
   };
   log_debug ("create `%s`: rootfs %s, cgroup %s (%s host), clone flags 0x%x", o->id, c->rootfs,
              c->cgroup_path, cgroup_layout_name (cgroup_detect_layout ()), ns_clone_flags (cfg));
@@ -384,6 +391,17 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   cleanup_free char *creating = hook_state (c, STATUS_CREATING);
   if (sync_send (c->sync_fd, SYNC_GO, 0, creating, err) < 0)
     return -1;
+  if (cfg->terminal)
+    {
+      if (sync_expect_fd (c->sync_fd, SYNC_CONSOLE, &c->console_master, err) < 0)
+        return -1;
+      if (o->console_socket)
+        {
+          if (term_send_console (o->console_socket, c->console_master, err) < 0)
+            return -1;
+          close (steal_fd (&c->console_master));
+        }
+    }
   if (cfg->n_hooks[MOAT_HOOK_PRESTART] || cfg->n_hooks[MOAT_HOOK_CREATE_RUNTIME])
     {
       if (sync_expect (c->sync_fd, SYNC_HOOKS, NULL, err) < 0)
@@ -423,7 +441,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
 int
 container_create (const struct create_opts *o, moat_error **err)
 {
-  struct creation c = { .sync_fd = -1, .rootfd = -1, .dirfd = -1 };
+  struct creation c = { .sync_fd = -1, .rootfd = -1, .dirfd = -1, .console_master = -1 };
   int r = create_common (o, false, &c, err);
   if (r < 0)
     creation_abort (&c);
@@ -688,8 +706,8 @@ container_list_free (struct container_info *v, size_t n)
 
 /* ---- run ---------------------------------------------------------------- */
 
-static int
-wait_status (int st)
+int
+wait_exit_status (int st)
 {
   if (WIFEXITED (st))
     return WEXITSTATUS (st);
@@ -700,7 +718,7 @@ wait_status (int st)
 
 /* Forward the signals a person or an engine sends to `moat run` to the
  * workload, and wait for it. */
-static void
+void
 forwarded_signals (sigset_t *set)
 {
   static const int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
@@ -725,7 +743,7 @@ forward_and_wait (pid_t pid, int *exit_status, moat_error **err)
       pid_t r = waitpid (pid, &st, WNOHANG);
       if (r == pid)
         {
-          *exit_status = wait_status (st);
+          *exit_status = wait_exit_status (st);
           return 0;
         }
       if (r < 0 && errno != EINTR)
@@ -763,7 +781,7 @@ container_run (const struct run_opts *o, int *exit_status, moat_error **err)
   sigset_t fwd;
   forwarded_signals (&fwd);
   sigprocmask (SIG_BLOCK, &fwd, NULL);
-  struct creation c = { .sync_fd = -1, .rootfd = -1, .dirfd = -1 };
+  struct creation c = { .sync_fd = -1, .rootfd = -1, .dirfd = -1, .console_master = -1 };
   if (create_common (&o->create, true, &c, err) < 0)
     {
       creation_abort (&c);
@@ -777,7 +795,8 @@ container_run (const struct run_opts *o, int *exit_status, moat_error **err)
   if (r == 0)
     {
       run_hooks_warn (c.cfg, MOAT_HOOK_POSTSTART, json, c.bundle);
-      r = forward_and_wait (c.pid, exit_status, err);
+      r = c.console_master >= 0 ? term_relay_and_wait (c.console_master, c.pid, exit_status, err)
+                                : forward_and_wait (c.pid, exit_status, err);
     }
   if (r < 0)
     {

@@ -92,5 +92,10 @@ struct moat_config;
 int load_saved_config (int dirfd, const char *id, struct moat_config **cfg, moat_error **err);
 int forward_and_wait (pid_t pid, int *exit_status, moat_error **err);
 int write_pid_file (const char *path, pid_t pid, moat_error **err);
+/* 128+N for a signal, as a shell reports it. */
+int wait_exit_status (int status);
+#include <signal.h>
+/* The signals run and exec forward to their process (and SIGCHLD). */
+void forwarded_signals (sigset_t *set);
 
 #endif

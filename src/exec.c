@@ -26,6 +26,7 @@
 #include "seccomp-wall.h"
 #include "state.h"
 #include "supervisor.h"
+#include "terminal.h"
 #include "util.h"
 
 #include <errno.h>
@@ -217,9 +218,12 @@ apply_overrides (const struct exec_opts *o, struct moat_config *cfg, moat_error 
     log_warning ("--process-label: SELinux is not supported; ignored");
   if (cfg->apparmor_profile && *cfg->apparmor_profile && !o->apparmor)
     log_warning ("process.apparmorProfile: AppArmor is not supported; ignored");
-  if (o->tty || o->console_socket || cfg->terminal)
-    return moat_error_set (err, 0, "%s: terminals are not supported yet",
-                           o->console_socket ? "--console-socket" : o->tty ? "--tty" : "process.terminal");
+  if (o->tty)
+    cfg->terminal = true;
+  if (o->console_socket && !cfg->terminal)
+    return moat_error_set (err, 0, "--console-socket: needs --tty (or process.terminal)");
+  if (cfg->terminal && !o->console_socket && o->detach)
+    return moat_error_set (err, 0, "--tty with --detach: needs --console-socket");
   if (cfg->has_caps && caps_validate (&cfg->caps, err) < 0)
     return -1;
   return 0;
@@ -381,7 +385,7 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
     .cfg = cfg, .id = o->id, .rootfs = st->rootfs, .bundle = st->bundle, .cgroup_path = st->cgroup_path,
     .sync_fd = child_end, .listen_fd = -1, .preserve_fds = o->preserve_fds,
     .sc_prog = sc ? &prog : NULL, .sc_flags = sc ? sc->flags : 0, .sc_listener = listener,
-    .sup_fd = sup, .joining = true,
+    .sup_fd = sup, .joining = true, .console_slave = -1,
   };
   pid_t helper = fork ();
   if (helper < 0)
@@ -403,9 +407,12 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
   log_debug ("exec `%s`: process %d", o->id, (int) pid);
 
   /* From here a failure must not leave the process behind. */
+  cleanup_close int master = -1;
   if ((st->cgroup_path && cgroup_enter (st->cgroup_path, pid, err) < 0)
       || (sup >= 0 && supervisor_join (sup, pid, -1, err) < 0)
       || sync_send (sync_fd, SYNC_GO, 0, NULL, err) < 0
+      || (cfg->terminal && sync_expect_fd (sync_fd, SYNC_CONSOLE, &master, err) < 0)
+      || (o->console_socket && term_send_console (o->console_socket, master, err) < 0)
       || process_wait_exec (sync_fd, err) < 0)
     {
       kill (pid, SIGKILL);
@@ -420,5 +427,7 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
     }
   if (o->detach)
     return 0;
+  if (master >= 0 && !o->console_socket)
+    return term_relay_and_wait (master, pid, exit_status, err);
   return forward_and_wait (pid, exit_status, err);
 }

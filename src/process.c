@@ -6,6 +6,7 @@
 #include "rootfs.h"
 #include "seccomp-wall.h"
 #include "supervisor.h"
+#include "terminal.h"
 #include "util.h"
 
 #include <errno.h>
@@ -77,6 +78,67 @@ sync_expect (int fd, enum sync_type want, char **data, moat_error **err)
     return moat_error_set (err, 0, "unexpected message %u from container init (wanted %u)", h.type, want);
   if (data)
     *data = xstrdup (buf + sizeof h);
+  return 0;
+}
+
+int
+sync_send_fd (int fd, enum sync_type type, int passed, moat_error **err)
+{
+  struct sync_hdr h = { .type = type };
+  char cbuf[CMSG_SPACE (sizeof (int))];
+  memset (cbuf, 0, sizeof cbuf);
+  struct iovec iov = { &h, sizeof h };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (c), &passed, sizeof (int));
+  ssize_t n;
+  do
+    n = sendmsg (fd, &m, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return moat_error_set (err, errno, "send to the parent");
+  return 0;
+}
+
+int
+sync_expect_fd (int fd, enum sync_type want, int *passed, moat_error **err)
+{
+  cleanup_free char *buf = xmalloc0 (SYNC_MAX + 1);
+  char cbuf[CMSG_SPACE (sizeof (int))];
+  struct iovec iov = { buf, SYNC_MAX };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  ssize_t n;
+  do
+    n = recvmsg (fd, &m, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return moat_error_set (err, errno, "receive from container init");
+  if (n == 0)
+    return moat_error_set (err, 0, "container init exited during set-up");
+  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
+  int got = -1;
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN (sizeof (int)))
+    memcpy (&got, CMSG_DATA (c), sizeof (int));
+  struct sync_hdr h = { 0 };
+  if ((size_t) n >= sizeof h)
+    memcpy (&h, buf, sizeof h);
+  buf[n] = '\0';
+  if ((size_t) n >= sizeof h && h.type == SYNC_ERROR)
+    {
+      if (got >= 0)
+        close (got);
+      return moat_error_set (err, h.errnum, "%s", buf + sizeof h);
+    }
+  if ((size_t) n < sizeof h || h.type != (uint32_t) want || got < 0)
+    {
+      if (got >= 0)
+        close (got);
+      return moat_error_set (err, 0, "unexpected message %u from container init (wanted %u with an fd)", h.type, want);
+    }
+  *passed = got;
   return 0;
 }
 
@@ -222,6 +284,21 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
                             .no_pivot = a->no_pivot, .cgroup_path = a->cgroup_path };
   if (rootfs_prepare (&ctx, err) < 0)
     return -1;
+  if (cfg->terminal)
+    {
+      /* The pty comes from the container's devpts, before the root turns
+       * read-only; its master goes to `moat create`, its peer is the
+       * process's stdio and /dev/console. */
+      cleanup_close int rootfd = open (a->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int master = -1;
+      if (rootfd < 0)
+        return moat_error_set (err, errno, "open rootfs `%s`", a->rootfs);
+      if (term_open_pty (rootfd, "/dev/ptmx", cfg->console_height, cfg->console_width, &master, &a->console_slave,
+                         err) < 0
+          || term_bind_console (rootfd, a->console_slave, err) < 0
+          || sync_send_fd (a->sync_fd, SYNC_CONSOLE, master, err) < 0)
+        return -1;
+    }
   if (rootfs_set_uts_sysctl (cfg, err) < 0)
     return -1;
   if (cfg->n_hooks[MOAT_HOOK_PRESTART] || cfg->n_hooks[MOAT_HOOK_CREATE_RUNTIME])
@@ -407,6 +484,8 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
   if (cfg->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return moat_error_set (err, errno, "prctl PR_SET_NO_NEW_PRIVS");
   umask (cfg->has_umask ? cfg->umask : 022);
+  if (a->console_slave >= 0 && term_make_controlling (a->console_slave, err) < 0)
+    return -1;
   /* The container sees 0, 1, 2 and the preserved fds only: everything else
    * (the state dir, the sync socket, the log) closes at execve. */
   int first = 3 + a->preserve_fds;
@@ -541,6 +620,25 @@ joined_main (struct init_args *a)
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
   cleanup_free char *exe = NULL;
   const struct moat_config *cfg = a->cfg;
+  if (cfg->terminal)
+    {
+      /* A session of its own to own the pty; the master goes to `moat exec`. */
+      int master = -1;
+      if (setsid () < 0)
+        moat_error_set (&err, errno, "setsid");
+      else if (term_open_pty (AT_FDCWD, "/dev/ptmx", cfg->console_height, cfg->console_width, &master,
+                              &a->console_slave, &err) == 0)
+        {
+          sync_send_fd (a->sync_fd, SYNC_CONSOLE, master, &err);
+          close (master);
+        }
+      if (err)
+        {
+          report (a->sync_fd, err);
+          moat_error_free (&err);
+          return 127;
+        }
+    }
   if (chdir (cfg->cwd) < 0)
     moat_error_set (&err, errno, "process.cwd: chdir `%s`", cfg->cwd);
   else if (find_executable (cfg, &exe, &err) == 0 && set_rlimits (cfg, &err) == 0)

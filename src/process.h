@@ -23,6 +23,7 @@ enum sync_type
   SYNC_READY,         /* init -> parent: waiting for start */
   SYNC_START,         /* starter -> init: data: state JSON for startContainer hooks */
   SYNC_ERROR,         /* init -> anyone: errnum + message */
+  SYNC_CONSOLE,       /* init (or exec'd process) -> parent: the pty master, SCM_RIGHTS */
 };
 
 struct init_args
@@ -51,6 +52,7 @@ struct init_args
   /* `moat exec`: a process joining a running container. sup_fd is then a
    * connection to the supervisor's sup.sock; no hooks run. */
   bool joining;
+  int console_slave;         /* set by the init: the pty's peer for stdio (-1: none) */
 };
 
 /* Clone the init with FLAGS (CLONE_NEW*). Returns its host pid. */
@@ -62,6 +64,11 @@ int process_spawn_init (struct init_args *a, int flags, pid_t *pid, moat_error *
 int process_spawn_joined (struct init_args *a, pid_t *pid);
 /* Wait for the process on FD to exec (0) or report why it could not. */
 int process_wait_exec (int fd, moat_error **err);
+
+/* A message carrying an fd (SCM_RIGHTS), and its receiving end: a
+ * SYNC_ERROR instead becomes *err, as with sync_expect. */
+int sync_send_fd (int fd, enum sync_type type, int passed, moat_error **err);
+int sync_expect_fd (int fd, enum sync_type want, int *passed, moat_error **err);
 
 /* Send one message. */
 int sync_send (int fd, enum sync_type type, int errnum, const char *data, moat_error **err);

@@ -86,7 +86,7 @@ t_like "--process with a wrong type: the file and the path" "$(MA exec --process
   "bad.json: process.args: expected array of strings"
 t_like "--process and a command" "$(MA exec --process "$TMP/proc.json" ex1 /bin/true 2>&1)" "not both"
 t_like "no command" "$(MA exec ex1 2>&1)" "missing command"
-t_like "--tty: not yet" "$(MA exec -t ex1 /bin/true 2>&1)" "terminals are not supported yet"
+t_like "--console-socket without --tty" "$(MA exec --console-socket "$TMP/x.sock" ex1 /bin/true 2>&1)" "needs --tty"
 t_ok "pause" M pause ex1
 t_like "a paused container refuses exec" "$(MA exec ex1 /bin/true 2>&1)" "is paused.*--ignore-paused"
 t_ok "resume" M resume ex1

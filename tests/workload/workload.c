@@ -1312,6 +1312,57 @@ cmd_agent (int argc, char **argv)
   return 0;
 }
 
+/* console SOCKET [INPUT]: a --console-socket receiver, as conmon is one.
+ * Listens on SOCKET, prints `console ready`, takes one pty master (with
+ * runc's name message, printed as `console-name NAME`), writes INPUT and a
+ * newline to it when given, then copies what the pty says to stdout until
+ * the last process holding its other end is gone. Runs on the host; gives
+ * up after 20 s. */
+static int
+cmd_console (int argc, char **argv)
+{
+  const char *path = argv[1];
+  alarm (20);
+  int ls = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
+  unlink (path);
+  if (ls < 0 || bind (ls, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (ls, 1) < 0)
+    die ("console: listen %s", path);
+  printf ("console ready\n");
+  fflush (stdout);
+  int c = accept4 (ls, NULL, NULL, SOCK_CLOEXEC);
+  if (c < 0)
+    die ("console: accept %s", path);
+  char name[256];
+  char cbuf[CMSG_SPACE (sizeof (int))];
+  struct iovec iov = { name, sizeof name - 1 };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  ssize_t n = recvmsg (c, &m, MSG_CMSG_CLOEXEC);
+  if (n <= 0)
+    die ("console: recvmsg %s", path);
+  name[n] = '\0';
+  int fd = -1;
+  struct cmsghdr *cm = CMSG_FIRSTHDR (&m);
+  if (cm && cm->cmsg_type == SCM_RIGHTS)
+    memcpy (&fd, CMSG_DATA (cm), sizeof (int));
+  if (fd < 0)
+    die ("console: no fd received on %s", path);
+  printf ("console-name %s\n", name);
+  fflush (stdout);
+  if (argc > 2)
+    {
+      char line[4096];
+      int len = snprintf (line, sizeof line, "%s\n", argv[2]);
+      if (write (fd, line, (size_t) len) != len)
+        die ("console: write");
+    }
+  char buf[4096];
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    if (write (1, buf, (size_t) n) != n)
+      break;
+  return 0;
+}
 
 /* hog MB: allocate and touch MB mebibytes, one page at a time (so the
  * memory is really charged), then print `hog MB MiB` and exit 0. Under a
@@ -1368,6 +1419,7 @@ static const struct command
   { "fork-crash N", 1, 1, cmd_fork_crash },
   { "agent SOCKET ERRNO COUNT", 3, 3, cmd_agent },
   { "hog MB", 1, 1, cmd_hog },
+  { "console SOCKET [INPUT]", 1, 2, cmd_console },
 };
 
 static void __attribute__ ((noreturn))

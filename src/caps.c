@@ -55,8 +55,10 @@ listed (char **list, cap_value_t v)
 int
 caps_drop_bounding (const struct moat_caps *c, moat_error **err)
 {
-  if (c->bounding == NULL)
-    return 0;
+  /* An absent set in a present capabilities object is an empty set (as
+   * runc reads it; podman --cap-drop ALL sends "capabilities": {}). Leaving
+   * the bounding set alone would hand root every capability back at
+   * execve. */
   /* Walk what the running kernel knows, which may be more than libcap. */
   for (cap_value_t v = 0; v < 64; v++)
     {

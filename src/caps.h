@@ -9,7 +9,7 @@
 /* Every name in every set is known to libcap; else an error naming it. */
 int caps_validate (const struct moat_caps *c, moat_error **err);
 /* Drop from the bounding set what is not listed (needs CAP_SETPCAP: call
- * before changing uid). A NULL bounding list leaves the set alone. */
+ * before changing uid). A NULL bounding list is empty: everything goes. */
 int caps_drop_bounding (const struct moat_caps *c, moat_error **err);
 /* After setresuid (with PR_SET_KEEPCAPS): set effective, permitted,
  * inheritable exactly as listed, then the ambient set. */

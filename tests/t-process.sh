@@ -49,6 +49,10 @@ cfg "$B" '.root.readonly = true | .process.user = {"uid":0, "gid":0}'
 cfg "$B" '.process.capabilities = {"bounding":[], "effective":[], "permitted":[]}'
 setargs "$B" /bin/workload caps
 t_like "an empty set drops every capability, even for root" "$(run_in)" "CapEff:[[:space:]]+0000000000000000"
+cfg "$B" '.process.capabilities = {}'
+CAPS=$(run_in)
+t_like "capabilities {} (podman --cap-drop ALL): absent sets are empty, for root too: effective" "$CAPS" "CapEff:[[:space:]]+0000000000000000"
+t_like "and bounding" "$CAPS" "CapBnd:[[:space:]]+0000000000000000"
 
 # no_new_privs
 setargs "$B" /bin/workload status

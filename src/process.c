@@ -298,6 +298,11 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
           || term_bind_console (rootfd, a->console_slave, err) < 0
           || sync_send_fd (a->sync_fd, SYNC_CONSOLE, master, err) < 0)
         return -1;
+      /* The pty is our stdio from now on: the caller's pipes are let go at
+       * once, as a shim reading `create`'s output waits for their EOF. */
+      if (term_make_controlling (a->console_slave, err) < 0)
+        return -1;
+      a->console_slave = -1;
     }
   if (rootfs_set_uts_sysctl (cfg, err) < 0)
     return -1;

@@ -12,3 +12,8 @@ apt-get install -y -qq --no-install-recommends \
 apt-get install -y -qq --no-install-recommends \
   qemu-system-x86 linux-image-amd64 cpio kmod xz-utils >/dev/null 2>&1 \
   || echo "install-deps: qemu-system-x86/linux-image-amd64 not installed: tests/t-v2lane.sh will skip" >&2
+# The engines that drive moat (tests/t-podman.sh, tests/t-containerd.sh), and
+# script(1) for the terminal tests. Without them those tests skip, saying why.
+apt-get install -y -qq --no-install-recommends \
+  podman conmon containerd bsdutils >/dev/null 2>&1 \
+  || echo "install-deps: podman/conmon/containerd not installed: the engine tests will skip" >&2

@@ -1,0 +1,147 @@
+#!/bin/bash
+# podman (through conmon) drives moat as its OCI runtime, offline: an image
+# imported from a rootfs built here, podman pointed at its own config files
+# (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF),
+# cgroupfs, vfs storage, no network. Every scenario checks what the process
+# saw from inside, and the audit log moat kept of it.
+. "$(dirname "$0")/lib.sh"
+command -v podman >/dev/null || skip_all "podman is not installed (apt-get install podman conmon)"
+command -v conmon >/dev/null || skip_all "conmon is not installed (apt-get install conmon)"
+[ -n "$BUSYBOX" ] || skip_all "needs busybox (apt-get install busybox-static)"
+
+# podman wants its tmp_dir on a tmpfs (it tells a reboot by it); /run is one.
+PRUN=$(mktemp -d /run/moat-t-podman.XXXXXX)
+AUD="$TMP/audit"
+mkdir -p "$TMP/pm" "$AUD"
+# The runtime podman calls: moat with this test's state and audit directories.
+cat > "$TMP/pm/moat" <<EOF
+#!/bin/sh
+exec "$MOAT" --root "$ROOT" --audit-dir "$AUD" "\$@"
+EOF
+chmod 755 "$TMP/pm/moat"
+# Lowering limits is always allowed; root here cannot raise them (no
+# CAP_SYS_RESOURCE), and podman's defaults ask for more than the host has.
+NOFILE=$(ulimit -Hn); [ "$NOFILE" = unlimited ] || [ "$NOFILE" -gt 20000 ] && NOFILE=20000
+cat > "$TMP/pm/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=4096:4096"]
+netns = "none"
+[engine]
+runtime = "moat"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$TMP/pm/events.log"
+tmp_dir = "$PRUN/tmp"
+runtime_supports_json = ["moat"]
+runtime_supports_nocgroups = ["moat"]
+[engine.runtimes]
+moat = ["$TMP/pm/moat"]
+EOF
+cat > "$TMP/pm/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+runroot = "$PRUN/run"
+graphroot = "$TMP/pm/graph"
+EOF
+echo 'unqualified-search-registries = []' > "$TMP/pm/registries.conf"
+export CONTAINERS_CONF=$TMP/pm/containers.conf CONTAINERS_STORAGE_CONF=$TMP/pm/storage.conf
+export CONTAINERS_REGISTRIES_CONF=$TMP/pm/registries.conf
+P () { timeout 120 podman "$@"; }
+
+# podman's cgroupfs parent: removed at the end if this test made it.
+LIBPOD_BEFORE=$(ls -d /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
+podman_cleanup () {
+  P rm -a -f >/dev/null 2>&1
+  P rmi -a -f >/dev/null 2>&1
+  if [ -z "$LIBPOD_BEFORE" ]; then
+    local d
+    for d in /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent; do
+      [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+  fi
+  # vfs layers can be read-only directories: make them removable
+  chmod -R u+w "$TMP/pm/graph" 2>/dev/null
+  rm -rf "$PRUN"
+  cleanup
+}
+trap podman_cleanup EXIT
+
+# the image: busybox and the test workload
+R="$TMP/img"
+mkdir -p "$R/bin" "$R/etc" "$R/tmp" "$R/proc" "$R/sys" "$R/dev"
+cp "$BUSYBOX" "$R/bin/busybox"
+for a in sh cat echo grep id sleep tty touch mkdir ls; do ln -sf busybox "$R/bin/$a"; done
+cp "$WORKLOAD" "$R/bin/workload"
+echo "root:x:0:0:root:/:/bin/sh" > "$R/etc/passwd"
+echo "root:x:0:" > "$R/etc/group"
+tar -C "$R" -cf "$TMP/img.tar" .
+t_ok "podman import a rootfs built here" P import "$TMP/img.tar" localhost/moat-test:latest
+IMG=localhost/moat-test:latest
+RUN=(P run --rm --network none)
+
+# run: output, exit code, stdin, a terminal
+t_is "run --rm: the output passes through" "$("${RUN[@]}" "$IMG" echo hello-from-moat 2>&1)" hello-from-moat
+"${RUN[@]}" "$IMG" sh -c 'exit 7' >/dev/null 2>&1
+t_is "run --rm: the exit code passes through" "$?" 7
+t_is "run -i: stdin reaches the process" "$(echo piped-in | "${RUN[@]}" -i "$IMG" cat 2>&1)" piped-in
+if command -v script >/dev/null; then
+  OUT=$(script -qec "timeout 120 podman run --rm -t --network none $IMG sh -c 'tty; exit 3'" /dev/null < /dev/null | tr -d '\r\0')
+  t_like "run -t: the process has a pty" "$OUT" "^/dev/pts/[0-9]+$"
+else
+  ok "# SKIP no script(1)"
+fi
+
+# detached: exec, exec -t, pause, stop, rm
+t_ok "run -d" P run -d --name web --network none "$IMG" sleep 300
+t_is "exec: output" "$(P exec web sh -c 'echo exec-ok' 2>&1)" exec-ok
+P exec web sh -c 'exit 4' >/dev/null 2>&1
+t_is "exec: exit code" "$?" 4
+t_is "exec joins the container's pid namespace (pid 1 is sleep)" "$(P exec web cat /proc/1/comm 2>&1)" sleep
+if command -v script >/dev/null; then
+  OUT=$(script -qec "timeout 120 podman exec -t web tty" /dev/null < /dev/null | tr -d '\r\0')
+  t_like "exec -t: a pty" "$OUT" "^/dev/pts/[0-9]+$"
+else
+  ok "# SKIP no script(1)"
+fi
+t_ok "pause" P pause web
+t_is "podman sees it paused" "$(P inspect -f '{{.State.Status}}' web)" paused
+t_ok "unpause" P unpause web
+t_is "running again" "$(P inspect -f '{{.State.Status}}' web)" running
+t_ok "stop (TERM, then KILL)" P stop -t 1 web
+t_is "stopped" "$(P inspect -f '{{.State.Status}}' web)" exited
+t_ok "rm" P rm web
+
+# walls
+t_is "--cap-drop ALL: no capability left, even bounding" \
+  "$("${RUN[@]}" --cap-drop ALL "$IMG" grep -E '^Cap(Eff|Bnd)' /proc/self/status | tr -s '\t' ' ')" \
+  "$(printf 'CapEff: 0000000000000000\nCapBnd: 0000000000000000')"
+"${RUN[@]}" --memory 64m "$IMG" workload hog 200 >/dev/null 2>&1
+t_is "--memory 64m: a 200 MiB hog is OOM-killed (137)" "$?" 137
+t_is "--memory 64m: a 32 MiB one runs" "$("${RUN[@]}" --memory 64m "$IMG" workload hog 32 2>&1)" "hog 32 MiB"
+t_like "--pids-limit 10: forks stop at the limit" "$("${RUN[@]}" --pids-limit 10 "$IMG" workload children 30 2>&1)" \
+  "EAGAIN|Resource temporarily unavailable|fork"
+t_is "--read-only --user 1000:1000: the user, and / is read-only" \
+  "$("${RUN[@]}" --read-only --user 1000:1000 "$IMG" sh -c 'id -u; touch /x 2>/dev/null || echo ro' 2>&1)" \
+  "$(printf '1000\nro')"
+mkdir -p "$TMP/vol"; echo vol-data > "$TMP/vol/f"
+t_is "-v a host directory" "$("${RUN[@]}" -v "$TMP/vol:/vol" "$IMG" cat /vol/f 2>&1)" vol-data
+t_like "--tmpfs /scratch" "$("${RUN[@]}" --tmpfs /scratch "$IMG" grep ' /scratch ' /proc/mounts 2>&1)" "^tmpfs /scratch tmpfs"
+
+# seccomp from podman, and moat's record of it
+echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}' > "$TMP/prof.json"
+OUT=$(P run --name sc --network none --security-opt seccomp="$TMP/prof.json" "$IMG" sh -c 'mkdir /tmp/d 2>&1; grep ^Seccomp: /proc/self/status' 2>&1)
+t_like "--security-opt seccomp=profile.json: mkdir is denied" "$OUT" "Operation not permitted"
+t_like "and the filter is on" "$OUT" "Seccomp:.2"
+CID=$(P inspect -f '{{.Id}}' sc)
+P rm sc >/dev/null 2>&1
+REC=$(jq -c 'select(.kind=="syscall" and (.syscall=="mkdir" or .syscall=="mkdirat"))' "$AUD/$CID.jsonl" 2>/dev/null | head -1)
+t_is "moat's audit log has the denied mkdir of a podman container" "$(jq -r '.args.pathname + " " + .errno' <<<"$REC")" "/tmp/d EPERM"
+
+# logs
+P run -d --name lg --network none "$IMG" sh -c 'echo line-one; echo line-two' >/dev/null
+P wait lg >/dev/null 2>&1
+t_is "podman logs" "$(P logs lg 2>&1)" "$(printf 'line-one\nline-two')"
+P rm lg >/dev/null 2>&1
+
+t_is "nothing of these containers is left in moat's state" "$(ls "$ROOT" 2>/dev/null | wc -l)" 0
+t_done

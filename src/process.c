@@ -85,20 +85,7 @@ int
 sync_send_fd (int fd, enum sync_type type, int passed, moat_error **err)
 {
   struct sync_hdr h = { .type = type };
-  char cbuf[CMSG_SPACE (sizeof (int))];
-  memset (cbuf, 0, sizeof cbuf);
-  struct iovec iov = { &h, sizeof h };
-  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (c), &passed, sizeof (int));
-  ssize_t n;
-  do
-    n = sendmsg (fd, &m, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
+  if (send_with_fd (fd, &h, sizeof h, passed) < 0)
     return moat_error_set (err, errno, "send to the parent");
   return 0;
 }

@@ -1284,20 +1284,7 @@ supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err)
 static int
 send_fd (int ctl_fd, int listener, const char *data, size_t len, moat_error **err)
 {
-  char cbuf[CMSG_SPACE (sizeof (int))];
-  memset (cbuf, 0, sizeof cbuf);
-  struct iovec iov = { (void *) data, len };
-  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (c), &listener, sizeof (int));
-  ssize_t n;
-  do
-    n = sendmsg (ctl_fd, &m, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
+  if (send_with_fd (ctl_fd, data, len, listener) < 0)
     return moat_error_set (err, errno, "send the seccomp listener to the supervisor");
   return 0;
 }

@@ -130,17 +130,8 @@ term_send_console (const char *path, int master, moat_error **err)
     return moat_error_set (err, errno, "--console-socket `%s`", path);
   /* runc names the fd with the pty's path; conmon and containerd read the
    * fd and ignore the name. */
-  char name[] = "/dev/ptmx";
-  char cbuf[CMSG_SPACE (sizeof (int))];
-  memset (cbuf, 0, sizeof cbuf);
-  struct iovec iov = { name, sizeof name - 1 };
-  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (c), &master, sizeof (int));
-  if (sendmsg (s, &m, MSG_NOSIGNAL) < 0)
+  static const char name[] = "/dev/ptmx";
+  if (send_with_fd (s, name, sizeof name - 1, master) < 0)
     return moat_error_set (err, errno, "--console-socket `%s`: send the pty", path);
   return 0;
 }

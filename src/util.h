@@ -57,6 +57,10 @@ int mkdir_p (const char *path, mode_t mode, moat_error **err);
 /* Write/read exactly n bytes, retrying on EINTR and short counts. */
 int write_all (int fd, const void *buf, size_t n);
 ssize_t read_all (int fd, void *buf, size_t n);
+/* One message BUF of LEN bytes with the fd PASSED attached (SCM_RIGHTS),
+ * on a connected unix socket; retried on EINTR, no SIGPIPE. 0, or -1 with
+ * errno. */
+int send_with_fd (int sock, const void *buf, size_t len, int passed);
 
 /* Close every fd from FIRST up, except the N in KEEP (-1 entries ignored). */
 void close_fds_except (int first, const int *keep, size_t n);

@@ -1251,6 +1251,40 @@ cmd_fork_crash (int argc, char **argv)
 
 /* NAME is the usage synopsis; its first word is the subcommand.  */
 
+/* Listen on the unix socket PATH, print READY, take one connection and one
+ * message from it (into BUF, NUL-terminated) with the fd it carries. */
+static int
+accept_one_fd (const char *path, const char *ready, char *buf, size_t size)
+{
+  int ls = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
+  unlink (path);
+  if (ls < 0 || bind (ls, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (ls, 1) < 0)
+    die ("listen %s", path);
+  printf ("%s\n", ready);
+  fflush (stdout);
+  int c = accept4 (ls, NULL, NULL, SOCK_CLOEXEC);
+  if (c < 0)
+    die ("accept %s", path);
+  char cbuf[CMSG_SPACE (sizeof (int))];
+  struct iovec iov = { buf, size - 1 };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  ssize_t n = recvmsg (c, &m, MSG_CMSG_CLOEXEC);
+  if (n <= 0)
+    die ("recvmsg %s", path);
+  buf[n] = '\0';
+  int fd = -1;
+  struct cmsghdr *cm = CMSG_FIRSTHDR (&m);
+  if (cm && cm->cmsg_type == SCM_RIGHTS)
+    memcpy (&fd, CMSG_DATA (cm), sizeof (int));
+  close (c);
+  close (ls);
+  if (fd < 0)
+    die ("no fd received on %s", path);
+  return fd;
+}
+
 /* agent SOCKET ERRNO COUNT: a stand-in for an external seccomp agent (the
  * OCI listenerPath). Listens on SOCKET, takes one connection carrying the
  * container process state (JSON) and the listener fd, prints
@@ -1263,34 +1297,10 @@ cmd_agent (int argc, char **argv)
   const char *path = argv[1];
   long want_errno = strtol (argv[2], NULL, 0);
   long count = strtol (argv[3], NULL, 0);
-  int ls = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
-  unlink (path);
-  if (ls < 0 || bind (ls, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (ls, 1) < 0)
-    die ("agent: listen %s", path);
-  printf ("agent ready\n");
-  fflush (stdout);
-  int c = accept4 (ls, NULL, NULL, SOCK_CLOEXEC);
-  if (c < 0)
-    die ("agent: accept %s", path);
   static char buf[65536];
-  char cbuf[CMSG_SPACE (sizeof (int))];
-  struct iovec iov = { buf, sizeof buf - 1 };
-  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-  ssize_t n = recvmsg (c, &m, MSG_CMSG_CLOEXEC);
-  if (n <= 0)
-    die ("agent: recvmsg %s", path);
-  buf[n] = '\0';
-  int lfd = -1;
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&m);
-  if (cm && cm->cmsg_type == SCM_RIGHTS)
-    memcpy (&lfd, CMSG_DATA (cm), sizeof (int));
+  int lfd = accept_one_fd (path, "agent ready", buf, sizeof buf);
   printf ("agent-state %s\n", buf);
   fflush (stdout);
-  close (c);
-  if (lfd < 0)
-    die ("agent: no fd received %s", path);
   struct seccomp_notif_sizes sizes;
   if (syscall (SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
     die ("agent: notif sizes %s", path);
@@ -1323,31 +1333,8 @@ cmd_console (int argc, char **argv)
 {
   const char *path = argv[1];
   alarm (20);
-  int ls = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
-  unlink (path);
-  if (ls < 0 || bind (ls, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (ls, 1) < 0)
-    die ("console: listen %s", path);
-  printf ("console ready\n");
-  fflush (stdout);
-  int c = accept4 (ls, NULL, NULL, SOCK_CLOEXEC);
-  if (c < 0)
-    die ("console: accept %s", path);
   char name[256];
-  char cbuf[CMSG_SPACE (sizeof (int))];
-  struct iovec iov = { name, sizeof name - 1 };
-  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-  ssize_t n = recvmsg (c, &m, MSG_CMSG_CLOEXEC);
-  if (n <= 0)
-    die ("console: recvmsg %s", path);
-  name[n] = '\0';
-  int fd = -1;
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&m);
-  if (cm && cm->cmsg_type == SCM_RIGHTS)
-    memcpy (&fd, CMSG_DATA (cm), sizeof (int));
-  if (fd < 0)
-    die ("console: no fd received on %s", path);
+  int fd = accept_one_fd (path, "console ready", name, sizeof name);
   printf ("console-name %s\n", name);
   fflush (stdout);
   if (argc > 2)
@@ -1358,6 +1345,7 @@ cmd_console (int argc, char **argv)
         die ("console: write");
     }
   char buf[4096];
+  ssize_t n;
   while ((n = read (fd, buf, sizeof buf)) > 0)
     if (write (1, buf, (size_t) n) != n)
       break;

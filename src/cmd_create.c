@@ -14,7 +14,7 @@ int
 parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, int argc, char **argv,
                    struct create_opts *o, bool *detach, bool *keep)
 {
-  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_KEEP, OPT_POLICY };
+  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_KEEP, OPT_POLICY, OPT_LEARN };
   static const struct option opts[] = {
     { "bundle", required_argument, NULL, 'b' },
     { "pid-file", required_argument, NULL, OPT_PID_FILE },
@@ -25,6 +25,7 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
     { "detach", no_argument, NULL, 'd' },
     { "keep", no_argument, NULL, OPT_KEEP },
     { "policy", required_argument, NULL, OPT_POLICY },
+    { "learn", no_argument, NULL, OPT_LEARN },
     { NULL, 0, NULL, 0 },
   };
   memset (o, 0, sizeof *o);
@@ -42,6 +43,7 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
       case OPT_CONSOLE: o->console_socket = optarg; break;
       case OPT_NO_PIVOT: o->no_pivot = true; break;
       case OPT_POLICY: o->policy = optarg; break;
+      case OPT_LEARN: o->learn = true; break;
       case OPT_NO_KEYRING: o->no_new_keyring = true; break;
       case OPT_PRESERVE:
         {

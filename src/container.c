@@ -212,6 +212,17 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
       bool strict = from_policy && c->policy->strict;
       if (seccomp_parse (cfg->seccomp, doc, path, cfg->has_caps ? &cfg->caps : NULL, strict, &c->sc, err) < 0)
         return -1;
+      if (o->learn)
+        {
+          /* Learn: what the policy would stop is let through, and recorded
+           * (action "log"), so one run shows everything it needs. */
+          for (size_t i = 0; i < c->sc->n_rules; i++)
+            if (c->sc->rules[i].action != SC_ALLOW)
+              c->sc->rules[i].action = SC_LOG;
+          if (c->sc->default_action != SC_ALLOW)
+            c->sc->default_action = SC_LOG;
+          c->audit_syscalls = true;
+        }
       /* Compiled here, before anything exists, so a bad filter fails clean. */
       cleanup_free char *cache = xasprintf ("%s/.seccomp-cache", o->root);
       bool hit;
@@ -422,7 +433,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       /* `moat exec` hands its process (and its listener) to the supervisor here. */
       if (bind_state_sock (c->dirfd, SUP_SOCK_NAME, 16, &accept_fd, err) < 0)
         return -1;
-      struct supervisor_args sa = { .id = o->id, .policy = c->policy ? c->policy->name : "config.json", .sc = c->sc,
+      cleanup_free char *pname = xasprintf ("%s%s", c->policy ? c->policy->name : "config.json", o->learn ? " (learn)" : "");
+      struct supervisor_args sa = { .id = o->id, .policy = pname, .sc = c->sc,
                                     .log_fd = log_fd, .ctl_fd = sup_parent, .init_pid = c->pid,
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",
                                     .agent_path = to_agent ? c->sc->listener_path : NULL,

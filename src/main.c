@@ -39,6 +39,7 @@ static const struct command commands[] = {
   { "features", cmd_features, false, "print what this runtime supports (OCI features JSON)" },
   { "policy", cmd_policy, false, "check, show or compile a policy file" },
   { "audit", cmd_audit, false, "show a container's audit log (denied syscalls, faults)" },
+  { "explain", cmd_explain, false, "say which wall stopped what in a container's audit log, and what would allow it" },
 };
 
 static void

@@ -100,6 +100,11 @@ int seccomp_load_prog (const struct sock_fprog *prog, unsigned flags, bool want_
  * (the kernel's precedence), or -1 for the default action. */
 int seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6]);
 
+/* Run PROG on D as the kernel would: *RET is the SECCOMP_RET_* value.
+ * -1 for a program the kernel would not accept. */
+struct seccomp_data;
+int seccomp_simulate (const struct sock_fprog *prog, const struct seccomp_data *d, uint32_t *ret);
+
 const char *sc_action_name (enum sc_action a);    /* "errno", "kill_process", ... */
 const char *sc_action_oci (enum sc_action a);     /* "SCMP_ACT_ERRNO", ... */
 

@@ -741,3 +741,69 @@ seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6])
     }
   return best;
 }
+
+/* A classic-BPF interpreter for the instructions a seccomp filter may use
+ * (the kernel's seccomp_check_filter allows exactly these), so `moat policy
+ * test` answers with what the kernel would return, not with a second
+ * reading of the rules. */
+int
+seccomp_simulate (const struct sock_fprog *prog, const struct seccomp_data *d, uint32_t *ret)
+{
+  uint32_t A = 0, X = 0, M[BPF_MEMWORDS] = { 0 };
+  const unsigned char *data = (const unsigned char *) d;
+  for (unsigned pc = 0; pc < prog->len; pc++)
+    {
+      const struct sock_filter *f = &prog->filter[pc];
+      uint32_t k = f->k;
+      switch (f->code)
+        {
+        case BPF_LD | BPF_W | BPF_ABS:
+          if (k > sizeof *d - 4 || (k & 3))
+            return -1;
+          memcpy (&A, data + k, 4);
+          break;
+        case BPF_LD | BPF_W | BPF_LEN: A = sizeof *d; break;
+        case BPF_LDX | BPF_W | BPF_LEN: X = sizeof *d; break;
+        case BPF_LD | BPF_IMM: A = k; break;
+        case BPF_LDX | BPF_IMM: X = k; break;
+        case BPF_LD | BPF_MEM: if (k >= BPF_MEMWORDS) return -1; A = M[k]; break;
+        case BPF_LDX | BPF_MEM: if (k >= BPF_MEMWORDS) return -1; X = M[k]; break;
+        case BPF_ST: if (k >= BPF_MEMWORDS) return -1; M[k] = A; break;
+        case BPF_STX: if (k >= BPF_MEMWORDS) return -1; M[k] = X; break;
+        case BPF_MISC | BPF_TAX: X = A; break;
+        case BPF_MISC | BPF_TXA: A = X; break;
+        case BPF_ALU | BPF_ADD | BPF_K: A += k; break;
+        case BPF_ALU | BPF_ADD | BPF_X: A += X; break;
+        case BPF_ALU | BPF_SUB | BPF_K: A -= k; break;
+        case BPF_ALU | BPF_SUB | BPF_X: A -= X; break;
+        case BPF_ALU | BPF_MUL | BPF_K: A *= k; break;
+        case BPF_ALU | BPF_MUL | BPF_X: A *= X; break;
+        case BPF_ALU | BPF_DIV | BPF_K: if (!k) return -1; A /= k; break;
+        case BPF_ALU | BPF_DIV | BPF_X: if (!X) return -1; A /= X; break;
+        case BPF_ALU | BPF_AND | BPF_K: A &= k; break;
+        case BPF_ALU | BPF_AND | BPF_X: A &= X; break;
+        case BPF_ALU | BPF_OR | BPF_K: A |= k; break;
+        case BPF_ALU | BPF_OR | BPF_X: A |= X; break;
+        case BPF_ALU | BPF_XOR | BPF_K: A ^= k; break;
+        case BPF_ALU | BPF_XOR | BPF_X: A ^= X; break;
+        case BPF_ALU | BPF_LSH | BPF_K: A = k < 32 ? A << k : 0; break;
+        case BPF_ALU | BPF_LSH | BPF_X: A = X < 32 ? A << X : 0; break;
+        case BPF_ALU | BPF_RSH | BPF_K: A = k < 32 ? A >> k : 0; break;
+        case BPF_ALU | BPF_RSH | BPF_X: A = X < 32 ? A >> X : 0; break;
+        case BPF_ALU | BPF_NEG: A = 0U - A; break;
+        case BPF_JMP | BPF_JA: pc += k; break;
+        case BPF_JMP | BPF_JEQ | BPF_K: pc += A == k ? f->jt : f->jf; break;
+        case BPF_JMP | BPF_JEQ | BPF_X: pc += A == X ? f->jt : f->jf; break;
+        case BPF_JMP | BPF_JGT | BPF_K: pc += A > k ? f->jt : f->jf; break;
+        case BPF_JMP | BPF_JGT | BPF_X: pc += A > X ? f->jt : f->jf; break;
+        case BPF_JMP | BPF_JGE | BPF_K: pc += A >= k ? f->jt : f->jf; break;
+        case BPF_JMP | BPF_JGE | BPF_X: pc += A >= X ? f->jt : f->jf; break;
+        case BPF_JMP | BPF_JSET | BPF_K: pc += (A & k) ? f->jt : f->jf; break;
+        case BPF_JMP | BPF_JSET | BPF_X: pc += (A & X) ? f->jt : f->jf; break;
+        case BPF_RET | BPF_K: *ret = k; return 0;
+        case BPF_RET | BPF_A: *ret = A; return 0;
+        default: return -1;
+        }
+    }
+  return -1;   /* fell off the end: the kernel refuses such a program */
+}

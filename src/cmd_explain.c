@@ -1,0 +1,17 @@
+#include "config-host.h"
+#include "cmd.h"
+#include "audit.h"
+#include "learn.h"
+
+static const char usage_text[] = "ID";
+
+int
+cmd_explain (struct global_opts *g, int argc, char **argv)
+{
+  if (argc != 2 || argv[1][0] == '-')
+    return cmd_usage ("explain", usage_text, argc < 2 ? "missing container id" : "one container id");
+  moat_error *err = NULL;
+  if (learn_explain (g->audit_dir ? g->audit_dir : MOAT_DEFAULT_AUDIT_DIR, argv[1], &err) < 0)
+    return cmd_fail (&err);
+  return 0;
+}

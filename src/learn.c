@@ -1,0 +1,360 @@
+/* moat — learn and explain: policies generated from what a workload did
+ * (its audit log), and, for each record of a log, which wall stopped what
+ * and the smallest change that would let it through. Nothing here changes
+ * a policy in place: generate writes a new file, explain only says. */
+#include "config-host.h"
+#include "learn.h"
+#include "audit.h"
+#include "json.h"
+#include "policy.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+
+/* ---- the audit log as records ------------------------------------------- */
+
+struct rec_list
+{
+  yajl_val *v;
+  size_t n;
+};
+
+static void
+rec_list_free (struct rec_list *l)
+{
+  for (size_t i = 0; i < l->n; i++)
+    json_free (l->v[i]);
+  free (l->v);
+}
+
+static int
+read_records (const char *audit_dir, const char *id, struct rec_list *out, moat_error **err)
+{
+  cleanup_free char *path = audit_path (audit_dir, id);
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  if (read_file_at (AT_FDCWD, path, &text, &len, 0, err) < 0)
+    return moat_error_wrap (err, "audit log of `%s`", id);
+  char *line = text, *end = text + len;
+  size_t lineno = 0;
+  while (line < end)
+    {
+      char *nl = memchr (line, '\n', (size_t) (end - line));
+      size_t n = nl ? (size_t) (nl - line) : (size_t) (end - line);
+      lineno++;
+      if (n > 0)
+        {
+          yajl_val r;
+          moat_error *e = NULL;
+          if (json_parse (line, n, path, &r, &e) < 0)
+            {
+              /* A torn last line (the writer died mid-write) is skipped; a
+               * bad line inside the log is an error. */
+              if (nl == NULL)
+                {
+                  moat_error_free (&e);
+                  break;
+                }
+              *err = e;
+              return moat_error_wrap (err, "line %zu", lineno);
+            }
+          out->v = xrealloc (out->v, (out->n + 1) * sizeof *out->v);
+          out->v[out->n++] = r;
+        }
+      line += n + 1;
+    }
+  return 0;
+}
+
+static const char *
+str_of (yajl_val r, const char *k)
+{
+  yajl_val v = json_lookup (r, k);
+  return v && YAJL_IS_STRING (v) ? YAJL_GET_STRING (v) : NULL;
+}
+
+static long long
+int_of (yajl_val r, const char *k)
+{
+  yajl_val v = json_lookup (r, k);
+  return v && YAJL_IS_INTEGER (v) ? YAJL_GET_INTEGER (v) : -1;
+}
+
+/* A denied (or, under --learn, logged) call: what a policy could allow. */
+static bool
+is_stopped_call (yajl_val r)
+{
+  const char *kind = str_of (r, "kind"), *action = str_of (r, "action");
+  return kind && strcmp (kind, "syscall") == 0 && action && strcmp (action, "allow") != 0;
+}
+
+/* ---- generate ----------------------------------------------------------- */
+
+struct needed
+{
+  char *name;
+  long long pid;
+  char *comm;
+};
+
+/* Emit V as JSON; at the array AT, append the rules for NEED after its own
+ * elements; at the string NAME_AT, write NEW_NAME instead. */
+struct gen_ctx
+{
+  yajl_gen g;
+  yajl_val at, name_at;
+  const char *new_name, *id;
+  const struct needed *need;
+  size_t n_need;
+};
+
+static void
+gen_str (yajl_gen g, const char *s)
+{
+  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
+}
+
+static void
+gen_added_rules (const struct gen_ctx *c)
+{
+  for (size_t i = 0; i < c->n_need; i++)
+    {
+      const struct needed *n = &c->need[i];
+      yajl_gen_map_open (c->g);
+      gen_str (c->g, "names");
+      yajl_gen_array_open (c->g);
+      gen_str (c->g, n->name);
+      yajl_gen_array_close (c->g);
+      gen_str (c->g, "action");
+      gen_str (c->g, "SCMP_ACT_ALLOW");
+      gen_str (c->g, "comment");
+      cleanup_free char *why = xasprintf ("learned from container %s: pid %lld (%s) needed it", c->id, n->pid,
+                                          n->comm ? n->comm : "?");
+      gen_str (c->g, why);
+      yajl_gen_map_close (c->g);
+    }
+}
+
+static void
+gen_value (const struct gen_ctx *c, yajl_val v)
+{
+  yajl_gen g = c->g;
+  if (v == c->name_at && c->new_name)
+    {
+      gen_str (g, c->new_name);
+      return;
+    }
+  switch (v->type)
+    {
+    case yajl_t_string: gen_str (g, YAJL_GET_STRING (v)); break;
+    case yajl_t_number: yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r)); break;
+    case yajl_t_true: yajl_gen_bool (g, 1); break;
+    case yajl_t_false: yajl_gen_bool (g, 0); break;
+    case yajl_t_null: yajl_gen_null (g); break;
+    case yajl_t_object:
+      yajl_gen_map_open (g);
+      for (size_t i = 0; i < v->u.object.len; i++)
+        {
+          gen_str (g, v->u.object.keys[i]);
+          gen_value (c, v->u.object.values[i]);
+        }
+      yajl_gen_map_close (g);
+      break;
+    case yajl_t_array:
+      yajl_gen_array_open (g);
+      for (size_t i = 0; i < v->u.array.len; i++)
+        gen_value (c, v->u.array.values[i]);
+      if (v == c->at)
+        gen_added_rules (c);
+      yajl_gen_array_close (g);
+      break;
+    default: break;
+    }
+}
+
+int
+learn_generate (const char *audit_dir, const char *id, const char *base, const char *out, moat_error **err)
+{
+  cleanup_policy struct moat_policy *p = NULL;
+  if (policy_load (base, &p, err) < 0)
+    return -1;
+  if (p->seccomp == NULL)
+    return moat_error_set (err, 0, "%s: the base has no seccomp section to add to", base);
+  yajl_val rules = json_lookup (p->seccomp, "syscalls");
+  if (rules && !YAJL_IS_ARRAY (rules))
+    return moat_error_set (err, 0, "%s: seccomp.syscalls is not an array", base);
+  if (rules == NULL)
+    return moat_error_set (err, 0, "%s: the base has no seccomp.syscalls array to add to", base);
+  struct rec_list recs = { 0 };
+  if (read_records (audit_dir, id, &recs, err) < 0)
+    {
+      rec_list_free (&recs);
+      return -1;
+    }
+  /* Each call the run needed, once, with the first process that made it. */
+  struct needed *need = NULL;
+  size_t n_need = 0;
+  for (size_t i = 0; i < recs.n; i++)
+    {
+      yajl_val r = recs.v[i];
+      const char *name = str_of (r, "syscall");
+      if (!is_stopped_call (r) || name == NULL || strcmp (name, "?") == 0)
+        continue;
+      bool seen = false;
+      for (size_t k = 0; k < n_need && !seen; k++)
+        seen = strcmp (need[k].name, name) == 0;
+      if (seen)
+        continue;
+      need = xrealloc (need, (n_need + 1) * sizeof *need);
+      need[n_need].name = xstrdup (name);
+      need[n_need].pid = int_of (r, "nspid") > 0 ? int_of (r, "nspid") : int_of (r, "pid");
+      const char *comm = str_of (r, "comm");
+      need[n_need].comm = comm ? xstrdup (comm) : NULL;
+      n_need++;
+    }
+  rec_list_free (&recs);
+
+  yajl_gen g = yajl_gen_alloc (NULL);
+  yajl_gen_config (g, yajl_gen_beautify, 1);
+  yajl_gen_config (g, yajl_gen_indent_string, "  ");
+  cleanup_free char *new_name = xasprintf ("%s-learned", p->name);
+  struct gen_ctx c = { .g = g, .at = rules, .name_at = json_lookup (p->tree, "name"), .new_name = new_name,
+                       .id = id, .need = need, .n_need = n_need };
+  gen_value (&c, p->tree);
+  const unsigned char *buf;
+  size_t len;
+  yajl_gen_get_buf (g, &buf, &len);
+  int r = 0;
+  if (out == NULL || strcmp (out, "-") == 0)
+    r = write_all (1, buf, len) == (int) len ? 0 : moat_error_set (err, errno, "write the policy");
+  else
+    {
+      cleanup_free char *dir = xstrdup (out);
+      char *slash = strrchr (dir, '/');
+      const char *name = slash ? slash + 1 : out;
+      if (slash)
+        *slash = '\0';
+      cleanup_close int dfd = open (slash ? (*dir ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0)
+        r = moat_error_set (err, errno, "-o `%s`", out);
+      else
+        r = write_file_atomic_at (dfd, name, buf, len, 0644, err);
+    }
+  yajl_gen_free (g);
+  for (size_t i = 0; i < n_need; i++)
+    {
+      if (r == 0)
+        fprintf (stderr, "moat: added %s (pid %lld, %s)\n", need[i].name, need[i].pid,
+                 need[i].comm ? need[i].comm : "?");
+      free (need[i].name);
+      free (need[i].comm);
+    }
+  if (r == 0 && n_need == 0)
+    fprintf (stderr, "moat: the log of `%s` has no stopped call: the policy is the base, renamed\n", id);
+  free (need);
+  return r;
+}
+
+/* ---- explain ------------------------------------------------------------ */
+
+static void
+explain_syscall (yajl_val r, const char *id)
+{
+  const char *name = str_of (r, "syscall"), *action = str_of (r, "action"), *rule = str_of (r, "rule");
+  const char *policy = str_of (r, "policy"), *eno = str_of (r, "errno");
+  printf ("%s (pid %lld, %s): ", name ? name : "?", int_of (r, "nspid"), str_of (r, "comm") ? str_of (r, "comm") : "?");
+  if (action && strcmp (action, "log") == 0)
+    printf ("allowed and logged by the seccomp filter, %s of policy `%s` (a learn run or a log rule)\n",
+            rule ? rule : "?", policy ? policy : "?");
+  else
+    printf ("stopped by the seccomp filter: %s of policy `%s` answered %s%s%s\n", rule ? rule : "?",
+            policy ? policy : "?", action ? action : "?", eno ? " " : "", eno ? eno : "");
+  printf ("    to allow it: add {\"names\": [\"%s\"], \"action\": \"SCMP_ACT_ALLOW\"} to that policy's seccomp.syscalls",
+          name ? name : "?");
+  if (rule && strcmp (rule, "default") != 0)
+    printf (" and remove it from its %s", rule);
+  printf ("\n    (or: moat policy generate --from-audit %s --base POLICY -o NEW.json)\n", id);
+}
+
+static void
+explain_signal (yajl_val r)
+{
+  const char *sig = str_of (r, "signal"), *wall = str_of (r, "wall"), *fault = str_of (r, "fault");
+  const char *addr = str_of (r, "addr"), *ip = str_of (r, "ip");
+  printf ("%s (pid %lld, %s): %s", sig ? sig : "?", int_of (r, "nspid"), str_of (r, "comm") ? str_of (r, "comm") : "?",
+          wall && strcmp (wall, "seccomp") == 0 ? "killed by the seccomp filter (see its syscall record)"
+          : "raised by the CPU or the MMU");
+  if (fault)
+    printf (": %s", fault);
+  if (addr)
+    printf (" at %s", addr);
+  if (ip)
+    printf (", ip %s", ip);
+  printf ("\n    no policy change allows it: the program touched memory or ran an instruction its privilege\n"
+          "    level does not allow; the fix is in the program (or it is the example it means to be)\n");
+}
+
+static void
+explain_cgroup (yajl_val r)
+{
+  const char *kind = str_of (r, "kind"), *limit = str_of (r, "limit");
+  if (kind && strcmp (kind, "oom") == 0)
+    printf ("OOM kill (pid %lld, %s): the memory limit %s was reached\n"
+            "    to allow more: raise linux.resources.memory.limit (podman --memory, moat update --memory)\n",
+            int_of (r, "nspid"), str_of (r, "comm") ? str_of (r, "comm") : "?", limit ? limit : "?");
+  else
+    printf ("%s at the cgroup wall: %s\n"
+            "    to allow more: raise linux.resources.pids.limit (podman --pids-limit, moat update --pids-limit)\n",
+            kind ? kind : "?", limit ? limit : "?");
+}
+
+int
+learn_explain (const char *audit_dir, const char *id, moat_error **err)
+{
+  struct rec_list recs = { 0 };
+  if (read_records (audit_dir, id, &recs, err) < 0)
+    {
+      rec_list_free (&recs);
+      return -1;
+    }
+  /* Once per distinct thing: the same call stopped 10,000 times is one line. */
+  char **seen = NULL;
+  size_t n_seen = 0, shown = 0;
+  for (size_t i = 0; i < recs.n; i++)
+    {
+      yajl_val r = recs.v[i];
+      const char *wall = str_of (r, "wall"), *kind = str_of (r, "kind");
+      if (wall == NULL || kind == NULL || strcmp (kind, "notice") == 0)
+        continue;
+      cleanup_free char *key = xasprintf ("%s/%s/%s/%s/%s", wall, kind, str_of (r, "syscall") ?: "",
+                                          str_of (r, "signal") ?: "", str_of (r, "rule") ?: "");
+      bool dup = false;
+      for (size_t k = 0; k < n_seen && !dup; k++)
+        dup = strcmp (seen[k], key) == 0;
+      if (dup)
+        continue;
+      seen = xrealloc (seen, (n_seen + 1) * sizeof *seen);
+      seen[n_seen++] = xstrdup (key);
+      if (strcmp (kind, "syscall") == 0 && is_stopped_call (r))
+        explain_syscall (r, id);
+      else if (strcmp (kind, "signal") == 0 || strcmp (kind, "fault") == 0)
+        explain_signal (r);
+      else if (strcmp (wall, "cgroup") == 0)
+        explain_cgroup (r);
+      else
+        continue;
+      shown++;
+    }
+  if (shown == 0)
+    printf ("nothing was stopped: the log of `%s` has no denied call, fault or limit\n", id);
+  for (size_t k = 0; k < n_seen; k++)
+    free (seen[k]);
+  free (seen);
+  rec_list_free (&recs);
+  return 0;
+}

@@ -79,9 +79,17 @@ show (const struct moat_policy *p, const struct moat_seccomp *sc)
   if (sc->n_unknown)
     printf (" (%zu names unknown here, skipped)", sc->n_unknown);
   printf ("\n\n%-24s %-28s %-14s %s\n", "SYSCALL", "OUTCOME", "RULE", "WHEN");
+  size_t newer = 0;
+  const char *first_newer = NULL;
   for (size_t i = 0; i < sc->n_rules; i++)
     {
       const struct sc_rule *r = &sc->rules[i];
+      if (r->source == SC_SOURCE_NEWER)
+        {
+          if (newer++ == 0)
+            first_newer = r->name;
+          continue;
+        }
       printf ("%-24s ", r->name);
       char buf[64];
       if (r->action == SC_ERRNO)
@@ -107,6 +115,9 @@ show (const struct moat_policy *p, const struct moat_seccomp *sc)
         }
       printf ("\n");
     }
+  if (newer)
+    printf ("\n%zu syscalls newer than the policy (from %s on, as libseccomp knows them): SCMP_ACT_ERRNO(ENOSYS)\n",
+            newer, first_newer);
 }
 
 static const char *
@@ -208,7 +219,7 @@ policy_test (const char *file, const char *sysname, char **argv_args, size_t nar
                && (act != SC_ERRNO || (ret & SECCOMP_RET_DATA) == eno);
   char ob[64], rb[48];
   if (rule >= 0)
-    snprintf (rb, sizeof rb, "syscalls[%zu]", sc->rules[rule].source);
+    sc_rule_label (&sc->rules[rule], rb, sizeof rb);
   else
     snprintf (rb, sizeof rb, "defaultAction");
   printf ("%s(0x%llx, 0x%llx, 0x%llx, 0x%llx, 0x%llx, 0x%llx) on %s: %s, by %s of policy `%s`\n", sysname,

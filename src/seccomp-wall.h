@@ -48,6 +48,9 @@ struct sc_rule
   size_t source;              /* index in syscalls[] */
 };
 
+/* The source of the rules moat adds for calls newer than the policy. */
+#define SC_SOURCE_NEWER ((size_t) -1)
+
 struct moat_seccomp
 {
   enum sc_action default_action;
@@ -64,7 +67,11 @@ struct moat_seccomp
 /* Parse a seccomp object (OCI linux.seccomp, or a Docker/Podman profile with
  * names/includes/excludes/archMap). CAPS (may be NULL) decides includes/
  * excludes by capability. STRICT makes unknown syscall names an error that
- * names the closest known one; otherwise they are skipped (debug message). */
+ * names the closest known one; otherwise they are skipped (debug message).
+ * When the default action denies, every syscall newer than the newest one
+ * the policy names (and known to libseccomp) gets ENOSYS instead, as runc
+ * does: glibc then falls back (clone3 -> clone, faccessat2 -> faccessat)
+ * where EPERM would have been taken as a refusal. */
 int seccomp_parse (yajl_val v, const char *docname, const char *path, const struct moat_caps *caps,
                    bool strict, struct moat_seccomp **out, moat_error **err);
 void seccomp_free (struct moat_seccomp *sc);
@@ -104,6 +111,9 @@ int seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6
  * -1 for a program the kernel would not accept. */
 struct seccomp_data;
 int seccomp_simulate (const struct sock_fprog *prog, const struct seccomp_data *d, uint32_t *ret);
+
+/* "syscalls[3]", or "newer-than-policy" for the ENOSYS rules moat adds. */
+const char *sc_rule_label (const struct sc_rule *r, char *buf, size_t n);
 
 const char *sc_action_name (enum sc_action a);    /* "errno", "kill_process", ... */
 const char *sc_action_oci (enum sc_action a);     /* "SCMP_ACT_ERRNO", ... */

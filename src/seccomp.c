@@ -268,6 +268,42 @@ fail:
   return -1;
 }
 
+static void add_rule (struct moat_seccomp *sc, size_t *cap, const char *name, int nr, enum sc_action a,
+                      uint32_t errno_ret, const struct sc_arg *args, size_t n_args, size_t source);
+
+/* See seccomp_parse: ENOSYS for what the policy cannot have known about. */
+static void
+add_newer_enosys (struct moat_seccomp *sc, size_t *cap)
+{
+  enum sc_action d = sc->default_action;
+  if (d != SC_ERRNO && d != SC_KILL_THREAD && d != SC_KILL_PROCESS && d != SC_TRAP)
+    return;
+  int newest = -1;
+  for (size_t i = 0; i < sc->n_rules; i++)
+    if (sc->rules[i].nr > newest)
+      newest = sc->rules[i].nr;
+  if (newest < 0)
+    return;
+  for (int nr = newest + 1; nr < 1024; nr++)
+    {
+      char *name = seccomp_syscall_resolve_num_arch (SCMP_ARCH_NATIVE, nr);
+      if (name == NULL)
+        continue;
+      add_rule (sc, cap, name, nr, SC_ERRNO, ENOSYS, NULL, 0, SC_SOURCE_NEWER);
+      free (name);
+    }
+}
+
+const char *
+sc_rule_label (const struct sc_rule *r, char *buf, size_t n)
+{
+  if (r->source == SC_SOURCE_NEWER)
+    snprintf (buf, n, "newer-than-policy");
+  else
+    snprintf (buf, n, "syscalls[%zu]", r->source);
+  return buf;
+}
+
 static void
 add_rule (struct moat_seccomp *sc, size_t *cap, const char *name, int nr, enum sc_action a,
           uint32_t errno_ret, const struct sc_arg *args, size_t n_args, size_t source)
@@ -460,6 +496,7 @@ seccomp_parse (yajl_val v, const char *docname, const char *path, const struct m
   for (size_t i = 0; calls && i < YAJL_GET_ARRAY (calls)->len; i++)
     if (parse_rule (sc, &cap, YAJL_GET_ARRAY (calls)->values[i], i, docname, cp, caps, strict, err) < 0)
       return -1;
+  add_newer_enosys (sc, &cap);
   bool any_notify = sc->default_action == SC_NOTIFY;
   for (size_t i = 0; i < sc->n_rules; i++)
     any_notify |= sc->rules[i].action == SC_NOTIFY;
@@ -571,8 +608,11 @@ build (const struct moat_seccomp *sc, bool audit, scmp_filter_ctx *out, moat_err
         }
       int r = seccomp_rule_add_array (ctx, act, rule->nr, (unsigned) rule->n_args, cmp);
       if (r < 0)
-        return moat_error_set (err, -r, "seccomp: syscalls[%zu]: rule for `%s` (%s)", rule->source,
-                               rule->name, sc_action_oci (rule->action));
+        {
+          char lb[48];
+          return moat_error_set (err, -r, "seccomp: %s: rule for `%s` (%s)", sc_rule_label (rule, lb, sizeof lb),
+                                 rule->name, sc_action_oci (rule->action));
+        }
     }
   *out = steal_pointer (&ctx);
   return 0;

@@ -644,8 +644,7 @@ handle_one (struct listener *l)
   if (rule >= 0)
     {
       char rb[48];
-      snprintf (rb, sizeof rb, "syscalls[%zu]", sc->rules[rule].source);
-      jb_str (j, "rule", rb);
+      jb_str (j, "rule", sc_rule_label (&sc->rules[rule], rb, sizeof rb));
     }
   else
     jb_str (j, "rule", "default");

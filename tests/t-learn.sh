@@ -74,4 +74,14 @@ D=$(MA policy diff "$POL/default.json" "$POL/strict.json")
 t_like "policy diff: mkdir allowed by default, not by strict" "$D" "^mkdir +allow +errno EPERM$"
 t_unlike "policy diff: read is the same in both" "$D" "^read "
 t_like "policy diff of a policy with itself" "$(MA policy diff "$POL/strict.json" "$POL/strict.json")" "no difference"
+# calls newer than the policy get ENOSYS (glibc falls back), older unnamed ones the default
+NEWEST=$(MA policy show "$POL/strict.json" | sed -n 's/.*newer than the policy (from \([a-z0-9_]*\) on.*/\1/p')
+t_like "policy show: strict.json has calls newer than its newest rule" "$NEWEST" "^[a-z0-9_]+$"
+t_like "policy test: the newest call libseccomp knows gets ENOSYS under strict" \
+  "$(MA policy test "$POL/strict.json" --syscall cachestat)" "errno ENOSYS, by newer-than-policy"
+setargs "$B" /bin/workload syscall-nr 451
+t_is "in a container: cachestat (451) gets ENOSYS under strict" "$(MA run --bundle "$B" --policy "$POL/strict.json" lr6 2>&1)" "451 = -1 ENOSYS"
+t_is "and its record names the rule" "$(jq -r 'select(.kind=="syscall") | .errno + " " + .rule' "$AUD/lr6.jsonl")" "ENOSYS newer-than-policy"
+setargs "$B" /bin/workload syscall unshare 0
+t_is "an older call the policy does not name keeps the default (EPERM)" "$(MA run --bundle "$B" --policy "$POL/strict.json" lr7 2>&1)" "unshare = -1 EPERM"
 t_done

@@ -40,6 +40,23 @@ t_like "generate from a log with nothing stopped says so" "$(MA policy generate 
 t_like "generate without --from-audit" "$(MA policy generate --base "$POL/strict.json" 2>&1)" "needs --from-audit"
 t_like "generate for an unknown container" "$(MA policy generate --from-audit nosuch --base "$POL/strict.json" 2>&1)" "audit log of \`nosuch\`"
 
+# the same loop with a busybox shell script as the workload
+if [ -n "$BUSYBOX" ]; then
+  cfg "$B" '.process.args = ["/bin/busybox", "sh", "-c", "mkdir -p /tmp/sh-made && echo made > /tmp/sh-made/f && cat /tmp/sh-made/f"]'
+  rm -rf "$B/rootfs/tmp/sh-made"
+  OUT=$(MA run --bundle "$B" --policy "$POL/strict.json" lb1 2>&1)
+  t_unlike "busybox sh under strict.json does not get through" "$OUT" "^made$"
+  rm -rf "$B/rootfs/tmp/sh-made"
+  t_is "under --learn it does" "$(MA run --bundle "$B" --policy "$POL/strict.json" --learn lb2 2>&1)" made
+  MA policy generate --from-audit lb2 --base "$POL/strict.json" -o "$TMP/sh.json" 2>"$TMP/sh.added"
+  t_like "generate lists what the shell needed" "$(cat "$TMP/sh.added")" "^moat: added [a-z0-9_]+ \(pid"
+  rm -rf "$B/rootfs/tmp/sh-made"
+  t_is "under the generated policy it runs" "$(MA run --bundle "$B" --policy "$TMP/sh.json" lb3 2>&1)" made
+  t_is "with nothing stopped" "$(jq -c 'select(.kind=="syscall")' "$AUD/lb3.jsonl" 2>/dev/null | wc -l)" 0
+else
+  for i in 1 2 3 4 5; do ok "# SKIP no busybox"; done
+fi
+
 # explain
 OUT=$(MA explain lr1)
 t_like "explain: the wall and the rule" "$OUT" "^mkdir \(pid 1, workload\): stopped by the seccomp filter: default of policy \`strict\` answered errno EPERM"

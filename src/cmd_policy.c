@@ -64,6 +64,14 @@ show (const struct moat_policy *p, const struct moat_seccomp *sc)
     }
   if (p->has_nnp)
     printf ("no_new_privs: %s\n", p->nnp ? "yes" : "no");
+  if (p->fs_rules)
+    {
+      printf ("filesystem:   Landlock, everything else EACCES%s\n", p->n_fs_rules ? ":" : " (no path granted)");
+      for (size_t i = 0; i < p->n_fs_rules; i++)
+        printf ("  %-24s %s%s%s\n", p->fs_rules[i].path, p->fs_rules[i].access & MOAT_FS_READ ? "read " : "",
+                p->fs_rules[i].access & MOAT_FS_WRITE ? "write " : "",
+                p->fs_rules[i].access & MOAT_FS_EXECUTE ? "execute" : "");
+    }
   if (sc && seccomp_uses_agent (sc))
     printf ("audit:        off for syscalls: SCMP_ACT_NOTIFY goes to the agent at %s\n", sc->listener_path);
   else

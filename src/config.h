@@ -102,6 +102,8 @@ struct moat_caps
   char **bounding, **effective, **inheritable, **permitted, **ambient;
 };
 
+struct moat_fs_rule;
+
 struct moat_time_offset
 {
   int clock;     /* CLOCK_MONOTONIC or CLOCK_BOOTTIME */
@@ -166,6 +168,11 @@ struct moat_config
   size_t n_sysctl;
   char *rootfs_propagation;    /* "private", "rprivate", "slave", ... NULL = default (rprivate... see rootfs.c) */
   char *mount_label;
+
+  /* A policy's "filesystem" section (Landlock), pointing into the policy;
+   * NULL: no filesystem wall. */
+  const struct moat_fs_rule *fs_rules;
+  size_t n_fs_rules;
 
   /* Raw sections for walls that parse their own (may be NULL). */
   yajl_val seccomp;            /* linux.seccomp */

@@ -8,7 +8,7 @@
 
 static const char *const known_keys[] = {
   "name", "description", "seccomp", "capabilities", "noNewPrivileges", "namespaces",
-  "maskedPaths", "readonlyPaths", "resources", "audit", "comment", "strict",
+  "maskedPaths", "readonlyPaths", "resources", "audit", "comment", "strict", "filesystem",
 };
 
 int
@@ -88,6 +88,46 @@ policy_load (const char *path, struct moat_policy **out, moat_error **err)
         cleanup_free char *rp = json_path_index ("readonlyPaths", i);
         return json_error (err, path, rp, "must be an absolute path");
       }
+  yajl_val fs = NULL;
+  if (json_get_array (p->tree, "filesystem", path, "", &fs, false, err) < 0)
+    return -1;
+  if (fs)
+    {
+      /* [{"path": "/tmp", "access": ["read", "write"]}, ...] */
+      size_t n = YAJL_GET_ARRAY (fs)->len;
+      p->fs_rules = xmalloc0 ((n ? n : 1) * sizeof *p->fs_rules);
+      for (size_t i = 0; i < n; i++)
+        {
+          yajl_val r = YAJL_GET_ARRAY (fs)->values[i];
+          cleanup_free char *rp = json_path_index ("filesystem", i);
+          cleanup_strv char **access = NULL;
+          if (json_as_object (r, path, rp, err) < 0
+              || json_get_string (r, "path", path, rp, &p->fs_rules[i].path, true, err) < 0)
+            return -1;
+          p->n_fs_rules = i + 1;
+          if (json_get_strv (r, "access", path, rp, &access, true, err) < 0)
+            return -1;
+          if (p->fs_rules[i].path[0] != '/')
+            {
+              cleanup_free char *pp = json_path_key (rp, "path");
+              return json_error (err, path, pp, "must be an absolute path");
+            }
+          for (size_t k = 0; access[k]; k++)
+            {
+              unsigned bit = strcmp (access[k], "read") == 0 ? MOAT_FS_READ
+                             : strcmp (access[k], "write") == 0 ? MOAT_FS_WRITE
+                             : strcmp (access[k], "execute") == 0 ? MOAT_FS_EXECUTE : 0;
+              if (bit == 0)
+                {
+                  cleanup_free char *ap = json_path_key (rp, "access");
+                  cleanup_free char *ai = json_path_index (ap, k);
+                  cleanup_free char *pr = json_printable (access[k]);
+                  return json_error (err, path, ai, "unknown access `%s` (read, write or execute)", pr);
+                }
+              p->fs_rules[i].access |= bit;
+            }
+        }
+    }
   if (p->name == NULL)
     p->name = xstrdup (base);
   *out = steal_pointer (&guard);
@@ -106,6 +146,9 @@ policy_free (struct moat_policy *p)
   strv_free (p->namespaces);
   strv_free (p->masked_paths);
   strv_free (p->readonly_paths);
+  for (size_t i = 0; i < p->n_fs_rules; i++)
+    free (p->fs_rules[i].path);
+  free (p->fs_rules);
   json_free (p->tree);
   free (p->text);
   free (p);
@@ -173,5 +216,10 @@ policy_apply (const struct moat_policy *p, struct moat_config *cfg, moat_error *
     }
   if (p->resources)
     cfg->resources = p->resources;
+  if (p->fs_rules)
+    {
+      cfg->fs_rules = p->fs_rules;
+      cfg->n_fs_rules = p->n_fs_rules;
+    }
   return 0;
 }

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <yajl/yajl_tree.h>
 #include "config.h"
+#include "landlock.h"
 #include "error.h"
 
 struct moat_policy
@@ -38,6 +39,8 @@ struct moat_policy
   bool audit_signals;         /* fault-signal deaths; default true */
   bool audit_cgroup;          /* OOM kills, refused forks; default true */
   bool strict;                /* "strict": syscall names unknown here are errors */
+  struct moat_fs_rule *fs_rules;   /* "filesystem": Landlock rules; NULL = no such wall */
+  size_t n_fs_rules;
   char *text;                 /* the file as read, saved with the state */
   yajl_val tree;
 };

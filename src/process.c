@@ -2,6 +2,7 @@
 #include "process.h"
 #include "caps.h"
 #include "hooks.h"
+#include "landlock.h"
 #include "namespaces.h"
 #include "rootfs.h"
 #include "seccomp-wall.h"
@@ -476,6 +477,10 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
   if (cfg->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return moat_error_set (err, errno, "prctl PR_SET_NO_NEW_PRIVS");
   umask (cfg->has_umask ? cfg->umask : 022);
+  /* The filesystem wall (Landlock): after no_new_privs (or with the
+   * CAP_SYS_ADMIN the init still has), before the last fds and privileges go. */
+  if (cfg->fs_rules && landlock_apply (cfg->fs_rules, cfg->n_fs_rules, err) < 0)
+    return -1;
   if (a->console_slave >= 0 && term_make_controlling (a->console_slave, err) < 0)
     return -1;
   /* The container sees 0, 1, 2 and the preserved fds only: everything else

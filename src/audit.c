@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -288,14 +289,30 @@ rec_str (yajl_val r, const char *k)
   return v && YAJL_IS_STRING (v) ? YAJL_GET_STRING (v) : NULL;
 }
 
+/* A JSON number as a long long: an integer as it is, a double clamped (a
+ * log is input: 1e300 or NaN must not be undefined behaviour). */
+static long long
+num_ll (yajl_val v, long long dflt)
+{
+  if (YAJL_IS_INTEGER (v))
+    return YAJL_GET_INTEGER (v);
+  double d = YAJL_GET_DOUBLE (v);
+  if (d != d)
+    return dflt;
+  if (d >= 9.2e18)
+    return LLONG_MAX;
+  if (d <= -9.2e18)
+    return LLONG_MIN;
+  return (long long) d;
+}
+
 static long long
 rec_int (yajl_val r, const char *k, long long dflt)
 {
   yajl_val v = json_lookup (r, k);
-  return v && YAJL_IS_NUMBER (v) ? (long long) YAJL_GET_DOUBLE (v) : dflt;
+  return v && YAJL_IS_NUMBER (v) ? num_ll (v, dflt) : dflt;
 }
 
-/* "mkdir("/tmp/x", 0755)": the call as a person would write it. */
 static void
 format_call (yajl_val r, char *out, size_t n)
 {
@@ -314,7 +331,7 @@ format_call (yajl_val r, char *out, size_t n)
             off += (size_t) snprintf (out + off, n - off, quote ? "%s\"%s\"" : "%s%s", sep, s);
           }
         else if (YAJL_IS_NUMBER (v))
-          off += (size_t) snprintf (out + off, n - off, "%s%lld", sep, (long long) YAJL_GET_DOUBLE (v));
+          off += (size_t) snprintf (out + off, n - off, "%s%lld", sep, num_ll (v, 0));
         else
           off += (size_t) snprintf (out + off, n - off, "%sNULL", sep);
       }

@@ -14,13 +14,22 @@ static const char *const known_keys[] = {
 int
 policy_load (const char *path, struct moat_policy **out, moat_error **err)
 {
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  if (read_file_at (-100, path, &text, &len, 4 << 20, err) < 0)
+    return moat_error_wrap (err, "policy");
+  return policy_parse (text, len, path, out, err);
+}
+
+int
+policy_parse (const char *text, size_t len, const char *path, struct moat_policy **out, moat_error **err)
+{
   struct moat_policy *p = xmalloc0 (sizeof *p);
   cleanup_policy struct moat_policy *guard = p;
   p->path = xstrdup (path);
   p->audit_syscalls = p->audit_signals = p->audit_cgroup = true;
-  size_t len = 0;
-  if (read_file_at (-100, path, &p->text, &len, 4 << 20, err) < 0)
-    return moat_error_wrap (err, "policy");
+  p->text = xmalloc0 (len + 1);
+  memcpy (p->text, text, len);
   if (json_parse (p->text, len, path, &p->tree, err) < 0)
     return -1;
   if (json_as_object (p->tree, path, "", err) < 0)

@@ -46,6 +46,9 @@ struct moat_policy
 };
 
 int policy_load (const char *path, struct moat_policy **out, moat_error **err);
+/* The same from TEXT (LEN bytes; NUL bytes are refused by the JSON parser),
+ * PATH naming it in messages. */
+int policy_parse (const char *text, size_t len, const char *path, struct moat_policy **out, moat_error **err);
 void policy_free (struct moat_policy *p);
 static inline void cleanup_policy_fn (struct moat_policy **p) { if (*p) policy_free (*p); }
 #define cleanup_policy __attribute__ ((cleanup (cleanup_policy_fn)))

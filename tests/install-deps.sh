@@ -17,3 +17,7 @@ apt-get install -y -qq --no-install-recommends \
 apt-get install -y -qq --no-install-recommends \
   podman conmon containerd bsdutils >/dev/null 2>&1 \
   || echo "install-deps: podman/conmon/containerd not installed: the engine tests will skip" >&2
+# libFuzzer for tests/t-fuzz.sh (clang's runtime has it).
+apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null 2>&1 \
+  || apt-get install -y -qq --no-install-recommends clang >/dev/null 2>&1 \
+  || echo "install-deps: clang not installed: tests/t-fuzz.sh will skip" >&2

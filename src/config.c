@@ -449,6 +449,88 @@ parse_process (struct pctx *c, yajl_val proc)
     }
   TRY (json_get_string (proc, "apparmorProfile", c->doc, P, &cfg->apparmor_profile, false, c->err));
   TRY (json_get_string (proc, "selinuxLabel", c->doc, P, &cfg->selinux_label, false, c->err));
+
+  yajl_val io;
+  TRY (r = json_get_object (proc, "ioPriority", c->doc, P, &io, false, c->err));
+  if (r > 0)
+    {
+      static const char *const classes[] = { NULL, "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE" };
+      cleanup_free char *cls = NULL;
+      int32_t level = 0;
+      TRY (json_get_string (io, "class", c->doc, "process.ioPriority", &cls, true, c->err));
+      TRY (json_get_int32 (io, "priority", c->doc, "process.ioPriority", &level, false, c->err));
+      for (int k = 1; k < 4; k++)
+        if (strcmp (cls, classes[k]) == 0)
+          cfg->ioprio_class = k;
+      if (cfg->ioprio_class == 0)
+        return json_error (c->err, c->doc, "process.ioPriority.class",
+                           "unknown class (IOPRIO_CLASS_RT, IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE)");
+      if (level < 0 || level > 7)
+        return json_error (c->err, c->doc, "process.ioPriority.priority", "must be between 0 and 7");
+      cfg->ioprio_level = level;
+      cfg->has_ioprio = true;
+    }
+
+  yajl_val sch;
+  TRY (r = json_get_object (proc, "scheduler", c->doc, P, &sch, false, c->err));
+  if (r > 0)
+    {
+      static const struct { const char *n; uint32_t v; } pols[] = {
+        { "SCHED_OTHER", 0 }, { "SCHED_FIFO", 1 }, { "SCHED_RR", 2 }, { "SCHED_BATCH", 3 },
+        { "SCHED_ISO", 4 }, { "SCHED_IDLE", 5 }, { "SCHED_DEADLINE", 6 },
+      };
+      static const struct { const char *n; uint64_t v; } flags[] = {
+        { "SCHED_FLAG_RESET_ON_FORK", 0x01 }, { "SCHED_FLAG_RECLAIM", 0x02 }, { "SCHED_FLAG_DL_OVERRUN", 0x04 },
+        { "SCHED_FLAG_KEEP_POLICY", 0x08 }, { "SCHED_FLAG_KEEP_PARAMS", 0x10 }, { "SCHED_FLAG_UTIL_CLAMP_MIN", 0x20 },
+        { "SCHED_FLAG_UTIL_CLAMP_MAX", 0x40 },
+      };
+      const char *SP = "process.scheduler";
+      cleanup_free char *pol = NULL;
+      cleanup_strv char **fl = NULL;
+      int32_t nice = 0, prio = 0;
+      uint64_t rt = 0, dl = 0, per = 0;
+      TRY (json_get_string (sch, "policy", c->doc, SP, &pol, true, c->err));
+      TRY (json_get_int32 (sch, "nice", c->doc, SP, &nice, false, c->err));
+      TRY (json_get_int32 (sch, "priority", c->doc, SP, &prio, false, c->err));
+      TRY (json_get_strv (sch, "flags", c->doc, SP, &fl, false, c->err));
+      TRY (json_get_uint64 (sch, "runtime", c->doc, SP, &rt, false, c->err));
+      TRY (json_get_uint64 (sch, "deadline", c->doc, SP, &dl, false, c->err));
+      TRY (json_get_uint64 (sch, "period", c->doc, SP, &per, false, c->err));
+      bool known = false;
+      for (size_t k = 0; k < sizeof pols / sizeof pols[0]; k++)
+        if (strcmp (pol, pols[k].n) == 0)
+          {
+            cfg->sched_policy = pols[k].v;
+            known = true;
+          }
+      if (!known)
+        return json_error (c->err, c->doc, "process.scheduler.policy", "unknown policy `%s`", pol);
+      if (nice < -20 || nice > 19)
+        return json_error (c->err, c->doc, "process.scheduler.nice", "must be between -20 and 19");
+      if (prio < 0 || prio > 99)
+        return json_error (c->err, c->doc, "process.scheduler.priority", "must be between 0 and 99");
+      for (size_t i = 0; fl && fl[i]; i++)
+        {
+          bool f = false;
+          for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+            if (strcmp (fl[i], flags[k].n) == 0)
+              {
+                cfg->sched_flags |= flags[k].v;
+                f = true;
+              }
+          if (!f)
+            {
+              cleanup_free char *fp = json_path_index ("process.scheduler.flags", i);
+              return json_error (c->err, c->doc, fp, "unknown flag `%s`", fl[i]);
+            }
+        }
+      cfg->sched_nice = nice;
+      cfg->sched_priority = (uint32_t) prio;
+      cfg->sched_runtime = rt;
+      cfg->sched_deadline = dl;
+      cfg->sched_period = per;
+      cfg->has_sched = true;
+    }
   return 0;
 }
 
@@ -797,6 +879,24 @@ parse_linux (struct pctx *c, yajl_val lx)
         }
     }
   TRY (json_get_string (lx, "mountLabel", c->doc, P, &cfg->mount_label, false, c->err));
+  yajl_val pers;
+  TRY (r = json_get_object (lx, "personality", c->doc, P, &pers, false, c->err));
+  if (r > 0)
+    {
+      cleanup_free char *dom = NULL;
+      cleanup_strv char **pfl = NULL;
+      TRY (json_get_string (pers, "domain", c->doc, "linux.personality", &dom, true, c->err));
+      TRY (json_get_strv (pers, "flags", c->doc, "linux.personality", &pfl, false, c->err));
+      if (strcmp (dom, "LINUX") == 0)
+        cfg->personality = 0x0000;      /* PER_LINUX */
+      else if (strcmp (dom, "LINUX32") == 0)
+        cfg->personality = 0x0008;      /* PER_LINUX32 */
+      else
+        return json_error (c->err, c->doc, "linux.personality.domain", "unknown domain `%s` (LINUX or LINUX32)", dom);
+      if (pfl && pfl[0])
+        return json_error (c->err, c->doc, "linux.personality.flags", "no flag is supported (as runc)");
+      cfg->has_personality = true;
+    }
   return 0;
 }
 

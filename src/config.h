@@ -140,6 +140,18 @@ struct moat_config
   bool has_oom_score_adj;
   int oom_score_adj;
   char *apparmor_profile, *selinux_label;
+  /* process.ioPriority: class IOPRIO_CLASS_* (1 RT, 2 BE, 3 IDLE), level 0-7 */
+  bool has_ioprio;
+  int ioprio_class, ioprio_level;
+  /* process.scheduler, for sched_setattr(2) */
+  bool has_sched;
+  uint32_t sched_policy;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_flags, sched_runtime, sched_deadline, sched_period;
+  /* linux.personality.domain: PER_LINUX or PER_LINUX32 */
+  bool has_personality;
+  unsigned long personality;
 
   char *hostname;              /* NULL = not set */
   char *domainname;

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -208,6 +209,33 @@ set_oom_score_adj (const struct moat_config *cfg, moat_error **err)
   return 0;
 }
 
+/* process.ioPriority and process.scheduler: while still root of the
+ * container (a real-time policy needs CAP_SYS_NICE), so the workload starts
+ * with them and its children inherit them. */
+static int
+set_sched_ioprio (const struct moat_config *cfg, moat_error **err)
+{
+  if (cfg->has_ioprio
+      && syscall (SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (cfg->ioprio_class << 13) | cfg->ioprio_level) < 0)
+    return moat_error_set (err, errno, "process.ioPriority: ioprio_set");
+  if (cfg->has_sched)
+    {
+      struct
+      {
+        uint32_t size, policy;
+        uint64_t flags;
+        int32_t nice;
+        uint32_t priority;
+        uint64_t runtime, deadline, period;
+      } attr = { .size = 48, .policy = cfg->sched_policy, .flags = cfg->sched_flags, .nice = cfg->sched_nice,
+                 .priority = cfg->sched_priority, .runtime = cfg->sched_runtime, .deadline = cfg->sched_deadline,
+                 .period = cfg->sched_period };
+      if (syscall (SYS_sched_setattr, 0, &attr, 0) < 0)
+        return moat_error_set (err, errno, "process.scheduler: sched_setattr");
+    }
+  return 0;
+}
+
 /* Become process.user: groups, then gid, then uid, keeping capabilities
  * across the uid change so the configured sets can be applied after it. */
 static int
@@ -309,8 +337,10 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
     return moat_error_set (err, errno, "process.cwd: chdir `%s`", cfg->cwd);
   if (find_executable (cfg, exe, err) < 0)
     return -1;
-  if (set_rlimits (cfg, err) < 0 || set_oom_score_adj (cfg, err) < 0)
+  if (set_rlimits (cfg, err) < 0 || set_oom_score_adj (cfg, err) < 0 || set_sched_ioprio (cfg, err) < 0)
     return -1;
+  if (cfg->has_personality && personality (cfg->personality) < 0)
+    return moat_error_set (err, errno, "linux.personality");
   return 0;
 }
 
@@ -638,7 +668,7 @@ joined_main (struct init_args *a)
     }
   if (chdir (cfg->cwd) < 0)
     moat_error_set (&err, errno, "process.cwd: chdir `%s`", cfg->cwd);
-  else if (find_executable (cfg, &exe, &err) == 0 && set_rlimits (cfg, &err) == 0)
+  else if (find_executable (cfg, &exe, &err) == 0 && set_rlimits (cfg, &err) == 0 && set_sched_ioprio (cfg, &err) == 0)
     init_finish (a, exe, NULL, setgroups_allowed_here (), &err);
   report (a->sync_fd, err);
   moat_error_free (&err);

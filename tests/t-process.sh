@@ -71,6 +71,41 @@ cfg "$B" '.process.oomScoreAdj = 500'
 setargs "$B" /bin/workload cat /proc/self/oom_score_adj
 t_is "oomScoreAdj" "$(run_in)" 500
 
+cfg "$B" 'del(.process.oomScoreAdj)'
+
+# ioPriority, scheduler, personality: read back by the process itself
+cfg "$B" '.process.ioPriority = {"class": "IOPRIO_CLASS_BE", "priority": 3}'
+setargs "$B" /bin/workload syscall ioprio_get 1 0
+t_is "process.ioPriority BE 3 (ioprio_get: 2<<13 | 3)" "$(run_in)" "ioprio_get = 16387"
+cfg "$B" 'del(.process.ioPriority) | .process.scheduler = {"policy": "SCHED_BATCH", "nice": 5}'
+setargs "$B" /bin/workload cat /proc/self/stat
+ST=$(run_in)
+t_is "process.scheduler SCHED_BATCH: policy 3 (stat field 41)" "$(awk '{print $41}' <<<"$ST")" 3
+t_is "and nice 5 (stat field 19)" "$(awk '{print $19}' <<<"$ST")" 5
+cfg "$B" 'del(.process.scheduler) | .linux.personality = {"domain": "LINUX32"}'
+setargs "$B" /bin/workload cat /proc/self/personality
+t_is "linux.personality LINUX32" "$(run_in)" 00000008
+cfg "$B" 'del(.linux.personality)'
+cfg "$B" '.process.scheduler = {"policy": "SCHED_WHATEVER"}'
+t_like "an unknown scheduler policy: an error naming it" "$(run_in 2>&1)" "process.scheduler.policy: unknown policy"
+cfg "$B" 'del(.process.scheduler) | .process.ioPriority = {"class": "IOPRIO_CLASS_BE", "priority": 9}'
+t_like "an ioPriority out of range" "$(run_in 2>&1)" "process.ioPriority.priority: must be between 0 and 7"
+cfg "$B" 'del(.process.ioPriority) | .linux.personality = {"domain": "OSF"}'
+t_like "an unknown personality domain" "$(run_in 2>&1)" "linux.personality.domain: unknown domain"
+cfg "$B" 'del(.linux.personality)'
+
+# a setuid-root binary gains nothing under no_new_privs
+cp "$WORKLOAD" "$B/rootfs/bin/suid"
+chown 0:0 "$B/rootfs/bin/suid"; chmod 4755 "$B/rootfs/bin/suid"
+cfg "$B" '.process.user = {"uid": 1000, "gid": 1000} | .process.noNewPrivileges = true |
+  .process.capabilities = {"bounding": [], "effective": [], "permitted": []}'
+setargs "$B" /bin/suid ids
+t_like "setuid-root binary under no_new_privs: euid stays 1000" "$(run_in)" "^uid=1000 euid=1000 suid=1000"
+cfg "$B" '.process.noNewPrivileges = false | .process.capabilities = {"bounding": ["CAP_SETUID"], "effective": [], "permitted": []}'
+t_like "(without no_new_privs, with CAP_SETUID in the bounding set, it becomes root: the test can tell)" "$(run_in)" "euid=0"
+cfg "$B" '.process.user = {"uid": 0, "gid": 0} | .process.noNewPrivileges = true | del(.process.capabilities)'
+rm -f "$B/rootfs/bin/suid"
+
 # fds: the container sees 0, 1, 2 and nothing of moat's
 setargs "$B" /bin/workload fds
 FDS=$(run_in 3</etc/hostname 4</etc/hostname)

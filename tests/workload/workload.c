@@ -813,7 +813,7 @@ static const struct
   long nr;
 } syscalls[] = {
   /* Identity and processes.  */
-  SC (getpid), SC (getppid), SC (gettid), SC (getuid), SC (geteuid),
+  SC (getpid), SC (getppid), SC (gettid), SC (getuid), SC (geteuid), SC (ioprio_get),
   SC (getgid), SC (getegid), SC (setuid), SC (setgid), SC (setresuid),
   SC (setresgid), SC (setgroups), SC (capset), SC (prctl), SC (seccomp),
   SC (personality), SC (clone), SC (clone3), SC (unshare), SC (setns),

@@ -53,6 +53,25 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
     }
   if (!cfg->ns[MOAT_NS_MNT].present)
     return moat_error_set (err, 0, "linux.namespaces: a mount namespace is required");
+  /* A sysctl is written through /proc/sys in the container's namespaces:
+   * only the namespaced ones, and only with their namespace, or the write
+   * would change the host (kernel.core_pattern is the classic). */
+  for (size_t i = 0; i < cfg->n_sysctl; i++)
+    {
+      const char *k = cfg->sysctl[i].key;
+      int need = -1;
+      if (strncmp (k, "net.", 4) == 0)
+        need = MOAT_NS_NET;
+      else if (strncmp (k, "kernel.shm", 10) == 0 || strncmp (k, "kernel.msg", 10) == 0
+               || strcmp (k, "kernel.sem") == 0 || strncmp (k, "fs.mqueue.", 10) == 0)
+        need = MOAT_NS_IPC;
+      else if (strcmp (k, "kernel.hostname") == 0 || strcmp (k, "kernel.domainname") == 0)
+        need = MOAT_NS_UTS;
+      if (need < 0)
+        return moat_error_set (err, 0, "linux.sysctl: `%s` is not namespaced: setting it would change the host", k);
+      if (!cfg->ns[need].present)
+        return moat_error_set (err, 0, "linux.sysctl: `%s` needs a %s namespace", k, ns_type_name (need));
+    }
   if (cfg->n_time_offsets && (!cfg->ns[MOAT_NS_TIME].present || cfg->ns[MOAT_NS_TIME].path))
     return moat_error_set (err, 0, "linux.timeOffsets: needs a new time namespace");
   return 0;

@@ -121,7 +121,18 @@ cfg "$B" '.linux.sysctl = {"net.ipv4.ip_forward": $v}' --arg v "$NEWFWD"
 setargs "$B" /bin/workload sysctl net.ipv4.ip_forward
 t_is "linux.sysctl is applied in the container" "$(run_in)" "net.ipv4.ip_forward $NEWFWD"
 t_is "and not on the host" "$(cat /proc/sys/net/ipv4/ip_forward)" "$HOSTFWD"
-cfg "$B" 'del(.linux.sysctl)'
+cfg "$B" '.linux.sysctl = {"kernel.shmmni": "2048"}'
+setargs "$B" /bin/workload sysctl kernel.shmmni
+t_is "an ipc sysctl (kernel.shmmni) in the container's ipc namespace" "$(run_in)" "kernel.shmmni 2048"
+CORE=$(cat /proc/sys/kernel/core_pattern)
+cfg "$B" '.linux.sysctl = {"kernel.core_pattern": "|/tmp/evil"}'
+t_like "a sysctl that is not namespaced is refused (it would change the host)" "$(run_in 2>&1)" \
+  "linux.sysctl: \`kernel.core_pattern\` is not namespaced"
+t_is "and the host's core_pattern is unchanged" "$(cat /proc/sys/kernel/core_pattern)" "$CORE"
+cfg "$B" '.linux.sysctl = {"net.ipv4.ip_forward": "1"} | .linux.namespaces |= map(select(.type != "network"))'
+t_like "a net.* sysctl without a network namespace is refused" "$(run_in 2>&1)" "needs a network namespace"
+t_is "the host's ip_forward is unchanged" "$(cat /proc/sys/net/ipv4/ip_forward)" "$HOSTFWD"
+cfg "$B" 'del(.linux.sysctl) | .linux.namespaces += [{"type": "network"}]'
 
 # the container's cgroup, seen through the cgroup mount with a cgroup namespace
 setargs "$B" /bin/workload ls /sys/fs/cgroup

@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "json.h"
 #include "policy.h"
+#include "supervisor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -100,7 +101,33 @@ struct needed
   char *name;
   long long pid;
   char *comm;
+  bool has_arg;          /* allow only this value of argument arg_index */
+  unsigned arg_index;
+  long long arg_value;
 };
+
+/* Where a record names the value that made the call what it was, the rule
+ * allows that value only: socket(AF_UNIX) does not open socket(AF_INET). */
+static bool
+arg_filter_of (yajl_val r, const char *name, unsigned *index, long long *value)
+{
+  if (strcmp (name, "socket") != 0 && strcmp (name, "socketpair") != 0)
+    return false;
+  yajl_val args = json_lookup (r, "args");
+  yajl_val d = args && YAJL_IS_OBJECT (args) ? json_lookup (args, "domain") : NULL;
+  if (d == NULL)
+    return false;
+  long long v = -1;
+  if (YAJL_IS_STRING (d))
+    v = supervisor_af_value (YAJL_GET_STRING (d));
+  else if (YAJL_IS_INTEGER (d))
+    v = YAJL_GET_INTEGER (d);
+  if (v < 0)
+    return false;
+  *index = 0;
+  *value = v;
+  return true;
+}
 
 /* Emit V as JSON; at the array AT, append the rules for NEED after its own
  * elements; at the string NAME_AT, write NEW_NAME instead. */
@@ -132,6 +159,20 @@ gen_added_rules (const struct gen_ctx *c)
       yajl_gen_array_close (c->g);
       gen_str (c->g, "action");
       gen_str (c->g, "SCMP_ACT_ALLOW");
+      if (n->has_arg)
+        {
+          gen_str (c->g, "args");
+          yajl_gen_array_open (c->g);
+          yajl_gen_map_open (c->g);
+          gen_str (c->g, "index");
+          yajl_gen_integer (c->g, n->arg_index);
+          gen_str (c->g, "value");
+          yajl_gen_integer (c->g, n->arg_value);
+          gen_str (c->g, "op");
+          gen_str (c->g, "SCMP_CMP_EQ");
+          yajl_gen_map_close (c->g);
+          yajl_gen_array_close (c->g);
+        }
       gen_str (c->g, "comment");
       cleanup_free char *why = xasprintf ("learned from container %s: pid %lld (%s) needed it", c->id, n->pid,
                                           n->comm ? n->comm : "?");
@@ -205,12 +246,20 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
       const char *name = str_of (r, "syscall");
       if (!is_stopped_call (r) || name == NULL || strcmp (name, "?") == 0)
         continue;
+      unsigned ai = 0;
+      long long av = 0;
+      bool has_arg = arg_filter_of (r, name, &ai, &av);
       bool seen = false;
       for (size_t k = 0; k < n_need && !seen; k++)
-        seen = strcmp (need[k].name, name) == 0;
+        seen = strcmp (need[k].name, name) == 0 && need[k].has_arg == has_arg
+               && (!has_arg || (need[k].arg_index == ai && need[k].arg_value == av));
       if (seen)
         continue;
       need = xrealloc (need, (n_need + 1) * sizeof *need);
+      memset (&need[n_need], 0, sizeof *need);
+      need[n_need].has_arg = has_arg;
+      need[n_need].arg_index = ai;
+      need[n_need].arg_value = av;
       need[n_need].name = xstrdup (name);
       need[n_need].pid = int_of (r, "nspid") > 0 ? int_of (r, "nspid") : int_of (r, "pid");
       const char *comm = str_of (r, "comm");
@@ -248,7 +297,10 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
   yajl_gen_free (g);
   for (size_t i = 0; i < n_need; i++)
     {
-      if (r == 0)
+      if (r == 0 && need[i].has_arg)
+        fprintf (stderr, "moat: added %s with arg%u == %lld (pid %lld, %s)\n", need[i].name, need[i].arg_index,
+                 need[i].arg_value, need[i].pid, need[i].comm ? need[i].comm : "?");
+      else if (r == 0)
         fprintf (stderr, "moat: added %s (pid %lld, %s)\n", need[i].name, need[i].pid,
                  need[i].comm ? need[i].comm : "?");
       free (need[i].name);

@@ -188,6 +188,15 @@ put_mode (struct jbuf *j, const char *key, uint64_t v)
   jb_str (j, key, b);
 }
 
+int
+supervisor_af_value (const char *name)
+{
+  for (size_t i = 0; i < ARRAY_SIZE (af_names); i++)
+    if (af_names[i] && strcmp (af_names[i], name) == 0)
+      return (int) i;
+  return -1;
+}
+
 /* name: "arg:type,..." with types path fd int mode oflags at clone ms af st
  * ptrace prctl sig hex. */
 static const struct { const char *name, *spec; } arg_specs[] = {

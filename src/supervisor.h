@@ -49,6 +49,10 @@ int supervisor_send_listener (int ctl_fd, int listener, moat_error **err);
 int supervisor_send_agent (int ctl_fd, int listener, const char *state_json, const char *metadata,
                            moat_error **err);
 
+/* The number of an address family as records name it ("AF_UNIX" -> 1), -1
+ * if unknown (used to turn a record back into an argument filter). */
+int supervisor_af_value (const char *name);
+
 /* Decode one syscall's arguments into a JSON object for the record (used by
  * the supervisor; exposed for unit tests). MEM_PID may be 0 (no string
  * reads). */

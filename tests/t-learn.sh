@@ -40,6 +40,17 @@ t_like "generate from a log with nothing stopped says so" "$(MA policy generate 
 t_like "generate without --from-audit" "$(MA policy generate --base "$POL/strict.json" 2>&1)" "needs --from-audit"
 t_like "generate for an unknown container" "$(MA policy generate --from-audit nosuch --base "$POL/strict.json" 2>&1)" "audit log of \`nosuch\`"
 
+# argument filters where the record names the value: socket(AF_UNIX) only
+setargs "$B" /bin/workload syscall socket 1 1 0
+t_ok "--learn a socket(AF_UNIX) call under strict" MA run --bundle "$B" --policy "$POL/strict.json" --learn lr8
+MA policy generate --from-audit lr8 --base "$POL/strict.json" -o "$TMP/sock.json" 2>"$TMP/sock.added"
+t_like "generate says it filters the family" "$(cat "$TMP/sock.added")" "added socket with arg0 == 1"
+t_is "the rule carries the argument filter" "$(jq -c '.seccomp.syscalls[-1] | [.names, .args]' "$TMP/sock.json")" \
+  '[["socket"],[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]]'
+t_like "under it socket(AF_UNIX) works" "$(MA run --bundle "$B" --policy "$TMP/sock.json" lr9 2>&1)" "^socket = [0-9]+$"
+setargs "$B" /bin/workload syscall socket 2 1 0
+t_is "and socket(AF_INET), never asked for, stays denied" "$(MA run --bundle "$B" --policy "$TMP/sock.json" lr10 2>&1)" "socket = -1 EPERM"
+
 # the same loop with a busybox shell script as the workload
 if [ -n "$BUSYBOX" ]; then
   cfg "$B" '.process.args = ["/bin/busybox", "sh", "-c", "mkdir -p /tmp/sh-made && echo made > /tmp/sh-made/f && cat /tmp/sh-made/f"]'

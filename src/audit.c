@@ -282,8 +282,8 @@ audit_write (int fd, const struct jbuf *j)
 #include "json.h"
 #include "state.h"
 
-static const char *
-rec_str (yajl_val r, const char *k)
+const char *
+audit_rec_str (yajl_val r, const char *k)
 {
   yajl_val v = json_lookup (r, k);
   return v && YAJL_IS_STRING (v) ? YAJL_GET_STRING (v) : NULL;
@@ -306,8 +306,8 @@ num_ll (yajl_val v, long long dflt)
   return (long long) d;
 }
 
-static long long
-rec_int (yajl_val r, const char *k, long long dflt)
+long long
+audit_rec_int (yajl_val r, const char *k, long long dflt)
 {
   yajl_val v = json_lookup (r, k);
   return v && YAJL_IS_NUMBER (v) ? num_ll (v, dflt) : dflt;
@@ -316,7 +316,7 @@ rec_int (yajl_val r, const char *k, long long dflt)
 static void
 format_call (yajl_val r, char *out, size_t n)
 {
-  const char *sc = rec_str (r, "syscall");
+  const char *sc = audit_rec_str (r, "syscall");
   yajl_val args = json_lookup (r, "args");
   size_t off = (size_t) snprintf (out, n, "%s(", sc ? sc : "?");
   if (args && YAJL_IS_OBJECT (args))
@@ -342,11 +342,11 @@ format_call (yajl_val r, char *out, size_t n)
 static void
 format_outcome (yajl_val r, char *out, size_t n)
 {
-  const char *act = rec_str (r, "action"), *rule = rec_str (r, "rule"), *eno = rec_str (r, "errno");
-  const char *wall = rec_str (r, "wall"), *kind = rec_str (r, "kind");
+  const char *act = audit_rec_str (r, "action"), *rule = audit_rec_str (r, "rule"), *eno = audit_rec_str (r, "errno");
+  const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
   if ((wall && strcmp (wall, "seccomp") != 0) || (kind && strcmp (kind, "syscall") != 0))
     {
-      const char *fault = rec_str (r, "fault");
+      const char *fault = audit_rec_str (r, "fault");
       snprintf (out, n, "%s", fault ? fault : (act ? act : ""));
       return;
     }
@@ -374,15 +374,15 @@ static bool
 matches (const struct audit_query *q, yajl_val r)
 {
   const char *s;
-  if (q->wall && (!(s = rec_str (r, "wall")) || strcmp (s, q->wall) != 0))
+  if (q->wall && (!(s = audit_rec_str (r, "wall")) || strcmp (s, q->wall) != 0))
     return false;
-  if (q->kind && (!(s = rec_str (r, "kind")) || strcmp (s, q->kind) != 0))
+  if (q->kind && (!(s = audit_rec_str (r, "kind")) || strcmp (s, q->kind) != 0))
     return false;
-  if (q->syscall && (!(s = rec_str (r, "syscall")) || strcmp (s, q->syscall) != 0))
+  if (q->syscall && (!(s = audit_rec_str (r, "syscall")) || strcmp (s, q->syscall) != 0))
     return false;
-  if (q->pid >= 0 && rec_int (r, "pid", -1) != q->pid && rec_int (r, "nspid", -1) != q->pid)
+  if (q->pid >= 0 && audit_rec_int (r, "pid", -1) != q->pid && audit_rec_int (r, "nspid", -1) != q->pid)
     return false;
-  if (q->since && (!(s = rec_str (r, "time")) || strcmp (s, q->since) < 0))
+  if (q->since && (!(s = audit_rec_str (r, "time")) || strcmp (s, q->since) < 0))
     return false;
   return true;
 }
@@ -391,22 +391,22 @@ static void
 print_row (yajl_val r)
 {
   char call[256], outcome[128];
-  const char *t = rec_str (r, "time");
+  const char *t = audit_rec_str (r, "time");
   const char *hms = t && strlen (t) >= 23 ? t + 11 : (t ? t : "");
   format_call (r, call, sizeof call);
-  const char *wall = rec_str (r, "wall"), *kind = rec_str (r, "kind");
+  const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
   if (wall && strcmp (wall, "cgroup") == 0 && kind && strcmp (kind, "oom") == 0)
-    snprintf (call, sizeof call, "OOM at %s", rec_str (r, "limit") ? rec_str (r, "limit") : "?");
+    snprintf (call, sizeof call, "OOM at %s", audit_rec_str (r, "limit") ? audit_rec_str (r, "limit") : "?");
   else if (wall && strcmp (wall, "cgroup") == 0 && kind && strcmp (kind, "pids") == 0)
-    snprintf (call, sizeof call, "%s: %lld fork(s) refused", rec_str (r, "limit") ? rec_str (r, "limit") : "?",
-              rec_int (r, "refused", 0));
+    snprintf (call, sizeof call, "%s: %lld fork(s) refused", audit_rec_str (r, "limit") ? audit_rec_str (r, "limit") : "?",
+              audit_rec_int (r, "refused", 0));
   else if (wall && (strcmp (wall, "moat") == 0))
-    snprintf (call, sizeof call, "%s: %s", kind ? kind : "?", rec_str (r, "what") ? rec_str (r, "what") : "");
+    snprintf (call, sizeof call, "%s: %s", kind ? kind : "?", audit_rec_str (r, "what") ? audit_rec_str (r, "what") : "");
   else if (!(kind && strcmp (kind, "syscall") == 0))
     {
       /* A death or a fault, whatever the wall (a SIGSYS death is at the
        * seccomp wall but has no call to show). */
-      const char *sig = rec_str (r, "signal"), *addr = rec_str (r, "addr"), *ip = rec_str (r, "ip");
+      const char *sig = audit_rec_str (r, "signal"), *addr = audit_rec_str (r, "addr"), *ip = audit_rec_str (r, "ip");
       if (addr && ip)
         snprintf (call, sizeof call, "%s at %s, ip %s", sig ? sig : "fault", addr, ip);
       else if (ip)
@@ -415,9 +415,9 @@ print_row (yajl_val r)
         snprintf (call, sizeof call, "%s", sig ? sig : (kind ? kind : "?"));
     }
   format_outcome (r, outcome, sizeof outcome);
-  const char *comm = rec_str (r, "comm");
-  printf ("%-12.12s %6lld  %-15.15s %-8s %-40s %s\n", hms, rec_int (r, "nspid", rec_int (r, "pid", 0)),
-          comm ? comm : "?", rec_str (r, "wall") ? rec_str (r, "wall") : "?", call, outcome);
+  const char *comm = audit_rec_str (r, "comm");
+  printf ("%-12.12s %6lld  %-15.15s %-8s %-40s %s\n", hms, audit_rec_int (r, "nspid", audit_rec_int (r, "pid", 0)),
+          comm ? comm : "?", audit_rec_str (r, "wall") ? audit_rec_str (r, "wall") : "?", call, outcome);
 }
 
 static bool
@@ -481,14 +481,14 @@ audit_show (const struct audit_query *q, moat_error **err)
           if (q->summary)
             {
               char key[256];
-              const char *wall = rec_str (r, "wall"), *kind = rec_str (r, "kind");
+              const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
               if (kind && strcmp (kind, "syscall") == 0)
-                snprintf (key, sizeof key, "seccomp  %-20s %-14s %s", rec_str (r, "syscall") ? rec_str (r, "syscall") : "?",
-                          rec_str (r, "errno") ? rec_str (r, "errno") : (rec_str (r, "action") ? rec_str (r, "action") : "?"),
-                          rec_str (r, "rule") ? rec_str (r, "rule") : "?");
+                snprintf (key, sizeof key, "seccomp  %-20s %-14s %s", audit_rec_str (r, "syscall") ? audit_rec_str (r, "syscall") : "?",
+                          audit_rec_str (r, "errno") ? audit_rec_str (r, "errno") : (audit_rec_str (r, "action") ? audit_rec_str (r, "action") : "?"),
+                          audit_rec_str (r, "rule") ? audit_rec_str (r, "rule") : "?");
               else
                 snprintf (key, sizeof key, "%-8s %-20s %s", wall ? wall : "?",
-                          rec_str (r, "signal") ? rec_str (r, "signal") : (rec_str (r, "kind") ? rec_str (r, "kind") : "?"), "");
+                          audit_rec_str (r, "signal") ? audit_rec_str (r, "signal") : (audit_rec_str (r, "kind") ? audit_rec_str (r, "kind") : "?"), "");
               size_t i;
               for (i = 0; i < nrows && strcmp (rows[i].key, key) != 0; i++)
                 ;

@@ -45,6 +45,12 @@ void audit_time (char *buf, size_t n);
 /* Append one record (a complete line). */
 int audit_write (int fd, const struct jbuf *j);
 
+/* Fields of a parsed record: a string (NULL if absent or not a string), a
+ * number (DFLT if absent; a double is clamped, never undefined). */
+#include <yajl/yajl_tree.h>
+const char *audit_rec_str (yajl_val r, const char *k);
+long long audit_rec_int (yajl_val r, const char *k, long long dflt);
+
 /* `moat audit`: print the log of ID. */
 struct audit_query
 {

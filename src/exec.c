@@ -90,18 +90,6 @@ load_process_file (const char *path, struct moat_config *cfg, moat_error **err)
   return 0;
 }
 
-static char **
-strv_copy (char **v)
-{
-  size_t n = 0;
-  while (v && v[n])
-    n++;
-  char **out = xmalloc0 ((n + 1) * sizeof *out);
-  for (size_t i = 0; i < n; i++)
-    out[i] = xstrdup (v[i]);
-  return out;
-}
-
 /* Append S to the NULL-terminated *V unless it is there already. */
 static void
 strv_add_unique (char ***v, const char *s)
@@ -152,7 +140,7 @@ apply_overrides (const struct exec_opts *o, struct moat_config *cfg, moat_error 
   if (o->args && o->args[0])
     {
       strv_free (cfg->args);
-      cfg->args = strv_copy (o->args);
+      cfg->args = strv_dup (o->args);
     }
   if (cfg->args == NULL || cfg->args[0] == NULL)
     return moat_error_set (err, 0, "exec: no command given");

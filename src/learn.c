@@ -72,25 +72,11 @@ read_records (const char *audit_dir, const char *id, struct rec_list *out, moat_
   return 0;
 }
 
-static const char *
-str_of (yajl_val r, const char *k)
-{
-  yajl_val v = json_lookup (r, k);
-  return v && YAJL_IS_STRING (v) ? YAJL_GET_STRING (v) : NULL;
-}
-
-static long long
-int_of (yajl_val r, const char *k)
-{
-  yajl_val v = json_lookup (r, k);
-  return v && YAJL_IS_INTEGER (v) ? YAJL_GET_INTEGER (v) : -1;
-}
-
 /* A denied (or, under --learn, logged) call: what a policy could allow. */
 static bool
 is_stopped_call (yajl_val r)
 {
-  const char *kind = str_of (r, "kind"), *action = str_of (r, "action");
+  const char *kind = audit_rec_str (r, "kind"), *action = audit_rec_str (r, "action");
   return kind && strcmp (kind, "syscall") == 0 && action && strcmp (action, "allow") != 0;
 }
 
@@ -243,7 +229,7 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
   for (size_t i = 0; i < recs.n; i++)
     {
       yajl_val r = recs.v[i];
-      const char *name = str_of (r, "syscall");
+      const char *name = audit_rec_str (r, "syscall");
       if (!is_stopped_call (r) || name == NULL || strcmp (name, "?") == 0)
         continue;
       unsigned ai = 0;
@@ -261,8 +247,8 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
       need[n_need].arg_index = ai;
       need[n_need].arg_value = av;
       need[n_need].name = xstrdup (name);
-      need[n_need].pid = int_of (r, "nspid") > 0 ? int_of (r, "nspid") : int_of (r, "pid");
-      const char *comm = str_of (r, "comm");
+      need[n_need].pid = audit_rec_int (r, "nspid", -1) > 0 ? audit_rec_int (r, "nspid", -1) : audit_rec_int (r, "pid", -1);
+      const char *comm = audit_rec_str (r, "comm");
       need[n_need].comm = comm ? xstrdup (comm) : NULL;
       n_need++;
     }
@@ -317,9 +303,9 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
 static void
 explain_syscall (yajl_val r, const char *id)
 {
-  const char *name = str_of (r, "syscall"), *action = str_of (r, "action"), *rule = str_of (r, "rule");
-  const char *policy = str_of (r, "policy"), *eno = str_of (r, "errno");
-  printf ("%s (pid %lld, %s): ", name ? name : "?", int_of (r, "nspid"), str_of (r, "comm") ? str_of (r, "comm") : "?");
+  const char *name = audit_rec_str (r, "syscall"), *action = audit_rec_str (r, "action"), *rule = audit_rec_str (r, "rule");
+  const char *policy = audit_rec_str (r, "policy"), *eno = audit_rec_str (r, "errno");
+  printf ("%s (pid %lld, %s): ", name ? name : "?", audit_rec_int (r, "nspid", -1), audit_rec_str (r, "comm") ? audit_rec_str (r, "comm") : "?");
   if (action && strcmp (action, "log") == 0)
     printf ("allowed and logged by the seccomp filter, %s of policy `%s` (a learn run or a log rule)\n",
             rule ? rule : "?", policy ? policy : "?");
@@ -336,9 +322,9 @@ explain_syscall (yajl_val r, const char *id)
 static void
 explain_signal (yajl_val r)
 {
-  const char *sig = str_of (r, "signal"), *wall = str_of (r, "wall"), *fault = str_of (r, "fault");
-  const char *addr = str_of (r, "addr"), *ip = str_of (r, "ip");
-  printf ("%s (pid %lld, %s): %s", sig ? sig : "?", int_of (r, "nspid"), str_of (r, "comm") ? str_of (r, "comm") : "?",
+  const char *sig = audit_rec_str (r, "signal"), *wall = audit_rec_str (r, "wall"), *fault = audit_rec_str (r, "fault");
+  const char *addr = audit_rec_str (r, "addr"), *ip = audit_rec_str (r, "ip");
+  printf ("%s (pid %lld, %s): %s", sig ? sig : "?", audit_rec_int (r, "nspid", -1), audit_rec_str (r, "comm") ? audit_rec_str (r, "comm") : "?",
           wall && strcmp (wall, "seccomp") == 0 ? "killed by the seccomp filter (see its syscall record)"
           : "raised by the CPU or the MMU");
   if (fault)
@@ -354,11 +340,11 @@ explain_signal (yajl_val r)
 static void
 explain_cgroup (yajl_val r)
 {
-  const char *kind = str_of (r, "kind"), *limit = str_of (r, "limit");
+  const char *kind = audit_rec_str (r, "kind"), *limit = audit_rec_str (r, "limit");
   if (kind && strcmp (kind, "oom") == 0)
     printf ("OOM kill (pid %lld, %s): the memory limit %s was reached\n"
             "    to allow more: raise linux.resources.memory.limit (podman --memory, moat update --memory)\n",
-            int_of (r, "nspid"), str_of (r, "comm") ? str_of (r, "comm") : "?", limit ? limit : "?");
+            audit_rec_int (r, "nspid", -1), audit_rec_str (r, "comm") ? audit_rec_str (r, "comm") : "?", limit ? limit : "?");
   else
     printf ("%s at the cgroup wall: %s\n"
             "    to allow more: raise linux.resources.pids.limit (podman --pids-limit, moat update --pids-limit)\n",
@@ -380,11 +366,11 @@ learn_explain (const char *audit_dir, const char *id, moat_error **err)
   for (size_t i = 0; i < recs.n; i++)
     {
       yajl_val r = recs.v[i];
-      const char *wall = str_of (r, "wall"), *kind = str_of (r, "kind");
+      const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
       if (wall == NULL || kind == NULL || strcmp (kind, "notice") == 0)
         continue;
-      cleanup_free char *key = xasprintf ("%s/%s/%s/%s/%s", wall, kind, str_of (r, "syscall") ?: "",
-                                          str_of (r, "signal") ?: "", str_of (r, "rule") ?: "");
+      cleanup_free char *key = xasprintf ("%s/%s/%s/%s/%s", wall, kind, audit_rec_str (r, "syscall") ?: "",
+                                          audit_rec_str (r, "signal") ?: "", audit_rec_str (r, "rule") ?: "");
       bool dup = false;
       for (size_t k = 0; k < n_seen && !dup; k++)
         dup = strcmp (seen[k], key) == 0;

@@ -164,16 +164,6 @@ policy_free (struct moat_policy *p)
 }
 
 static char **
-strv_dup (char **v)
-{
-  size_t n = strv_len (v);
-  char **r = xmalloc0 ((n + 1) * sizeof (char *));
-  for (size_t i = 0; i < n; i++)
-    r[i] = xstrdup (v[i]);
-  return r;
-}
-
-static char **
 strv_concat (char **a, char **b)
 {
   size_t na = strv_len (a), nb = strv_len (b);

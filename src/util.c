@@ -74,6 +74,16 @@ strv_len (char *const *v)
   return n;
 }
 
+char **
+strv_dup (char *const *v)
+{
+  size_t n = strv_len (v);
+  char **r = xmalloc0 ((n + 1) * sizeof (char *));
+  for (size_t i = 0; i < n; i++)
+    r[i] = xstrdup (v[i]);
+  return r;
+}
+
 void *
 xmalloc0 (size_t n)
 {

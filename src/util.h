@@ -66,6 +66,8 @@ int send_with_fd (int sock, const void *buf, size_t len, int passed);
 void close_fds_except (int first, const int *keep, size_t n);
 
 size_t strv_len (char *const *v);
+/* A deep copy of the NULL-terminated V (NULL gives an empty list). */
+char **strv_dup (char *const *v);
 void strv_free (char **v);
 
 /* Microseconds on CLOCK_MONOTONIC. */

@@ -5,11 +5,22 @@
 set -u
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
+# Nothing a test runs may wait on whatever stdin CI hands us.
+exec </dev/null
+# Each test ends within its limit (tests/guard.sh) and the whole suite
+# within this budget: CI cuts a run at 90 minutes, and a cut run says
+# nothing. Each test's end is printed here as it happens (fd 9).
+START=$(date +%s)
+export MOAT_DEADLINE=${MOAT_DEADLINE:-$((START + ${MOAT_SUITE_MINUTES:-75} * 60))}
+exec 9>&1
+export MOAT_PROGRESS_FD=9
+stamp () { echo "=== $(date +%T) (+$(( $(date +%s) - START ))s) $*"; }
 
 if [ "$(id -u)" != 0 ]; then
   echo "run-suite: needs root (namespaces, mounts, cgroups)" >&2
   exit 1
 fi
+stamp "installing dependencies"
 [ "${MOAT_SKIP_DEPS:-}" = 1 ] || tests/install-deps.sh || exit 1
 # The lanes build out of tree, which automake refuses while the source tree
 # itself is configured (as the README's demo command leaves it).
@@ -24,11 +35,11 @@ run_lane () {   # run_lane NAME CONFIGURE-ARGS...
   local name=$1; shift
   local dir="$SRC/build-$name"
   rm -rf "$dir"; mkdir -p "$dir"
-  echo "=== $name: configure $*"
+  stamp "$name: configure $*"
   (cd "$dir" && "$SRC/configure" "$@" >configure.log 2>&1) || { cat "$dir/configure.log"; status=1; return; }
-  echo "=== $name: build"
+  stamp "$name: build"
   make -C "$dir" -j2 >"$dir/build.log" 2>&1 || { tail -n 50 "$dir/build.log"; status=1; return; }
-  echo "=== $name: make check"
+  stamp "$name: make check"
   make -C "$dir" check -j1 >"$dir/check.log" 2>&1 || status=1
   grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP|ERROR):' "$dir/check.log" | sed 's/^/  /'
   for f in "$dir"/tests/*.log "$dir"/tests/unit/*.log; do
@@ -57,5 +68,6 @@ for trs in "$SRC"/build-*/tests/*.trs "$SRC"/build-*/tests/unit/*.trs; do
   skip=$((skip + $(grep -c '^:test-result: SKIP' "$trs")))
 done
 [ "$status" = 0 ] || [ "$fail" -gt 0 ] || fail=1
+stamp "done"
 echo "$pass passed, $fail failed, $skip skipped"
 exit $status

@@ -30,7 +30,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 EOF
 containerd --config "$TMP/ct/config.toml" > "$TMP/ct/containerd.log" 2>&1 &
 CTD=$!
-C () { timeout 120 ctr --address "$CRUN_DIR/containerd.sock" "$@"; }
+C () { timeout -k 10 120 ctr --address "$CRUN_DIR/containerd.sock" "$@"; }
 DEFAULT_BEFORE=$(ls -d /sys/fs/cgroup/default /sys/fs/cgroup/*/default 2>/dev/null)
 ctd_cleanup () {
   local id
@@ -82,7 +82,7 @@ t_is "run --rm: output" "$("${RUN[@]}" --rm "$IMG" ct1 echo hello-from-moat 2>&1
 "${RUN[@]}" --rm "$IMG" ct2 sh -c 'exit 6' >/dev/null 2>&1
 t_is "run --rm: exit code" "$?" 6
 if command -v script >/dev/null; then
-  OUT=$(script -qec "timeout 120 ctr --address $CRUN_DIR/containerd.sock run --runc-binary $TMP/ct/moat --runc-root $CRUN_DIR/runc --rm -t $IMG ct3 tty" /dev/null < /dev/null | tr -d '\r\0')
+  OUT=$(script -qec "timeout --foreground -k 10 120 ctr --address $CRUN_DIR/containerd.sock run --runc-binary $TMP/ct/moat --runc-root $CRUN_DIR/runc --rm -t $IMG ct3 tty" /dev/null < /dev/null | tr -d '\r\0')
   t_like "run -t: a pty" "$OUT" "/dev/pts/[0-9]+"
 else
   ok "# SKIP no script(1)"
@@ -92,7 +92,7 @@ t_ok "run -d" "${RUN[@]}" -d "$IMG" ct4 sleep 300
 t_is "task exec: output" "$(C task exec --exec-id e1 ct4 sh -c 'echo exec-ok' 2>&1)" exec-ok
 t_is "task exec joins the pid namespace" "$(C task exec --exec-id e2 ct4 cat /proc/1/comm 2>&1)" sleep
 if command -v script >/dev/null; then
-  OUT=$(script -qec "timeout 120 ctr --address $CRUN_DIR/containerd.sock task exec -t --exec-id e3 ct4 tty" /dev/null < /dev/null | tr -d '\r\0')
+  OUT=$(script -qec "timeout --foreground -k 10 120 ctr --address $CRUN_DIR/containerd.sock task exec -t --exec-id e3 ct4 tty" /dev/null < /dev/null | tr -d '\r\0')
   t_like "task exec -t: a pty" "$OUT" "/dev/pts/[0-9]+"
 else
   ok "# SKIP no script(1)"

@@ -46,7 +46,7 @@ EOF
 echo 'unqualified-search-registries = []' > "$TMP/pm/registries.conf"
 export CONTAINERS_CONF=$TMP/pm/containers.conf CONTAINERS_STORAGE_CONF=$TMP/pm/storage.conf
 export CONTAINERS_REGISTRIES_CONF=$TMP/pm/registries.conf
-P () { timeout 120 podman "$@"; }
+P () { timeout -k 10 120 podman "$@"; }
 
 # podman's cgroupfs parent: removed at the end if this test made it.
 LIBPOD_BEFORE=$(ls -d /sys/fs/cgroup/libpod_parent /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
@@ -85,7 +85,7 @@ t_is "run --rm: the output passes through" "$("${RUN[@]}" "$IMG" echo hello-from
 t_is "run --rm: the exit code passes through" "$?" 7
 t_is "run -i: stdin reaches the process" "$(echo piped-in | "${RUN[@]}" -i "$IMG" cat 2>&1)" piped-in
 if command -v script >/dev/null; then
-  OUT=$(script -qec "timeout 120 podman run --rm -t --network none $IMG sh -c 'tty; exit 3'" /dev/null < /dev/null | tr -d '\r\0')
+  OUT=$(script -qec "timeout --foreground -k 10 120 podman run --rm -t --network none $IMG sh -c 'tty; exit 3'" /dev/null < /dev/null | tr -d '\r\0')
   t_like "run -t: the process has a pty" "$OUT" "^/dev/pts/[0-9]+$"
 else
   ok "# SKIP no script(1)"
@@ -98,7 +98,7 @@ P exec web sh -c 'exit 4' >/dev/null 2>&1
 t_is "exec: exit code" "$?" 4
 t_is "exec joins the container's pid namespace (pid 1 is sleep)" "$(P exec web cat /proc/1/comm 2>&1)" sleep
 if command -v script >/dev/null; then
-  OUT=$(script -qec "timeout 120 podman exec -t web tty" /dev/null < /dev/null | tr -d '\r\0')
+  OUT=$(script -qec "timeout --foreground -k 10 120 podman exec -t web tty" /dev/null < /dev/null | tr -d '\r\0')
   t_like "exec -t: a pty" "$OUT" "^/dev/pts/[0-9]+$"
 else
   ok "# SKIP no script(1)"

@@ -14,6 +14,7 @@ struct global_opts
   bool systemd_cgroup;
   const char *audit_dir;
   const char *kmsg;
+  const char *fault_detail;   /* --fault-detail kmsg|bpf, or NULL */
 };
 
 /* Each returns the process exit status. */

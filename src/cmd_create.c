@@ -34,6 +34,7 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
   o->systemd_cgroup = g->systemd_cgroup;
   o->audit_dir = g->audit_dir;
   o->kmsg = g->kmsg;
+  o->fault_detail = g->fault_detail;
   int c;
   while ((c = getopt_long (argc, argv, detach ? "+b:d" : "+b:", opts, NULL)) != -1)
     switch (c)

@@ -1,6 +1,7 @@
 /* `moat features`: what this moat supports, in the OCI runtime-spec
  * "features" format (engines read it), plus moat's own annotations: the
  * host CPU's user/kernel protections and the cgroup layout. */
+#include "faults-bpf.h"
 #include "config-host.h"
 #include "cgroup.h"
 #include "cmd.h"
@@ -128,6 +129,8 @@ cmd_features (struct global_opts *g UNUSED, int argc UNUSED, char **argv UNUSED)
   G_STR (y, "org.moat.libseccomp.version"); G_STR (y, lv);
   G_STR (y, "org.moat.cgroup.layout"); G_STR (y, cgroup_layout_name (layout));
   G_STR (y, "org.moat.audit"); G_STR (y, "seccomp,signals");
+  /* where fault details can come from (--fault-detail) */
+  G_STR (y, "org.moat.fault-detail"); G_STR (y, fault_bpf_built () ? "kmsg,bpf" : "kmsg");
   /* The CPU's own walls between user and kernel mode. */
   static const char *const cpu[][2] = { { "smap", "org.moat.cpu.smap" }, { "smep", "org.moat.cpu.smep" },
                                         { "umip", "org.moat.cpu.umip" }, { "pku", "org.moat.cpu.pku" },

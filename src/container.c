@@ -242,6 +242,16 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   return cgroup_path_for (cfg, o->id, &c->cgroup_path, err);
 }
 
+/* --fault-detail wins over the policy's audit.faultDetail; kmsg is the
+ * default: loading the probe costs about 12 ms of create (the kernel's BTF
+ * is read and the program verified), the kernel log costs nothing. */
+static bool
+fault_detail_bpf (const struct create_opts *o, const struct creation *c)
+{
+  const char *d = o->fault_detail ? o->fault_detail : c->policy ? c->policy->fault_detail : NULL;
+  return d && strcmp (d, "bpf") == 0;
+}
+
 static int
 bind_state_sock (int dirfd, const char *name, int backlog, int *out, moat_error **err)
 {
@@ -437,6 +447,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       struct supervisor_args sa = { .id = o->id, .policy = pname, .sc = c->sc,
                                     .log_fd = log_fd, .ctl_fd = sup_parent, .init_pid = c->pid,
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",
+                                    .fault_bpf = fault_detail_bpf (o, c),
                                     .agent_path = to_agent ? c->sc->listener_path : NULL,
                                     .cgroup_path = c->audit_cgroup ? c->cgroup_path : NULL,
                                     .accept_fd = accept_fd };

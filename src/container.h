@@ -22,6 +22,7 @@ struct create_opts
   const char *audit_dir;      /* --audit-dir; NULL = /var/log/moat */
   const char *policy;         /* --policy FILE, or NULL */
   const char *kmsg;           /* --kmsg: the kernel log for fault details */
+  const char *fault_detail;   /* --fault-detail: "kmsg", "bpf", or NULL (the policy's, else kmsg) */
   bool learn;                 /* --learn: every call the policy would stop is allowed and recorded */
 };
 

@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "faults.h"
+#include "faults-bpf.h"
 #include "util.h"
 
 #include <errno.h>
@@ -44,6 +45,8 @@ struct detail
   char kind[40];          /* "segfault", "general protection fault", "invalid opcode", "divide error" */
   unsigned long long addr, ip, sp, error;
   bool has_addr, has_error;
+  bool bpf;               /* from the BPF probe (else the kernel log) */
+  int sig, code;          /* the probe's: the signal and its si_code */
 };
 
 struct pending
@@ -59,6 +62,7 @@ struct pending
 struct faults
 {
   int cn, kmsg;
+  struct fault_bpf *bpf;          /* the lossless detail source, when loaded */
   const char *id;
   int log_fd;
   struct task *tasks;
@@ -228,11 +232,44 @@ fault_describe (unsigned long code, char *out, size_t n)
             (code & 32) ? ", protection-key violation" : "");
 }
 
+/* Raised by the page-fault handler: the error code is a page-fault one. */
+static bool
+page_fault (const struct detail *d)
+{
+  return strcmp (d->kind, "segfault") == 0 || strcmp (d->kind, "bus error") == 0;
+}
+
+/* si_code in the kernel's words (the probe gives the number). */
+static const char *
+si_code_name (int sig, int code)
+{
+  static const char *const segv[] = { NULL, "SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR" };
+  static const char *const bus[] = { NULL, "BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO" };
+  static const char *const ill[] = { NULL, "ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP",
+                                     "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK" };
+  static const char *const fpe[] = { NULL, "FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF",
+                                     "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB" };
+  static const char *const trap[] = { NULL, "TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT" };
+  if (code == 0x80)
+    return "SI_KERNEL";
+#define PICK(t) (code > 0 && (size_t) code < ARRAY_SIZE (t) ? t[code] : NULL)
+  switch (sig)
+    {
+    case SIGSEGV: return PICK (segv);
+    case SIGBUS: return PICK (bus);
+    case SIGILL: return PICK (ill);
+    case SIGFPE: return PICK (fpe);
+    case SIGTRAP: return PICK (trap);
+    default: return NULL;
+    }
+#undef PICK
+}
+
 static const char *
 wall_for (const struct pending *p)
 {
   if (p->d.have)
-    return strcmp (p->d.kind, "segfault") == 0 ? "mmu" : "cpu";
+    return page_fault (&p->d) ? "mmu" : "cpu";
   switch (p->sig)
     {
     case SIGSEGV: case SIGBUS: return "mmu";
@@ -262,7 +299,10 @@ emit (struct faults *f, struct pending *p)
   /* The kernel's report names the task as it was at the fault: better than
    * a comm read before a last exec the connector had not told us yet. */
   jb_str (j, "comm", p->d.have && p->d.comm[0] ? p->d.comm : p->t.comm);
-  jb_str (j, "exe", p->t.exe);
+  if (p->t.exe[0])
+    jb_str (j, "exe", p->t.exe);
+  else
+    jb_raw (j, "exe", "null");   /* exec'd and gone before it could be read */
   if (p->death)
     {
       char sig[16];
@@ -283,12 +323,15 @@ emit (struct faults *f, struct pending *p)
       jb_str (j, "ip", hex);
       if (p->d.has_error)
         jb_int (j, "error", (long long) p->d.error);
-      if (strcmp (p->d.kind, "segfault") == 0)
+      if (page_fault (&p->d))
         fault_describe ((unsigned long) p->d.error, words, sizeof words);
       else
         snprintf (words, sizeof words, "%s", p->d.kind);
       jb_str (j, "fault", words);
-      jb_str (j, "detail", "kmsg");
+      const char *code = p->d.bpf ? si_code_name (p->d.sig, p->d.code) : NULL;
+      if (code)
+        jb_str (j, "code", code);
+      jb_str (j, "detail", p->d.bpf ? "bpf" : "kmsg");
     }
   else
     {
@@ -386,6 +429,10 @@ on_event (struct faults *f, const struct proc_event *ev)
         if (t == NULL)
           return;
         f->gen++;
+        /* What ran before the exec is not what runs now: if the process
+         * is gone before its new exe can be read, say nothing rather than
+         * name the old one. */
+        t->exe[0] = '\0';
         if (t->dead && t->tid == t->tgid)
           {
             /* A thread that execs takes over the leader's pid, and the old
@@ -430,8 +477,9 @@ on_event (struct faults *f, const struct proc_event *ev)
               pend_remove (f, i);
               break;
             }
-        bool may_have_report = p.sig == SIGSEGV || p.sig == SIGILL || p.sig == SIGFPE;
-        p.deadline = (p.d.have || !may_have_report || f->kmsg < 0) ? 0 : now_ms () + KMSG_WAIT_MS;
+        /* The probe reports SIGBUS too; the kernel log does not. */
+        bool may_have_report = p.sig == SIGSEGV || p.sig == SIGILL || p.sig == SIGFPE || (f->bpf && p.sig == SIGBUS);
+        p.deadline = (p.d.have || !may_have_report || (f->kmsg < 0 && !f->bpf)) ? 0 : now_ms () + KMSG_WAIT_MS;
         if (p.deadline == 0)
           emit (f, &p);
         else
@@ -462,6 +510,24 @@ resync (struct faults *f)
     }
 }
 
+/* Something was dropped: say so in the log rather than pretend. */
+static void
+lost_record (struct faults *f, const char *what)
+{
+  struct jbuf *j = &f->rec;
+  char tb[48];
+  audit_time (tb, sizeof tb);
+  jb_open (j);
+  jb_str (j, "time", tb);
+  jb_str (j, "container", f->id);
+  jb_str (j, "wall", "moat");
+  jb_str (j, "kind", "lost");
+  jb_str (j, "what", what);
+  jb_close (j);
+  if (f->log_fd >= 0 && audit_write (f->log_fd, j) < 0)
+    f->unwritten++;
+}
+
 void
 faults_on_connector (struct faults *f)
 {
@@ -473,19 +539,7 @@ faults_on_connector (struct faults *f)
         {
           if (errno == ENOBUFS)
             {
-              /* Events were dropped: say so in the log rather than pretend. */
-              struct jbuf *j = &f->rec;
-              char tb[48];
-              audit_time (tb, sizeof tb);
-              jb_open (j);
-              jb_str (j, "time", tb);
-              jb_str (j, "container", f->id);
-              jb_str (j, "wall", "moat");
-              jb_str (j, "kind", "lost");
-              jb_str (j, "what", "proc connector overflow: some process events were dropped");
-              jb_close (j);
-              if (f->log_fd >= 0 && audit_write (f->log_fd, j) < 0)
-                f->unwritten++;
+              lost_record (f, "proc connector overflow: some process events were dropped");
               resync (f);
               continue;
             }
@@ -587,6 +641,32 @@ parse_report (const char *msg, pid_t *tid, struct detail *d)
   return true;
 }
 
+/* A kernel report of a fault in thread TID: joins the death it explains,
+ * or waits for it. */
+static void
+attach_detail (struct faults *f, pid_t tid, const struct detail *d)
+{
+  struct task *t = task_find (f, tid);
+  if (t == NULL)
+    return;   /* not the container's */
+  pid_t tgid = t->tgid;
+  for (size_t i = 0; i < f->npend; i++)
+    if (f->pend[i].death && f->pend[i].t.tgid == tgid && !f->pend[i].d.have)
+      {
+        f->pend[i].d = *d;
+        emit (f, &f->pend[i]);
+        pend_remove (f, i);
+        return;
+      }
+  /* Printed before the death (the usual order), or for a process that
+   * survives it: wait to see which. */
+  struct task *leader = task_find (f, tgid);
+  struct pending p = { .t = leader ? *leader : *t, .death = false, .d = *d,
+                       .deadline = now_ms () + KMSG_WAIT_MS };
+  audit_time (p.time, sizeof p.time);
+  pend_add (f, &p);
+}
+
 void
 faults_on_kmsg (struct faults *f)
 {
@@ -612,31 +692,51 @@ faults_on_kmsg (struct faults *f)
         *nl = '\0';
       pid_t tid;
       struct detail d;
-      if (!parse_report (msg, &tid, &d))
-        continue;
-      struct task *t = task_find (f, tid);
-      if (t == NULL)
-        continue;   /* not the container's */
-      pid_t tgid = t->tgid;
-      bool attached = false;
-      for (size_t i = 0; i < f->npend && !attached; i++)
-        if (f->pend[i].death && f->pend[i].t.tgid == tgid && !f->pend[i].d.have)
-          {
-            f->pend[i].d = d;
-            emit (f, &f->pend[i]);
-            pend_remove (f, i);
-            attached = true;
-          }
-      if (attached)
-        continue;
-      /* Printed before the death (the usual order), or for a process that
-       * survives it: wait to see which. */
-      struct task *leader = task_find (f, tgid);
-      struct pending p = { .t = leader ? *leader : *t, .death = false, .d = d,
-                           .deadline = now_ms () + KMSG_WAIT_MS };
-      audit_time (p.time, sizeof p.time);
-      pend_add (f, &p);
+      if (parse_report (msg, &tid, &d))
+        attach_detail (f, tid, &d);
     }
+}
+
+/* ---- the BPF probe ---------------------------------------------------------- */
+
+static void
+on_bpf_event (void *ctx, const struct moat_fault_event *e)
+{
+  struct faults *f = ctx;
+  struct detail d = { .have = true, .bpf = true, .sig = e->sig, .code = e->code,
+                      .ip = e->ip, .sp = e->sp, .error = e->error_code, .has_error = true };
+  memcpy (d.comm, e->comm, sizeof e->comm);
+  d.comm[sizeof e->comm] = '\0';
+  const char *kind = NULL;
+  /* The x86 exception vector the trap handler recorded in the thread. */
+  switch (e->trap_nr)
+    {
+    case 14: kind = e->sig == SIGBUS ? "bus error" : "segfault"; d.has_addr = true; break;
+    case 13: kind = "general protection fault"; break;
+    case 6: kind = "invalid opcode"; break;
+    case 0: kind = "divide error"; break;
+    case 16: kind = "x87 floating-point exception"; break;
+    case 19: kind = "SIMD floating-point exception"; break;
+    case 17: kind = "alignment check"; d.has_addr = true; break;
+    case 3: kind = "breakpoint"; break;
+    case 1: kind = "debug trap"; break;
+    default: break;
+    }
+  if (kind)
+    snprintf (d.kind, sizeof d.kind, "%s", kind);
+  else
+    snprintf (d.kind, sizeof d.kind, "trap %llu", (unsigned long long) e->trap_nr);
+  d.addr = e->addr;
+  attach_detail (f, (pid_t) e->tid, &d);
+}
+
+void
+faults_on_bpf (struct faults *f)
+{
+  fault_bpf_consume (f->bpf);
+  unsigned long long lost = fault_bpf_take_dropped (f->bpf);
+  if (lost)
+    lost_record (f, "BPF fault probe: its ring buffer was full; some fault details were dropped");
 }
 
 int
@@ -708,6 +808,12 @@ faults_kmsg_fd (const struct faults *f)
   return f->kmsg;
 }
 
+int
+faults_bpf_fd (const struct faults *f)
+{
+  return f->bpf ? fault_bpf_fd (f->bpf) : -1;
+}
+
 void
 faults_set_output (struct faults *f, const char *id, int log_fd)
 {
@@ -754,6 +860,26 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   return 0;
 }
 
+int
+faults_use_bpf (struct faults *f, pid_t init_pid, moat_error **err)
+{
+  /* Filtered in the kernel to the init's cgroup when it has one of its
+   * own; the task table filters the rest. */
+  unsigned long long cg = 0;
+  unsigned level = 0;
+  (void) fault_bpf_cgroup_of (init_pid, &cg, &level);
+  if (fault_bpf_open (cg, level, on_bpf_event, f, &f->bpf, err) < 0)
+    {
+      f->bpf = NULL;
+      return -1;
+    }
+  /* Every report the kernel log could give, the probe gives first. */
+  if (f->kmsg >= 0)
+    close (f->kmsg);
+  f->kmsg = -1;
+  return 0;
+}
+
 void
 faults_track (struct faults *f, pid_t pid)
 {
@@ -776,6 +902,7 @@ faults_close (struct faults *f)
     close (f->cn);
   if (f->kmsg >= 0)
     close (f->kmsg);
+  fault_bpf_close (f->bpf);
   free (f->tasks);
   free (f->pend);
   jb_free (&f->rec);

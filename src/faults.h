@@ -13,7 +13,11 @@
  *   limited host-wide (about 10 lines per 5 s), so a death waits a short
  *   while for its line and is written with "detail": "not available" when
  *   none came. A fault the process survived (it handled SIGSEGV) is recorded
- *   from its kmsg line alone. */
+ *   from its kmsg line alone.
+ * - or, on request (--fault-detail bpf), the BPF probe of faults-bpf.c in
+ *   place of the kernel log: every fault signal the kernel raises, with its
+ *   address, trap, error code and registers, none lost to a rate limit,
+ *   handled or not, SIGBUS included. */
 #ifndef MOAT_FAULTS_H
 #define MOAT_FAULTS_H
 
@@ -28,6 +32,12 @@ struct faults;
  * (records then always say "detail not available"). */
 int faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error **err);
 void faults_close (struct faults *f);
+/* Take fault details from the BPF probe instead of the kernel log (which
+ * is closed). Fails, leaving the kernel log in place, when the probe cannot
+ * be loaded; ERR says why. */
+int faults_use_bpf (struct faults *f, pid_t init_pid, moat_error **err);
+int faults_bpf_fd (const struct faults *f);      /* -1 without the probe */
+void faults_on_bpf (struct faults *f);
 /* A process that joined the container from outside (`moat exec`): its
  * death, and its children's, are the container's from now on. */
 void faults_track (struct faults *f, pid_t pid);

@@ -54,6 +54,8 @@ usage (FILE *f)
               "  --systemd-cgroup      use systemd for cgroups (needs systemd)\n"
               "  --audit-dir DIR       where audit logs go (default /var/log/moat)\n"
               "  --kmsg PATH|none      the kernel log read for fault details (default /dev/kmsg)\n"
+              "  --fault-detail kmsg|bpf  where fault addresses and error codes come from:\n"
+              "                        the kernel log (rate-limited) or moat's BPF probe (lossless)\n"
               "  -v, --version         print the version\n"
               "  -h, --help            print this help\n\nCommands:\n");
   for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
@@ -97,7 +99,7 @@ int
 main (int argc, char **argv)
 {
   struct global_opts g = { .root = MOAT_DEFAULT_ROOT, .log_format = LOG_TEXT };
-  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG, OPT_FAULT_DETAIL };
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
     { "log", required_argument, NULL, OPT_LOG },
@@ -106,6 +108,7 @@ main (int argc, char **argv)
     { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD },
     { "audit-dir", required_argument, NULL, OPT_AUDIT_DIR },
     { "kmsg", required_argument, NULL, OPT_KMSG },
+    { "fault-detail", required_argument, NULL, OPT_FAULT_DETAIL },
     { "version", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -131,6 +134,14 @@ main (int argc, char **argv)
       case OPT_SYSTEMD: g.systemd_cgroup = true; break;
       case OPT_AUDIT_DIR: g.audit_dir = optarg; break;
       case OPT_KMSG: g.kmsg = optarg; break;
+      case OPT_FAULT_DETAIL:
+        if (strcmp (optarg, "kmsg") != 0 && strcmp (optarg, "bpf") != 0)
+          {
+            fprintf (stderr, "moat: --fault-detail must be kmsg or bpf, not `%s`\n", optarg);
+            return 1;
+          }
+        g.fault_detail = optarg;
+        break;
       case 'v': version (); return 0;
       case 'h': usage (stdout); return 0;
       case ':':

@@ -76,8 +76,14 @@ policy_parse (const char *text, size_t len, const char *path, struct moat_policy
     return -1;
   if (audit && (json_get_bool (audit, "syscalls", path, "audit", &p->audit_syscalls, false, err) < 0
                 || json_get_bool (audit, "signals", path, "audit", &p->audit_signals, false, err) < 0
-                || json_get_bool (audit, "cgroup", path, "audit", &p->audit_cgroup, false, err) < 0))
+                || json_get_bool (audit, "cgroup", path, "audit", &p->audit_cgroup, false, err) < 0
+                || json_get_string (audit, "faultDetail", path, "audit", &p->fault_detail, false, err) < 0))
     return -1;
+  if (p->fault_detail && strcmp (p->fault_detail, "kmsg") != 0 && strcmp (p->fault_detail, "bpf") != 0)
+    {
+      cleanup_free char *pr = json_printable (p->fault_detail);
+      return json_error (err, path, "audit.faultDetail", "must be \"kmsg\" or \"bpf\", not `%s`", pr);
+    }
   for (size_t i = 0; p->namespaces && p->namespaces[i]; i++)
     if (ns_type_from_name (p->namespaces[i]) < 0)
       {
@@ -151,6 +157,7 @@ policy_free (struct moat_policy *p)
   free (p->path);
   free (p->name);
   free (p->description);
+  free (p->fault_detail);
   strv_free (p->caps);
   strv_free (p->namespaces);
   strv_free (p->masked_paths);

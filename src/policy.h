@@ -10,7 +10,8 @@
  *     "resources": {...},             (applied by the cgroup wall, later)
  *     "strict": bool,                 syscall names unknown here are errors, not skipped
  *     "audit": {"syscalls": bool,     false: the kernel enforces, nothing recorded
- *               "signals": bool} }    false: no records of fault-signal deaths
+ *               "signals": bool,      false: no records of fault-signal deaths
+ *               "faultDetail": "kmsg"|"bpf"} }   where fault addresses come from
  *
  * A bare Docker/Podman seccomp profile (top-level "defaultAction") is a
  * policy with only "seccomp". */
@@ -38,6 +39,7 @@ struct moat_policy
   bool audit_syscalls;        /* default true */
   bool audit_signals;         /* fault-signal deaths; default true */
   bool audit_cgroup;          /* OOM kills, refused forks; default true */
+  char *fault_detail;         /* "kmsg" or "bpf"; NULL: the default (kmsg) */
   bool strict;                /* "strict": syscall names unknown here are errors */
   struct moat_fs_rule *fs_rules;   /* "filesystem": Landlock rules; NULL = no such wall */
   size_t n_fs_rules;

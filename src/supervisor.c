@@ -1082,7 +1082,17 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
           moat_error_free (&e);
         }
       else
-        faults_set_output (f, a->id, a->log_fd);
+        {
+          faults_set_output (f, a->id, a->log_fd);
+          /* Loaded before create returns: no fault can come before it. */
+          if (a->fault_bpf && faults_use_bpf (f, a->init_pid, &e) < 0)
+            {
+              cleanup_free char *m = moat_error_string (e);
+              cleanup_free char *w = xasprintf ("%s; fault details come from the kernel log", m);
+              notice (a, w);
+              moat_error_free (&e);
+            }
+        }
     }
   s->faults = f;
   struct cg_watch *cw = NULL;
@@ -1125,7 +1135,10 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
         return 1;
       s->ctl_open = true;
     }
-  int cn = f ? faults_connector_fd (f) : -1, km = f ? faults_kmsg_fd (f) : -1;
+  int cn = f ? faults_connector_fd (f) : -1, km = f ? faults_kmsg_fd (f) : -1, bp = f ? faults_bpf_fd (f) : -1;
+  ev.data.fd = bp;
+  if (bp >= 0)
+    epoll_ctl (s->epfd, EPOLL_CTL_ADD, bp, &ev);
   ev.data.fd = cn;
   if (cn >= 0)
     epoll_ctl (s->epfd, EPOLL_CTL_ADD, cn, &ev);
@@ -1190,6 +1203,8 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
           int fd = evs[i].data.fd;
           if (fd == km)
             faults_on_kmsg (f);
+          else if (fd == bp)
+            faults_on_bpf (f);
           else if (cw && (fd == cwfd[0] || fd == cwfd[1]))
             on_cgroup (s, cw);
         }
@@ -1197,7 +1212,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
       for (int i = 0; i < n; i++)
         {
           int fd = evs[i].data.fd;
-          if (fd == cn || fd == km || (cw && (fd == cwfd[0] || fd == cwfd[1])))
+          if (fd == cn || fd == km || fd == bp || (cw && (fd == cwfd[0] || fd == cwfd[1])))
             continue;
           else if (fd == pidfd)
             {

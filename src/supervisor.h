@@ -27,6 +27,7 @@ struct supervisor_args
   pid_t init_pid;                   /* the container init, host pid */
   bool signals;                     /* record fault-signal deaths (faults.c) */
   const char *kmsg;                 /* the kernel log for fault details; "none" to go without */
+  bool fault_bpf;                   /* fault details from the BPF probe instead (--fault-detail bpf) */
   const char *agent_path;           /* linux.seccomp.listenerPath, or NULL */
   const char *cgroup_path;          /* record OOM kills and refused forks here; NULL: no */
   int accept_fd;                    /* sup.sock, listening: `moat exec` joins here; -1: none */

@@ -17,7 +17,8 @@ apt-get install -y -qq --no-install-recommends \
 apt-get install -y -qq --no-install-recommends \
   podman conmon containerd bsdutils >/dev/null 2>&1 \
   || echo "install-deps: podman/conmon/containerd not installed: the engine tests will skip" >&2
-# libFuzzer for tests/t-fuzz.sh (clang's runtime has it).
-apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null 2>&1 \
-  || apt-get install -y -qq --no-install-recommends clang >/dev/null 2>&1 \
-  || echo "install-deps: clang not installed: tests/t-fuzz.sh will skip" >&2
+# libFuzzer for tests/t-fuzz.sh (clang's runtime has it); clang and libbpf
+# for the BPF fault probe (--fault-detail bpf, tests/t-faultprobe.sh).
+apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev libbpf-dev >/dev/null 2>&1 \
+  || apt-get install -y -qq --no-install-recommends clang libbpf-dev >/dev/null 2>&1 \
+  || echo "install-deps: clang/libbpf-dev not installed: tests/t-fuzz.sh and t-faultprobe.sh will skip" >&2

@@ -73,6 +73,9 @@
    hlt             hlt in user mode (x86): #GP, SIGSEGV
    wrro            write to a present PROT_READ page: SIGSEGV, error code 7
    exec-nx         call into a PROT_READ|PROT_WRITE page: SIGSEGV
+   segv-handled N  N null-pointer reads, each recovered by a SIGSEGV handler
+                   (siglongjmp): segv-handled N caught=N
+   sigbus          read past the end of a file mapping: dies by SIGBUS
    fork-crash N    fork-crash N signaled=K (K of N children, each doing
                    segv, died by SIGSEGV); exit 1 unless K = N
    The faulting subcommands print nothing and, if they survive, exit 1 with
@@ -97,6 +100,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1249,6 +1253,52 @@ cmd_fork_crash (int argc, char **argv)
   return signaled == n ? 0 : 1;
 }
 
+/* segv-handled N: N faults that a SIGSEGV handler recovers from (as a JVM
+ * or a garbage collector does): the process survives every one.  */
+static sigjmp_buf segv_jump;
+
+static void
+segv_recover (int sig)
+{
+  (void) sig;
+  siglongjmp (segv_jump, 1);
+}
+
+static int
+cmd_segv_handled (int argc, char **argv)
+{
+  long n = parse_long (argv[1], 0, 100000), caught = 0;
+  struct sigaction sa = { .sa_handler = segv_recover };
+  sigemptyset (&sa.sa_mask);
+  if (sigaction (SIGSEGV, &sa, NULL))
+    die ("sigaction");
+  for (long i = 0; i < n; i++)
+    if (sigsetjmp (segv_jump, 1) == 0)
+      (void) *(volatile int *) null_pointer;
+    else
+      caught++;
+  printf ("segv-handled %ld caught=%ld\n", n, caught);
+  return caught == n ? 0 : 1;
+}
+
+/* sigbus: read a page of a file mapping past the file's end: the MMU
+ * fault is a SIGBUS (BUS_ADRERR), which the kernel log never reports.  */
+static int
+cmd_sigbus (int argc, char **argv)
+{
+  int fd = open ("/tmp", O_RDWR | O_TMPFILE, 0600);
+  if (fd < 0)
+    die ("open /tmp O_TMPFILE");
+  if (ftruncate (fd, 1))
+    die ("ftruncate");
+  volatile char *p = mmap (NULL, 2 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED)
+    die ("mmap");
+  no_core ();
+  (void) p[4096];
+  survived ("sigbus");
+}
+
 /* NAME is the usage synopsis; its first word is the subcommand.  */
 
 /* Listen on the unix socket PATH, print READY, take one connection and one
@@ -1405,6 +1455,8 @@ static const struct command
   { "divzero", 0, 0, cmd_divzero }, { "hlt", 0, 0, cmd_hlt },
   { "wrro", 0, 0, cmd_wrro }, { "exec-nx", 0, 0, cmd_exec_nx },
   { "fork-crash N", 1, 1, cmd_fork_crash },
+  { "segv-handled N", 1, 1, cmd_segv_handled },
+  { "sigbus", 0, 0, cmd_sigbus },
   { "agent SOCKET ERRNO COUNT", 3, 3, cmd_agent },
   { "hog MB", 1, 1, cmd_hog },
   { "console SOCKET [INPUT]", 1, 2, cmd_console },

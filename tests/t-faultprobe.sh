@@ -1,0 +1,90 @@
+#!/bin/bash
+# The lossless fault source: --fault-detail bpf (and a policy's
+# audit.faultDetail) load moat's BPF probe on the signal_generate
+# tracepoint. Every fault the kernel raises in the container comes with its
+# address, trap, error code and registers: no rate limit (500 crashes, 500
+# details), handled faults too, SIGBUS too (the kernel log has neither).
+. "$(dirname "$0")/lib.sh"
+
+[ "$("$MOAT" features | jq -r '.annotations["org.moat.fault-detail"]')" = "kmsg,bpf" ] \
+  || skip_all "moat was built without the BPF probe (apt-get install libbpf-dev clang, then configure)"
+[ -r /sys/kernel/btf/vmlinux ] || skip_all "the kernel has no BTF (/sys/kernel/btf/vmlinux): the probe cannot load"
+
+B="$TMP/b"
+AUD="$TMP/audit"
+mkbundle "$B"
+cfg "$B" 'del(.linux.resources) | .root.readonly = false'
+A () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" --fault-detail bpf "$@"; }
+rec () { jq -c "$2" "$AUD/$1.jsonl"; }
+field () { jq -r "$2" "$AUD/$1.jsonl"; }
+
+# The probe loads (or says why not, in a notice record): skip if it cannot.
+setargs "$B" /bin/workload segv
+A run --bundle "$B" fp-probe >/dev/null 2>&1
+WHY=$(jq -r 'select(.kind == "notice") | .what' "$AUD/fp-probe.jsonl" 2>/dev/null)
+[ -z "$WHY" ] || skip_all "the probe did not load here: $WHY"
+
+# Each boundary, with the details the kernel log would give when it is not
+# rate-limited, and the si_code it never gives. No spacing out needed.
+probe_case () {   # probe_case SUB EXIT SIGNAL WALL WORDS ERROR CODE
+  local sub=$1 code=$2 sig=$3 wall=$4 words=$5 err=$6 si=$7
+  setargs "$B" /bin/workload "$sub"
+  A run --bundle "$B" "fp-$sub" >/dev/null 2>&1
+  t_is "$sub: the workload died with $sig" "$?" "$code"
+  t_is "$sub: one record, from the probe" "$(field "fp-$sub" '[.kind, .signal, .detail] | join(" ")')" "signal $sig bpf"
+  t_is "$sub: the wall" "$(field "fp-$sub" .wall)" "$wall"
+  t_is "$sub: the fault in words" "$(field "fp-$sub" .fault)" "$words"
+  t_is "$sub: the error code" "$(field "fp-$sub" .error)" "$err"
+  t_is "$sub: the si_code" "$(field "fp-$sub" .code)" "$si"
+  t_like "$sub: the instruction pointer" "$(rec "fp-$sub" .ip)" '"0x[0-9a-f]+"'
+  t_is "$sub: who (pid 1, its comm)" "$(field "fp-$sub" '"\(.nspid) \(.comm)"')" "1 workload"
+}
+probe_case segv 139 SIGSEGV mmu "user-mode read of a not-present page" 4 SEGV_MAPERR
+probe_case segv-write 139 SIGSEGV mmu "user-mode write to a not-present page" 6 SEGV_MAPERR
+probe_case wrro 139 SIGSEGV mmu "user-mode write to a present, read-only page" 7 SEGV_ACCERR
+probe_case exec-nx 139 SIGSEGV mmu "user-mode instruction fetch from a present, non-executable page" 21 SEGV_ACCERR
+probe_case hlt 139 SIGSEGV cpu "general protection fault" 0 SI_KERNEL
+probe_case ud2 132 SIGILL cpu "invalid opcode" 0 ILL_ILLOPN
+probe_case divzero 136 SIGFPE cpu "divide error" 0 FPE_INTDIV
+probe_case sigbus 135 SIGBUS mmu "user-mode read of a not-present page" 4 BUS_ADRERR
+t_is "segv: the address is NULL" "$(field fp-segv .addr)" 0x0
+t_is "exec-nx: the address is where it jumped (= ip)" "$(field fp-exec-nx .addr)" "$(field fp-exec-nx .ip)"
+t_like "sigbus: the address is in the mapping" "$(field fp-sigbus .addr)" '^0x[0-9a-f]{8,}$'
+
+# The kernel log has no line for a SIGBUS: without the probe, no detail.
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" run --bundle "$B" fp-sigbus-kmsg >/dev/null 2>&1
+t_like "sigbus without the probe: no detail" "$(field fp-sigbus-kmsg .detail)" "^not available"
+
+# A burst far past the kernel log's rate limit: every death has its detail.
+setargs "$B" /bin/workload fork-crash 500
+t_is "500 children die by SIGSEGV" "$(A run --bundle "$B" fp-burst)" "fork-crash 500 signaled=500"
+t_is "500 records" "$(wc -l < "$AUD/fp-burst.jsonl")" 500
+t_is "every one with the probe's detail" "$(jq -r 'select(.detail == "bpf" and .addr == "0x0" and .error == 4) | .pid' "$AUD/fp-burst.jsonl" | sort -u | wc -l)" 500
+
+# Faults a process handles and survives (as a JVM does): each one recorded.
+setargs "$B" /bin/workload segv-handled 300
+t_is "300 faults recovered by a handler" "$(A run --bundle "$B" fp-handled)" "segv-handled 300 caught=300"
+t_is "300 fault records, the process survived each" "$(jq -r 'select(.kind == "fault" and .survived and .code == "SEGV_MAPERR") | .detail' "$AUD/fp-handled.jsonl" | grep -cx bpf)" 300
+
+# Only the container's faults: one on the host at the same time is not in it.
+setargs "$B" /bin/workload sleep 2
+A run -d --bundle "$B" fp-quiet >/dev/null 2>&1
+bash -c '"$1" segv; true' _ "$WORKLOAD" >/dev/null 2>&1
+sleep 2.5
+t_is "a host process's fault is not the container's" "$(cat "$AUD/fp-quiet.jsonl" 2>/dev/null | wc -l)" 0
+M delete --force fp-quiet >/dev/null 2>&1
+
+# A policy asks for it; bad values are refused, naming the file.
+setargs "$B" /bin/workload sigbus
+printf '{"audit":{"faultDetail":"bpf"}}\n' > "$TMP/probe.json"
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" run --policy "$TMP/probe.json" --bundle "$B" fp-policy >/dev/null 2>&1
+t_is "audit.faultDetail bpf in a policy" "$(field fp-policy '.code + " " + .detail')" "BUS_ADRERR bpf"
+printf '{"audit":{"faultDetail":"ebpf"}}\n' > "$TMP/bad.json"
+t_like "audit.faultDetail: an unknown source is refused" "$(M run --policy "$TMP/bad.json" --bundle "$B" fp-bad 2>&1)" "bad.json.*audit.faultDetail.*kmsg.*bpf"
+t_like "--fault-detail: an unknown source is refused" "$("$MOAT" --fault-detail dwarf list 2>&1)" "fault-detail must be kmsg or bpf"
+t_fails "and nothing is left of the refused run" M state fp-bad
+
+# the probe lives in the supervisor and goes with it (and its container)
+sleep 0.5
+t_is "no supervisor (and so no probe) is left" "$(pgrep -f -- "--root $ROOT" | wc -l)" 0
+t_done

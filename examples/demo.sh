@@ -65,6 +65,21 @@ for w in segv wrro hlt; do
   sleep 0.6   # the kernel's log is rate-limited host-wide
 done
 
+if [ "$(M features | jq -r '.annotations["org.moat.fault-detail"]')" = kmsg,bpf ]; then
+  say "lossless fault details: 200 crashing processes, the kernel log against moat's BPF probe"
+  jq '.process.args = ["/bin/workload", "fork-crash", "200"]' "$DIR/bundle/config.json" > "$DIR/c" && mv "$DIR/c" "$DIR/bundle/config.json"
+  "$MOAT" --root "$ROOT" --audit-dir "$AUD" run --bundle "$DIR/bundle" burst-kmsg >/dev/null || true
+  "$MOAT" --root "$ROOT" --audit-dir "$AUD" --fault-detail bpf run --bundle "$DIR/bundle" burst-bpf >/dev/null || true
+  for c in burst-kmsg burst-bpf; do
+    printf '%-11s %s records, %s with the fault address and error code\n' "$c:" \
+      "$(wc -l < "$AUD/$c.jsonl")" "$(jq -r 'select(.addr) | .pid' "$AUD/$c.jsonl" | wc -l)"
+  done
+  echo "(the kernel log is rate-limited host-wide; the probe reads each fault as the kernel raises it)"
+  jq '.process.args = ["/bin/workload", "sigbus"] | .root.readonly = false' "$DIR/bundle/config.json" > "$DIR/c" && mv "$DIR/c" "$DIR/bundle/config.json"
+  "$MOAT" --root "$ROOT" --audit-dir "$AUD" --fault-detail bpf run --bundle "$DIR/bundle" fault-sigbus || echo "(exit status $?: SIGBUS, a read past the end of a mapped file)"
+  "$MOAT" --audit-dir "$AUD" audit "fault-sigbus" | tail -n +2
+fi
+
 say "the lifecycle, runc-style: create, state, start, list, kill, delete"
 jq '.process.args = ["/bin/workload", "trap", "TERM"]' "$DIR/bundle/config.json" > "$DIR/c" && mv "$DIR/c" "$DIR/bundle/config.json"
 echo "\$ moat create --bundle BUNDLE demo";  M create --bundle "$DIR/bundle" demo

@@ -346,8 +346,10 @@ format_outcome (yajl_val r, char *out, size_t n)
   const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
   if ((wall && strcmp (wall, "seccomp") != 0) || (kind && strcmp (kind, "syscall") != 0))
     {
-      const char *fault = audit_rec_str (r, "fault");
-      snprintf (out, n, "%s", fault ? fault : (act ? act : ""));
+      const char *fault = audit_rec_str (r, "fault"), *code = audit_rec_str (r, "code");
+      bool survived = kind && strcmp (kind, "fault") == 0;   /* the process lived on */
+      snprintf (out, n, "%s%s%s%s%s", fault ? fault : (act ? act : ""), code ? " (" : "", code ? code : "",
+                code ? ")" : "", survived ? ", survived" : "");
       return;
     }
   char what[64];

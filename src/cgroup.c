@@ -14,7 +14,6 @@
 #include <linux/bpf.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -1084,7 +1083,7 @@ struct cg_watch
   bool v2;
   char *mem_dir, *pids_dir;
   int oom_efd;              /* v1: eventfd registered on memory.oom_control */
-  int ino;                  /* inotify on pids.events (and v2 memory.events) */
+  int pev_fd, mev_fd;       /* pids.events, v2 memory.events: polled for EPOLLPRI */
   unsigned long last_oom, last_max;
 };
 
@@ -1125,21 +1124,25 @@ cgroup_watch_open (const char *path, struct cg_watch **out, moat_error **err)
 {
   struct cg_watch *w = xmalloc0 (sizeof *w);
   w->v2 = cgroup_detect_layout () == CGROUP_V2;
-  w->oom_efd = w->ino = -1;
+  w->oom_efd = w->pev_fd = w->mev_fd = -1;
   w->mem_dir = w->v2 ? xasprintf (CGROUP_ROOT "%s", path) : xasprintf (CGROUP_ROOT "/memory%s", path);
   w->pids_dir = w->v2 ? xasprintf (CGROUP_ROOT "%s", path) : xasprintf (CGROUP_ROOT "/pids%s", path);
-  w->ino = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-  if (w->ino < 0)
-    {
-      cgroup_watch_close (w);
-      return moat_error_set (err, errno, "inotify_init1");
-    }
+  /* A cgroup's events file polls with POLLPRI when the kernel changes it
+   * (kernfs_notify), until it is read again. Not inotify: closing an
+   * inotify instance waits for an SRCU grace period (about 10 ms), and the
+   * supervisor's exit is on the path of every `moat delete`. */
   cleanup_free char *pev = xasprintf ("%s/pids.events", w->pids_dir);
-  (void) inotify_add_watch (w->ino, pev, IN_MODIFY);
+  w->pev_fd = open (pev, O_RDONLY | O_CLOEXEC);
+  if (w->pev_fd < 0 && errno != ENOENT)
+    {
+      int e = errno;
+      cgroup_watch_close (w);
+      return moat_error_set (err, e, "open %s", pev);
+    }
   if (w->v2)
     {
       cleanup_free char *mev = xasprintf ("%s/memory.events", w->mem_dir);
-      (void) inotify_add_watch (w->ino, mev, IN_MODIFY);
+      w->mev_fd = open (mev, O_RDONLY | O_CLOEXEC);
       w->last_oom = counter (mev, "oom_kill");
     }
   else
@@ -1173,8 +1176,10 @@ cgroup_watch_close (struct cg_watch *w)
     return;
   if (w->oom_efd >= 0)
     close (w->oom_efd);
-  if (w->ino >= 0)
-    close (w->ino);
+  if (w->pev_fd >= 0)
+    close (w->pev_fd);
+  if (w->mev_fd >= 0)
+    close (w->mev_fd);
   free (w->mem_dir);
   free (w->pids_dir);
   free (w);
@@ -1183,9 +1188,10 @@ cgroup_watch_close (struct cg_watch *w)
 void
 cgroup_watch_fds (const struct cg_watch *w, int fds[4])
 {
-  fds[0] = w->oom_efd;
-  fds[1] = w->ino;
-  fds[2] = fds[3] = -1;
+  fds[0] = w->oom_efd;    /* EPOLLIN */
+  fds[1] = w->pev_fd;     /* EPOLLPRI */
+  fds[2] = w->mev_fd;     /* EPOLLPRI */
+  fds[3] = -1;
 }
 
 void
@@ -1197,8 +1203,11 @@ cgroup_watch_read (struct cg_watch *w, unsigned long *ooms, unsigned long *refus
   if (w->oom_efd >= 0)
     while (read (w->oom_efd, &v, sizeof v) > 0)
       ;
-  while (read (w->ino, buf, sizeof buf) > 0)
-    ;
+  /* reading them re-arms their POLLPRI */
+  if (w->pev_fd >= 0)
+    (void) pread (w->pev_fd, buf, sizeof buf, 0);
+  if (w->mev_fd >= 0)
+    (void) pread (w->mev_fd, buf, sizeof buf, 0);
   cleanup_free char *oomf = w->v2 ? xasprintf ("%s/memory.events", w->mem_dir)
                                   : xasprintf ("%s/memory.oom_control", w->mem_dir);
   cleanup_free char *pev = xasprintf ("%s/pids.events", w->pids_dir);

@@ -52,6 +52,7 @@ struct detail
 struct pending
 {
   struct task t;          /* a copy: the task table forgets */
+  pid_t fault_tid;        /* for a fault: the thread that took it */
   int sig;
   bool core, death;       /* death: from an exit event; else a survived fault */
   unsigned long long deadline;
@@ -658,10 +659,20 @@ attach_detail (struct faults *f, pid_t tid, const struct detail *d)
         pend_remove (f, i);
         return;
       }
+  /* A thread that faults again lived through its last fault: that one is
+   * written now (a handler that recovers in a loop keeps the queue short). */
+  for (size_t i = 0; i < f->npend;)
+    if (!f->pend[i].death && f->pend[i].fault_tid == tid)
+      {
+        emit (f, &f->pend[i]);
+        pend_remove (f, i);
+      }
+    else
+      i++;
   /* Printed before the death (the usual order), or for a process that
    * survives it: wait to see which. */
   struct task *leader = task_find (f, tgid);
-  struct pending p = { .t = leader ? *leader : *t, .death = false, .d = *d,
+  struct pending p = { .t = leader ? *leader : *t, .fault_tid = tid, .death = false, .d = *d,
                        .deadline = now_ms () + KMSG_WAIT_MS };
   audit_time (p.time, sizeof p.time);
   pend_add (f, &p);

@@ -1151,8 +1151,9 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
   for (int i = 0; i < 4; i++)
     if (cwfd[i] >= 0)
       {
-        ev.data.fd = cwfd[i];
-        epoll_ctl (s->epfd, EPOLL_CTL_ADD, cwfd[i], &ev);
+        /* the events files: POLLPRI when changed (they are always readable) */
+        struct epoll_event cev = { .events = i == 0 ? EPOLLIN : EPOLLPRI, .data.fd = cwfd[i] };
+        epoll_ctl (s->epfd, EPOLL_CTL_ADD, cwfd[i], &cev);
       }
   if (a->accept_fd >= 0)
     {
@@ -1205,14 +1206,14 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
             faults_on_kmsg (f);
           else if (fd == bp)
             faults_on_bpf (f);
-          else if (cw && (fd == cwfd[0] || fd == cwfd[1]))
+          else if (cw && (fd == cwfd[0] || fd == cwfd[1] || fd == cwfd[2]))
             on_cgroup (s, cw);
         }
       pthread_mutex_unlock (&s->lock);
       for (int i = 0; i < n; i++)
         {
           int fd = evs[i].data.fd;
-          if (fd == cn || fd == km || fd == bp || (cw && (fd == cwfd[0] || fd == cwfd[1])))
+          if (fd == cn || fd == km || fd == bp || (cw && (fd == cwfd[0] || fd == cwfd[1] || fd == cwfd[2])))
             continue;
           else if (fd == pidfd)
             {

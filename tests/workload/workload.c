@@ -73,6 +73,7 @@
    hlt             hlt in user mode (x86): #GP, SIGSEGV
    wrro            write to a present PROT_READ page: SIGSEGV, error code 7
    exec-nx         call into a PROT_READ|PROT_WRITE page: SIGSEGV
+   fork-hold N SECS  N forks (refusals counted, not fatal), then SECS asleep
    segv-handled N  N null-pointer reads, each recovered by a SIGSEGV handler
                    (siglongjmp): segv-handled N caught=N
    sigbus          read past the end of a file mapping: dies by SIGBUS
@@ -1253,6 +1254,35 @@ cmd_fork_crash (int argc, char **argv)
   return signaled == n ? 0 : 1;
 }
 
+/* fork-hold N SECS: try N forks (children sleep SECS), count the refused
+ * ones without dying of them, then hold on for SECS: a container that hits
+ * pids.max and lives on.  */
+static int
+cmd_fork_hold (int argc, char **argv)
+{
+  long n = parse_long (argv[1], 0, 4096), secs = parse_long (argv[2], 0, 3600), ok = 0, refused = 0;
+  fflush (stdout);
+  for (long i = 0; i < n; i++)
+    {
+      pid_t pid = fork ();
+      if (pid == 0)
+        {
+          sleep_seconds ((int) secs);
+          _exit (0);
+        }
+      if (pid > 0)
+        ok++;
+      else
+        refused++;
+    }
+  printf ("fork-hold forked=%ld refused=%ld\n", ok, refused);
+  fflush (stdout);
+  sleep_seconds ((int) secs);
+  while (wait (NULL) > 0 || errno == EINTR)
+    ;
+  return 0;
+}
+
 /* segv-handled N: N faults that a SIGSEGV handler recovers from (as a JVM
  * or a garbage collector does): the process survives every one.  */
 static sigjmp_buf segv_jump;
@@ -1457,6 +1487,7 @@ static const struct command
   { "wrro", 0, 0, cmd_wrro }, { "exec-nx", 0, 0, cmd_exec_nx },
   { "fork-crash N", 1, 1, cmd_fork_crash },
   { "segv-handled N", 1, 1, cmd_segv_handled },
+  { "fork-hold N SECS", 2, 2, cmd_fork_hold },
   { "sigbus", 0, 0, cmd_sigbus },
   { "agent SOCKET ERRNO COUNT", 3, 3, cmd_agent },
   { "hog MB", 1, 1, cmd_hog },

@@ -76,10 +76,65 @@ fault_bpf_cgroup_of (pid_t pid, unsigned long long *id, unsigned *level)
 #ifdef HAVE_BPF
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dlfcn.h>
 #include <stdarg.h>
 
 extern const unsigned char moat_fault_bpf_obj[];
 extern const size_t moat_fault_bpf_obj_len;
+
+/* libbpf is opened when a probe is asked for, not linked: moat runs on a
+ * host without libbpf1, and the common start pays nothing for it (the
+ * loader maps libbpf, libelf and libz in about 0.15 ms per exec). */
+static struct
+{
+  libbpf_print_fn_t (*set_print) (libbpf_print_fn_t);
+  struct bpf_object *(*open_mem) (const void *, size_t, const struct bpf_object_open_opts *);
+  int (*load) (struct bpf_object *);
+  int (*map_fd) (const struct bpf_object *, const char *);
+  int (*update) (int, const void *, const void *, __u64);
+  int (*lookup) (int, const void *, void *);
+  struct ring_buffer *(*rb_new) (int, ring_buffer_sample_fn, void *, const struct ring_buffer_opts *);
+  int (*rb_epoll_fd) (const struct ring_buffer *);
+  int (*rb_consume) (struct ring_buffer *);
+  void (*rb_free) (struct ring_buffer *);
+  struct bpf_program *(*find_prog) (const struct bpf_object *, const char *);
+  struct bpf_link *(*attach) (const struct bpf_program *);
+  int (*link_destroy) (struct bpf_link *);
+  void (*close) (struct bpf_object *);
+} lb;
+
+static int
+libbpf_open (moat_error **err)
+{
+  if (lb.close)
+    return 0;
+  void *h = dlopen ("libbpf.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (h == NULL)
+    return moat_error_set (err, ENOENT, "BPF fault probe: cannot load libbpf.so.1 (apt-get install libbpf1): %s", dlerror ());
+  struct { void **slot; const char *name; } syms[] = {
+    { (void **) &lb.set_print, "libbpf_set_print" },
+    { (void **) &lb.open_mem, "bpf_object__open_mem" },
+    { (void **) &lb.load, "bpf_object__load" },
+    { (void **) &lb.map_fd, "bpf_object__find_map_fd_by_name" },
+    { (void **) &lb.update, "bpf_map_update_elem" },
+    { (void **) &lb.lookup, "bpf_map_lookup_elem" },
+    { (void **) &lb.rb_new, "ring_buffer__new" },
+    { (void **) &lb.rb_epoll_fd, "ring_buffer__epoll_fd" },
+    { (void **) &lb.rb_consume, "ring_buffer__consume" },
+    { (void **) &lb.rb_free, "ring_buffer__free" },
+    { (void **) &lb.find_prog, "bpf_object__find_program_by_name" },
+    { (void **) &lb.attach, "bpf_program__attach" },
+    { (void **) &lb.link_destroy, "bpf_link__destroy" },
+    { (void **) &lb.close, "bpf_object__close" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (syms); i++)
+    if ((*syms[i].slot = dlsym (h, syms[i].name)) == NULL)
+      {
+        memset (&lb, 0, sizeof lb);
+        return moat_error_set (err, ENOSYS, "BPF fault probe: libbpf.so.1 lacks %s", syms[i].name);
+      }
+  return 0;
+}
 
 struct fault_bpf
 {
@@ -131,7 +186,9 @@ int
 fault_bpf_open (unsigned long long cgroup_id, unsigned level, fault_bpf_cb cb, void *ctx,
                 struct fault_bpf **out, moat_error **err)
 {
-  libbpf_set_print (keep_last);
+  if (libbpf_open (err) < 0)
+    return -1;
+  lb.set_print (keep_last);
   last_msg[0] = '\0';
   if (access ("/sys/kernel/btf/vmlinux", R_OK) < 0)
     return moat_error_set (err, errno, "BPF fault probe: the kernel has no BTF (/sys/kernel/btf/vmlinux)");
@@ -141,27 +198,27 @@ fault_bpf_open (unsigned long long cgroup_id, unsigned level, fault_bpf_cb cb, v
   b->dropped_fd = -1;
   const char *what = "open";
   LIBBPF_OPTS (bpf_object_open_opts, opts, .object_name = "moat_fault");
-  b->obj = bpf_object__open_mem (moat_fault_bpf_obj, moat_fault_bpf_obj_len, &opts);
+  b->obj = lb.open_mem (moat_fault_bpf_obj, moat_fault_bpf_obj_len, &opts);
   if (b->obj == NULL)
     goto fail;
   what = "load (verify)";
-  if (bpf_object__load (b->obj) < 0)
+  if (lb.load (b->obj) < 0)
     goto fail;
   what = "set its filter";
-  int filter_fd = bpf_object__find_map_fd_by_name (b->obj, "filter");
+  int filter_fd = lb.map_fd (b->obj, "filter");
   struct { unsigned long long id; unsigned level, pad; } flt = { cgroup_id, level, 0 };
   unsigned key = 0;
-  if (filter_fd < 0 || bpf_map_update_elem (filter_fd, &key, &flt, BPF_ANY) < 0)
+  if (filter_fd < 0 || lb.update (filter_fd, &key, &flt, BPF_ANY) < 0)
     goto fail;
-  b->dropped_fd = bpf_object__find_map_fd_by_name (b->obj, "dropped");
+  b->dropped_fd = lb.map_fd (b->obj, "dropped");
   what = "open its ring buffer";
-  int ring_fd = bpf_object__find_map_fd_by_name (b->obj, "events");
-  b->rb = ring_fd >= 0 ? ring_buffer__new (ring_fd, on_event, b, NULL) : NULL;
+  int ring_fd = lb.map_fd (b->obj, "events");
+  b->rb = ring_fd >= 0 ? lb.rb_new (ring_fd, on_event, b, NULL) : NULL;
   if (b->rb == NULL)
     goto fail;
   what = "attach to signal_generate";
-  struct bpf_program *prog = bpf_object__find_program_by_name (b->obj, "moat_fault");
-  b->link = prog ? bpf_program__attach (prog) : NULL;
+  struct bpf_program *prog = lb.find_prog (b->obj, "moat_fault");
+  b->link = prog ? lb.attach (prog) : NULL;
   if (b->link == NULL)
     goto fail;
   *out = b;
@@ -178,13 +235,13 @@ fail:;
 int
 fault_bpf_fd (const struct fault_bpf *b)
 {
-  return ring_buffer__epoll_fd (b->rb);
+  return lb.rb_epoll_fd (b->rb);
 }
 
 void
 fault_bpf_consume (struct fault_bpf *b)
 {
-  (void) ring_buffer__consume (b->rb);
+  (void) lb.rb_consume (b->rb);
 }
 
 unsigned long long
@@ -192,7 +249,7 @@ fault_bpf_take_dropped (struct fault_bpf *b)
 {
   unsigned key = 0;
   unsigned long long n = 0;
-  if (b->dropped_fd < 0 || bpf_map_lookup_elem (b->dropped_fd, &key, &n) < 0 || n <= b->dropped_seen)
+  if (b->dropped_fd < 0 || lb.lookup (b->dropped_fd, &key, &n) < 0 || n <= b->dropped_seen)
     return 0;
   unsigned long long d = n - b->dropped_seen;
   b->dropped_seen = n;
@@ -205,11 +262,11 @@ fault_bpf_close (struct fault_bpf *b)
   if (b == NULL)
     return;
   if (b->link)
-    bpf_link__destroy (b->link);
+    lb.link_destroy (b->link);
   if (b->rb)
-    ring_buffer__free (b->rb);
+    lb.rb_free (b->rb);
   if (b->obj)
-    bpf_object__close (b->obj);
+    lb.close (b->obj);
   free (b);
 }
 

@@ -832,9 +832,27 @@ faults_set_output (struct faults *f, const char *id, int log_fd)
   f->log_fd = log_fd;
 }
 
+/* The proc connector reports pids as the initial pid namespace sees them.
+ * Run from inside another one (moat in a container), they name other
+ * processes or none: the tracker would wait for exits it can never match.
+ * kthreadd is pid 2 of the initial namespace, the only one where a pid
+ * other than 1 has no parent. */
+static bool
+in_initial_pid_ns (void)
+{
+  char buf[512];
+  read_small ("/proc/2/stat", buf, sizeof buf);
+  const char *p = strrchr (buf, ')');
+  int ppid = -1;
+  return p && sscanf (p + 1, " %*c %d", &ppid) == 1 && ppid == 0;
+}
+
 int
 faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error **err)
 {
+  if (!in_initial_pid_ns ())
+    return moat_error_set (err, 0, "moat runs inside a pid namespace, where the proc connector's pids "
+                                   "(the host's) name no process: deaths by fault signals are not recorded");
   struct faults *f = xmalloc0 (sizeof *f);
   f->cap = 1024;
   f->tasks = xmalloc0 (f->cap * sizeof *f->tasks);

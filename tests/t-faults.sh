@@ -89,6 +89,21 @@ t_like "and says the detail is not available" "$(rec flt-nokmsg .detail)" "not a
 "$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg /nonexistent/kmsg run --bundle "$B" flt-badkmsg >/dev/null 2>&1
 t_is "an unreadable kernel log is the same degraded path" "$(rec flt-badkmsg .signal | tr -d '"')" SIGSEGV
 
+# moat itself inside a pid namespace (as in a container): the proc
+# connector's host pids name nothing there, so fault auditing is off with a
+# notice, and nothing waits for exits it could never match.
+if command -v unshare >/dev/null; then
+  setargs "$B" /bin/workload segv
+  START=$(date +%s%N)
+  unshare -p -f --mount-proc "$MOAT" --root "$ROOT" --audit-dir "$AUD" run --bundle "$B" flt-pidns >/dev/null 2>&1
+  RC=$?
+  MS=$(( ($(date +%s%N) - START) / 1000000 ))
+  t_is "in a pid namespace: the workload's status still comes back" "$RC" 139
+  t_like "and the log says why faults are not recorded" "$(rec flt-pidns .what)" "inside a pid namespace"
+  t_is "no supervisor is left behind" "$(pgrep -f -- "--root $ROOT" | wc -l)" 0
+  diag "run inside a pid namespace took $MS ms"
+fi
+
 # a policy can turn signal auditing off
 printf '{"audit":{"signals":false}}\n' > "$TMP/quiet.json"
 A run --policy "$TMP/quiet.json" --bundle "$B" flt-quiet >/dev/null 2>&1

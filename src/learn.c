@@ -93,24 +93,45 @@ struct needed
 };
 
 /* Where a record names the value that made the call what it was, the rule
- * allows that value only: socket(AF_UNIX) does not open socket(AF_INET). */
+ * allows that value only: socket(AF_UNIX) does not open socket(AF_INET),
+ * ioctl(FIONREAD) not every ioctl, prctl(PR_SET_NAME) not every option,
+ * clone with the flags of a fork not clone(CLONE_NEWUSER). */
 static bool
 arg_filter_of (yajl_val r, const char *name, unsigned *index, long long *value)
 {
-  if (strcmp (name, "socket") != 0 && strcmp (name, "socketpair") != 0)
+  static const struct { const char *call, *arg; unsigned index; } keys[] = {
+    { "socket", "domain", 0 }, { "socketpair", "domain", 0 },
+    { "ioctl", "request", 1 }, { "prctl", "option", 0 }, { "clone", "flags", 0 },
+  };
+  size_t k;
+  for (k = 0; k < ARRAY_SIZE (keys) && strcmp (keys[k].call, name) != 0; k++)
+    ;
+  if (k == ARRAY_SIZE (keys))
     return false;
   yajl_val args = json_lookup (r, "args");
-  yajl_val d = args && YAJL_IS_OBJECT (args) ? json_lookup (args, "domain") : NULL;
+  yajl_val d = args && YAJL_IS_OBJECT (args) ? json_lookup (args, keys[k].arg) : NULL;
   if (d == NULL)
     return false;
   long long v = -1;
-  if (YAJL_IS_STRING (d))
-    v = supervisor_af_value (YAJL_GET_STRING (d));
-  else if (YAJL_IS_INTEGER (d))
+  if (YAJL_IS_INTEGER (d))
     v = YAJL_GET_INTEGER (d);
+  else if (YAJL_IS_STRING (d))
+    {
+      const char *s = YAJL_GET_STRING (d);
+      unsigned long long u = 0;
+      char *end = NULL;
+      if (strcmp (keys[k].arg, "domain") == 0)
+        v = supervisor_af_value (s);
+      else if (strcmp (name, "prctl") == 0)
+        v = supervisor_prctl_value (s);
+      else if (strcmp (name, "clone") == 0)
+        v = supervisor_clone_flags_value (s, &u) == 0 ? (long long) u : -1;
+      else if ((u = strtoull (s, &end, 0)), end != s && *end == '\0')
+        v = (long long) u;   /* ioctl's request, in hex */
+    }
   if (v < 0)
     return false;
-  *index = 0;
+  *index = keys[k].index;
   *value = v;
   return true;
 }

@@ -197,6 +197,43 @@ supervisor_af_value (const char *name)
   return -1;
 }
 
+int
+supervisor_prctl_value (const char *name)
+{
+  for (size_t i = 0; i < ARRAY_SIZE (prctl_opts); i++)
+    if (prctl_opts[i] && strcmp (prctl_opts[i], name) == 0)
+      return (int) i;
+  return -1;
+}
+
+int
+supervisor_clone_flags_value (const char *text, unsigned long long *out)
+{
+  unsigned long long v = 0;
+  cleanup_free char *copy = xstrdup (text);
+  char *save = NULL;
+  for (char *f = strtok_r (copy, "|", &save); f; f = strtok_r (NULL, "|", &save))
+    {
+      bool found = false;
+      for (size_t i = 0; i < ARRAY_SIZE (clone_flags) && !found; i++)
+        if (strcmp (clone_flags[i].n, f) == 0)
+          {
+            v |= clone_flags[i].v;
+            found = true;
+          }
+      if (found)
+        continue;
+      char *end = NULL;
+      errno = 0;
+      unsigned long long n = strtoull (f, &end, 0);
+      if (errno || end == f || *end)
+        return -1;   /* not a record moat wrote */
+      v |= n;
+    }
+  *out = v;
+  return 0;
+}
+
 /* name: "arg:type,..." with types path fd int mode oflags at clone ms af st
  * ptrace prctl sig hex. */
 static const struct { const char *name, *spec; } arg_specs[] = {

@@ -19,7 +19,11 @@ for t in config policy audit; do
     ok "$line"
   else
     not_ok "fuzz $t"
-    diag "$(grep -A40 "^fuzz $t:" <<<"$OUT" | head -40)"
+    if grep -q "^fuzz $t:" <<<"$OUT"; then
+      diag "$(grep -A40 "^fuzz $t:" <<<"$OUT" | head -40)"
+    else
+      diag "$(head -40 <<<"$OUT")"   # the build itself failed
+    fi
   fi
 done
 t_done

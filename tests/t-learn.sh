@@ -51,6 +51,29 @@ t_like "under it socket(AF_UNIX) works" "$(MA run --bundle "$B" --policy "$TMP/s
 setargs "$B" /bin/workload syscall socket 2 1 0
 t_is "and socket(AF_INET), never asked for, stays denied" "$(MA run --bundle "$B" --policy "$TMP/sock.json" lr10 2>&1)" "socket = -1 EPERM"
 
+# the same for an ioctl request, a prctl option and clone's flags: the
+# value learned is allowed, a neighbour never asked for stays denied
+learn_arg () {   # learn_arg NAME RULE-ARGS-JSON ARGS... -- OTHER-ARGS...
+  local name=$1 want=$2; shift 2
+  local args=() other=()
+  while [ "$1" != -- ]; do args+=("$1"); shift; done; shift
+  other=("$@")
+  setargs "$B" /bin/workload syscall "${args[@]}"
+  t_like "$name: denied under strict" "$(MA run --bundle "$B" --policy "$POL/strict.json" "la-$name-1" 2>&1)" "= -1 EPERM"
+  MA run --bundle "$B" --policy "$POL/strict.json" --learn "la-$name-2" >/dev/null 2>&1
+  MA policy generate --from-audit "la-$name-2" --base "$POL/strict.json" -o "$TMP/la-$name.json" 2>/dev/null
+  t_is "$name: the generated rule filters the argument" "$(jq -c '.seccomp.syscalls[-1] | [.names, .args]' "$TMP/la-$name.json")" "$want"
+  t_unlike "$name: allowed under the generated policy" "$(MA run --bundle "$B" --policy "$TMP/la-$name.json" "la-$name-3" 2>&1)" "EPERM"
+  setargs "$B" /bin/workload syscall "${other[@]}"
+  t_like "$name: another value stays denied" "$(MA run --bundle "$B" --policy "$TMP/la-$name.json" "la-$name-4" 2>&1)" "= -1 EPERM"
+}
+# FIONREAD (0x541B) learned; FIONBIO (0x5421) not
+learn_arg ioctl '[["ioctl"],[{"index":1,"value":21531,"op":"SCMP_CMP_EQ"}]]' ioctl 0 0x541B 0 -- ioctl 0 0x5421 0
+# PR_SET_NAME (15) learned; PR_GET_NAME (16) not
+learn_arg prctl '[["prctl"],[{"index":0,"value":15,"op":"SCMP_CMP_EQ"}]]' prctl 15 s:learned 0 0 0 -- prctl 16 0 0 0 0
+# a plain fork's clone(SIGCHLD) learned; CLONE_NEWUSER|SIGCHLD not
+learn_arg clone '[["clone"],[{"index":0,"value":17,"op":"SCMP_CMP_EQ"}]]' clone 17 0 0 0 0 -- clone 0x10000011 0 0 0 0
+
 # the same loop with a busybox shell script as the workload
 if [ -n "$BUSYBOX" ]; then
   cfg "$B" '.process.args = ["/bin/busybox", "sh", "-c", "mkdir -p /tmp/sh-made && echo made > /tmp/sh-made/f && cat /tmp/sh-made/f"]'

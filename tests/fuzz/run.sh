@@ -17,8 +17,11 @@ CFLAGS+=" -DMOAT_VERSION_STRING=\"${VERSION:-fuzz}\""
 INC="-I$BUILD -I$SRC/src $(pkg-config --cflags libseccomp libcap yajl)"
 LIBS="$(pkg-config --libs libseccomp libcap yajl)"
 objs=()
-for f in "$SRC"/src/*.c; do
-  case $(basename "$f") in main.c|cmd_*.c) continue ;; esac
+# the BPF probe's object (a byte array the build made), when moat has one
+gen=()
+[ -f "$BUILD/src/fault-bpf-obj.c" ] && gen=("$BUILD/src/fault-bpf-obj.c")
+for f in "$SRC"/src/*.c "${gen[@]}"; do
+  case $(basename "$f") in main.c|cmd_*.c|*.bpf.c) continue ;; esac
   o="$W/$(basename "$f" .c).o"
   clang $CFLAGS -fsanitize=fuzzer-no-link $INC -c "$f" -o "$o" 2>"$W/build.log" \
     || { echo "fuzz: cannot build $(basename "$f"):"; head -20 "$W/build.log"; exit 1; }

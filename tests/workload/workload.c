@@ -841,7 +841,7 @@ static const struct
   SC (settimeofday), SC (clock_settime), SC (adjtimex), SC (clock_adjtime),
   SC (syslog), SC (vhangup), SC (nfsservctl),
   /* Other kernel interfaces.  */
-  SC (socket), SC (bpf), SC (perf_event_open), SC (keyctl), SC (add_key),
+  SC (socket), SC (ioctl), SC (bpf), SC (perf_event_open), SC (keyctl), SC (add_key),
   SC (request_key), SC (userfaultfd), SC (io_uring_setup),
   SC (io_uring_enter), SC (io_uring_register), SC (mbind),
   SC (set_mempolicy), SC (get_mempolicy), SC (move_pages),

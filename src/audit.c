@@ -344,6 +344,13 @@ format_outcome (yajl_val r, char *out, size_t n)
 {
   const char *act = audit_rec_str (r, "action"), *rule = audit_rec_str (r, "rule"), *eno = audit_rec_str (r, "errno");
   const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
+  if (kind && strcmp (kind, "refused") == 0)
+    {
+      /* refused by the kernel itself: the errno and the likely wall */
+      const char *why = audit_rec_str (r, "why");
+      snprintf (out, n, "%s%s%s", eno ? eno : "?", why ? ": " : "", why ? why : "");
+      return;
+    }
   if ((wall && strcmp (wall, "seccomp") != 0) || (kind && strcmp (kind, "syscall") != 0))
     {
       const char *fault = audit_rec_str (r, "fault"), *code = audit_rec_str (r, "code");
@@ -404,6 +411,8 @@ print_row (yajl_val r)
               audit_rec_int (r, "refused", 0));
   else if (wall && (strcmp (wall, "moat") == 0))
     snprintf (call, sizeof call, "%s: %s", kind ? kind : "?", audit_rec_str (r, "what") ? audit_rec_str (r, "what") : "");
+  else if (kind && strcmp (kind, "refused") == 0)
+    format_call (r, call, sizeof call);
   else if (!(kind && strcmp (kind, "syscall") == 0))
     {
       /* A death or a fault, whatever the wall (a SIGSYS death is at the
@@ -418,7 +427,7 @@ print_row (yajl_val r)
     }
   format_outcome (r, outcome, sizeof outcome);
   const char *comm = audit_rec_str (r, "comm");
-  printf ("%-12.12s %6lld  %-15.15s %-8s %-40s %s\n", hms, audit_rec_int (r, "nspid", audit_rec_int (r, "pid", 0)),
+  printf ("%-12.12s %6lld  %-15.15s %-12s %-40s %s\n", hms, audit_rec_int (r, "nspid", audit_rec_int (r, "pid", 0)),
           comm ? comm : "?", audit_rec_str (r, "wall") ? audit_rec_str (r, "wall") : "?", call, outcome);
 }
 
@@ -450,7 +459,7 @@ audit_show (const struct audit_query *q, moat_error **err)
   size_t nrows = 0, caprows = 0;
   struct summary_row *rows = NULL;
   if (!q->json && !q->summary)
-    printf ("%-12s %6s  %-15s %-8s %-40s %s\n", "TIME", "PID", "COMM", "WALL", "WHAT", "OUTCOME");
+    printf ("%-12s %6s  %-15s %-12s %-40s %s\n", "TIME", "PID", "COMM", "WALL", "WHAT", "OUTCOME");
   cleanup_free char *line = NULL;
   size_t cap = 0;
   bool draining = false;

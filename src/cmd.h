@@ -15,6 +15,7 @@ struct global_opts
   const char *audit_dir;
   const char *kmsg;
   const char *fault_detail;   /* --fault-detail kmsg|bpf, or NULL */
+  bool audit_kernel;          /* --audit-kernel */
 };
 
 /* Each returns the process exit status. */

@@ -23,6 +23,7 @@ struct create_opts
   const char *policy;         /* --policy FILE, or NULL */
   const char *kmsg;           /* --kmsg: the kernel log for fault details */
   const char *fault_detail;   /* --fault-detail: "kmsg", "bpf", or NULL (the policy's, else kmsg) */
+  bool audit_kernel;          /* --audit-kernel: record the syscalls the kernel refused (BPF probe) */
   bool learn;                 /* --learn: every call the policy would stop is allowed and recorded */
 };
 

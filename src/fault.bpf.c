@@ -42,6 +42,7 @@ struct pt_regs
 {
   unsigned long ip;
   unsigned long sp;
+  unsigned long di, si, dx, r10, r8, r9, orig_ax;
 } __attribute__ ((preserve_access_index));
 
 struct kernel_siginfo;
@@ -108,7 +109,8 @@ int BPF_PROG (moat_fault, int sig, struct kernel_siginfo *info, struct task_stru
   if (f && f->level > 0 && bpf_get_current_ancestor_cgroup_id ((int) f->level) != f->cgroup_id)
     return 0;
 
-  struct moat_fault_event *e = bpf_ringbuf_reserve (&events, sizeof *e, 0);
+  /* a fault's record stops before the strings (it has none) */
+  struct moat_fault_event *e = bpf_ringbuf_reserve (&events, __builtin_offsetof (struct moat_fault_event, str), 0);
   if (e == NULL)
     {
       __u64 *d = bpf_map_lookup_elem (&dropped, &zero);
@@ -116,6 +118,7 @@ int BPF_PROG (moat_fault, int sig, struct kernel_siginfo *info, struct task_stru
         __sync_fetch_and_add (d, 1);
       return 0;
     }
+  e->kind = MOAT_EV_FAULT;
   e->tid = (__u32) BPF_CORE_READ (cur, pid);
   e->tgid = (__u32) BPF_CORE_READ (cur, tgid);
   e->sig = sig;
@@ -130,6 +133,59 @@ int BPF_PROG (moat_fault, int sig, struct kernel_siginfo *info, struct task_stru
   e->sp = regs ? BPF_CORE_READ (regs, sp) : 0;
   e->ktime = bpf_ktime_get_ns ();
   bpf_get_current_comm (e->comm, sizeof e->comm);
+  bpf_ringbuf_submit (e, 0);
+  return 0;
+}
+
+/* A syscall the kernel itself refused in the container: EPERM (a missing
+ * capability, most often), EACCES (permissions, Landlock), EROFS (a
+ * read-only mount). Attached only on request (--audit-kernel): it runs at
+ * every syscall exit on the host, so the test that lets almost all of
+ * them go comes first. A call stopped by the seccomp filter never reached
+ * the kernel's own checks; the supervisor drops its exit here, having
+ * recorded it already. */
+SEC ("tp_btf/sys_exit")
+int BPF_PROG (moat_refused, struct pt_regs *regs, long ret)
+{
+  if (ret != -1 && ret != -13 && ret != -30)
+    return 0;
+  __u32 zero = 0;
+  struct moat_fault_filter *f = bpf_map_lookup_elem (&filter, &zero);
+  if (f && f->level > 0 && bpf_get_current_ancestor_cgroup_id ((int) f->level) != f->cgroup_id)
+    return 0;
+  struct moat_fault_event *e = bpf_ringbuf_reserve (&events, sizeof *e, 0);
+  if (e == NULL)
+    {
+      __u64 *d = bpf_map_lookup_elem (&dropped, &zero);
+      if (d)
+        __sync_fetch_and_add (d, 1);
+      return 0;
+    }
+  __u64 pt = bpf_get_current_pid_tgid ();
+  e->kind = MOAT_EV_REFUSED;
+  e->tid = (__u32) pt;
+  e->tgid = (__u32) (pt >> 32);
+  e->sig = 0;
+  e->code = (int) -ret;
+  e->result = 0;
+  e->nr = (long) BPF_CORE_READ (regs, orig_ax);
+  e->args[0] = BPF_CORE_READ (regs, di);
+  e->args[1] = BPF_CORE_READ (regs, si);
+  e->args[2] = BPF_CORE_READ (regs, dx);
+  e->args[3] = BPF_CORE_READ (regs, r10);
+  e->args[4] = BPF_CORE_READ (regs, r8);
+  e->args[5] = BPF_CORE_READ (regs, r9);
+  e->addr = e->cr2 = e->trap_nr = e->error_code = e->ip = e->sp = 0;
+  e->ktime = bpf_ktime_get_ns ();
+  bpf_get_current_comm (e->comm, sizeof e->comm);
+  /* A path in the first two arguments is read now: the caller may be gone
+   * before the supervisor could read it. A number that is no address just
+   * fails to read. */
+  e->str[0][0] = e->str[1][0] = 0;
+  if (e->args[0] >= 4096)
+    bpf_probe_read_user_str (e->str[0], sizeof e->str[0], (void *) e->args[0]);
+  if (e->args[1] >= 4096)
+    bpf_probe_read_user_str (e->str[1], sizeof e->str[1], (void *) e->args[1]);
   bpf_ringbuf_submit (e, 0);
   return 0;
 }

@@ -99,6 +99,7 @@ static struct
   void (*rb_free) (struct ring_buffer *);
   struct bpf_program *(*find_prog) (const struct bpf_object *, const char *);
   struct bpf_link *(*attach) (const struct bpf_program *);
+  int (*set_autoload) (struct bpf_program *, bool);
   int (*link_destroy) (struct bpf_link *);
   void (*close) (struct bpf_object *);
 } lb;
@@ -124,6 +125,7 @@ libbpf_open (moat_error **err)
     { (void **) &lb.rb_free, "ring_buffer__free" },
     { (void **) &lb.find_prog, "bpf_object__find_program_by_name" },
     { (void **) &lb.attach, "bpf_program__attach" },
+    { (void **) &lb.set_autoload, "bpf_program__set_autoload" },
     { (void **) &lb.link_destroy, "bpf_link__destroy" },
     { (void **) &lb.close, "bpf_object__close" },
   };
@@ -139,7 +141,7 @@ libbpf_open (moat_error **err)
 struct fault_bpf
 {
   struct bpf_object *obj;
-  struct bpf_link *link;
+  struct bpf_link *link, *link_refused;
   struct ring_buffer *rb;
   int dropped_fd;
   unsigned long long dropped_seen;
@@ -177,13 +179,18 @@ static int
 on_event (void *ctx, void *data, size_t size)
 {
   struct fault_bpf *b = ctx;
-  if (size >= sizeof (struct moat_fault_event))
-    b->cb (b->ctx, data);
+  /* a fault's record is shorter (no strings): copy into a whole one */
+  struct moat_fault_event e;
+  memset (&e, 0, sizeof e);
+  if (size < offsetof (struct moat_fault_event, str))
+    return 0;
+  memcpy (&e, data, size < sizeof e ? size : sizeof e);
+  b->cb (b->ctx, &e);
   return 0;
 }
 
 int
-fault_bpf_open (unsigned long long cgroup_id, unsigned level, fault_bpf_cb cb, void *ctx,
+fault_bpf_open (unsigned long long cgroup_id, unsigned level, bool refused, fault_bpf_cb cb, void *ctx,
                 struct fault_bpf **out, moat_error **err)
 {
   if (libbpf_open (err) < 0)
@@ -201,6 +208,11 @@ fault_bpf_open (unsigned long long cgroup_id, unsigned level, fault_bpf_cb cb, v
   b->obj = lb.open_mem (moat_fault_bpf_obj, moat_fault_bpf_obj_len, &opts);
   if (b->obj == NULL)
     goto fail;
+  /* the syscall-exit program only when asked for: it runs at every
+   * syscall exit of the host */
+  struct bpf_program *rp = lb.find_prog (b->obj, "moat_refused");
+  if (rp && !refused)
+    lb.set_autoload (rp, false);
   what = "load (verify)";
   if (lb.load (b->obj) < 0)
     goto fail;
@@ -221,6 +233,13 @@ fault_bpf_open (unsigned long long cgroup_id, unsigned level, fault_bpf_cb cb, v
   b->link = prog ? lb.attach (prog) : NULL;
   if (b->link == NULL)
     goto fail;
+  if (refused)
+    {
+      what = "attach to sys_exit";
+      b->link_refused = rp ? lb.attach (rp) : NULL;
+      if (b->link_refused == NULL)
+        goto fail;
+    }
   *out = b;
   return 0;
 
@@ -261,6 +280,8 @@ fault_bpf_close (struct fault_bpf *b)
 {
   if (b == NULL)
     return;
+  if (b->link_refused)
+    lb.link_destroy (b->link_refused);
   if (b->link)
     lb.link_destroy (b->link);
   if (b->rb)
@@ -284,10 +305,10 @@ fault_bpf_built (void)
 }
 
 int
-fault_bpf_open (unsigned long long cgroup_id, unsigned level, fault_bpf_cb cb, void *ctx,
+fault_bpf_open (unsigned long long cgroup_id, unsigned level, bool refused, fault_bpf_cb cb, void *ctx,
                 struct fault_bpf **out, moat_error **err)
 {
-  (void) cgroup_id; (void) level; (void) cb; (void) ctx; (void) out;
+  (void) cgroup_id; (void) level; (void) refused; (void) cb; (void) ctx; (void) out;
   return moat_error_set (err, ENOTSUP, "BPF fault probe: moat was built without it (configure found no libbpf-dev or clang)");
 }
 

@@ -22,8 +22,9 @@ typedef void (*fault_bpf_cb) (void *ctx, const struct moat_fault_event *e);
 /* Was moat built with the probe? */
 bool fault_bpf_built (void);
 /* Load and attach the probe for the processes of the cgroup v2 CGROUP_ID at
- * depth LEVEL (LEVEL 0: no filter in the kernel). Events go to CB. */
-int fault_bpf_open (unsigned long long cgroup_id, unsigned level, fault_bpf_cb cb, void *ctx,
+ * depth LEVEL (LEVEL 0: no filter in the kernel). Events go to CB. With
+ * REFUSED, also the syscalls the kernel refuses (MOAT_EV_REFUSED). */
+int fault_bpf_open (unsigned long long cgroup_id, unsigned level, bool refused, fault_bpf_cb cb, void *ctx,
                     struct fault_bpf **out, moat_error **err);
 /* A descriptor that polls readable when events wait. */
 int fault_bpf_fd (const struct fault_bpf *b);

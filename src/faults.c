@@ -1,10 +1,13 @@
 #include "config-host.h"
 #include "faults.h"
 #include "faults-bpf.h"
+#include "supervisor.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <seccomp.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
@@ -64,6 +67,12 @@ struct faults
 {
   int cn, kmsg;
   struct fault_bpf *bpf;          /* the lossless detail source, when loaded */
+  /* Calls the seccomp filter's supervisor just denied: their exits are
+   * not the kernel's refusals. Written by the listener threads. */
+  pthread_mutex_t denied_lock;
+  struct { pid_t tid; long nr; } denied[64];
+  unsigned denied_next;
+  bool refused;                   /* the probe reports refused syscalls */
   const char *id;
   int log_fd;
   struct task *tasks;
@@ -710,10 +719,17 @@ faults_on_kmsg (struct faults *f)
 
 /* ---- the BPF probe ---------------------------------------------------------- */
 
+static void on_refused (struct faults *f, const struct moat_fault_event *e);
+
 static void
 on_bpf_event (void *ctx, const struct moat_fault_event *e)
 {
   struct faults *f = ctx;
+  if (e->kind == MOAT_EV_REFUSED)
+    {
+      on_refused (f, e);
+      return;
+    }
   struct detail d = { .have = true, .bpf = true, .sig = e->sig, .code = e->code,
                       .ip = e->ip, .sp = e->sp, .error = e->error_code, .has_error = true };
   memcpy (d.comm, e->comm, sizeof e->comm);
@@ -739,6 +755,145 @@ on_bpf_event (void *ctx, const struct moat_fault_event *e)
     snprintf (d.kind, sizeof d.kind, "trap %llu", (unsigned long long) e->trap_nr);
   d.addr = e->addr;
   attach_detail (f, (pid_t) e->tid, &d);
+}
+
+/* ---- syscalls the kernel refused -------------------------------------------- */
+
+void
+faults_note_denied (struct faults *f, pid_t tid, long nr)
+{
+  if (!__atomic_load_n (&f->refused, __ATOMIC_ACQUIRE))
+    return;   /* nothing to tell apart: no lock on the denial path */
+  pthread_mutex_lock (&f->denied_lock);
+  f->denied[f->denied_next % ARRAY_SIZE (f->denied)].tid = tid;
+  f->denied[f->denied_next % ARRAY_SIZE (f->denied)].nr = nr;
+  f->denied_next++;
+  pthread_mutex_unlock (&f->denied_lock);
+}
+
+static bool
+take_denied (struct faults *f, pid_t tid, long nr)
+{
+  bool hit = false;
+  pthread_mutex_lock (&f->denied_lock);
+  for (size_t i = 0; i < ARRAY_SIZE (f->denied) && !hit; i++)
+    if (f->denied[i].tid == tid && f->denied[i].nr == nr)
+      {
+        f->denied[i].tid = 0;
+        hit = true;
+      }
+  pthread_mutex_unlock (&f->denied_lock);
+  return hit;
+}
+
+/* The capability a call needs where EPERM most likely means its absence
+ * (the kernel does not say which check failed). */
+static const char *
+capability_for (const char *call)
+{
+  static const char *const table[][2] = {
+    { "mount", "CAP_SYS_ADMIN" }, { "umount2", "CAP_SYS_ADMIN" }, { "pivot_root", "CAP_SYS_ADMIN" },
+    { "sethostname", "CAP_SYS_ADMIN" }, { "setdomainname", "CAP_SYS_ADMIN" }, { "swapon", "CAP_SYS_ADMIN" },
+    { "swapoff", "CAP_SYS_ADMIN" }, { "quotactl", "CAP_SYS_ADMIN" }, { "setns", "CAP_SYS_ADMIN" },
+    { "unshare", "CAP_SYS_ADMIN" }, { "fsopen", "CAP_SYS_ADMIN" }, { "fsmount", "CAP_SYS_ADMIN" },
+    { "move_mount", "CAP_SYS_ADMIN" }, { "open_tree", "CAP_SYS_ADMIN" }, { "name_to_handle_at", "CAP_DAC_READ_SEARCH" },
+    { "open_by_handle_at", "CAP_DAC_READ_SEARCH" }, { "chown", "CAP_CHOWN" }, { "fchown", "CAP_CHOWN" },
+    { "lchown", "CAP_CHOWN" }, { "fchownat", "CAP_CHOWN" }, { "setuid", "CAP_SETUID" }, { "setreuid", "CAP_SETUID" },
+    { "setresuid", "CAP_SETUID" }, { "setfsuid", "CAP_SETUID" }, { "setgid", "CAP_SETGID" },
+    { "setregid", "CAP_SETGID" }, { "setresgid", "CAP_SETGID" }, { "setfsgid", "CAP_SETGID" },
+    { "setgroups", "CAP_SETGID" }, { "kill", "CAP_KILL" }, { "tkill", "CAP_KILL" }, { "tgkill", "CAP_KILL" },
+    { "reboot", "CAP_SYS_BOOT" }, { "kexec_load", "CAP_SYS_BOOT" }, { "kexec_file_load", "CAP_SYS_BOOT" },
+    { "ptrace", "CAP_SYS_PTRACE" }, { "process_vm_readv", "CAP_SYS_PTRACE" }, { "process_vm_writev", "CAP_SYS_PTRACE" },
+    { "init_module", "CAP_SYS_MODULE" }, { "finit_module", "CAP_SYS_MODULE" }, { "delete_module", "CAP_SYS_MODULE" },
+    { "iopl", "CAP_SYS_RAWIO" }, { "ioperm", "CAP_SYS_RAWIO" }, { "settimeofday", "CAP_SYS_TIME" },
+    { "clock_settime", "CAP_SYS_TIME" }, { "adjtimex", "CAP_SYS_TIME" }, { "clock_adjtime", "CAP_SYS_TIME" },
+    { "mknod", "CAP_MKNOD" }, { "mknodat", "CAP_MKNOD" }, { "chroot", "CAP_SYS_CHROOT" },
+    { "setpriority", "CAP_SYS_NICE" }, { "sched_setscheduler", "CAP_SYS_NICE" }, { "sched_setattr", "CAP_SYS_NICE" },
+    { "sched_setaffinity", "CAP_SYS_NICE" }, { "ioprio_set", "CAP_SYS_NICE" }, { "acct", "CAP_SYS_PACCT" },
+    { "setrlimit", "CAP_SYS_RESOURCE" }, { "prlimit64", "CAP_SYS_RESOURCE" }, { "capset", "CAP_SETPCAP" },
+    { "bpf", "CAP_BPF" }, { "perf_event_open", "CAP_PERFMON" }, { "syslog", "CAP_SYSLOG" },
+    { "vhangup", "CAP_SYS_TTY_CONFIG" }, { "mlock", "CAP_IPC_LOCK" }, { "mlockall", "CAP_IPC_LOCK" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (table); i++)
+    if (strcmp (table[i][0], call) == 0)
+      return table[i][1];
+  return NULL;
+}
+
+static void
+on_refused (struct faults *f, const struct moat_fault_event *e)
+{
+  struct task *t = task_find (f, (pid_t) e->tid);
+  if (t == NULL || take_denied (f, (pid_t) e->tid, (long) e->nr))
+    return;   /* not the container's, or the seccomp filter's (recorded) */
+  struct task *leader = task_find (f, t->tgid);
+  const struct task *who = leader ? leader : t;
+  cleanup_free char *name = seccomp_syscall_resolve_num_arch (SCMP_ARCH_NATIVE, (int) e->nr);
+  const char *call = name ? name : "?";
+  const char *wall, *why, *cap = NULL;
+  char whybuf[160];
+  switch (e->code)
+    {
+    case EROFS:
+      wall = "mount";
+      why = "the path is on a read-only mount (root.readonly, readonlyPaths, a read-only bind)";
+      break;
+    case EACCES:
+      wall = "permissions";
+      why = "file permissions, or the policy's Landlock filesystem rules";
+      break;
+    default:
+      wall = "capabilities";
+      cap = capability_for (call);
+      if (cap)
+        {
+          snprintf (whybuf, sizeof whybuf, "the process lacks %s", cap);
+          why = whybuf;
+        }
+      else
+        why = "a capability or another of the kernel's own checks";
+      break;
+    }
+  struct jbuf *j = &f->rec;
+  char tb[48];
+  audit_time (tb, sizeof tb);
+  jb_open (j);
+  jb_str (j, "time", tb);
+  jb_str (j, "container", f->id);
+  jb_str (j, "wall", wall);
+  jb_str (j, "kind", "refused");
+  jb_int (j, "pid", who->tgid);
+  jb_int (j, "tid", (long long) e->tid);
+  if (who->nspid > 0)
+    jb_int (j, "nspid", who->nspid);
+  else
+    jb_raw (j, "nspid", "null");
+  char comm[sizeof e->comm + 1];
+  memcpy (comm, e->comm, sizeof e->comm);
+  comm[sizeof e->comm] = '\0';
+  jb_str (j, "comm", comm);
+  jb_str (j, "syscall", call);
+  jb_int (j, "nr", (long long) e->nr);
+  uint64_t args[6];
+  for (int i = 0; i < 6; i++)
+    args[i] = e->args[i];
+  char s0[sizeof e->str[0] + 1], s1[sizeof e->str[1] + 1];
+  memcpy (s0, e->str[0], sizeof e->str[0]);
+  memcpy (s1, e->str[1], sizeof e->str[1]);
+  s0[sizeof e->str[0]] = s1[sizeof e->str[1]] = '\0';
+  struct decode_preread pre[2] = { { e->args[0], s0[0] ? s0 : NULL }, { e->args[1], s1[0] ? s1 : NULL } };
+  decode_set_preread (pre, 2);
+  (void) decode_syscall_args (j, call, args, (pid_t) e->tid);
+  decode_set_preread (NULL, 0);
+  const char *en = strerrorname_np (e->code);
+  jb_str (j, "errno", en ? en : "?");
+  if (cap)
+    jb_str (j, "capability", cap);
+  jb_str (j, "why", why);
+  jb_str (j, "detail", "bpf");
+  jb_close (j);
+  if (f->log_fd >= 0 && audit_write (f->log_fd, j) < 0)
+    f->unwritten++;
 }
 
 void
@@ -858,6 +1013,7 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   f->tasks = xmalloc0 (f->cap * sizeof *f->tasks);
   f->kmsg = -1;
   f->log_fd = -1;
+  pthread_mutex_init (&f->denied_lock, NULL);
   f->cn = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
   if (f->cn < 0)
     {
@@ -890,18 +1046,19 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
 }
 
 int
-faults_use_bpf (struct faults *f, pid_t init_pid, moat_error **err)
+faults_use_bpf (struct faults *f, pid_t init_pid, bool refused, moat_error **err)
 {
   /* Filtered in the kernel to the init's cgroup when it has one of its
    * own; the task table filters the rest. */
   unsigned long long cg = 0;
   unsigned level = 0;
   (void) fault_bpf_cgroup_of (init_pid, &cg, &level);
-  if (fault_bpf_open (cg, level, on_bpf_event, f, &f->bpf, err) < 0)
+  if (fault_bpf_open (cg, level, refused, on_bpf_event, f, &f->bpf, err) < 0)
     {
       f->bpf = NULL;
       return -1;
     }
+  __atomic_store_n (&f->refused, refused, __ATOMIC_RELEASE);
   /* Every report the kernel log could give, the probe gives first. */
   if (f->kmsg >= 0)
     close (f->kmsg);

@@ -35,7 +35,13 @@ void faults_close (struct faults *f);
 /* Take fault details from the BPF probe instead of the kernel log (which
  * is closed). Fails, leaving the kernel log in place, when the probe cannot
  * be loaded; ERR says why. */
-int faults_use_bpf (struct faults *f, pid_t init_pid, moat_error **err);
+int faults_use_bpf (struct faults *f, pid_t init_pid, bool refused, moat_error **err);
+/* With REFUSED, the probe also reports the container's syscalls the
+ * kernel itself refused (EPERM, EACCES, EROFS): records with kind
+ * "refused" at the wall that most likely stopped them. A call the seccomp
+ * filter denied is noted here first (from a listener thread), so its exit
+ * is not taken for the kernel's refusal. */
+void faults_note_denied (struct faults *f, pid_t tid, long nr);
 int faults_bpf_fd (const struct faults *f);      /* -1 without the probe */
 void faults_on_bpf (struct faults *f);
 /* A process that joined the container from outside (`moat exec`): its

@@ -372,6 +372,27 @@ explain_cgroup (yajl_val r)
             kind ? kind : "?", limit ? limit : "?");
 }
 
+static void
+explain_refused (yajl_val r)
+{
+  const char *name = audit_rec_str (r, "syscall"), *eno = audit_rec_str (r, "errno"), *why = audit_rec_str (r, "why");
+  const char *cap = audit_rec_str (r, "capability"), *wall = audit_rec_str (r, "wall");
+  printf ("%s (pid %lld, %s): allowed by the seccomp filter, refused by the kernel with %s: %s\n", name ? name : "?",
+          audit_rec_int (r, "nspid", -1), audit_rec_str (r, "comm") ? audit_rec_str (r, "comm") : "?", eno ? eno : "?",
+          why ? why : "?");
+  if (cap)
+    printf ("    to allow it: add %s to process.capabilities (bounding, effective, permitted) in config.json,\n"
+            "    or to the policy's \"capabilities\" (podman/docker: --cap-add %s)\n", cap, cap + 4);
+  else if (wall && strcmp (wall, "mount") == 0)
+    printf ("    to allow it: make the path writable (root.readonly false, drop it from readonlyPaths,\n"
+            "    or mount a writable volume or tmpfs there)\n");
+  else if (wall && strcmp (wall, "permissions") == 0)
+    printf ("    to allow it: the file's owner and mode, the process's uid/gid, or a Landlock rule\n"
+            "    (the policy's \"filesystem\") granting that access\n");
+  else
+    printf ("    which check refused it the kernel does not say: a capability is the usual one\n");
+}
+
 int
 learn_explain (const char *audit_dir, const char *id, moat_error **err)
 {
@@ -405,6 +426,8 @@ learn_explain (const char *audit_dir, const char *id, moat_error **err)
         explain_signal (r);
       else if (strcmp (wall, "cgroup") == 0)
         explain_cgroup (r);
+      else if (strcmp (kind, "refused") == 0)
+        explain_refused (r);
       else
         continue;
       shown++;

@@ -56,6 +56,8 @@ usage (FILE *f)
               "  --kmsg PATH|none      the kernel log read for fault details (default /dev/kmsg)\n"
               "  --fault-detail kmsg|bpf  where fault addresses and error codes come from:\n"
               "                        the kernel log (rate-limited) or moat's BPF probe (lossless)\n"
+              "  --audit-kernel        also record the syscalls the kernel itself refused\n"
+              "                        (EPERM, EACCES, EROFS: capabilities, mounts, permissions)\n"
               "  -v, --version         print the version\n"
               "  -h, --help            print this help\n\nCommands:\n");
   for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
@@ -99,7 +101,7 @@ int
 main (int argc, char **argv)
 {
   struct global_opts g = { .root = MOAT_DEFAULT_ROOT, .log_format = LOG_TEXT };
-  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG, OPT_FAULT_DETAIL };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG, OPT_FAULT_DETAIL, OPT_AUDIT_KERNEL };
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
     { "log", required_argument, NULL, OPT_LOG },
@@ -109,6 +111,7 @@ main (int argc, char **argv)
     { "audit-dir", required_argument, NULL, OPT_AUDIT_DIR },
     { "kmsg", required_argument, NULL, OPT_KMSG },
     { "fault-detail", required_argument, NULL, OPT_FAULT_DETAIL },
+    { "audit-kernel", no_argument, NULL, OPT_AUDIT_KERNEL },
     { "version", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -142,6 +145,7 @@ main (int argc, char **argv)
           }
         g.fault_detail = optarg;
         break;
+      case OPT_AUDIT_KERNEL: g.audit_kernel = true; break;
       case 'v': version (); return 0;
       case 'h': usage (stdout); return 0;
       case ':':

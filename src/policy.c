@@ -77,7 +77,8 @@ policy_parse (const char *text, size_t len, const char *path, struct moat_policy
   if (audit && (json_get_bool (audit, "syscalls", path, "audit", &p->audit_syscalls, false, err) < 0
                 || json_get_bool (audit, "signals", path, "audit", &p->audit_signals, false, err) < 0
                 || json_get_bool (audit, "cgroup", path, "audit", &p->audit_cgroup, false, err) < 0
-                || json_get_string (audit, "faultDetail", path, "audit", &p->fault_detail, false, err) < 0))
+                || json_get_string (audit, "faultDetail", path, "audit", &p->fault_detail, false, err) < 0
+                || json_get_bool (audit, "kernel", path, "audit", &p->audit_kernel, false, err) < 0))
     return -1;
   if (p->fault_detail && strcmp (p->fault_detail, "kmsg") != 0 && strcmp (p->fault_detail, "bpf") != 0)
     {

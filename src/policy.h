@@ -11,7 +11,8 @@
  *     "strict": bool,                 syscall names unknown here are errors, not skipped
  *     "audit": {"syscalls": bool,     false: the kernel enforces, nothing recorded
  *               "signals": bool,      false: no records of fault-signal deaths
- *               "faultDetail": "kmsg"|"bpf"} }   where fault addresses come from
+ *               "faultDetail": "kmsg"|"bpf",   where fault addresses come from
+ *               "kernel": bool} }     the syscalls the kernel itself refused
  *
  * A bare Docker/Podman seccomp profile (top-level "defaultAction") is a
  * policy with only "seccomp". */
@@ -40,6 +41,7 @@ struct moat_policy
   bool audit_signals;         /* fault-signal deaths; default true */
   bool audit_cgroup;          /* OOM kills, refused forks; default true */
   char *fault_detail;         /* "kmsg" or "bpf"; NULL: the default (kmsg) */
+  bool audit_kernel;          /* "kernel": syscalls the kernel refused; default false */
   bool strict;                /* "strict": syscall names unknown here are errors */
   struct moat_fs_rule *fs_rules;   /* "filesystem": Landlock rules; NULL = no such wall */
   size_t n_fs_rules;

@@ -130,6 +130,18 @@ put_enum (struct jbuf *j, const char *key, unsigned long long v, const char *con
     jb_int (j, key, (long long) v);
 }
 
+/* Strings read already (by the BPF probe, at the call), for a caller
+ * that may be gone by the time its record is written. */
+static __thread const struct decode_preread *preread;
+static __thread size_t n_preread;
+
+void
+decode_set_preread (const struct decode_preread *p, size_t n)
+{
+  preread = p;
+  n_preread = n;
+}
+
 /* Read a NUL-terminated string from another process, page by page (a
  * string may end just before an unmapped page). */
 static void
@@ -140,6 +152,12 @@ put_path (struct jbuf *j, const char *key, uint64_t addr, pid_t pid)
       jb_raw (j, key, "null");
       return;
     }
+  for (size_t i = 0; i < n_preread; i++)
+    if (preread[i].addr == addr && preread[i].s)
+      {
+        jb_str (j, key, preread[i].s);
+        return;
+      }
   char buf[4097];
   size_t got = 0;
   while (pid > 0 && got < sizeof buf - 1)
@@ -717,6 +735,9 @@ handle_one (struct listener *l)
         }
     }
 
+  /* Its exit (an error the filter chose) is not the kernel's refusal. */
+  if (s->faults && act != SC_ALLOW && act != SC_LOG)
+    faults_note_denied (s->faults, t.tid, (long) d->nr);
   memset (l->resp, 0, s->resp_size);
   l->resp->id = l->req->id;
   switch (act)
@@ -1122,7 +1143,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
         {
           faults_set_output (f, a->id, a->log_fd);
           /* Loaded before create returns: no fault can come before it. */
-          if (a->fault_bpf && faults_use_bpf (f, a->init_pid, &e) < 0)
+          if ((a->fault_bpf || a->audit_kernel) && faults_use_bpf (f, a->init_pid, a->audit_kernel, &e) < 0)
             {
               cleanup_free char *m = moat_error_string (e);
               cleanup_free char *w = xasprintf ("%s; fault details come from the kernel log", m);

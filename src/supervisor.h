@@ -28,6 +28,7 @@ struct supervisor_args
   bool signals;                     /* record fault-signal deaths (faults.c) */
   const char *kmsg;                 /* the kernel log for fault details; "none" to go without */
   bool fault_bpf;                   /* fault details from the BPF probe instead (--fault-detail bpf) */
+  bool audit_kernel;                /* and the syscalls the kernel refused (--audit-kernel) */
   const char *agent_path;           /* linux.seccomp.listenerPath, or NULL */
   const char *cgroup_path;          /* record OOM kills and refused forks here; NULL: no */
   int accept_fd;                    /* sup.sock, listening: `moat exec` joins here; -1: none */
@@ -64,5 +65,9 @@ int supervisor_clone_flags_value (const char *text, unsigned long long *out);
 struct jbuf;
 /* Returns whether it read the caller's memory. */
 bool decode_syscall_args (struct jbuf *j, const char *name, const uint64_t args[6], pid_t mem_pid);
+/* Strings already read at these addresses (this thread, until reset with
+ * NULL, 0): used before the caller's memory. */
+struct decode_preread { uint64_t addr; const char *s; };
+void decode_set_preread (const struct decode_preread *p, size_t n);
 
 #endif

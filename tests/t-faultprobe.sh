@@ -84,6 +84,39 @@ t_like "audit.faultDetail: an unknown source is refused" "$(M run --policy "$TMP
 t_like "--fault-detail: an unknown source is refused" "$("$MOAT" --fault-detail dwarf list 2>&1)" "fault-detail must be kmsg or bpf"
 t_fails "and nothing is left of the refused run" M state fp-bad
 
+# --audit-kernel: the syscalls the kernel itself refused, at the wall that
+# most likely stopped them (no seccomp filter here: the kernel decides)
+mkdir -p "$B/rootfs/mnt"
+printf '%s\n' '#!/bin/sh' \
+  '/bin/workload syscall mount s:none s:/mnt s:tmpfs 0' \
+  '/bin/workload syscall mkdir s:/newdir 0755' \
+  '/bin/workload syscall sethostname s:x 1' \
+  '/bin/workload syscall getpid' > "$B/rootfs/bin/refuse.sh"
+chmod 755 "$B/rootfs/bin/refuse.sh"
+cfg "$B" '.root.readonly = true'
+setargs "$B" /bin/sh /bin/refuse.sh
+OUT=$("$MOAT" --root "$ROOT" --audit-dir "$AUD" --audit-kernel run --bundle "$B" fp-kern 2>&1)
+t_like "the calls fail as the kernel says" "$(echo $OUT)" "mount = -1 EPERM mkdir = -1 EROFS sethostname = -1 EPERM"
+t_is "mount: refused, a missing capability" "$(jq -r 'select(.syscall == "mount") | [.kind, .wall, .errno, .capability, .args.target] | join(" ")' "$AUD/fp-kern.jsonl")" \
+  "refused capabilities EPERM CAP_SYS_ADMIN /mnt"
+t_is "mkdir: refused by the read-only root, the path read at the call" "$(jq -r 'select(.syscall == "mkdir") | [.wall, .errno, .args.pathname] | join(" ")' "$AUD/fp-kern.jsonl")" \
+  "mount EROFS /newdir"
+t_is "sethostname: CAP_SYS_ADMIN" "$(jq -r 'select(.syscall == "sethostname") | .capability' "$AUD/fp-kern.jsonl")" CAP_SYS_ADMIN
+t_is "nothing else (getpid succeeded)" "$(wc -l < "$AUD/fp-kern.jsonl")" 3
+t_like "moat audit shows the call and why" "$("$MOAT" --audit-dir "$AUD" audit fp-kern)" 'capabilities +mount\("none", "/mnt".*EPERM: the process lacks CAP_SYS_ADMIN'
+t_like "explain: the wall and the change" "$("$MOAT" --audit-dir "$AUD" explain fp-kern)" "to the policy.s .capabilities. \(podman/docker: --cap-add SYS_ADMIN\)"
+t_like "explain: the read-only mount" "$("$MOAT" --audit-dir "$AUD" explain fp-kern)" "to allow it: make the path writable"
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" --fault-detail bpf run --bundle "$B" fp-kern-off >/dev/null 2>&1
+t_is "without --audit-kernel: no such records" "$(cat "$AUD/fp-kern-off.jsonl" 2>/dev/null | wc -l)" 0
+# under an audited seccomp filter, a call the filter denied is its record
+# alone (its EPERM is the filter's, not the kernel's)
+printf '{"name":"deny-mount","audit":{"kernel":true},"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mount"],"action":"SCMP_ACT_ERRNO"}]}}\n' > "$TMP/deny-mount.json"
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" run --policy "$TMP/deny-mount.json" --bundle "$B" fp-kern-sc >/dev/null 2>&1
+t_is "policy audit.kernel: the filter's denial once, the kernel's refusals after it" \
+  "$(jq -r '[.wall, .kind, .syscall] | join(" ")' "$AUD/fp-kern-sc.jsonl" | sort | tr '\n' ';')" \
+  "capabilities refused sethostname;mount refused mkdir;seccomp syscall mount;"
+cfg "$B" '.root.readonly = false'
+
 # the probe lives in the supervisor and goes with it (and its container)
 sleep 0.5
 t_is "no supervisor (and so no probe) is left" "$(pgrep -f -- "--root $ROOT" | wc -l)" 0

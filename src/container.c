@@ -39,6 +39,7 @@ struct creation
   int rootfd, dirfd;
   bool dir_made;
   char *cgroup_path;
+  char *no_cgroup_why;         /* rootless without a cgroup: why (a notice in the log) */
   bool cgroup_ours;            /* only a cgroup this create entered is undone */
   pid_t pid;
   int sync_fd;                 /* parent's end */
@@ -67,6 +68,7 @@ creation_release (struct creation *c)
   if (c->console_master >= 0)
     close (c->console_master);
   free (c->cgroup_path);
+  free (c->no_cgroup_why);
   free (c->bundle);
   free (c->rootfs);
   free (c->st.created);
@@ -396,11 +398,32 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
    * created exclusively above, says no other create owns this id. */
   c->cgroup_ours = true;
   if (cgroup_enter (c->cgroup_path, c->pid, err) < 0)
-    return -1;
+    {
+      /* Rootless without a delegated cgroup (runc and crun do the same):
+       * the container runs without one, and says so, on stderr and in its
+       * audit log, never silently. */
+      int e = *err ? (*err)->errnum : 0;
+      if (geteuid () == 0 || (e != EACCES && e != EPERM && e != EROFS))
+        return -1;
+      cleanup_free char *why = moat_error_string (*err);
+      moat_error_free (err);
+      moat_error *ignored = NULL;
+      (void) cgroup_destroy (c->cgroup_path, &ignored);   /* whatever part was made */
+      moat_error_free (&ignored);
+      c->no_cgroup_why = xasprintf ("rootless: no cgroup (%s): resource limits, pause, ps and the cgroup "
+                                    "wall's records are not available", why);
+      log_warning ("%s", c->no_cgroup_why);
+      free (c->cgroup_path);
+      c->cgroup_path = NULL;
+      c->st.cgroup_path = NULL;
+      c->cgroup_ours = false;
+    }
   /* Before the init runs a line of set-up: the device wall is up first. */
   bool dev_applied;
-  if (cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0
-      || cgroup_apply_resources (c->cgroup_path, &c->res, err) < 0)
+  if (c->cgroup_path == NULL)
+    dev_applied = false;
+  else if (cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0
+           || cgroup_apply_resources (c->cgroup_path, &c->res, err) < 0)
     return -1;
   log_debug ("create `%s`: device cgroup %s", o->id, dev_applied ? "applied" : "not available on this host");
   c->st.pid = c->pid;
@@ -449,6 +472,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",
                                     .fault_bpf = fault_detail_bpf (o, c),
                                     .audit_kernel = o->audit_kernel || (c->policy && c->policy->audit_kernel),
+                                    .notice = c->no_cgroup_why,
                                     .agent_path = to_agent ? c->sc->listener_path : NULL,
                                     .cgroup_path = c->audit_cgroup ? c->cgroup_path : NULL,
                                     .accept_fd = accept_fd };

@@ -11,7 +11,9 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct command
 {
@@ -47,12 +49,14 @@ usage (FILE *f)
 {
   fprintf (f, "Usage: moat [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
               "Global options:\n"
-              "  --root DIR            state directory (default " MOAT_DEFAULT_ROOT ")\n"
+              "  --root DIR            state directory (default " MOAT_DEFAULT_ROOT ";\n"
+              "                        for a non-root user $XDG_RUNTIME_DIR/moat)\n"
               "  --log FILE            also write errors to FILE\n"
               "  --log-format FORMAT   text or json (the --log file's format)\n"
               "  --debug               print debug messages\n"
               "  --systemd-cgroup      use systemd for cgroups (needs systemd)\n"
-              "  --audit-dir DIR       where audit logs go (default /var/log/moat)\n"
+              "  --audit-dir DIR       where audit logs go (default /var/log/moat;\n"
+              "                        for a non-root user $XDG_STATE_HOME/moat/audit)\n"
               "  --kmsg PATH|none      the kernel log read for fault details (default /dev/kmsg)\n"
               "  --fault-detail kmsg|bpf  where fault addresses and error codes come from:\n"
               "                        the kernel log (rate-limited) or moat's BPF probe (lossless)\n"
@@ -100,7 +104,7 @@ cmd_usage (const char *cmd, const char *usage_text, const char *fmt, ...)
 int
 main (int argc, char **argv)
 {
-  struct global_opts g = { .root = MOAT_DEFAULT_ROOT, .log_format = LOG_TEXT };
+  struct global_opts g = { .root = NULL, .log_format = LOG_TEXT };
   enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG, OPT_FAULT_DETAIL, OPT_AUDIT_KERNEL };
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
@@ -157,6 +161,32 @@ main (int argc, char **argv)
         usage (stderr);
         return 1;
       }
+
+  /* Rootless (runc's way): state under $XDG_RUNTIME_DIR, audit logs under
+   * $XDG_STATE_HOME, where a user may write; root keeps /run and /var/log. */
+  static char user_root[512], user_audit[512];
+  if (g.root == NULL && geteuid () != 0)
+    {
+      const char *xdg = getenv ("XDG_RUNTIME_DIR");
+      if (xdg && *xdg == '/')
+        snprintf (user_root, sizeof user_root, "%s/moat", xdg);
+      else
+        snprintf (user_root, sizeof user_root, "/run/user/%u/moat", (unsigned) geteuid ());
+      g.root = user_root;
+    }
+  if (g.audit_dir == NULL && geteuid () != 0)
+    {
+      const char *st = getenv ("XDG_STATE_HOME"), *home = getenv ("HOME");
+      if (st && *st == '/')
+        snprintf (user_audit, sizeof user_audit, "%s/moat/audit", st);
+      else if (home && *home == '/' && strcmp (home, "/") != 0)
+        snprintf (user_audit, sizeof user_audit, "%s/.local/state/moat/audit", home);
+      else
+        snprintf (user_audit, sizeof user_audit, "%s/audit", g.root);
+      g.audit_dir = user_audit;
+    }
+  if (g.root == NULL)
+    g.root = MOAT_DEFAULT_ROOT;
 
   moat_error *err = NULL;
   if (log_init (g.log, g.log_format, g.debug, &err) < 0)

@@ -1153,6 +1153,8 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
         }
     }
   s->faults = f;
+  if (a->notice)
+    notice (a, a->notice);
   struct cg_watch *cw = NULL;
   if (a->cgroup_path)
     {

@@ -29,6 +29,7 @@ struct supervisor_args
   const char *kmsg;                 /* the kernel log for fault details; "none" to go without */
   bool fault_bpf;                   /* fault details from the BPF probe instead (--fault-detail bpf) */
   bool audit_kernel;                /* and the syscalls the kernel refused (--audit-kernel) */
+  const char *notice;               /* written first in the log (what create had to leave out), or NULL */
   const char *agent_path;           /* linux.seccomp.listenerPath, or NULL */
   const char *cgroup_path;          /* record OOM kills and refused forks here; NULL: no */
   int accept_fd;                    /* sup.sock, listening: `moat exec` joins here; -1: none */

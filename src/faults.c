@@ -73,6 +73,10 @@ struct faults
   struct { pid_t tid; long nr; } denied[64];
   unsigned denied_next;
   bool refused;                   /* the probe reports refused syscalls */
+  /* Probe events of a thread whose fork the connector has not told yet
+   * (the ring and the socket are read in turn): kept until it does. */
+  struct early { struct moat_fault_event e; unsigned long long at; } *early;
+  size_t n_early, cap_early;
   const char *id;
   int log_fd;
   struct task *tasks;
@@ -85,6 +89,8 @@ struct faults
   size_t npend, cappend;
   struct jbuf rec;
 };
+
+static void replay_early (struct faults *f, pid_t tid);
 
 static unsigned long long
 now_ms (void)
@@ -431,6 +437,7 @@ on_event (struct faults *f, const struct proc_event *ev)
             f->alive++;
           }
         task_insert (f, &t);
+        replay_early (f, t.tid);
         break;
       }
     case PROC_EVENT_EXEC:
@@ -479,6 +486,10 @@ on_event (struct faults *f, const struct proc_event *ev)
           return;
         struct pending p = { .t = *t, .sig = WTERMSIG (st), .core = WCOREDUMP (st) != 0, .death = true };
         audit_time (p.time, sizeof p.time);
+        /* The probe reported the fault before the process could die of it:
+         * its event is in the ring now, whatever order epoll gave the two. */
+        if (f->bpf)
+          fault_bpf_consume (f->bpf);
         /* A report printed before the death already waits as a fault. */
         for (size_t i = 0; i < f->npend; i++)
           if (!f->pend[i].death && f->pend[i].t.tgid == t->tgid)
@@ -521,8 +532,9 @@ resync (struct faults *f)
 }
 
 /* Something was dropped: say so in the log rather than pretend. */
-static void
-lost_record (struct faults *f, const char *what)
+/* A record of this moment: time, container, wall and kind written. */
+static struct jbuf *
+rec_begin (struct faults *f, const char *wall, const char *kind)
 {
   struct jbuf *j = &f->rec;
   char tb[48];
@@ -530,8 +542,15 @@ lost_record (struct faults *f, const char *what)
   jb_open (j);
   jb_str (j, "time", tb);
   jb_str (j, "container", f->id);
-  jb_str (j, "wall", "moat");
-  jb_str (j, "kind", "lost");
+  jb_str (j, "wall", wall);
+  jb_str (j, "kind", kind);
+  return j;
+}
+
+static void
+lost_record (struct faults *f, const char *what)
+{
+  struct jbuf *j = rec_begin (f, "moat", "lost");
   jb_str (j, "what", what);
   jb_close (j);
   if (f->log_fd >= 0 && audit_write (f->log_fd, j) < 0)
@@ -721,10 +740,31 @@ faults_on_kmsg (struct faults *f)
 
 static void on_refused (struct faults *f, const struct moat_fault_event *e);
 
+/* An event of a thread not known yet: it is the container's (the probe
+ * filters by cgroup), its fork event just has not been read. */
+static bool
+keep_early (struct faults *f, const struct moat_fault_event *e)
+{
+  if (task_find (f, (pid_t) e->tid) != NULL)
+    return false;
+  if (f->n_early == f->cap_early)
+    {
+      if (f->cap_early >= 4096)
+        return true;   /* a fork storm without exits: the oldest wait, these go */
+      f->early = xrealloc (f->early, (f->cap_early = f->cap_early ? f->cap_early * 2 : 16) * sizeof *f->early);
+    }
+  f->early[f->n_early].e = *e;
+  f->early[f->n_early].at = now_ms ();
+  f->n_early++;
+  return true;
+}
+
 static void
 on_bpf_event (void *ctx, const struct moat_fault_event *e)
 {
   struct faults *f = ctx;
+  if (keep_early (f, e))
+    return;
   if (e->kind == MOAT_EV_REFUSED)
     {
       on_refused (f, e);
@@ -854,14 +894,7 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
         why = "a capability or another of the kernel's own checks";
       break;
     }
-  struct jbuf *j = &f->rec;
-  char tb[48];
-  audit_time (tb, sizeof tb);
-  jb_open (j);
-  jb_str (j, "time", tb);
-  jb_str (j, "container", f->id);
-  jb_str (j, "wall", wall);
-  jb_str (j, "kind", "refused");
+  struct jbuf *j = rec_begin (f, wall, "refused");
   jb_int (j, "pid", who->tgid);
   jb_int (j, "tid", (long long) e->tid);
   if (who->nspid > 0)
@@ -896,6 +929,21 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
     f->unwritten++;
 }
 
+static void
+replay_early (struct faults *f, pid_t tid)
+{
+  for (size_t i = 0; i < f->n_early;)
+    if ((pid_t) f->early[i].e.tid == tid)
+      {
+        struct moat_fault_event e = f->early[i].e;
+        memmove (&f->early[i], &f->early[i + 1], (f->n_early - i - 1) * sizeof *f->early);
+        f->n_early--;
+        on_bpf_event (f, &e);
+      }
+    else
+      i++;
+}
+
 void
 faults_on_bpf (struct faults *f)
 {
@@ -920,7 +968,19 @@ faults_next_timeout (const struct faults *f)
 void
 faults_tick (struct faults *f, bool flush)
 {
+  if (f->bpf)
+    fault_bpf_consume (f->bpf);   /* details first, then what is left waits no more */
   unsigned long long now = now_ms ();
+  /* never matched by a fork: another container's process sharing the
+   * cgroup filter's level, or a thread that came and went unseen */
+  for (size_t i = 0; i < f->n_early;)
+    if (flush || now - f->early[i].at > DEAD_KEEP_MS)
+      {
+        memmove (&f->early[i], &f->early[i + 1], (f->n_early - i - 1) * sizeof *f->early);
+        f->n_early--;
+      }
+    else
+      i++;
   for (size_t i = 0; i < f->npend;)
     if (flush || f->pend[i].deadline <= now)
       {
@@ -1091,6 +1151,7 @@ faults_close (struct faults *f)
   fault_bpf_close (f->bpf);
   free (f->tasks);
   free (f->pend);
+  free (f->early);
   jb_free (&f->rec);
   free (f);
 }

@@ -17,6 +17,9 @@ apt-get install -y -qq --no-install-recommends \
 apt-get install -y -qq --no-install-recommends \
   podman conmon containerd bsdutils >/dev/null 2>&1 \
   || echo "install-deps: podman/conmon/containerd not installed: the engine tests will skip" >&2
+# valgrind's memcheck for tests/t-valgrind.sh (skips without it).
+apt-get install -y -qq --no-install-recommends valgrind >/dev/null 2>&1 \
+  || echo "install-deps: valgrind not installed: tests/t-valgrind.sh will skip" >&2
 # libFuzzer for tests/t-fuzz.sh (clang's runtime has it); clang and libbpf
 # for the BPF fault probe (--fault-detail bpf, tests/t-faultprobe.sh).
 apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev libbpf-dev >/dev/null 2>&1 \

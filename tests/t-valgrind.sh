@@ -1,0 +1,67 @@
+#!/bin/bash
+# valgrind's memcheck on the moat commands it can follow: those that read
+# what users and engines hand moat without entering a container (spec,
+# features, state, list, audit and its readers, explain, policy generate
+# and diff of what needs no compiled filter). Container creation cannot run
+# under valgrind: it does not know clone's namespace flags nor seccomp(2),
+# and moat re-executes itself from a sealed memfd first (the ASan+UBSan lane
+# covers those paths). A memcheck error or a definite leak fails the case.
+. "$(dirname "$0")/lib.sh"
+command -v valgrind >/dev/null || skip_all "valgrind is not installed (apt-get install valgrind)"
+[ -n "$BUSYBOX" ] || skip_all "needs busybox (apt-get install busybox-static)"
+
+AUD="$TMP/audit"
+VG () { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+          --log-file="$TMP/vg.%p" "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
+# vg_ok DESC CMD...: memcheck clean (exit status not 99) and the command succeeded
+vg_ok () {
+  local d=$1; shift
+  rm -f "$TMP"/vg.*
+  VG "$@" >"$TMP/out" 2>&1
+  local rc=$?
+  if [ "$rc" = 0 ]; then ok "$d"; else not_ok "$d"; diag "exit $rc: $*" "$(cat "$TMP"/vg.* 2>/dev/null | head -30)" "$(head -5 "$TMP/out")"; fi
+}
+# vg_fails DESC CMD...: a refused input, still memcheck clean
+vg_fails () {
+  local d=$1; shift
+  rm -f "$TMP"/vg.*
+  VG "$@" >"$TMP/out" 2>&1
+  local rc=$?
+  if [ "$rc" != 0 ] && [ "$rc" != 99 ]; then ok "$d"; else not_ok "$d"; diag "exit $rc: $*" "$(cat "$TMP"/vg.* 2>/dev/null | head -30)"; fi
+}
+
+B="$TMP/b"
+mkdir -p "$B"
+vg_ok "spec" spec --bundle "$B"
+rm -f "$B/config.json"
+vg_ok "spec --rootless" spec --rootless --bundle "$B"
+vg_ok "features" features
+
+# a real container (run natively) for state, list, audit and explain
+mkbundle "$TMP/c" /bin/workload sleep 30
+cfg "$TMP/c" 'del(.linux.resources)'
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" run -d --policy "$TESTDIR/../policies/default.json" --bundle "$TMP/c" vg1 >/dev/null 2>&1 \
+  || "$MOAT" --root "$ROOT" --audit-dir "$AUD" run -d --bundle "$TMP/c" vg1 >/dev/null 2>&1
+vg_ok "state" state vg1
+vg_ok "list" list
+vg_ok "list --format json" list --format json
+M delete --force vg1 >/dev/null 2>&1
+
+# an audit log with every kind of record
+printf '%s\n' '#!/bin/sh' '/bin/workload syscall reboot 0' '/bin/workload syscall mount s:none s:/tmp s:tmpfs 0' \
+  '/bin/workload segv' > "$TMP/c/rootfs/bin/trip"
+chmod 755 "$TMP/c/rootfs/bin/trip"
+setargs "$TMP/c" /bin/sh /bin/trip
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" run --policy "$TESTDIR/../policies/default.json" --bundle "$TMP/c" vg2 >/dev/null 2>&1
+vg_ok "audit" audit vg2
+t_like "which read the records (a denied reboot, a fault)" "$(tr '\n' ' ' < "$TMP/out")" "reboot.*SIGSEGV"
+vg_ok "audit --json" audit --json vg2
+vg_ok "audit --summary" audit --summary vg2
+vg_ok "explain" explain vg2
+vg_ok "policy generate --from-audit" policy generate --from-audit vg2 --base "$TESTDIR/../policies/strict.json" -o "$TMP/gen.json"
+printf '{"time":"x","wall":1,"kind":["a"],"pid":1e308,"args":{"a":[[[[]]]]}}\n{bad\n' > "$AUD/vg3.jsonl"
+vg_ok "audit of a log with malformed records" audit vg3
+vg_fails "state of an unknown container" state nosuch
+printf '{"name": "x", "seccomp": {"defaultAction": [1, 2' > "$TMP/bad.json"
+vg_fails "a malformed policy file" policy show "$TMP/bad.json"
+t_done

@@ -55,9 +55,9 @@ run_lane () {   # run_lane NAME CONFIGURE-ARGS...
 run_lane werror --enable-werror
 # The v2 lane boots once per suite run, and the fuzzers (already built with
 # ASan+UBSan) run once: in the first lane.
-export MOAT_SKIP_V2LANE=1 MOAT_SKIP_FUZZ=1
+export MOAT_SKIP_V2LANE=1 MOAT_SKIP_FUZZ=1 MOAT_SKIP_VALGRIND=1
 run_lane sanitizers --enable-werror --enable-sanitizers
-unset MOAT_SKIP_V2LANE MOAT_SKIP_FUZZ
+unset MOAT_SKIP_V2LANE MOAT_SKIP_FUZZ MOAT_SKIP_VALGRIND
 
 # One closing line for people and CI: every TAP case of both lanes.
 pass=0 fail=0 skip=0

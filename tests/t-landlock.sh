@@ -72,4 +72,17 @@ bad "missing access" '{"filesystem":[{"path":"/bin"}]}' "filesystem\[0\]"
 setargs "$B" /bin/workload exit 0
 bad "a path missing in the container" '{"filesystem":[{"path":"/nowhere","access":["read"]}]}' "filesystem\[0\]: \`/nowhere\` in the container"
 t_is "no state, cgroup or process left by the failed runs" "$(ls "$ROOT" | wc -l)$(stray_procs ll-bad)$(cgroup_exists ll-bad && echo cg)" 00
+# with --audit-kernel, a Landlock denial is a record too (EACCES, wall
+# "permissions"), where the kernel's BPF probe can be loaded
+if [ "$("$MOAT" features | jq -r '.annotations["org.moat.fault-detail"]')" = kmsg,bpf ] && [ -r /sys/kernel/btf/vmlinux ]; then
+  sh_args 'cat /data/secret; true'
+  "$MOAT" --root "$ROOT" --audit-dir "$TMP/aud" --audit-kernel run --bundle "$B" --policy "$P" ll-kern >/dev/null 2>&1
+  if jq -e 'select(.kind == "notice")' "$TMP/aud/ll-kern.jsonl" >/dev/null 2>&1; then
+    ok "--audit-kernel: # SKIP the probe did not load: $(jq -r 'select(.kind == "notice") | .what' "$TMP/aud/ll-kern.jsonl")"
+  else
+    t_is "--audit-kernel: the Landlock denial is a record" \
+      "$(jq -r 'select(.kind == "refused" and (.args.pathname // "" | endswith("/data/secret"))) | [.wall, .errno] | join(" ")' "$TMP/aud/ll-kern.jsonl" | sort -u)" \
+      "permissions EACCES"
+  fi
+fi
 t_done

@@ -38,8 +38,17 @@ selfexe_ensure_sealed (char **argv, moat_error **err)
       if (n <= 0)
         return moat_error_set (err, n < 0 ? errno : EIO, "copy moat binary to memfd");
     }
-  if (fcntl (mfd, F_ADD_SEALS, REQUIRED_SEALS) < 0)
-    return moat_error_set (err, errno, "seal memfd");
+  /* F_SEAL_WRITE fails with EBUSY when a page of the memfd still holds an
+   * extra reference (the kernel waits a little for such pins, then gives
+   * up); no mapping of ours exists, so it is transient: seen once in 3,500
+   * runs, under the sanitizer lane's load. Try again a moment later. */
+  int tries = 0;
+  while (fcntl (mfd, F_ADD_SEALS, REQUIRED_SEALS) < 0)
+    {
+      if (errno != EBUSY || ++tries > 200)
+        return moat_error_set (err, errno, "seal memfd");
+      usleep (1000);
+    }
   /* MFD_CLOEXEC is fine for an ELF binary: the kernel maps it before the
    * close-on-exec takes effect. */
   fexecve (mfd, argv, environ);

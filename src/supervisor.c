@@ -206,22 +206,26 @@ put_mode (struct jbuf *j, const char *key, uint64_t v)
   jb_str (j, key, b);
 }
 
-int
-supervisor_af_value (const char *name)
+/* The index of NAME in a table put_enum writes from, -1 if absent. */
+static int
+enum_value (const char *const *t, size_t n, const char *name)
 {
-  for (size_t i = 0; i < ARRAY_SIZE (af_names); i++)
-    if (af_names[i] && strcmp (af_names[i], name) == 0)
+  for (size_t i = 0; i < n; i++)
+    if (t[i] && strcmp (t[i], name) == 0)
       return (int) i;
   return -1;
 }
 
 int
+supervisor_af_value (const char *name)
+{
+  return enum_value (af_names, ARRAY_SIZE (af_names), name);
+}
+
+int
 supervisor_prctl_value (const char *name)
 {
-  for (size_t i = 0; i < ARRAY_SIZE (prctl_opts); i++)
-    if (prctl_opts[i] && strcmp (prctl_opts[i], name) == 0)
-      return (int) i;
-  return -1;
+  return enum_value (prctl_opts, ARRAY_SIZE (prctl_opts), name);
 }
 
 int

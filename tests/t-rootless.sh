@@ -15,7 +15,7 @@ RL="$TMP/rl"
 mkdir -p "$RL/bin" "$RL/xdg" "$RL/state" "$RL/home" "$RL/b/rootfs/bin" "$RL/b/rootfs/tmp"
 cp "$MOAT" "$RL/bin/moat"
 cp "$WORKLOAD" "$RL/b/rootfs/bin/workload"
-cp "$TESTDIR/../policies/default.json" "$RL/default.json" 2>/dev/null || cp "$(dirname "$0")/../policies/default.json" "$RL/default.json"
+cp "$(dirname "$0")/../policies/default.json" "$RL/default.json"
 chown -R "$U:$U" "$RL"
 chmod 700 "$RL/xdg"
 # as the user, with a clean environment of their own

@@ -15,6 +15,7 @@ if [ "${MOAT_SKIP_VALGRIND:-}" = 1 ] || grep -q __asan_init "$MOAT" 2>/dev/null;
 fi
 
 AUD="$TMP/audit"
+POL=$(cd "$(dirname "$0")/../policies" && pwd)
 VG () { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
           --log-file="$TMP/vg.%p" "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
 # vg_ok DESC CMD...: memcheck clean (exit status not 99) and the command succeeded
@@ -44,7 +45,7 @@ vg_ok "features" features
 # a real container (run natively) for state, list, audit and explain
 mkbundle "$TMP/c" /bin/workload sleep 30
 cfg "$TMP/c" 'del(.linux.resources)'
-"$MOAT" --root "$ROOT" --audit-dir "$AUD" run -d --policy "$TESTDIR/../policies/default.json" --bundle "$TMP/c" vg1 >/dev/null 2>&1 \
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" run -d --policy "$POL/default.json" --bundle "$TMP/c" vg1 >/dev/null 2>&1 \
   || "$MOAT" --root "$ROOT" --audit-dir "$AUD" run -d --bundle "$TMP/c" vg1 >/dev/null 2>&1
 vg_ok "state" state vg1
 vg_ok "list" list
@@ -56,13 +57,13 @@ printf '%s\n' '#!/bin/sh' '/bin/workload syscall reboot 0' '/bin/workload syscal
   '/bin/workload segv' > "$TMP/c/rootfs/bin/trip"
 chmod 755 "$TMP/c/rootfs/bin/trip"
 setargs "$TMP/c" /bin/sh /bin/trip
-"$MOAT" --root "$ROOT" --audit-dir "$AUD" run --policy "$TESTDIR/../policies/default.json" --bundle "$TMP/c" vg2 >/dev/null 2>&1
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" run --policy "$POL/default.json" --bundle "$TMP/c" vg2 >/dev/null 2>&1
 vg_ok "audit" audit vg2
 t_like "which read the records (a denied reboot, a fault)" "$(tr '\n' ' ' < "$TMP/out")" "reboot.*SIGSEGV"
 vg_ok "audit --json" audit --json vg2
 vg_ok "audit --summary" audit --summary vg2
 vg_ok "explain" explain vg2
-vg_ok "policy generate --from-audit" policy generate --from-audit vg2 --base "$TESTDIR/../policies/strict.json" -o "$TMP/gen.json"
+vg_ok "policy generate --from-audit" policy generate --from-audit vg2 --base "$POL/strict.json" -o "$TMP/gen.json"
 printf '{"time":"x","wall":1,"kind":["a"],"pid":1e308,"args":{"a":[[[[]]]]}}\n{bad\n' > "$AUD/vg3.jsonl"
 vg_ok "audit of a log with malformed records" audit vg3
 vg_fails "state of an unknown container" state nosuch

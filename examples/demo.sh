@@ -78,6 +78,15 @@ if [ "$(M features | jq -r '.annotations["org.moat.fault-detail"]')" = kmsg,bpf 
   jq '.process.args = ["/bin/workload", "sigbus"] | .root.readonly = false' "$DIR/bundle/config.json" > "$DIR/c" && mv "$DIR/c" "$DIR/bundle/config.json"
   "$MOAT" --root "$ROOT" --audit-dir "$AUD" --fault-detail bpf run --bundle "$DIR/bundle" fault-sigbus || echo "(exit status $?: SIGBUS, a read past the end of a mapped file)"
   "$MOAT" --audit-dir "$AUD" audit "fault-sigbus" | tail -n +2
+
+  say "why did the kernel say no? --audit-kernel records what it refused, and explain says what to change"
+  printf '%s\n' '#!/bin/sh' 'w=/bin/workload' '$w syscall mount s:none s:/mnt s:tmpfs 0' \
+    '$w syscall mkdir s:/newdir 0755' '$w syscall sethostname s:demo 4' > "$DIR/bundle/rootfs/bin/refused"
+  chmod 755 "$DIR/bundle/rootfs/bin/refused"
+  mkdir -p "$DIR/bundle/rootfs/mnt"
+  jq '.process.args = ["/bin/sh", "/bin/refused"] | .root.readonly = true' "$DIR/bundle/config.json" > "$DIR/c" && mv "$DIR/c" "$DIR/bundle/config.json"
+  "$MOAT" --root "$ROOT" --audit-dir "$AUD" --audit-kernel run --bundle "$DIR/bundle" refused || true
+  "$MOAT" --audit-dir "$AUD" explain refused
 fi
 
 say "the lifecycle, runc-style: create, state, start, list, kill, delete"

@@ -377,7 +377,7 @@ explain_refused (yajl_val r)
 {
   const char *name = audit_rec_str (r, "syscall"), *eno = audit_rec_str (r, "errno"), *why = audit_rec_str (r, "why");
   const char *cap = audit_rec_str (r, "capability"), *wall = audit_rec_str (r, "wall");
-  printf ("%s (pid %lld, %s): allowed by the seccomp filter, refused by the kernel with %s: %s\n", name ? name : "?",
+  printf ("%s (pid %lld, %s): refused by the kernel itself (not by seccomp) with %s: %s\n", name ? name : "?",
           audit_rec_int (r, "nspid", -1), audit_rec_str (r, "comm") ? audit_rec_str (r, "comm") : "?", eno ? eno : "?",
           why ? why : "?");
   if (cap)

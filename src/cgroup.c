@@ -39,6 +39,17 @@ cgroup_detect_layout (void)
 }
 
 const char *
+cgroup_v2_root (void)
+{
+  switch (cgroup_detect_layout ())
+    {
+    case CGROUP_V2: return CGROUP_ROOT;
+    case CGROUP_HYBRID: return CGROUP_ROOT "/unified";
+    default: return NULL;
+    }
+}
+
+const char *
 cgroup_layout_name (enum cgroup_layout l)
 {
   return l == CGROUP_V2 ? "v2" : l == CGROUP_HYBRID ? "hybrid" : "v1";

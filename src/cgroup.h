@@ -15,6 +15,9 @@
 enum cgroup_layout { CGROUP_V1, CGROUP_HYBRID, CGROUP_V2 };
 enum cgroup_layout cgroup_detect_layout (void);
 const char *cgroup_layout_name (enum cgroup_layout l);
+/* Where the cgroup v2 hierarchy is mounted (the whole tree on v2, "unified"
+ * on a hybrid host), NULL on a v1-only host. */
+const char *cgroup_v2_root (void);
 
 /* The cgroup path of a container, relative to each hierarchy's root:
  * linux.cgroupsPath when set (a relative one is taken from the root, as runc

@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "faults-bpf.h"
+#include "cgroup.h"
 #include "util.h"
 
 #include <errno.h>
@@ -10,42 +11,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The cgroup v2 mount: /sys/fs/cgroup on a pure v2 host, a "cgroup2" mount
- * elsewhere (/sys/fs/cgroup/unified on a hybrid one). */
-static int
-cgroup2_mount (char *out, size_t n)
-{
-  FILE *m = fopen ("/proc/self/mounts", "re");
-  if (m == NULL)
-    return -1;
-  char line[1024];
-  int rc = -1;
-  while (fgets (line, sizeof line, m))
-    {
-      char dev[256], dir[512], type[64];
-      if (sscanf (line, "%255s %511s %63s", dev, dir, type) == 3 && strcmp (type, "cgroup2") == 0)
-        {
-          snprintf (out, n, "%s", dir);
-          rc = 0;
-          break;
-        }
-    }
-  fclose (m);
-  return rc;
-}
-
 int
 fault_bpf_cgroup_of (pid_t pid, unsigned long long *id, unsigned *level)
 {
   *id = 0;
   *level = 0;
-  char path[64], buf[4096], mnt[512];
+  char path[64], buf[4096];
+  const char *mnt = cgroup_v2_root ();
   snprintf (path, sizeof path, "/proc/%d/cgroup", (int) pid);
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   ssize_t r = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
   if (fd >= 0)
     close (fd);
-  if (r <= 0 || cgroup2_mount (mnt, sizeof mnt) < 0)
+  if (r <= 0 || mnt == NULL)
     return -1;
   buf[r] = '\0';
   /* the v2 line is "0::/path" (read from our cgroup namespace: the host's) */

@@ -295,23 +295,50 @@ wall_for (const struct pending *p)
     }
 }
 
+/* Every record of this file starts here: at TIME (NULL: now), the
+ * container, the wall and the kind. */
+static struct jbuf *
+rec_begin (struct faults *f, const char *time, const char *wall, const char *kind)
+{
+  struct jbuf *j = &f->rec;
+  char tb[48];
+  if (time == NULL)
+    audit_time (tb, sizeof tb);
+  jb_open (j);
+  jb_str (j, "time", time ? time : tb);
+  jb_str (j, "container", f->id);
+  jb_str (j, "wall", wall);
+  jb_str (j, "kind", kind);
+  return j;
+}
+
+/* ... and ends here: written, or counted as refused by the log. */
+static void
+rec_end (struct faults *f, struct jbuf *j)
+{
+  jb_close (j);
+  if (f->log_fd >= 0 && audit_write (f->log_fd, j) < 0)
+    f->unwritten++;
+}
+
+static void
+put_nspid (struct jbuf *j, pid_t nspid)
+{
+  if (nspid > 0)
+    jb_int (j, "nspid", nspid);
+  else
+    jb_raw (j, "nspid", "null");   /* gone before it could be read */
+}
+
 static void
 emit (struct faults *f, struct pending *p)
 {
   if (f->log_fd < 0)
     return;
-  struct jbuf *j = &f->rec;
   char hex[32], words[160];
-  jb_open (j);
-  jb_str (j, "time", p->time);
-  jb_str (j, "container", f->id);
-  jb_str (j, "wall", wall_for (p));
-  jb_str (j, "kind", p->death ? "signal" : "fault");
+  struct jbuf *j = rec_begin (f, p->time, wall_for (p), p->death ? "signal" : "fault");
   jb_int (j, "pid", p->t.tgid);
-  if (p->t.nspid > 0)
-    jb_int (j, "nspid", p->t.nspid);
-  else
-    jb_raw (j, "nspid", "null");   /* gone before it could be read */
+  put_nspid (j, p->t.nspid);
   /* The kernel's report names the task as it was at the fault: better than
    * a comm read before a last exec the connector had not told us yet. */
   jb_str (j, "comm", p->d.have && p->d.comm[0] ? p->d.comm : p->t.comm);
@@ -356,9 +383,7 @@ emit (struct faults *f, struct pending *p)
         : "not available (the kernel reports no details for this signal)";
       jb_str (j, "detail", why);
     }
-  jb_close (j);
-  if (audit_write (f->log_fd, j) < 0)
-    f->unwritten++;
+  rec_end (f, j);
 }
 
 static void
@@ -532,29 +557,12 @@ resync (struct faults *f)
 }
 
 /* Something was dropped: say so in the log rather than pretend. */
-/* A record of this moment: time, container, wall and kind written. */
-static struct jbuf *
-rec_begin (struct faults *f, const char *wall, const char *kind)
-{
-  struct jbuf *j = &f->rec;
-  char tb[48];
-  audit_time (tb, sizeof tb);
-  jb_open (j);
-  jb_str (j, "time", tb);
-  jb_str (j, "container", f->id);
-  jb_str (j, "wall", wall);
-  jb_str (j, "kind", kind);
-  return j;
-}
-
 static void
 lost_record (struct faults *f, const char *what)
 {
-  struct jbuf *j = rec_begin (f, "moat", "lost");
+  struct jbuf *j = rec_begin (f, NULL, "moat", "lost");
   jb_str (j, "what", what);
-  jb_close (j);
-  if (f->log_fd >= 0 && audit_write (f->log_fd, j) < 0)
-    f->unwritten++;
+  rec_end (f, j);
 }
 
 void
@@ -760,6 +768,13 @@ keep_early (struct faults *f, const struct moat_fault_event *e)
 }
 
 static void
+early_remove (struct faults *f, size_t i)
+{
+  memmove (&f->early[i], &f->early[i + 1], (f->n_early - i - 1) * sizeof *f->early);
+  f->n_early--;
+}
+
+static void
 on_bpf_event (void *ctx, const struct moat_fault_event *e)
 {
   struct faults *f = ctx;
@@ -894,13 +909,10 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
         why = "a capability or another of the kernel's own checks";
       break;
     }
-  struct jbuf *j = rec_begin (f, wall, "refused");
+  struct jbuf *j = rec_begin (f, NULL, wall, "refused");
   jb_int (j, "pid", who->tgid);
   jb_int (j, "tid", (long long) e->tid);
-  if (who->nspid > 0)
-    jb_int (j, "nspid", who->nspid);
-  else
-    jb_raw (j, "nspid", "null");
+  put_nspid (j, who->nspid);
   char comm[sizeof e->comm + 1];
   memcpy (comm, e->comm, sizeof e->comm);
   comm[sizeof e->comm] = '\0';
@@ -924,9 +936,7 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
     jb_str (j, "capability", cap);
   jb_str (j, "why", why);
   jb_str (j, "detail", "bpf");
-  jb_close (j);
-  if (f->log_fd >= 0 && audit_write (f->log_fd, j) < 0)
-    f->unwritten++;
+  rec_end (f, j);
 }
 
 static void
@@ -936,8 +946,7 @@ replay_early (struct faults *f, pid_t tid)
     if ((pid_t) f->early[i].e.tid == tid)
       {
         struct moat_fault_event e = f->early[i].e;
-        memmove (&f->early[i], &f->early[i + 1], (f->n_early - i - 1) * sizeof *f->early);
-        f->n_early--;
+        early_remove (f, i);
         on_bpf_event (f, &e);
       }
     else
@@ -975,10 +984,7 @@ faults_tick (struct faults *f, bool flush)
    * cgroup filter's level, or a thread that came and went unseen */
   for (size_t i = 0; i < f->n_early;)
     if (flush || now - f->early[i].at > DEAD_KEEP_MS)
-      {
-        memmove (&f->early[i], &f->early[i + 1], (f->n_early - i - 1) * sizeof *f->early);
-        f->n_early--;
-      }
+      early_remove (f, i);
     else
       i++;
   for (size_t i = 0; i < f->npend;)

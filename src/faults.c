@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <seccomp.h>
+#include <linux/bpf.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +33,7 @@ struct moat_proc_input
 
 #define KMSG_WAIT_MS 250    /* how long a death waits for its kernel report */
 #define DEAD_KEEP_MS 2000   /* how long an exited task is remembered (late kmsg lines) */
+#define RESYNC_MS 2000      /* with the cgroup filter: how often to look for exits it hid */
 
 struct task
 {
@@ -66,6 +69,8 @@ struct pending
 struct faults
 {
   int cn, kmsg;
+  bool filtered;                  /* the connector only passes the container's events */
+  unsigned long long next_resync;
   struct fault_bpf *bpf;          /* the lossless detail source, when loaded */
   /* Calls the seccomp filter's supervisor just denied: their exits are
    * not the kernel's refusals. Written by the listener threads. */
@@ -435,6 +440,48 @@ cn_subscribe (int s)
   return send (s, nl, nl->nlmsg_len, 0) < 0 ? -1 : 0;
 }
 
+/* The connector multicasts every process event of the host to every
+ * listener: without a filter each supervisor wakes for every fork, exec
+ * and exit anywhere, and a host running many containers pays that once per
+ * container (start latency grew with the number running). The kernel sends
+ * each event from the task it is about (the parent for a fork), so a
+ * socket filter that asks for the sending task's cgroup keeps exactly the
+ * container's events: is the cgroup at the container's depth the
+ * container's own? (bpf_get_current_ancestor_cgroup_id, loaded as a plain
+ * socket filter: no libbpf, no BTF.) Without privilege for BPF or on an
+ * old kernel the socket stays unfiltered, as before. */
+static bool
+cn_filter_to_cgroup (int s, pid_t init_pid)
+{
+  unsigned long long id;
+  unsigned level;
+  if (fault_bpf_cgroup_of (init_pid, &id, &level) < 0)
+    return false;
+  struct bpf_insn prog[] = {
+    { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = (int32_t) level },
+    { .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_ancestor_cgroup_id },
+    { .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_2, .imm = (int32_t) (uint32_t) id },
+    { .imm = (int32_t) (uint32_t) (id >> 32) },
+    { .code = BPF_JMP | BPF_JNE | BPF_X, .dst_reg = BPF_REG_0, .src_reg = BPF_REG_2, .off = 2 },
+    { .code = BPF_ALU | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = -1 },   /* keep it whole */
+    { .code = BPF_JMP | BPF_EXIT },
+    { .code = BPF_ALU | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },    /* drop */
+    { .code = BPF_JMP | BPF_EXIT },
+  };
+  union bpf_attr attr;
+  memset (&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  attr.insns = (uint64_t) (uintptr_t) prog;
+  attr.insn_cnt = ARRAY_SIZE (prog);
+  attr.license = (uint64_t) (uintptr_t) "GPL";
+  int pfd = (int) syscall (SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+  if (pfd < 0)
+    return false;
+  bool ok = setsockopt (s, SOL_SOCKET, SO_ATTACH_BPF, &pfd, sizeof pfd) == 0;
+  close (pfd);
+  return ok;
+}
+
 static bool
 fatal_signal (int sig)
 {
@@ -548,6 +595,38 @@ resync (struct faults *f)
     {
       struct task *t = &f->tasks[i];
       if (!t->used || t->dead || t->tid != t->tgid || process_running (t->tgid))
+        continue;
+      t->dead = true;
+      t->dead_at = now_ms ();
+      f->alive--;
+      f->gen++;
+    }
+}
+
+/* With the cgroup filter, a process moved out of the container's cgroup
+ * (only the host can do that) exits unseen, and the supervisor would wait
+ * for it forever. So now and then, a tracked process that is gone is
+ * marked so. Its exit event, if it was sent, was queued before /proc said
+ * it was gone: the queue is read after the look, so no death by a fault
+ * is taken for a hidden exit. */
+static void
+resync_hidden (struct faults *f)
+{
+  pid_t gone[64];
+  size_t n = 0;
+  for (size_t i = 0; i < f->cap && n < ARRAY_SIZE (gone); i++)
+    {
+      const struct task *t = &f->tasks[i];
+      if (t->used && !t->dead && t->tid == t->tgid && !process_running (t->tgid))
+        gone[n++] = t->tgid;
+    }
+  if (n == 0)
+    return;
+  faults_on_connector (f);
+  for (size_t i = 0; i < n; i++)
+    {
+      struct task *t = task_find (f, gone[i]);
+      if (t == NULL || t->dead)
         continue;
       t->dead = true;
       t->dead_at = now_ms ();
@@ -965,10 +1044,11 @@ faults_on_bpf (struct faults *f)
 int
 faults_next_timeout (const struct faults *f)
 {
-  if (f->npend == 0)
+  bool resync = f->filtered && f->alive > 0;
+  if (f->npend == 0 && !resync)
     return -1;
-  unsigned long long now = now_ms (), first = f->pend[0].deadline;
-  for (size_t i = 1; i < f->npend; i++)
+  unsigned long long now = now_ms (), first = resync ? f->next_resync : f->pend[0].deadline;
+  for (size_t i = 0; i < f->npend; i++)
     if (f->pend[i].deadline < first)
       first = f->pend[i].deadline;
   return first <= now ? 0 : (int) (first - now);
@@ -987,6 +1067,11 @@ faults_tick (struct faults *f, bool flush)
       early_remove (f, i);
     else
       i++;
+  if (f->filtered && now >= f->next_resync)
+    {
+      resync_hidden (f);
+      f->next_resync = now + RESYNC_MS;
+    }
   for (size_t i = 0; i < f->npend;)
     if (flush || f->pend[i].deadline <= now)
       {
@@ -1091,7 +1176,8 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   if (setsockopt (f->cn, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
     (void) setsockopt (f->cn, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
-  if (bind (f->cn, (struct sockaddr *) &sa, sizeof sa) < 0 || cn_subscribe (f->cn) < 0)
+  if (bind (f->cn, (struct sockaddr *) &sa, sizeof sa) < 0
+      || ((f->filtered = cn_filter_to_cgroup (f->cn, init_pid)), cn_subscribe (f->cn) < 0))
     {
       int e = errno;
       faults_close (f);
@@ -1101,6 +1187,7 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   task_refresh (&init);
   task_insert (f, &init);
   f->alive = 1;
+  f->next_resync = now_ms () + RESYNC_MS;
   if (kmsg && *kmsg && strcmp (kmsg, "none") != 0)
     {
       f->kmsg = open (kmsg, O_RDONLY | O_NONBLOCK | O_CLOEXEC);

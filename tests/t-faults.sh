@@ -112,4 +112,34 @@ t_is "audit.signals false: no record" "$(cat "$AUD/flt-quiet.jsonl" 2>/dev/null 
 # moat audit shows faults for people
 t_like "moat audit shows the fault" "$(A audit flt-segv)" "mmu +SIGSEGV .*(user-mode read of a not-present page|not available)"
 t_like "audit --wall mmu --summary" "$(A audit --summary --wall mmu flt-burst)" "500 +mmu +SIGSEGV"
+# The connector tells every process event of the host to every listener;
+# moat's supervisor filters them in the kernel to its container's cgroup,
+# so an idle container's supervisor does not wake for the host's forks.
+# Counted, not timed: its context switches across 300 forks and exits.
+V2=""
+[ -f /sys/fs/cgroup/unified/cgroup.procs ] && V2=/sys/fs/cgroup/unified
+[ -f /sys/fs/cgroup/cgroup.controllers ] && V2=/sys/fs/cgroup
+if [ -n "$V2" ]; then
+  setargs "$B" /bin/workload sleep 60
+  A run -d --bundle "$B" flt-quiet-host >/dev/null 2>&1
+  SUP=$(jq -r .supervisorPid "$ROOT/flt-quiet-host/state.json")
+  INIT=$(jq -r .pid "$ROOT/flt-quiet-host/state.json")
+  wakes () { cat /proc/"$SUP"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'; }
+  W0=$(wakes)
+  for i in $(seq 300); do /bin/true; done
+  W1=$(wakes)
+  t_like "300 forks on the host wake the supervisor of an idle container (almost) never" "$((W1 - W0))" '^[0-9]$|^[1-4][0-9]$'
+  diag "supervisor wake-ups across 300 host forks: $((W1 - W0))"
+  # A process the host moves out of the container's cgroup exits unseen by
+  # the filter: the supervisor still finds it gone and does not wait forever.
+  OUT_CG="$V2/moat-test-faults-$$"
+  mkdir "$OUT_CG"
+  echo "$INIT" > "$OUT_CG/cgroup.procs"
+  kill -KILL "$INIT"
+  for i in $(seq 100); do pid_running "$SUP" || break; sleep 0.1; done
+  t_fails "its exit was hidden from the filter, and the supervisor still ended" pid_running "$SUP"
+  A delete --force flt-quiet-host >/dev/null 2>&1
+  rmdir "$OUT_CG" 2>/dev/null || { sleep 0.5; rmdir "$OUT_CG"; }
+  t_is "the test's own cgroup is gone" "$([ -d "$OUT_CG" ] && echo left || echo gone)" gone
+fi
 t_done

@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +33,50 @@ ns_clone_flags (const struct moat_config *cfg)
       flags |= ns_clone_flag (t);
     }
   return flags;
+}
+
+/* "0 4242 1, 1 200000 65536": a mapping as the helpers take it, for messages. */
+static char *
+format_map (const struct moat_idmap *m, size_t n)
+{
+  char *out = xstrdup ("");
+  for (size_t i = 0; i < n; i++)
+    {
+      char *next = xasprintf ("%s%s%u %u %u", out, i ? ", " : "", m[i].container_id, m[i].host_id, m[i].size);
+      free (out);
+      out = next;
+    }
+  return out;
+}
+
+char *
+ns_find_idmap_helper (const char *name)
+{
+  /* PATH first, as a shell would; then /usr/bin, where Debian's uidmap
+   * puts them, for callers started with a bare environment. */
+  const char *path = getenv ("PATH");
+  cleanup_free char *dirs = xasprintf ("%s:/usr/bin", path ? path : "");
+  char *save = NULL;
+  for (char *d = strtok_r (dirs, ":", &save); d; d = strtok_r (NULL, ":", &save))
+    {
+      if (*d != '/')
+        continue;   /* a relative PATH entry would depend on the bundle's cwd */
+      char *exe = xasprintf ("%s/%s", d, name);
+      if (access (exe, X_OK) == 0)
+        return exe;
+      free (exe);
+    }
+  return NULL;
+}
+
+/* Does an unprivileged caller need a helper for this mapping? The kernel
+ * lets it write only one line mapping its own effective id, size 1. */
+static bool
+needs_helper (const struct moat_idmap *m, size_t n, unsigned self)
+{
+  if (geteuid () == 0 || n == 0)
+    return false;
+  return n > 1 || m[0].size != 1 || m[0].host_id != self;
 }
 
 int
@@ -53,6 +100,25 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
     }
   if (!cfg->ns[MOAT_NS_MNT].present)
     return moat_error_set (err, 0, "linux.namespaces: a mount namespace is required");
+  /* A missing helper is known now, before a state directory or an init
+   * exists; whether it accepts the ranges only when it runs. */
+  if (cfg->ns[MOAT_NS_USER].present && cfg->ns[MOAT_NS_USER].path == NULL)
+    {
+      static const char *const helper[] = { "newuidmap", "newgidmap" };
+      const struct moat_idmap *maps[] = { cfg->uid_mappings, cfg->gid_mappings };
+      size_t n[] = { cfg->n_uid_mappings, cfg->n_gid_mappings };
+      unsigned self[] = { geteuid (), getegid () };
+      for (int i = 0; i < 2; i++)
+        {
+          cleanup_free char *exe = NULL;
+          if (!needs_helper (maps[i], n[i], self[i]) || (exe = ns_find_idmap_helper (helper[i])) != NULL)
+            continue;
+          cleanup_free char *mapping = format_map (maps[i], n[i]);
+          return moat_error_set (err, 0, "linux.%s: %s (more than your own %s) needs %s "
+                                 "(package uidmap), not found in PATH or /usr/bin",
+                                 i ? "gidMappings" : "uidMappings", mapping, i ? "gid" : "uid", helper[i]);
+        }
+    }
   /* A sysctl is written through /proc/sys in the container's namespaces:
    * only the namespaced ones, and only with their namespace, or the write
    * would change the host (kernel.core_pattern is the classic). */
@@ -165,13 +231,111 @@ write_map (pid_t pid, const char *file, const struct moat_idmap *m, size_t n, mo
   return 0;
 }
 
+/* Run newuidmap or newgidmap on PID with the mapping; its stderr goes into
+ * the error, which names the helper and the mapping. */
+static int
+run_idmap_helper (const char *helper, const char *what, pid_t pid, const struct moat_idmap *m,
+                  size_t n, moat_error **err)
+{
+  cleanup_free char *mapping = format_map (m, n);
+  cleanup_free char *exe = ns_find_idmap_helper (helper);
+  if (exe == NULL)
+    return moat_error_set (err, 0, "linux.%sMappings: %s (more than your own %s) needs %s "
+                           "(package uidmap), not found in PATH or /usr/bin", what, mapping, what, helper);
+  cleanup_strv char **argv = xmalloc0 ((3 * n + 3) * sizeof *argv);
+  size_t k = 0;
+  argv[k++] = xstrdup (helper);
+  argv[k++] = xasprintf ("%d", (int) pid);
+  for (size_t i = 0; i < n; i++)
+    {
+      argv[k++] = xasprintf ("%u", m[i].container_id);
+      argv[k++] = xasprintf ("%u", m[i].host_id);
+      argv[k++] = xasprintf ("%u", m[i].size);
+    }
+
+  int pipefd[2];
+  if (pipe2 (pipefd, O_CLOEXEC) < 0)
+    return moat_error_set (err, errno, "%s: pipe", helper);
+  pid_t child = fork ();
+  if (child < 0)
+    {
+      close (pipefd[0]);
+      close (pipefd[1]);
+      return moat_error_set (err, errno, "%s: fork", helper);
+    }
+  if (child == 0)
+    {
+      /* `moat run` blocks the signals it forwards; the helper gets a
+       * clean slate, no stdin or stdout, and its stderr is ours to quote. */
+      sigset_t none;
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (pipefd[1], 2) < 0)
+        _exit (127);
+      execv (exe, argv);
+      dprintf (2, "exec %s: %s", exe, strerror (errno));
+      _exit (127);
+    }
+  close (pipefd[1]);
+  /* Keep the start of what it says, drain the rest so it never blocks. */
+  char msg[512];
+  size_t len = 0;
+  for (;;)
+    {
+      char buf[512];
+      ssize_t r = read (pipefd[0], buf, sizeof buf);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      size_t take = (size_t) r < sizeof msg - 1 - len ? (size_t) r : sizeof msg - 1 - len;
+      memcpy (msg + len, buf, take);
+      len += take;
+    }
+  close (pipefd[0]);
+  int status = 0;
+  while (waitpid (child, &status, 0) < 0)
+    if (errno != EINTR)
+      return moat_error_set (err, errno, "%s: waitpid", helper);
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+
+  /* One line: trailing newlines cut, inner ones joined. */
+  while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+    len--;
+  msg[len] = '\0';
+  for (char *c = msg; *c; c++)
+    if (*c == '\n')
+      *c = ' ';
+  char how[48];
+  if (WIFSIGNALED (status))
+    snprintf (how, sizeof how, "was killed by signal %d", WTERMSIG (status));
+  else
+    snprintf (how, sizeof how, "failed with exit status %d", WEXITSTATUS (status));
+  return moat_error_set (err, 0, "linux.%sMappings: %s: %s %s%s%s", what, mapping, exe, how,
+                         len ? ": " : "", msg);
+}
+
 int
 ns_write_id_maps (const struct moat_config *cfg, pid_t pid, moat_error **err)
 {
   if (!cfg->ns[MOAT_NS_USER].present || cfg->ns[MOAT_NS_USER].path)
     return 0;
-  /* An unprivileged writer may only map its own ids, and only after
-   * setgroups is denied (CVE-2014-8989). Root keeps setgroups usable. */
+  if (needs_helper (cfg->uid_mappings, cfg->n_uid_mappings, geteuid ()))
+    {
+      if (run_idmap_helper ("newuidmap", "uid", pid, cfg->uid_mappings, cfg->n_uid_mappings, err) < 0)
+        return -1;
+    }
+  else if (write_map (pid, "uid_map", cfg->uid_mappings, cfg->n_uid_mappings, err) < 0)
+    return -1;
+  /* newgidmap leaves setgroups allowed when the ranges come from
+   * /etc/subgid: the administrator granted them, so additionalGids work. */
+  if (needs_helper (cfg->gid_mappings, cfg->n_gid_mappings, getegid ()))
+    return run_idmap_helper ("newgidmap", "gid", pid, cfg->gid_mappings, cfg->n_gid_mappings, err);
+  /* An unprivileged writer may only map its own gid, and only after
+   * setgroups is denied (CVE-2014-8989): dropping a group could otherwise
+   * grant what the group was denied. Root keeps setgroups usable. */
   if (geteuid () != 0)
     {
       char path[64];
@@ -179,8 +343,6 @@ ns_write_id_maps (const struct moat_config *cfg, pid_t pid, moat_error **err)
       if (write_file_at (AT_FDCWD, path, "deny", 4, err) < 0)
         return -1;
     }
-  if (write_map (pid, "uid_map", cfg->uid_mappings, cfg->n_uid_mappings, err) < 0)
-    return -1;
   return write_map (pid, "gid_map", cfg->gid_mappings, cfg->n_gid_mappings, err);
 }
 

@@ -25,8 +25,16 @@ struct ns_saved { int pid_fd, time_fd; };
 int ns_parent_prepare (const struct moat_config *cfg, struct ns_saved *saved, moat_error **err);
 int ns_parent_restore (struct ns_saved *saved, moat_error **err);
 
-/* Parent, after clone: write uid_map / gid_map of the child's new user ns. */
+/* Parent, after clone: map the ids of the child's new user ns. Root, or a
+ * user mapping only their own id (one line, size 1), writes uid_map and
+ * gid_map itself; any other mapping by a user goes through the setuid
+ * helpers newuidmap / newgidmap, which check it against /etc/subuid and
+ * /etc/subgid. */
 int ns_write_id_maps (const struct moat_config *cfg, pid_t pid, moat_error **err);
+
+/* newuidmap or newgidmap, looked up in PATH and then /usr/bin; NULL when
+ * absent. Free the result. */
+char *ns_find_idmap_helper (const char *name);
 
 /* Child: join every namespace that has a path (user first, so the others are
  * joined with its privileges), except pid and time (done by the parent). */

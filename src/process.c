@@ -254,6 +254,9 @@ change_user (const struct moat_config *cfg, bool setgroups_allowed, moat_error *
   return 0;
 }
 
+/* "deny" when an unprivileged user wrote their own gid map (the kernel
+ * demands it, CVE-2014-8989): additionalGids are then left out, as crun
+ * does. newgidmap with a /etc/subgid range, and root, leave it allowed. */
 static bool
 setgroups_allowed_here (void)
 {

@@ -1,6 +1,7 @@
 #include "config-host.h"
 #include "cmd.h"
 #include "config.h"
+#include "namespaces.h"
 #include "util.h"
 
 #include <errno.h>
@@ -38,7 +39,13 @@ cmd_spec (struct global_opts *g UNUSED, int argc, char **argv)
       moat_error_set (&err, errno, "bundle `%s`", bundle);
       return cmd_fail (&err);
     }
-  cleanup_free char *json = config_default_spec (rootless, getuid (), getgid ());
+  /* The caller's own ids, and their subordinate ranges when the system
+   * grants some (/etc/subuid, /etc/subgid and the uidmap helpers). */
+  struct moat_idmap uidmap[2], gidmap[2];
+  size_t n_uid = 0, n_gid = 0;
+  if (rootless)
+    ns_rootless_idmaps (getuid (), getgid (), uidmap, &n_uid, gidmap, &n_gid);
+  cleanup_free char *json = config_default_spec (rootless, uidmap, n_uid, gidmap, n_gid);
   /* O_EXCL: never replace a config someone wrote, even one written just now. */
   cleanup_close int fd = openat (dfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)

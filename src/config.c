@@ -1006,23 +1006,43 @@ gen_strv (yajl_gen g, const char *key, const char *const *v)
 }
 
 static void
-gen_idmap (yajl_gen g, const char *key, unsigned id)
+gen_idmap (yajl_gen g, const char *key, const struct moat_idmap *m, size_t n)
 {
   gen_str (g, key);
   yajl_gen_array_open (g);
-  yajl_gen_map_open (g);
-  gen_str (g, "containerID");
-  yajl_gen_integer (g, 0);
-  gen_str (g, "hostID");
-  yajl_gen_integer (g, id);
-  gen_str (g, "size");
-  yajl_gen_integer (g, 1);
-  yajl_gen_map_close (g);
+  for (size_t i = 0; i < n; i++)
+    {
+      yajl_gen_map_open (g);
+      gen_str (g, "containerID");
+      yajl_gen_integer (g, m[i].container_id);
+      gen_str (g, "hostID");
+      yajl_gen_integer (g, m[i].host_id);
+      gen_str (g, "size");
+      yajl_gen_integer (g, m[i].size);
+      yajl_gen_map_close (g);
+    }
   yajl_gen_array_close (g);
 }
 
+/* Is O a "uid=" or "gid=" mount option for an id the mapping leaves out?
+ * devpts's gid=5 (tty) stays when a subordinate range maps it. */
+static bool
+unmapped_id_option (const char *o, const struct moat_idmap *gidmap, size_t n_gidmap)
+{
+  if (strncmp (o, "uid=", 4) == 0)
+    return true;
+  if (strncmp (o, "gid=", 4) != 0)
+    return false;
+  unsigned long id = strtoul (o + 4, NULL, 10);
+  for (size_t i = 0; i < n_gidmap; i++)
+    if (id >= gidmap[i].container_id && id - gidmap[i].container_id < gidmap[i].size)
+      return false;
+  return true;
+}
+
 char *
-config_default_spec (bool rootless, uid_t uid, gid_t gid)
+config_default_spec (bool rootless, const struct moat_idmap *uidmap, size_t n_uidmap,
+                     const struct moat_idmap *gidmap, size_t n_gidmap)
 {
   static const char *const env[] = {
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", NULL,
@@ -1134,7 +1154,7 @@ config_default_spec (bool rootless, uid_t uid, gid_t gid)
           gen_str (g, "options");
           yajl_gen_array_open (g);
           for (const char *const *o = mounts[i].opts; *o; o++)
-            if (!rootless || (strncmp (*o, "gid=", 4) != 0 && strncmp (*o, "uid=", 4) != 0))
+            if (!rootless || !unmapped_id_option (*o, gidmap, n_gidmap))
               gen_str (g, *o);
           yajl_gen_array_close (g);
         }
@@ -1146,8 +1166,8 @@ config_default_spec (bool rootless, uid_t uid, gid_t gid)
   yajl_gen_map_open (g);
   if (rootless)
     {
-      gen_idmap (g, "uidMappings", (unsigned) uid);
-      gen_idmap (g, "gidMappings", (unsigned) gid);
+      gen_idmap (g, "uidMappings", uidmap, n_uidmap);
+      gen_idmap (g, "gidMappings", gidmap, n_gidmap);
     }
   else
     {

@@ -209,7 +209,9 @@ int ns_clone_flag (int type);           /* CLONE_NEWPID, ... */
 const char *ns_proc_name (int type);    /* the /proc/PID/ns/ entry: "pid", "net", "mnt", ... */
 
 /* The config.json `runc spec` would write (rootless variant with user ns and
- * mappings for uid/gid). Returns a malloc'd JSON string. */
-char *config_default_spec (bool rootless, uid_t uid, gid_t gid);
+ * the given uid/gid mappings, see ns_rootless_idmaps). Returns a malloc'd
+ * JSON string. */
+char *config_default_spec (bool rootless, const struct moat_idmap *uidmap, size_t n_uidmap,
+                           const struct moat_idmap *gidmap, size_t n_gidmap);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -368,4 +369,82 @@ ns_child_unshare_late (const struct moat_config *cfg, moat_error **err)
   if (n->present && n->path == NULL && unshare (CLONE_NEWCGROUP) < 0)
     return moat_error_set (err, errno, "unshare cgroup namespace");
   return 0;
+}
+
+/* A decimal number of 32 bits and nothing else (no sign, no spaces). */
+static bool
+parse_u32 (const char *s, uint32_t *out)
+{
+  if (*s < '0' || *s > '9')
+    return false;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull (s, &end, 10);
+  if (errno || *end || v > UINT32_MAX)
+    return false;
+  *out = (uint32_t) v;
+  return true;
+}
+
+bool
+ns_subid_range (const char *file, const char *user, uid_t uid, uint32_t *start, uint32_t *count)
+{
+  cleanup_file FILE *f = fopen (file, "re");
+  if (f == NULL)
+    return false;
+  char num[16];
+  snprintf (num, sizeof num, "%u", (unsigned) uid);
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+  while (getline (&line, &cap, f) > 0)
+    {
+      line[strcspn (line, "\n")] = '\0';
+      char *first = strchr (line, ':');
+      char *second = first ? strchr (first + 1, ':') : NULL;
+      if (second == NULL)
+        continue;
+      *first = *second = '\0';
+      /* shadow's helpers accept the owner by name or by number: so do we. */
+      if (strcmp (line, num) != 0 && (user == NULL || strcmp (line, user) != 0))
+        continue;
+      uint32_t s, c;
+      if (!parse_u32 (first + 1, &s) || !parse_u32 (second + 1, &c) || c == 0
+          || (uint64_t) s + c > UINT32_MAX)
+        continue;
+      *start = s;
+      *count = c;
+      return true;
+    }
+  return false;
+}
+
+bool
+ns_rootless_idmaps (uid_t uid, gid_t gid, struct moat_idmap uidmap[2], size_t *n_uid,
+                    struct moat_idmap gidmap[2], size_t *n_gid)
+{
+  uidmap[0] = (struct moat_idmap) { .container_id = 0, .host_id = uid, .size = 1 };
+  gidmap[0] = (struct moat_idmap) { .container_id = 0, .host_id = gid, .size = 1 };
+  *n_uid = *n_gid = 1;
+
+  struct passwd *pw = getpwuid (uid);
+  cleanup_free char *name = pw ? xstrdup (pw->pw_name) : NULL;
+  uint32_t us, uc, gs, gc;
+  /* Both ranges and both helpers, or neither: a container with 65536 uids
+   * and one gid would fail on its first chgrp. */
+  if (!ns_subid_range ("/etc/subuid", name, uid, &us, &uc)
+      || !ns_subid_range ("/etc/subgid", name, uid, &gs, &gc))
+    return false;
+  cleanup_free char *nu = ns_find_idmap_helper ("newuidmap");
+  cleanup_free char *ng = ns_find_idmap_helper ("newgidmap");
+  if (nu == NULL || ng == NULL)
+    return false;
+  /* Container ids 1..size, and 2^32-1 is no id at all. */
+  if (uc > UINT32_MAX - 1)
+    uc = UINT32_MAX - 1;
+  if (gc > UINT32_MAX - 1)
+    gc = UINT32_MAX - 1;
+  uidmap[1] = (struct moat_idmap) { .container_id = 1, .host_id = us, .size = uc };
+  gidmap[1] = (struct moat_idmap) { .container_id = 1, .host_id = gs, .size = gc };
+  *n_uid = *n_gid = 2;
+  return true;
 }

@@ -4,6 +4,8 @@
 #ifndef MOAT_NAMESPACES_H
 #define MOAT_NAMESPACES_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "config.h"
 #include "error.h"
@@ -35,6 +37,17 @@ int ns_write_id_maps (const struct moat_config *cfg, pid_t pid, moat_error **err
 /* newuidmap or newgidmap, looked up in PATH and then /usr/bin; NULL when
  * absent. Free the result. */
 char *ns_find_idmap_helper (const char *name);
+
+/* The first range of FILE (/etc/subuid or /etc/subgid syntax,
+ * OWNER:START:COUNT) whose owner is USER (may be NULL) or the number UID. */
+bool ns_subid_range (const char *file, const char *user, uid_t uid, uint32_t *start, uint32_t *count);
+
+/* The mappings `moat spec --rootless` writes: container 0 is UID/GID (size
+ * 1) and, when /etc/subuid and /etc/subgid both give the user a range and
+ * both helpers are installed, container 1.. is the first range (as podman
+ * maps). Returns whether the ranges are there. */
+bool ns_rootless_idmaps (uid_t uid, gid_t gid, struct moat_idmap uidmap[2], size_t *n_uid,
+                         struct moat_idmap gidmap[2], size_t *n_gid);
 
 /* Child: join every namespace that has a path (user first, so the others are
  * joined with its privileges), except pid and time (done by the parent). */

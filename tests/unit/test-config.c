@@ -1,4 +1,4 @@
-/* Unit tests for src/json.c and src/config.c. */
+/* Unit tests for src/json.c and src/config.c (and the spec's id ranges from src/namespaces.c). */
 #include "config-host.h"
 #include "tap.h"
 
@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "namespaces.h"
 #include "util.h"
 
 #ifdef __SANITIZE_ADDRESS__
@@ -779,7 +780,8 @@ TEST (deep_nesting_rejected)
 static void
 check_default_spec (bool rootless)
 {
-  cleanup_free char *spec = config_default_spec (rootless, 1234, 5678);
+  const struct moat_idmap um[] = { { 0, 1234, 1 } }, gm[] = { { 0, 5678, 1 } };
+  cleanup_free char *spec = config_default_spec (rootless, um, 1, gm, 1);
   CHECK (spec != NULL);
   CHECK_CONTAINS (spec, "{\n  \"ociVersion\": \"1.2.0\",\n  \"process\": {\n    \"terminal\": false,");
   cleanup_config struct moat_config *c = NULL;
@@ -870,6 +872,56 @@ TEST (default_spec_rootless)
   LEAK_CHECK ();
 }
 
+TEST (default_spec_rootless_ranges)
+{
+  /* podman's layout: the user as root, then the subordinate range from 1;
+   * devpts keeps gid=5 once the range maps it. */
+  const struct moat_idmap um[] = { { 0, 1234, 1 }, { 1, 100000, 65536 } };
+  const struct moat_idmap gm[] = { { 0, 5678, 1 }, { 1, 200000, 65536 } };
+  cleanup_free char *spec = config_default_spec (true, um, 2, gm, 2);
+  cleanup_config struct moat_config *c = NULL;
+  cleanup_error moat_error *err = NULL;
+  CHECK (config_parse (spec, "spec", &c, &err) == 0);
+  CHECK (c->n_uid_mappings == 2 && c->uid_mappings[1].container_id == 1
+         && c->uid_mappings[1].host_id == 100000 && c->uid_mappings[1].size == 65536);
+  CHECK (c->n_gid_mappings == 2 && c->gid_mappings[0].host_id == 5678
+         && c->gid_mappings[1].host_id == 200000 && c->gid_mappings[1].size == 65536);
+  CHECK_STR (c->mounts[2].data, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  LEAK_CHECK ();
+}
+
+TEST (subid_range_lookup)
+{
+  char path[] = "/tmp/moat-test-subid.XXXXXX";
+  int fd = mkstemp (path);
+  CHECK (fd >= 0);
+  static const char text[] =
+    "alice:100000:65536\n"
+    "garbage\n"
+    "bob:x:10\n"                 /* not a number: skipped */
+    "bob:-5:10\n"                /* no sign */
+    "bob:4294967290:100\n"       /* past 2^32: skipped */
+    "bob:300000:0\n"             /* empty: skipped */
+    "4243:500000:1000\n"
+    "bob:165536:65536\n"
+    "bob:231072:10";              /* no newline at the end, second range */
+  CHECK (write_all (fd, text, sizeof text - 1) == 0);
+  close (fd);
+  uint32_t start = 0, count = 0;
+  CHECK (ns_subid_range (path, "alice", 1000, &start, &count));
+  CHECK (start == 100000 && count == 65536);
+  CHECK (ns_subid_range (path, "bob", 1001, &start, &count));   /* the first good range */
+  CHECK (start == 165536 && count == 65536);
+  CHECK (ns_subid_range (path, NULL, 4243, &start, &count));    /* by number, no account */
+  CHECK (start == 500000 && count == 1000);
+  CHECK (ns_subid_range (path, "carol", 4243, &start, &count)); /* by number, other name */
+  CHECK (!ns_subid_range (path, "carol", 1002, &start, &count));
+  CHECK (!ns_subid_range (path, "alic", 1002, &start, &count));
+  CHECK (!ns_subid_range ("/nonexistent/subuid", "alice", 1000, &start, &count));
+  unlink (path);
+  LEAK_CHECK ();
+}
+
 static int
 rm_rf_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -895,7 +947,7 @@ TEST (config_load_file)
   CHECK_CONTAINS (printed, "/config.json: No such file or directory");
   moat_error_free (&err);
 
-  cleanup_free char *spec = config_default_spec (false, 0, 0);
+  cleanup_free char *spec = config_default_spec (false, NULL, 0, NULL, 0);
   CHECK (write_file_atomic_at (dfd, "config.json", spec, strlen (spec), 0644, &err) == 0);
   CHECK (config_load (dir, &c, &err) == 0);
   CHECK_STR (c->hostname, "moat");
@@ -954,4 +1006,6 @@ TAP_MAIN (CASE (full_config_parses),
           CASE (deep_nesting_rejected),
           CASE (default_spec_root),
           CASE (default_spec_rootless),
+          CASE (default_spec_rootless_ranges),
+          CASE (subid_range_lookup),
           CASE (config_load_file))

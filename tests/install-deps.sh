@@ -7,6 +7,8 @@ apt-get install -y -qq --no-install-recommends \
   gcc make libc6-dev autoconf automake libtool pkg-config \
   libseccomp-dev libcap-dev libyajl-dev \
   busybox-static jq groff-base man-db procps >/dev/null
+# newuidmap/newgidmap: rootless with subordinate ranges (tests/t-rootless.sh).
+apt-get install -y -qq --no-install-recommends uidmap >/dev/null
 # The pure cgroup v2 lane (tests/t-v2lane.sh): Debian's kernel booted under
 # qemu with cgroup_no_v1=all. Without these the lane skips, saying why.
 apt-get install -y -qq --no-install-recommends \

@@ -80,6 +80,20 @@ needs_helper (const struct moat_idmap *m, size_t n, unsigned self)
   return n > 1 || m[0].size != 1 || m[0].host_id != self;
 }
 
+/* *EXE: HELPER, for a mapping the caller cannot write itself; or an error
+ * saying what is missing. */
+static int
+find_needed_helper (const char *helper, const char *what, const struct moat_idmap *m, size_t n,
+                    char **exe, moat_error **err)
+{
+  *exe = ns_find_idmap_helper (helper);
+  if (*exe)
+    return 0;
+  cleanup_free char *mapping = format_map (m, n);
+  return moat_error_set (err, 0, "linux.%sMappings: %s (more than your own %s) needs %s "
+                         "(package uidmap), not found in PATH or /usr/bin", what, mapping, what, helper);
+}
+
 int
 ns_validate (const struct moat_config *cfg, moat_error **err)
 {
@@ -105,20 +119,13 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
    * exists; whether it accepts the ranges only when it runs. */
   if (cfg->ns[MOAT_NS_USER].present && cfg->ns[MOAT_NS_USER].path == NULL)
     {
-      static const char *const helper[] = { "newuidmap", "newgidmap" };
-      const struct moat_idmap *maps[] = { cfg->uid_mappings, cfg->gid_mappings };
-      size_t n[] = { cfg->n_uid_mappings, cfg->n_gid_mappings };
-      unsigned self[] = { geteuid (), getegid () };
-      for (int i = 0; i < 2; i++)
-        {
-          cleanup_free char *exe = NULL;
-          if (!needs_helper (maps[i], n[i], self[i]) || (exe = ns_find_idmap_helper (helper[i])) != NULL)
-            continue;
-          cleanup_free char *mapping = format_map (maps[i], n[i]);
-          return moat_error_set (err, 0, "linux.%s: %s (more than your own %s) needs %s "
-                                 "(package uidmap), not found in PATH or /usr/bin",
-                                 i ? "gidMappings" : "uidMappings", mapping, i ? "gid" : "uid", helper[i]);
-        }
+      cleanup_free char *u = NULL, *g = NULL;
+      if (needs_helper (cfg->uid_mappings, cfg->n_uid_mappings, geteuid ())
+          && find_needed_helper ("newuidmap", "uid", cfg->uid_mappings, cfg->n_uid_mappings, &u, err) < 0)
+        return -1;
+      if (needs_helper (cfg->gid_mappings, cfg->n_gid_mappings, getegid ())
+          && find_needed_helper ("newgidmap", "gid", cfg->gid_mappings, cfg->n_gid_mappings, &g, err) < 0)
+        return -1;
     }
   /* A sysctl is written through /proc/sys in the container's namespaces:
    * only the namespaced ones, and only with their namespace, or the write
@@ -238,11 +245,10 @@ static int
 run_idmap_helper (const char *helper, const char *what, pid_t pid, const struct moat_idmap *m,
                   size_t n, moat_error **err)
 {
+  cleanup_free char *exe = NULL;
+  if (find_needed_helper (helper, what, m, n, &exe, err) < 0)
+    return -1;
   cleanup_free char *mapping = format_map (m, n);
-  cleanup_free char *exe = ns_find_idmap_helper (helper);
-  if (exe == NULL)
-    return moat_error_set (err, 0, "linux.%sMappings: %s (more than your own %s) needs %s "
-                           "(package uidmap), not found in PATH or /usr/bin", what, mapping, what, helper);
   cleanup_strv char **argv = xmalloc0 ((3 * n + 3) * sizeof *argv);
   size_t k = 0;
   argv[k++] = xstrdup (helper);
@@ -271,8 +277,13 @@ run_idmap_helper (const char *helper, const char *what, pid_t pid, const struct 
       sigset_t none;
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
+      /* Both moved above 2 first: a moat started with 0, 1 or 2 closed
+       * may hold them there, and dup2 onto itself would keep CLOEXEC. */
       int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
-      if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (pipefd[1], 2) < 0)
+      int null_hi = null < 0 ? -1 : fcntl (null, F_DUPFD_CLOEXEC, 3);
+      int err_hi = fcntl (pipefd[1], F_DUPFD_CLOEXEC, 3);
+      if (null_hi < 0 || err_hi < 0 || dup2 (null_hi, 0) < 0 || dup2 (null_hi, 1) < 0
+          || dup2 (err_hi, 2) < 0)
         _exit (127);
       execv (exe, argv);
       dprintf (2, "exec %s: %s", exe, strerror (errno));

@@ -52,5 +52,12 @@ selfexe_ensure_sealed (char **argv, moat_error **err)
   /* MFD_CLOEXEC is fine for an ELF binary: the kernel maps it before the
    * close-on-exec takes effect. */
   fexecve (mfd, argv, environ);
+  /* fexecve is execveat(AT_EMPTY_PATH); where that is missing (valgrind
+   * does not emulate it) the same file by its /proc path, which valgrind
+   * opens only after close-on-exec took effect: kept open for it. */
+  (void) fcntl (mfd, F_SETFD, 0);
+  char path[64];
+  snprintf (path, sizeof path, "/proc/self/fd/%d", mfd);
+  execve (path, argv, environ);
   return moat_error_set (err, errno, "re-execute moat from a sealed copy");
 }

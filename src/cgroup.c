@@ -181,6 +181,64 @@ cgroup_enter (const char *path, pid_t pid, moat_error **err)
   return 0;
 }
 
+int
+cgroup_entry_open (const char *path, struct cgroup_entry *e, moat_error **err)
+{
+  cleanup_strv char **h = hierarchies ();
+  const char *v2 = cgroup_v2_root ();
+  for (size_t i = 0; h[i]; i++)
+    {
+      if (mkdir_cgroup (h[i], path, err) < 0)
+        return -1;
+      cleanup_free char *dir = xasprintf ("%s%s", h[i], path);
+      if (v2 && strcmp (h[i], v2) == 0)
+        {
+          e->v2_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (e->v2_fd < 0)
+            return moat_error_set (err, errno, "open cgroup `%s`", dir);
+          continue;
+        }
+      if (e->n_tasks == ARRAY_SIZE (e->tasks))
+        return moat_error_set (err, 0, "more than %zu cgroup v1 hierarchies", ARRAY_SIZE (e->tasks));
+      cleanup_free char *tasks = xasprintf ("%s/tasks", dir);
+      int fd = open (tasks, O_WRONLY | O_CLOEXEC);
+      if (fd < 0)
+        return moat_error_set (err, errno, "open `%s`", tasks);
+      e->tasks[e->n_tasks++] = fd;
+    }
+  return 0;
+}
+
+int
+cgroup_entry_join_self (const struct cgroup_entry *e, moat_error **err)
+{
+  /* The kernel checks the write against who opened the file (the parent,
+   * root): the init's own ids, maybe in a user namespace, do not matter. */
+  for (size_t i = 0; i < e->n_tasks; i++)
+    if (write (e->tasks[i], "0", 1) != 1)
+      return moat_error_set (err, errno, "join the container's cgroup (v1 tasks)");
+  return 0;
+}
+
+int
+cgroup_entry_move_v2 (const struct cgroup_entry *e, pid_t pid, moat_error **err)
+{
+  char buf[32];
+  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
+  return write_file_at (e->v2_fd, "cgroup.procs", buf, (size_t) n, err);
+}
+
+void
+cgroup_entry_close (struct cgroup_entry *e)
+{
+  if (e->v2_fd >= 0)
+    close (e->v2_fd);
+  e->v2_fd = -1;
+  for (size_t i = 0; i < e->n_tasks; i++)
+    close (e->tasks[i]);
+  e->n_tasks = 0;
+}
+
 /* The hierarchy that lists every process: pids (v1), else unified, else any. */
 static char *
 listing_hierarchy (void)

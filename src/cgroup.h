@@ -105,6 +105,30 @@ struct jbuf;
 void cgroup_stats (const char *path, struct jbuf *j);
 
 /* mkdir PATH in every hierarchy and move PID into it. */
+/* Joining without the host-wide wait. Every move of a process into a
+ * cgroup through cgroup.procs takes the kernel's cgroup_threadgroup_rwsem
+ * for writing, and the first writer after a quiet spell waits for an RCU
+ * grace period: 8 to 19 ms here, crun and runc pay it too. Two ways in
+ * skip it: clone3(CLONE_INTO_CGROUP), born in the v2 cgroup; and a
+ * single-threaded process writing "0" (itself) to a v1 hierarchy's
+ * "tasks" file. So the parent makes the cgroup in every hierarchy and
+ * opens the way in; the init is cloned into the v2 one and moves itself
+ * into the v1 ones before anything else. */
+struct cgroup_entry
+{
+  int v2_fd;              /* the v2 cgroup's directory, for CLONE_INTO_CGROUP; -1: none */
+  int tasks[16];          /* each v1 hierarchy's "tasks" file, opened for writing */
+  size_t n_tasks;
+};
+#define CGROUP_ENTRY_INIT { .v2_fd = -1 }
+/* Make PATH in every hierarchy and open the way into each. */
+int cgroup_entry_open (const char *path, struct cgroup_entry *e, moat_error **err);
+/* In the new process, first thing: into each v1 hierarchy's cgroup. */
+int cgroup_entry_join_self (const struct cgroup_entry *e, moat_error **err);
+/* The v2 part the old way, for a kernel without clone3. */
+int cgroup_entry_move_v2 (const struct cgroup_entry *e, pid_t pid, moat_error **err);
+void cgroup_entry_close (struct cgroup_entry *e);
+
 int cgroup_enter (const char *path, pid_t pid, moat_error **err);
 /* Every pid in the container's cgroup (from the pids or unified hierarchy). */
 int cgroup_pids (const char *path, pid_t **pids, size_t *n, moat_error **err);

@@ -381,23 +381,13 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   };
   log_debug ("create `%s`: rootfs %s, cgroup %s (%s host), clone flags 0x%x", o->id, c->rootfs,
              c->cgroup_path, cgroup_layout_name (cgroup_detect_layout ()), ns_clone_flags (cfg));
-  struct ns_saved saved;
-  int r = ns_parent_prepare (cfg, &saved, err);
-  if (r == 0)
-    r = process_spawn_init (&a, ns_clone_flags (cfg), &c->pid, err);
-  if (ns_parent_restore (&saved, err) < 0 || r < 0)
-    return -1;
-  close (steal_fd (&child_end));
-  close (steal_fd (&listen_fd));
-  if (sup_child >= 0)
-    close (steal_fd (&sup_child));
-
-  if (ns_write_id_maps (cfg, c->pid, err) < 0)
-    return -1;
   /* From here the cgroup is this container's to undo: the state directory,
-   * created exclusively above, says no other create owns this id. */
+   * created exclusively above, says no other create owns this id. It is
+   * made, walled and limited before the init exists, which is born in it
+   * (see cgroup_entry in cgroup.h: no host-wide wait to get in). */
   c->cgroup_ours = true;
-  if (cgroup_enter (c->cgroup_path, c->pid, err) < 0)
+  struct cgroup_entry cge __attribute__ ((cleanup (cgroup_entry_close))) = CGROUP_ENTRY_INIT;
+  if (cgroup_entry_open (c->cgroup_path, &cge, err) < 0)
     {
       /* Rootless without a delegated cgroup (runc and crun do the same):
        * the container runs without one, and says so, on stderr and in its
@@ -407,6 +397,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
         return -1;
       cleanup_free char *why = moat_error_string (*err);
       moat_error_free (err);
+      cgroup_entry_close (&cge);
       moat_error *ignored = NULL;
       (void) cgroup_destroy (c->cgroup_path, &ignored);   /* whatever part was made */
       moat_error_free (&ignored);
@@ -424,6 +415,26 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     dev_applied = false;
   else if (cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0
            || cgroup_apply_resources (c->cgroup_path, &c->res, err) < 0)
+    return -1;
+  a.cg_entry = c->cgroup_path ? &cge : NULL;
+
+  struct ns_saved saved;
+  bool in_v2 = false;
+  int r = ns_parent_prepare (cfg, &saved, err);
+  if (r == 0)
+    r = process_spawn_init (&a, ns_clone_flags (cfg), &c->pid, &in_v2, err);
+  if (ns_parent_restore (&saved, err) < 0 || r < 0)
+    return -1;
+  close (steal_fd (&child_end));
+  close (steal_fd (&listen_fd));
+  if (sup_child >= 0)
+    close (steal_fd (&sup_child));
+  /* A kernel without clone3 (before 5.7): moved the usual way. */
+  if (c->cgroup_path && cge.v2_fd >= 0 && !in_v2 && cgroup_entry_move_v2 (&cge, c->pid, err) < 0)
+    return -1;
+  cgroup_entry_close (&cge);
+  log_debug ("create `%s`: init %d cloned%s", o->id, (int) c->pid, in_v2 ? " into its cgroup" : "");
+  if (ns_write_id_maps (cfg, c->pid, err) < 0)
     return -1;
   log_debug ("create `%s`: device cgroup %s", o->id, dev_applied ? "applied" : "not available on this host");
   c->st.pid = c->pid;
@@ -458,6 +469,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     }
   if (sync_expect (c->sync_fd, SYNC_READY, NULL, err) < 0)
     return -1;
+  log_debug ("create `%s`: the init is ready (root, mounts, credentials)", o->id);
   if (supervise)
     {
       cleanup_close int log_fd = -1, accept_fd = -1;
@@ -467,6 +479,12 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       if (bind_state_sock (c->dirfd, SUP_SOCK_NAME, 16, &accept_fd, err) < 0)
         return -1;
       cleanup_free char *pname = xasprintf ("%s%s", c->policy ? c->policy->name : "config.json", o->learn ? " (learn)" : "");
+      struct fault_walls walls = { .root_readonly = cfg->root_readonly,
+                                   .userns = cfg->ns[MOAT_NS_USER].present,
+                                   .masked = cfg->masked_paths, .readonly = cfg->readonly_paths,
+                                   .mounts = cfg->mounts, .n_mounts = cfg->n_mounts,
+                                   .fs_rules = c->policy ? c->policy->fs_rules : NULL,
+                                   .n_fs_rules = c->policy ? c->policy->n_fs_rules : 0 };
       struct supervisor_args sa = { .id = o->id, .policy = pname, .sc = c->sc,
                                     .log_fd = log_fd, .ctl_fd = sup_parent, .init_pid = c->pid,
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",
@@ -475,7 +493,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
                                     .notice = c->no_cgroup_why,
                                     .agent_path = to_agent ? c->sc->listener_path : NULL,
                                     .cgroup_path = c->audit_cgroup ? c->cgroup_path : NULL,
-                                    .accept_fd = accept_fd };
+                                    .accept_fd = accept_fd, .walls = &walls };
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
         return -1;
       log_debug ("create `%s`: supervisor %d", o->id, (int) c->st.supervisor_pid);
@@ -840,12 +858,14 @@ container_run (const struct run_opts *o, int *exit_status, moat_error **err)
   /* Let `moat delete` and `moat start` of this id proceed while we wait. */
   flock (c.dirfd, LOCK_UN);
   int r = release_init (c.sync_fd, json, err);
+  log_debug ("run `%s`: started", c.id);
   if (r == 0)
     {
       run_hooks_warn (c.cfg, MOAT_HOOK_POSTSTART, json, c.bundle);
       r = c.console_master >= 0 ? term_relay_and_wait (c.console_master, c.pid, exit_status, err)
                                 : forward_and_wait (c.pid, exit_status, err);
     }
+  log_debug ("run `%s`: the init exited", c.id);
   if (r < 0)
     {
       kill (c.pid, SIGKILL);
@@ -861,6 +881,7 @@ container_run (const struct run_opts *o, int *exit_status, moat_error **err)
       if (container_delete (root, id, true, r < 0 ? &e : err) < 0 && r == 0)
         return -1;
       moat_error_free (&e);
+      log_debug ("run `%s`: deleted", id);
     }
   return r;
 }

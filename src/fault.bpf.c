@@ -32,10 +32,29 @@ struct thread_struct
 
 struct task_struct
 {
+  const struct cred *cred;
   int pid;
   int tgid;
   char comm[16];
   struct thread_struct thread;
+} __attribute__ ((preserve_access_index));
+
+/* Read as 8 raw bytes: kernel_cap_t is a u64 since 6.3 and two u32
+ * (low word first) before, the same bytes on x86. */
+struct moat_kcap
+{
+  __u64 bits;
+};
+
+struct user_namespace
+{
+  int level;
+} __attribute__ ((preserve_access_index));
+
+struct cred
+{
+  struct moat_kcap cap_effective;
+  struct user_namespace *user_ns;
 } __attribute__ ((preserve_access_index));
 
 struct pt_regs
@@ -132,6 +151,8 @@ int BPF_PROG (moat_fault, int sig, struct kernel_siginfo *info, struct task_stru
   e->ip = regs ? BPF_CORE_READ (regs, ip) : 0;
   e->sp = regs ? BPF_CORE_READ (regs, sp) : 0;
   e->ktime = bpf_ktime_get_ns ();
+  e->cap_eff = 0;
+  e->userns_level = e->pad = 0;
   bpf_get_current_comm (e->comm, sizeof e->comm);
   bpf_ringbuf_submit (e, 0);
   return 0;
@@ -177,6 +198,15 @@ int BPF_PROG (moat_refused, struct pt_regs *regs, long ret)
   e->args[5] = BPF_CORE_READ (regs, r9);
   e->addr = e->cr2 = e->trap_nr = e->error_code = e->ip = e->sp = 0;
   e->ktime = bpf_ktime_get_ns ();
+  /* What the caller held when refused, and in which user namespace: the
+   * capability it lacked, or held where it does not reach the host's. */
+  struct task_struct *cur = bpf_get_current_task_btf ();
+  const struct cred *cred = BPF_CORE_READ (cur, cred);
+  struct moat_kcap caps = { 0 };
+  bpf_core_read (&caps, sizeof caps, &cred->cap_effective);
+  e->cap_eff = caps.bits;
+  e->userns_level = (__u32) BPF_CORE_READ (cred, user_ns, level);
+  e->pad = 0;
   bpf_get_current_comm (e->comm, sizeof e->comm);
   /* A path in the first two arguments is read now: the caller may be gone
    * before the supervisor could read it. A number that is no address just

@@ -1,5 +1,7 @@
 #include "config-host.h"
 #include "faults.h"
+#include "config.h"
+#include "landlock.h"
 #include "faults-bpf.h"
 #include "supervisor.h"
 #include "util.h"
@@ -16,6 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -70,6 +74,7 @@ struct faults
 {
   int cn, kmsg;
   bool filtered;                  /* the connector only passes the container's events */
+  struct { bool set; struct fault_walls w; } walls;   /* what refusals are laid at */
   unsigned long long next_resync;
   struct fault_bpf *bpf;          /* the lossless detail source, when loaded */
   /* Calls the seccomp filter's supervisor just denied: their exits are
@@ -954,6 +959,152 @@ capability_for (const char *call)
   return NULL;
 }
 
+/* Does ENTRY (a path in the container) cover PATH: the same, or a parent? */
+static bool
+path_covers (const char *entry, const char *path)
+{
+  size_t n = strlen (entry);
+  while (n > 1 && entry[n - 1] == '/')
+    n--;
+  if (n == 1 && entry[0] == '/')
+    return true;
+  return strncmp (entry, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* What a refusal is laid at: its wall, why in words, and the container's
+ * own setting that did it when one can be named. */
+struct refusal
+{
+  const char *wall, *cap;
+  char why[256];
+  char setting[160];
+  int held;               /* the capability: 1 held, 0 not, -1 unknown */
+};
+
+/* The deepest of the container's mounts, masked and read-only paths that
+ * covers PATH: the one whose read-only-ness answered EROFS, if it is one. */
+static void
+attribute_erofs (const struct fault_walls *w, const char *path, struct refusal *r)
+{
+  const char *best = "/", *what = "root.readonly";
+  bool ro = w->root_readonly;
+  for (size_t i = 0; i < w->n_mounts; i++)
+    if (path_covers (w->mounts[i].destination, path) && strlen (w->mounts[i].destination) >= strlen (best))
+      {
+        best = w->mounts[i].destination;
+        what = "mounts";
+        ro = (w->mounts[i].flags & MS_RDONLY) != 0;
+      }
+  for (char *const *m = w->masked; m && *m; m++)
+    if (path_covers (*m, path) && strlen (*m) >= strlen (best))
+      best = *m, what = "linux.maskedPaths", ro = true;
+  for (char *const *m = w->readonly; m && *m; m++)
+    if (path_covers (*m, path) && strlen (*m) >= strlen (best))
+      best = *m, what = "linux.readonlyPaths", ro = true;
+  if (!ro)
+    return;
+  if (strcmp (what, "root.readonly") == 0)
+    {
+      snprintf (r->setting, sizeof r->setting, "root.readonly");
+      snprintf (r->why, sizeof r->why, "%s is on the container's root filesystem, which is read-only (root.readonly)", path);
+    }
+  else if (strcmp (what, "linux.maskedPaths") == 0)
+    {
+      snprintf (r->setting, sizeof r->setting, "%s: %s", what, best);
+      snprintf (r->why, sizeof r->why, "%s is masked (linux.maskedPaths %s: an empty read-only tmpfs)", path, best);
+    }
+  else
+    {
+      snprintf (r->setting, sizeof r->setting, "%s: %s", what, best);
+      snprintf (r->why, sizeof r->why, "%s is under %s, mounted read-only (%s)", path, best, what);
+    }
+}
+
+static void
+attribute_eacces (const struct fault_walls *w, const char *path, struct refusal *r)
+{
+  if (w->fs_rules == NULL)
+    {
+      snprintf (r->why, sizeof r->why, "file permissions (owner, group, mode) refused %s; the policy has no Landlock rules",
+                path ? path : "the path");
+      return;
+    }
+  if (path == NULL)
+    return;
+  const struct moat_fs_rule *best = NULL;
+  for (size_t i = 0; i < w->n_fs_rules; i++)
+    if (path_covers (w->fs_rules[i].path, path) && (best == NULL || strlen (w->fs_rules[i].path) >= strlen (best->path)))
+      best = &w->fs_rules[i];
+  if (best == NULL)
+    {
+      snprintf (r->setting, sizeof r->setting, "filesystem");
+      snprintf (r->why, sizeof r->why, "Landlock: no rule of the policy's \"filesystem\" covers %s", path);
+      return;
+    }
+  snprintf (r->setting, sizeof r->setting, "filesystem: %s (%s%s%s)", best->path,
+            best->access & MOAT_FS_READ ? "r" : "-", best->access & MOAT_FS_WRITE ? "w" : "-",
+            best->access & MOAT_FS_EXECUTE ? "x" : "-");
+  snprintf (r->why, sizeof r->why, "Landlock: the policy's rule for %s, or file permissions", best->path);
+}
+
+/* Was capability CAP in the caller's effective set at the call (as the
+ * probe read it)? -1 if the name is unknown here. */
+static int
+cap_held (const struct moat_fault_event *e, const char *cap)
+{
+  cap_value_t v;
+  if (cap_from_name (cap, &v) < 0 || v < 0 || v > 63)
+    return -1;
+  return (e->cap_eff >> v) & 1 ? 1 : 0;
+}
+
+static void
+attribute_refusal (const struct faults *f, const struct moat_fault_event *e, const char *call, const char *path,
+                   struct refusal *r)
+{
+  const struct fault_walls *w = f->walls.set ? &f->walls.w : NULL;
+  r->cap = NULL;
+  r->held = -1;
+  r->setting[0] = '\0';
+  switch (e->code)
+    {
+    case EROFS:
+      r->wall = "mount";
+      snprintf (r->why, sizeof r->why, "the path is on a read-only mount (root.readonly, readonlyPaths, a read-only bind)");
+      if (w && path)
+        attribute_erofs (w, path, r);
+      break;
+    case EACCES:
+      r->wall = "permissions";
+      snprintf (r->why, sizeof r->why, "file permissions, or the policy's Landlock filesystem rules");
+      if (w)
+        attribute_eacces (w, path, r);
+      break;
+    default:
+      r->wall = "capabilities";
+      r->cap = capability_for (call);
+      if (r->cap == NULL)
+        {
+          snprintf (r->why, sizeof r->why, "a capability or another of the kernel's own checks");
+          break;
+        }
+      r->held = cap_held (e, r->cap);
+      if (r->held == 1 && e->userns_level > 0)
+        {
+          /* Held, and still refused: in a user namespace a capability
+           * covers only what that namespace owns. */
+          r->wall = "namespace";
+          snprintf (r->why, sizeof r->why, "the process holds %s, but only in the container's user namespace; "
+                    "%s acts on what the host's namespaces own", r->cap, call);
+        }
+      else if (r->held == 1)
+        snprintf (r->why, sizeof r->why, "the process holds %s: another of the kernel's checks refused it", r->cap);
+      else
+        snprintf (r->why, sizeof r->why, "the process lacks %s", r->cap);
+      break;
+    }
+}
+
 static void
 on_refused (struct faults *f, const struct moat_fault_event *e)
 {
@@ -964,30 +1115,16 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
   const struct task *who = leader ? leader : t;
   cleanup_free char *name = seccomp_syscall_resolve_num_arch (SCMP_ARCH_NATIVE, (int) e->nr);
   const char *call = name ? name : "?";
-  const char *wall, *why, *cap = NULL;
-  char whybuf[160];
-  switch (e->code)
-    {
-    case EROFS:
-      wall = "mount";
-      why = "the path is on a read-only mount (root.readonly, readonlyPaths, a read-only bind)";
-      break;
-    case EACCES:
-      wall = "permissions";
-      why = "file permissions, or the policy's Landlock filesystem rules";
-      break;
-    default:
-      wall = "capabilities";
-      cap = capability_for (call);
-      if (cap)
-        {
-          snprintf (whybuf, sizeof whybuf, "the process lacks %s", cap);
-          why = whybuf;
-        }
-      else
-        why = "a capability or another of the kernel's own checks";
-      break;
-    }
+  char s0[sizeof e->str[0] + 1], s1[sizeof e->str[1] + 1];
+  memcpy (s0, e->str[0], sizeof e->str[0]);
+  memcpy (s1, e->str[1], sizeof e->str[1]);
+  s0[sizeof e->str[0]] = s1[sizeof e->str[1]] = '\0';
+  /* The path the call was about: the first absolute string it passed
+   * (a relative one depends on a cwd we do not know). */
+  const char *path = s0[0] == '/' ? s0 : s1[0] == '/' ? s1 : NULL;
+  struct refusal r;
+  attribute_refusal (f, e, call, path, &r);
+  const char *wall = r.wall, *why = r.why, *cap = r.cap;
   struct jbuf *j = rec_begin (f, NULL, wall, "refused");
   jb_int (j, "pid", who->tgid);
   jb_int (j, "tid", (long long) e->tid);
@@ -1001,10 +1138,6 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
   uint64_t args[6];
   for (int i = 0; i < 6; i++)
     args[i] = e->args[i];
-  char s0[sizeof e->str[0] + 1], s1[sizeof e->str[1] + 1];
-  memcpy (s0, e->str[0], sizeof e->str[0]);
-  memcpy (s1, e->str[1], sizeof e->str[1]);
-  s0[sizeof e->str[0]] = s1[sizeof e->str[1]] = '\0';
   struct decode_preread pre[2] = { { e->args[0], s0[0] ? s0 : NULL }, { e->args[1], s1[0] ? s1 : NULL } };
   decode_set_preread (pre, 2);
   (void) decode_syscall_args (j, call, args, (pid_t) e->tid);
@@ -1013,6 +1146,10 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
   jb_str (j, "errno", en ? en : "?");
   if (cap)
     jb_str (j, "capability", cap);
+  if (r.held >= 0)
+    jb_raw (j, "held", r.held ? "true" : "false");
+  if (r.setting[0])
+    jb_str (j, "setting", r.setting);
   jb_str (j, "why", why);
   jb_str (j, "detail", "bpf");
   rec_end (f, j);
@@ -1129,6 +1266,13 @@ int
 faults_bpf_fd (const struct faults *f)
 {
   return f->bpf ? fault_bpf_fd (f->bpf) : -1;
+}
+
+void
+faults_set_walls (struct faults *f, const struct fault_walls *w)
+{
+  f->walls.set = true;
+  f->walls.w = *w;
 }
 
 void

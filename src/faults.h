@@ -51,6 +51,23 @@ void faults_track (struct faults *f, pid_t pid);
 int faults_connector_fd (const struct faults *f);
 int faults_kmsg_fd (const struct faults *f);     /* -1 without kmsg */
 
+/* The container's own settings a refusal can be laid at: a read-only or
+ * masked path, a read-only mount, the root, Landlock rules, a user
+ * namespace. Pointers into the config, which outlives the tracker. */
+struct moat_mount;
+struct moat_fs_rule;
+struct fault_walls
+{
+  bool root_readonly;
+  bool userns;                          /* a user namespace of its own */
+  char *const *masked, *const *readonly;   /* NULL-terminated, or NULL */
+  const struct moat_mount *mounts;
+  size_t n_mounts;
+  const struct moat_fs_rule *fs_rules;  /* Landlock; NULL: no such wall */
+  size_t n_fs_rules;
+};
+void faults_set_walls (struct faults *f, const struct fault_walls *w);
+
 /* Records go to FD (the audit log), tagged with the container id. */
 void faults_set_output (struct faults *f, const char *id, int log_fd);
 

@@ -377,12 +377,30 @@ explain_refused (yajl_val r)
 {
   const char *name = audit_rec_str (r, "syscall"), *eno = audit_rec_str (r, "errno"), *why = audit_rec_str (r, "why");
   const char *cap = audit_rec_str (r, "capability"), *wall = audit_rec_str (r, "wall");
+  const char *setting = audit_rec_str (r, "setting");
   printf ("%s (pid %lld, %s): refused by the kernel itself (not by seccomp) with %s: %s\n", name ? name : "?",
           audit_rec_int (r, "nspid", -1), audit_rec_str (r, "comm") ? audit_rec_str (r, "comm") : "?", eno ? eno : "?",
           why ? why : "?");
-  if (cap)
+  if (wall && strcmp (wall, "namespace") == 0)
+    printf ("    no capability in the container's user namespace can allow it: it takes %s in the host's\n"
+            "    (a container without a user namespace, given %s; think twice: that is host privilege)\n",
+            cap ? cap : "a capability", cap ? cap : "it");
+  else if (cap)
     printf ("    to allow it: add %s to process.capabilities (bounding, effective, permitted) in config.json,\n"
             "    or to the policy's \"capabilities\" (podman/docker: --cap-add %s)\n", cap, cap + 4);
+  else if (setting && strncmp (setting, "linux.maskedPaths: ", 19) == 0)
+    printf ("    to allow it: drop %s from linux.maskedPaths (or the policy's \"maskedPaths\"; podman: --security-opt unmask=%s)\n",
+            setting + 19, setting + 19);
+  else if (setting && strncmp (setting, "linux.readonlyPaths: ", 21) == 0)
+    printf ("    to allow it: drop %s from linux.readonlyPaths (or the policy's \"readonlyPaths\"; podman: --security-opt unmask=%s)\n",
+            setting + 21, setting + 21);
+  else if (setting && strcmp (setting, "root.readonly") == 0)
+    printf ("    to allow it: root.readonly false (podman: without --read-only), or mount a writable volume or\n"
+            "    tmpfs where it writes\n");
+  else if (setting && strncmp (setting, "mounts: ", 8) == 0)
+    printf ("    to allow it: mount %s read-write (drop \"ro\" from its options in config.json's mounts)\n", setting + 8);
+  else if (setting && strncmp (setting, "filesystem", 10) == 0)
+    printf ("    to allow it: a rule in the policy's \"filesystem\" granting that access to the path (%s)\n", setting);
   else if (wall && strcmp (wall, "mount") == 0)
     printf ("    to allow it: make the path writable (root.readonly false, drop it from readonlyPaths,\n"
             "    or mount a writable volume or tmpfs there)\n");
@@ -411,8 +429,9 @@ learn_explain (const char *audit_dir, const char *id, moat_error **err)
       const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
       if (wall == NULL || kind == NULL || strcmp (kind, "notice") == 0)
         continue;
-      cleanup_free char *key = xasprintf ("%s/%s/%s/%s/%s", wall, kind, audit_rec_str (r, "syscall") ?: "",
-                                          audit_rec_str (r, "signal") ?: "", audit_rec_str (r, "rule") ?: "");
+      cleanup_free char *key = xasprintf ("%s/%s/%s/%s/%s/%s", wall, kind, audit_rec_str (r, "syscall") ?: "",
+                                          audit_rec_str (r, "signal") ?: "", audit_rec_str (r, "rule") ?: "",
+                                          audit_rec_str (r, "setting") ?: "");
       bool dup = false;
       for (size_t k = 0; k < n_seen && !dup; k++)
         dup = strcmp (seen[k], key) == 0;

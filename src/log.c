@@ -70,7 +70,13 @@ log_write (const char *level, const char *fmt, va_list ap)
 
   /* stderr is for people: "moat: msg" (debug lines marked). */
   if (strcmp (level, "debug") == 0)
-    fprintf (stderr, "moat: debug: %s\n", msg);
+    {
+      /* The monotonic clock, shared by moat's processes (create, the init,
+       * the supervisor): the gap between two lines is where time went. */
+      struct timespec ts;
+      clock_gettime (CLOCK_MONOTONIC, &ts);
+      fprintf (stderr, "moat: debug: [%lld.%06ld] %s\n", (long long) ts.tv_sec, ts.tv_nsec / 1000, msg);
+    }
   else if (strcmp (level, "warning") == 0)
     fprintf (stderr, "moat: warning: %s\n", msg);
   else

@@ -211,8 +211,13 @@ main (int argc, char **argv)
     {
       if (strcmp (name, commands[i].name) != 0)
         continue;
-      if (commands[i].enters_container && selfexe_ensure_sealed (argv, &err) < 0)
-        return cmd_fail (&err);
+      if (commands[i].enters_container)
+        {
+          log_debug ("%s: started", name);
+          if (selfexe_ensure_sealed (argv, &err) < 0)
+            return cmd_fail (&err);
+          log_debug ("%s: running from a sealed copy", name);
+        }
       /* Commands see argv from their own name on, getopt state reset. */
       int sub_argc = argc - optind;
       char **sub_argv = argv + optind;

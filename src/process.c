@@ -559,6 +559,13 @@ init_main (struct init_args *a)
   cleanup_free char *state_json = NULL, *exe = NULL, *start_state = NULL;
   bool can_setgroups = true;
 
+  /* Into the container's cgroup before anything else (the v2 part came
+   * with the clone). */
+  if (a->cg_entry && cgroup_entry_join_self (a->cg_entry, &err) < 0)
+    {
+      report (a->sync_fd, err);
+      return 1;
+    }
   /* Keep only what the init needs: its sync socket, exec.sock and the fds
    * to preserve. An inherited fd would also hold the parent's flock on the
    * state directory for as long as the container lives. */
@@ -698,12 +705,37 @@ process_spawn_joined (struct init_args *a, pid_t *pid)
   return 0;
 }
 
+/* clone3's argument, as <linux/sched.h> has it (which does not mix with
+ * glibc's <sched.h>): version 2, with the cgroup (Linux 5.7). */
+struct moat_clone_args
+{
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
 int
-process_spawn_init (struct init_args *a, int flags, pid_t *pid, moat_error **err)
+process_spawn_init (struct init_args *a, int flags, pid_t *pid, bool *in_v2, moat_error **err)
 {
   /* A fork-like clone: the child gets a copy of our memory (the parsed
    * config included) and runs init_main on it. */
-  pid_t p = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
+  pid_t p = -1;
+  *in_v2 = false;
+  if (a->cg_entry && a->cg_entry->v2_fd >= 0)
+    {
+      struct moat_clone_args ca = { .flags = (uint64_t) (unsigned) flags | CLONE_INTO_CGROUP,
+                               .exit_signal = SIGCHLD, .cgroup = (uint64_t) a->cg_entry->v2_fd };
+      p = (pid_t) syscall (SYS_clone3, &ca, sizeof ca);
+      if (p < 0 && errno != ENOSYS && errno != E2BIG)
+        return moat_error_set (err, errno, "clone the container init into its cgroup");
+      *in_v2 = p >= 0;
+    }
+  if (p < 0)
+    p = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
   if (p < 0)
     return moat_error_set (err, errno, "clone the container init");
   if (p == 0)

@@ -13,6 +13,7 @@
 #include <linux/filter.h>
 #include <sys/types.h>
 #include "config.h"
+#include "cgroup.h"
 #include "error.h"
 
 enum sync_type
@@ -53,10 +54,16 @@ struct init_args
    * connection to the supervisor's sup.sock; no hooks run. */
   bool joining;
   int console_slave;         /* set by the init: the pty's peer for stdio (-1: none) */
+  /* The way into the container's cgroup (create): cloned into its v2 part,
+   * the init moves itself into the v1 ones first thing. NULL: no cgroup. */
+  const struct cgroup_entry *cg_entry;
 };
 
-/* Clone the init with FLAGS (CLONE_NEW*). Returns its host pid. */
-int process_spawn_init (struct init_args *a, int flags, pid_t *pid, moat_error **err);
+/* Clone the init with FLAGS (CLONE_NEW*). Returns its host pid. With
+ * a->cg_entry's v2 directory, the init is born in that cgroup
+ * (CLONE_INTO_CGROUP) and *IN_V2 says so; a kernel without clone3 gets a
+ * plain clone and *IN_V2 false (the caller moves it). */
+int process_spawn_init (struct init_args *a, int flags, pid_t *pid, bool *in_v2, moat_error **err);
 
 /* `moat exec`, already in the container's namespaces and root: clone the
  * process as a sibling (a child of `moat exec`). It waits for

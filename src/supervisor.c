@@ -1146,6 +1146,8 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
       else
         {
           faults_set_output (f, a->id, a->log_fd);
+          if (a->walls)
+            faults_set_walls (f, a->walls);
           /* Loaded before create returns: no fault can come before it. */
           if ((a->fault_bpf || a->audit_kernel) && faults_use_bpf (f, a->init_pid, a->audit_kernel, &e) < 0)
             {

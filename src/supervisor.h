@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include "error.h"
 #include "seccomp-wall.h"
+#include "faults.h"
 
 struct supervisor_args
 {
@@ -33,6 +34,7 @@ struct supervisor_args
   const char *agent_path;           /* linux.seccomp.listenerPath, or NULL */
   const char *cgroup_path;          /* record OOM kills and refused forks here; NULL: no */
   int accept_fd;                    /* sup.sock, listening: `moat exec` joins here; -1: none */
+  const struct fault_walls *walls;  /* what a kernel refusal is laid at (--audit-kernel), or NULL */
 };
 
 /* Start the supervisor; returns its pid (it is not our child once started)

@@ -12,6 +12,17 @@ run_in () { M run --bundle "$B" "cg-$RANDOM"; }
 # cgfile V1-CONTROLLER V1-FILE V2-FILE: the path inside the container
 cgfile () { if [ "$LAYOUT" = v2 ]; then echo "/sys/fs/cgroup/$3"; else echo "/sys/fs/cgroup/$1/$2"; fi; }
 
+# The init is in the container's cgroup in every hierarchy before it runs
+# anything (born in the v2 one with clone3, moved itself into the v1 ones):
+# a created, not started, container's init is seen there from the host.
+setargs "$B" /bin/workload exit 0
+M create --bundle "$B" cg-born
+PID=$(M state cg-born | jq -r .pid)
+t_is "create: the init is in /moat/cg-born in every hierarchy" \
+  "$(grep -vc ':/moat/cg-born$' /proc/"$PID"/cgroup)" 0
+t_is "and its cgroup lists it" "$(M ps --format json cg-born | jq -c .)" "[$PID]"
+M delete --force cg-born
+
 # memory: the container reads its limit, and a hog is OOM-killed at it
 cfg "$B" '.linux.resources.memory = {"limit": 67108864}'
 setargs "$B" /bin/workload cat "$(cgfile memory memory.limit_in_bytes memory.max)"

@@ -102,10 +102,12 @@ t_is "mount: refused, a missing capability" "$(jq -r 'select(.syscall == "mount"
 t_is "mkdir: refused by the read-only root, the path read at the call" "$(jq -r 'select(.syscall == "mkdir") | [.wall, .errno, .args.pathname] | join(" ")' "$AUD/fp-kern.jsonl")" \
   "mount EROFS /newdir"
 t_is "sethostname: CAP_SYS_ADMIN" "$(jq -r 'select(.syscall == "sethostname") | .capability' "$AUD/fp-kern.jsonl")" CAP_SYS_ADMIN
+t_is "the capability was read from the process: not held" "$(jq -r 'select(.syscall == "mount") | .held' "$AUD/fp-kern.jsonl")" false
+t_is "mkdir: the container's setting behind it" "$(jq -r 'select(.syscall == "mkdir") | .setting' "$AUD/fp-kern.jsonl")" root.readonly
 t_is "nothing else (getpid succeeded)" "$(wc -l < "$AUD/fp-kern.jsonl")" 3
 t_like "moat audit shows the call and why" "$("$MOAT" --audit-dir "$AUD" audit fp-kern)" 'capabilities +mount\("none", "/mnt".*EPERM: the process lacks CAP_SYS_ADMIN'
 t_like "explain: the wall and the change" "$("$MOAT" --audit-dir "$AUD" explain fp-kern)" "to the policy.s .capabilities. \(podman/docker: --cap-add SYS_ADMIN\)"
-t_like "explain: the read-only mount" "$("$MOAT" --audit-dir "$AUD" explain fp-kern)" "to allow it: make the path writable"
+t_like "explain: the read-only root" "$("$MOAT" --audit-dir "$AUD" explain fp-kern)" "to allow it: root.readonly false"
 "$MOAT" --root "$ROOT" --audit-dir "$AUD" --fault-detail bpf run --bundle "$B" fp-kern-off >/dev/null 2>&1
 t_is "without --audit-kernel: no such records" "$(cat "$AUD/fp-kern-off.jsonl" 2>/dev/null | wc -l)" 0
 # under an audited seccomp filter, a call the filter denied is its record
@@ -116,6 +118,60 @@ t_is "policy audit.kernel: the filter's denial once, the kernel's refusals after
   "$(jq -r '[.wall, .kind, .syscall] | join(" ")' "$AUD/fp-kern-sc.jsonl" | sort | tr '\n' ';')" \
   "capabilities refused sethostname;mount refused mkdir;seccomp syscall mount;"
 cfg "$B" '.root.readonly = false'
+
+# explain names the container's own setting behind a refusal: a masked or
+# a read-only path; a capability held, but only in a user namespace; the
+# Landlock rule that covers a path
+mkdir -p "$B/rootfs/secret" "$B/rootfs/data"
+printf '%s\n' '#!/bin/sh' \
+  '/bin/workload syscall mkdir s:/secret/x 0755' \
+  '/bin/workload syscall mkdir s:/data/x 0755' > "$B/rootfs/bin/walls.sh"
+chmod 755 "$B/rootfs/bin/walls.sh"
+cfg "$B" '.linux.maskedPaths += ["/secret"] | .linux.readonlyPaths += ["/data"]'
+setargs "$B" /bin/sh /bin/walls.sh
+OUT=$("$MOAT" --root "$ROOT" --audit-dir "$AUD" --audit-kernel run --bundle "$B" fp-walls 2>&1)
+t_like "both mkdirs fail with EROFS" "$(echo $OUT)" "mkdir = -1 EROFS mkdir = -1 EROFS"
+t_is "in a masked directory: linux.maskedPaths named" \
+  "$(jq -r 'select(.args.pathname == "/secret/x") | [.wall, .errno, .setting] | join(" ")' "$AUD/fp-walls.jsonl")" \
+  "mount EROFS linux.maskedPaths: /secret"
+t_is "under a read-only path: linux.readonlyPaths named" \
+  "$(jq -r 'select(.args.pathname == "/data/x") | [.wall, .errno, .setting] | join(" ")' "$AUD/fp-walls.jsonl")" \
+  "mount EROFS linux.readonlyPaths: /data"
+EX=$("$MOAT" --audit-dir "$AUD" explain fp-walls)
+t_like "explain: drop the masked path" "$EX" "drop /secret from linux.maskedPaths .*unmask=/secret"
+t_like "explain: drop the read-only path" "$EX" "drop /data from linux.readonlyPaths"
+cfg "$B" '.linux.maskedPaths -= ["/secret"] | .linux.readonlyPaths -= ["/data"]'
+
+# CAP_SYS_TIME given, in a user namespace: held, and still refused (the
+# clock is the host's). settimeofday(NULL, NULL) changes nothing if allowed.
+cp "$B/config.json" "$TMP/config.saved"
+cfg "$B" '.linux.namespaces += [{"type":"user"}]
+  | .linux.uidMappings = [{"containerID":0,"hostID":0,"size":65536}]
+  | .linux.gidMappings = [{"containerID":0,"hostID":0,"size":65536}]
+  | .process.capabilities |= with_entries(select(.key != "ambient" and .key != "inheritable") | .value += ["CAP_SYS_TIME"])'
+setargs "$B" /bin/workload syscall settimeofday 0 0
+OUT=$("$MOAT" --root "$ROOT" --audit-dir "$AUD" --audit-kernel run --bundle "$B" fp-userns 2>&1)
+t_like "settimeofday with CAP_SYS_TIME in a user namespace: EPERM" "$OUT" "settimeofday = -1 EPERM"
+t_is "the record: held, refused at the namespace wall" \
+  "$(jq -r 'select(.syscall == "settimeofday") | [.wall, .capability, .held] | join(" ")' "$AUD/fp-userns.jsonl")" \
+  "namespace CAP_SYS_TIME true"
+EX=$("$MOAT" --audit-dir "$AUD" explain fp-userns)
+t_like "explain: the capability is held, in the container's user namespace only" "$EX" "holds CAP_SYS_TIME, but only in the container's user namespace"
+t_like "explain: so no capability there can allow it" "$EX" "no capability in the container's user namespace can allow it"
+cp "$TMP/config.saved" "$B/config.json"
+
+# a Landlock rule: the policy's filesystem lets /tmp be read, not written
+if "$WORKLOAD" syscall landlock_create_ruleset 0 0 1 2>/dev/null | grep -q '^landlock_create_ruleset = [0-9]'; then
+  printf '{"name":"ll","noNewPrivileges":true,"filesystem":[{"path":"/","access":["read","execute"]},{"path":"/tmp","access":["read"]}]}\n' > "$TMP/ll.json"
+  setargs "$B" /bin/workload syscall mkdir s:/tmp/x 0755
+  OUT=$("$MOAT" --root "$ROOT" --audit-dir "$AUD" --audit-kernel run --policy "$TMP/ll.json" --bundle "$B" fp-ll 2>&1)
+  t_like "Landlock: mkdir in /tmp answers EACCES" "$OUT" "mkdir = -1 EACCES"
+  t_is "the record names the rule that covers the path" \
+    "$(jq -r 'select(.syscall == "mkdir") | [.wall, .setting] | join(" ")' "$AUD/fp-ll.jsonl")" "permissions filesystem: /tmp (r--)"
+  t_like "explain: a filesystem rule would allow it" "$("$MOAT" --audit-dir "$AUD" explain fp-ll)" "a rule in the policy's .filesystem."
+else
+  ok "Landlock # SKIP this kernel has no Landlock"
+fi
 
 # the probe lives in the supervisor and goes with it (and its container)
 sleep 0.5

@@ -165,23 +165,6 @@ mkdir_cgroup (const char *hier, const char *path, moat_error **err)
 }
 
 int
-cgroup_enter (const char *path, pid_t pid, moat_error **err)
-{
-  cleanup_strv char **h = hierarchies ();
-  char buf[32];
-  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
-  for (size_t i = 0; h[i]; i++)
-    {
-      if (mkdir_cgroup (h[i], path, err) < 0)
-        return -1;
-      cleanup_free char *procs = xasprintf ("%s%s/cgroup.procs", h[i], path);
-      if (write_file_at (AT_FDCWD, procs, buf, (size_t) n, err) < 0)
-        return -1;
-    }
-  return 0;
-}
-
-int
 cgroup_entry_open (const char *path, struct cgroup_entry *e, moat_error **err)
 {
   cleanup_strv char **h = hierarchies ();

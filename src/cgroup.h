@@ -129,7 +129,6 @@ int cgroup_entry_join_self (const struct cgroup_entry *e, moat_error **err);
 int cgroup_entry_move_v2 (const struct cgroup_entry *e, pid_t pid, moat_error **err);
 void cgroup_entry_close (struct cgroup_entry *e);
 
-int cgroup_enter (const char *path, pid_t pid, moat_error **err);
 /* Every pid in the container's cgroup (from the pids or unified hierarchy). */
 int cgroup_pids (const char *path, pid_t **pids, size_t *n, moat_error **err);
 /* Send SIG to every process in the cgroup. */

@@ -262,12 +262,13 @@ helper_main (struct init_args *a, int pidfd, int nsflags, int rootfd)
       close (pidfd);
       close (rootfd);
       pid_t child;
-      if (process_spawn_joined (a, &child) < 0)
+      bool in_v2;
+      if (process_spawn_joined (a, &child, &in_v2) < 0)
         moat_error_set (&err, errno, "clone the process");
       else
         {
           char msg[32];
-          snprintf (msg, sizeof msg, "%d", (int) child);
+          snprintf (msg, sizeof msg, "%d%s", (int) child, in_v2 ? " v2" : "");
           _exit (sync_send (fd, SYNC_READY, 0, msg, NULL) < 0 ? 1 : 0);
         }
     }
@@ -364,6 +365,13 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
   if (croot < 0)
     return moat_error_set (err, errno, "container `%s`: open its root", o->id);
 
+  /* The way into its cgroup, opened here (as root, outside the container):
+   * the process is born in the v2 part and moves itself into the v1 ones,
+   * without the host-wide wait of a cgroup.procs write (cgroup.h). */
+  struct cgroup_entry cge __attribute__ ((cleanup (cgroup_entry_close))) = CGROUP_ENTRY_INIT;
+  if (st->cgroup_path && cgroup_entry_open (st->cgroup_path, &cge, err) < 0)
+    return -1;
+
   int sp[2];
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     return moat_error_set (err, errno, "socketpair");
@@ -374,6 +382,7 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
     .sync_fd = child_end, .listen_fd = -1, .preserve_fds = o->preserve_fds,
     .sc_prog = sc ? &prog : NULL, .sc_flags = sc ? sc->flags : 0, .sc_listener = listener,
     .sup_fd = sup, .joining = true, .console_slave = -1,
+    .cg_entry = st->cgroup_path ? &cge : NULL,
   };
   pid_t helper = fork ();
   if (helper < 0)
@@ -391,12 +400,14 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
     ;
   if (r < 0)
     return -1;
-  pid_t pid = (pid_t) strtol (pidtext, NULL, 10);
-  log_debug ("exec `%s`: process %d", o->id, (int) pid);
+  char *rest;
+  pid_t pid = (pid_t) strtol (pidtext, &rest, 10);
+  bool in_v2 = strcmp (rest, " v2") == 0;
+  log_debug ("exec `%s`: process %d%s", o->id, (int) pid, in_v2 ? " born in its cgroup" : "");
 
   /* From here a failure must not leave the process behind. */
   cleanup_close int master = -1;
-  if ((st->cgroup_path && cgroup_enter (st->cgroup_path, pid, err) < 0)
+  if ((st->cgroup_path && cge.v2_fd >= 0 && !in_v2 && cgroup_entry_move_v2 (&cge, pid, err) < 0)
       || (sup >= 0 && supervisor_join (sup, pid, -1, err) < 0)
       || sync_send (sync_fd, SYNC_GO, 0, NULL, err) < 0
       || (cfg->terminal && sync_expect_fd (sync_fd, SYNC_CONSOLE, &master, err) < 0)

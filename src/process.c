@@ -646,6 +646,12 @@ static int
 joined_main (struct init_args *a)
 {
   moat_error *err = NULL;
+  /* Into the container's v1 cgroups before anything else (see init_main). */
+  if (a->cg_entry && cgroup_entry_join_self (a->cg_entry, &err) < 0)
+    {
+      report (a->sync_fd, err);
+      return 1;
+    }
   int keep[] = { a->sync_fd, a->sup_fd };
   close_fds_except (3 + a->preserve_fds, keep, ARRAY_SIZE (keep));
   sigset_t none;
@@ -685,26 +691,6 @@ joined_main (struct init_args *a)
   return 127;
 }
 
-int
-process_spawn_joined (struct init_args *a, pid_t *pid)
-{
-  /* CLONE_PARENT: the process is the child of `moat exec` itself (which
-   * waits for it and forwards signals), not of the caller that joined the
-   * namespaces, which exits. */
-  pid_t p = (pid_t) syscall (SYS_clone, (unsigned long) CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
-  if (p < 0)
-    return -1;
-  if (p == 0)
-    {
-      /* getppid() says 0 here (the parent is outside the pid namespace);
-       * if `moat exec` died before this, the sync socket's EOF ends us. */
-      prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-      _exit (joined_main (a));
-    }
-  *pid = p;
-  return 0;
-}
-
 /* clone3's argument, as <linux/sched.h> has it (which does not mix with
  * glibc's <sched.h>): version 2, with the cgroup (Linux 5.7). */
 struct moat_clone_args
@@ -717,6 +703,40 @@ struct moat_clone_args
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
+
+int
+process_spawn_joined (struct init_args *a, pid_t *pid, bool *in_v2)
+{
+  /* CLONE_PARENT: the process is the child of `moat exec` itself (which
+   * waits for it and forwards signals), not of the caller that joined the
+   * namespaces, which exits. Born in the container's v2 cgroup, as the
+   * init is. */
+  pid_t p = -1;
+  *in_v2 = false;
+  if (a->cg_entry && a->cg_entry->v2_fd >= 0)
+    {
+      /* exit_signal 0: with CLONE_PARENT the kernel takes ours (SIGCHLD). */
+      struct moat_clone_args ca = { .flags = CLONE_PARENT | CLONE_INTO_CGROUP, .exit_signal = 0,
+                                    .cgroup = (uint64_t) a->cg_entry->v2_fd };
+      p = (pid_t) syscall (SYS_clone3, &ca, sizeof ca);
+      if (p < 0 && errno != ENOSYS && errno != E2BIG)
+        return -1;
+      *in_v2 = p >= 0;
+    }
+  if (p < 0)
+    p = (pid_t) syscall (SYS_clone, (unsigned long) CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
+  if (p < 0)
+    return -1;
+  if (p == 0)
+    {
+      /* getppid() says 0 here (the parent is outside the pid namespace);
+       * if `moat exec` died before this, the sync socket's EOF ends us. */
+      prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      _exit (joined_main (a));
+    }
+  *pid = p;
+  return 0;
+}
 
 int
 process_spawn_init (struct init_args *a, int flags, pid_t *pid, bool *in_v2, moat_error **err)

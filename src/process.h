@@ -67,8 +67,9 @@ int process_spawn_init (struct init_args *a, int flags, pid_t *pid, bool *in_v2,
 
 /* `moat exec`, already in the container's namespaces and root: clone the
  * process as a sibling (a child of `moat exec`). It waits for
- * SYNC_GO on a->sync_fd (cgroup joined), then becomes cfg's process. */
-int process_spawn_joined (struct init_args *a, pid_t *pid);
+ * SYNC_GO on a->sync_fd, then becomes cfg's process. With a->cg_entry it
+ * is born in the v2 cgroup (*IN_V2) and joins the v1 ones itself. */
+int process_spawn_joined (struct init_args *a, pid_t *pid, bool *in_v2);
 /* Wait for the process on FD to exec (0) or report why it could not. */
 int process_wait_exec (int fd, moat_error **err);
 

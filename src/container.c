@@ -489,7 +489,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
                                     .log_fd = log_fd, .ctl_fd = sup_parent, .init_pid = c->pid,
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",
                                     .fault_bpf = fault_detail_bpf (o, c),
-                                    .audit_kernel = o->audit_kernel || (c->policy && c->policy->audit_kernel),
+                                    /* --learn also wants the capabilities the kernel refused */
+                                    .audit_kernel = o->audit_kernel || o->learn || (c->policy && c->policy->audit_kernel),
                                     .notice = c->no_cgroup_why,
                                     .agent_path = to_agent ? c->sc->listener_path : NULL,
                                     .cgroup_path = c->audit_cgroup ? c->cgroup_path : NULL,

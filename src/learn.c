@@ -136,8 +136,23 @@ arg_filter_of (yajl_val r, const char *name, unsigned *index, long long *value)
   return true;
 }
 
+/* What the kernel itself refused that the policy can grant (the records
+ * of --audit-kernel, which --learn turns on): a capability to add, a
+ * masked or read-only path to drop. */
+struct grant
+{
+  char *what;             /* "CAP_CHOWN", or the path */
+  int list;               /* GRANT_CAPS, GRANT_MASKED, GRANT_READONLY */
+  char *call, *comm;
+  long long pid;
+};
+enum { GRANT_CAPS, GRANT_MASKED, GRANT_READONLY, GRANT_LISTS };
+static const char *const grant_member[GRANT_LISTS] = { "capabilities", "maskedPaths", "readonlyPaths" };
+
 /* Emit V as JSON; at the array AT, append the rules for NEED after its own
- * elements; at the string NAME_AT, write NEW_NAME instead. */
+ * elements; at the string NAME_AT, write NEW_NAME instead; at the base's
+ * capabilities, append the grants; at its masked and read-only paths, leave
+ * out the granted ones. */
 struct gen_ctx
 {
   yajl_gen g;
@@ -145,7 +160,19 @@ struct gen_ctx
   const char *new_name, *id;
   const struct needed *need;
   size_t n_need;
+  yajl_val lists[GRANT_LISTS];
+  const struct grant *grants;
+  size_t n_grants;
 };
+
+static bool
+granted (const struct gen_ctx *c, int list, const char *what)
+{
+  for (size_t i = 0; i < c->n_grants; i++)
+    if (c->grants[i].list == list && strcmp (c->grants[i].what, what) == 0)
+      return true;
+  return false;
+}
 
 static void
 gen_str (yajl_gen g, const char *s)
@@ -216,9 +243,20 @@ gen_value (const struct gen_ctx *c, yajl_val v)
     case yajl_t_array:
       yajl_gen_array_open (g);
       for (size_t i = 0; i < v->u.array.len; i++)
-        gen_value (c, v->u.array.values[i]);
+        {
+          yajl_val e = v->u.array.values[i];
+          const char *str = YAJL_IS_STRING (e) ? YAJL_GET_STRING (e) : NULL;
+          if (str && ((v == c->lists[GRANT_MASKED] && granted (c, GRANT_MASKED, str))
+                      || (v == c->lists[GRANT_READONLY] && granted (c, GRANT_READONLY, str))))
+            continue;   /* the path the run needed to write */
+          gen_value (c, e);
+        }
       if (v == c->at)
         gen_added_rules (c);
+      if (v == c->lists[GRANT_CAPS])
+        for (size_t k = 0; k < c->n_grants; k++)
+          if (c->grants[k].list == GRANT_CAPS)
+            gen_str (g, c->grants[k].what);
       yajl_gen_array_close (g);
       break;
     default: break;
@@ -273,6 +311,64 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
       need[n_need].comm = comm ? xstrdup (comm) : NULL;
       n_need++;
     }
+  /* The kernel's own refusals the policy can lift; the others are said. */
+  struct grant *grants = NULL;
+  size_t n_grants = 0;
+  yajl_val lists[GRANT_LISTS];
+  for (int l = 0; l < GRANT_LISTS; l++)
+    {
+      lists[l] = json_lookup (p->tree, grant_member[l]);
+      if (lists[l] && !YAJL_IS_ARRAY (lists[l]))
+        lists[l] = NULL;
+    }
+  for (size_t i = 0; i < recs.n; i++)
+    {
+      yajl_val r = recs.v[i];
+      const char *kind = audit_rec_str (r, "kind"), *wall = audit_rec_str (r, "wall");
+      if (kind == NULL || wall == NULL || strcmp (kind, "refused") != 0)
+        continue;
+      const char *cap = audit_rec_str (r, "capability"), *setting = audit_rec_str (r, "setting");
+      yajl_val held = json_lookup (r, "held");
+      const char *what = NULL;
+      int list = -1;
+      if (strcmp (wall, "capabilities") == 0 && cap && !(held && YAJL_IS_TRUE (held)))
+        what = cap, list = GRANT_CAPS;
+      else if (setting && strncmp (setting, "linux.maskedPaths: ", 19) == 0)
+        what = setting + 19, list = GRANT_MASKED;
+      else if (setting && strncmp (setting, "linux.readonlyPaths: ", 21) == 0)
+        what = setting + 21, list = GRANT_READONLY;
+      else
+        {
+          if (strcmp (wall, "namespace") == 0)
+            fprintf (stderr, "moat: not added: %s was refused although %s held %s, in the container's user "
+                     "namespace only: no policy can allow it\n", audit_rec_str (r, "syscall") ?: "?",
+                     audit_rec_str (r, "comm") ?: "?", cap ? cap : "the capability");
+          continue;
+        }
+      bool seen = false;
+      for (size_t k = 0; k < n_grants && !seen; k++)
+        seen = grants[k].list == list && strcmp (grants[k].what, what) == 0;
+      if (seen)
+        continue;
+      /* Already in the base's capabilities: not what was missing. */
+      bool in_base = false;
+      if (list == GRANT_CAPS && lists[GRANT_CAPS])
+        for (size_t k = 0; k < lists[GRANT_CAPS]->u.array.len && !in_base; k++)
+          {
+            yajl_val e = lists[GRANT_CAPS]->u.array.values[k];
+            const char *have = YAJL_IS_STRING (e) ? YAJL_GET_STRING (e) : NULL;
+            in_base = have && strcmp (have, what) == 0;
+          }
+      if (in_base)
+        continue;
+      grants = xrealloc (grants, (n_grants + 1) * sizeof *grants);
+      grants[n_grants] = (struct grant) {
+        .what = xstrdup (what), .list = list, .call = xstrdup (audit_rec_str (r, "syscall") ?: "?"),
+        .comm = xstrdup (audit_rec_str (r, "comm") ?: "?"),
+        .pid = audit_rec_int (r, "nspid", -1) > 0 ? audit_rec_int (r, "nspid", -1) : audit_rec_int (r, "pid", -1),
+      };
+      n_grants++;
+    }
   rec_list_free (&recs);
 
   yajl_gen g = yajl_gen_alloc (NULL);
@@ -280,7 +376,8 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
   yajl_gen_config (g, yajl_gen_indent_string, "  ");
   cleanup_free char *new_name = xasprintf ("%s-learned", p->name);
   struct gen_ctx c = { .g = g, .at = rules, .name_at = json_lookup (p->tree, "name"), .new_name = new_name,
-                       .id = id, .need = need, .n_need = n_need };
+                       .id = id, .need = need, .n_need = n_need, .grants = grants, .n_grants = n_grants };
+  memcpy (c.lists, lists, sizeof lists);
   gen_value (&c, p->tree);
   const unsigned char *buf;
   size_t len;
@@ -313,7 +410,28 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
       free (need[i].name);
       free (need[i].comm);
     }
-  if (r == 0 && n_need == 0)
+  for (size_t i = 0; i < n_grants; i++)
+    {
+      const struct grant *gr = &grants[i];
+      if (r == 0 && lists[gr->list] == NULL)
+        /* A policy without the member leaves config.json's list in force:
+         * adding one would replace it whole. */
+        fprintf (stderr, "moat: not added: %s %s (pid %lld, %s, %s): the base has no \"%s\"; %s config.json's %s\n",
+                 gr->list == GRANT_CAPS ? "capability" : "path", gr->what, gr->pid, gr->comm, gr->call,
+                 grant_member[gr->list], gr->list == GRANT_CAPS ? "add it to" : "drop it from",
+                 gr->list == GRANT_CAPS ? "process.capabilities" : gr->list == GRANT_MASKED ? "linux.maskedPaths"
+                                                                                           : "linux.readonlyPaths");
+      else if (r == 0 && gr->list == GRANT_CAPS)
+        fprintf (stderr, "moat: added capability %s (pid %lld, %s, for %s)\n", gr->what, gr->pid, gr->comm, gr->call);
+      else if (r == 0)
+        fprintf (stderr, "moat: dropped %s from %s (pid %lld, %s, for %s)\n", gr->what, grant_member[gr->list],
+                 gr->pid, gr->comm, gr->call);
+      free (gr->what);
+      free (gr->call);
+      free (gr->comm);
+    }
+  free (grants);
+  if (r == 0 && n_need == 0 && n_grants == 0)
     fprintf (stderr, "moat: the log of `%s` has no stopped call: the policy is the base, renamed\n", id);
   free (need);
   return r;

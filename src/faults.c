@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -74,6 +75,12 @@ struct faults
 {
   int cn, kmsg;
   bool filtered;                  /* the connector only passes the container's events */
+  /* With the filter: how many datagrams it passed (a counter in a BPF map
+   * mapped here, bumped before each is queued) and how many were read and
+   * applied. Equal: nothing is waiting, known without a syscall. */
+  volatile uint64_t *cn_passed;
+  uint64_t cn_applied;            /* atomic: written after the datagram's events took effect */
+  int cn_map;
   struct { bool set; struct fault_walls w; } walls;   /* what refusals are laid at */
   unsigned long long next_resync;
   struct fault_bpf *bpf;          /* the lossless detail source, when loaded */
@@ -456,34 +463,80 @@ cn_subscribe (int s)
  * socket filter: no libbpf, no BTF.) Without privilege for BPF or on an
  * old kernel the socket stays unfiltered, as before. */
 static bool
-cn_filter_to_cgroup (int s, pid_t init_pid)
+cn_filter_to_cgroup (struct faults *f, int s, pid_t init_pid)
 {
   unsigned long long id;
   unsigned level;
   if (fault_bpf_cgroup_of (init_pid, &id, &level) < 0)
     return false;
-  struct bpf_insn prog[] = {
+  /* The count of what passed: one u64 in an array map the supervisor maps. */
+  union bpf_attr attr;
+  memset (&attr, 0, sizeof attr);
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 8;
+  attr.max_entries = 1;
+  attr.map_flags = BPF_F_MMAPABLE;
+  int map = (int) syscall (SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr);
+  void *counter = MAP_FAILED;
+  if (map >= 0)
+    counter = mmap (NULL, 4096, PROT_READ, MAP_SHARED, map, 0);
+  if (counter == MAP_FAILED && map >= 0)
+    {
+      close (map);
+      map = -1;
+    }
+  struct bpf_insn count[] = {
+    { .code = BPF_ST | BPF_MEM | BPF_W, .dst_reg = BPF_REG_10, .off = -4, .imm = 0 },   /* key 0 */
+    { .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_10 },
+    { .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_2, .imm = -4 },
+    { .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_1, .src_reg = BPF_PSEUDO_MAP_FD, .imm = map },
+    { .imm = 0 },
+    { .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_map_lookup_elem },
+    { .code = BPF_JMP | BPF_JEQ | BPF_K, .dst_reg = BPF_REG_0, .imm = 0, .off = 2 },
+    { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1 },
+    { .code = BPF_STX | BPF_ATOMIC | BPF_DW, .dst_reg = BPF_REG_0, .src_reg = BPF_REG_1, .imm = BPF_ADD },
+  };
+  struct bpf_insn prog[32];
+  size_t n = 0;
+  const struct bpf_insn head[] = {
     { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = (int32_t) level },
     { .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_ancestor_cgroup_id },
     { .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_2, .imm = (int32_t) (uint32_t) id },
     { .imm = (int32_t) (uint32_t) (id >> 32) },
-    { .code = BPF_JMP | BPF_JNE | BPF_X, .dst_reg = BPF_REG_0, .src_reg = BPF_REG_2, .off = 2 },
-    { .code = BPF_ALU | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = -1 },   /* keep it whole */
-    { .code = BPF_JMP | BPF_EXIT },
-    { .code = BPF_ALU | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },    /* drop */
-    { .code = BPF_JMP | BPF_EXIT },
   };
-  union bpf_attr attr;
+  memcpy (prog, head, sizeof head);
+  n = ARRAY_SIZE (head);
+  size_t ncount = map >= 0 ? ARRAY_SIZE (count) : 0;
+  /* not the container's: to the drop at the end */
+  prog[n++] = (struct bpf_insn) { .code = BPF_JMP | BPF_JNE | BPF_X, .dst_reg = BPF_REG_0, .src_reg = BPF_REG_2,
+                                  .off = (int16_t) (ncount + 2) };
+  if (ncount)
+    memcpy (prog + n, count, sizeof count);
+  n += ncount;
+  prog[n++] = (struct bpf_insn) { .code = BPF_ALU | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = -1 };   /* keep it whole */
+  prog[n++] = (struct bpf_insn) { .code = BPF_JMP | BPF_EXIT };
+  prog[n++] = (struct bpf_insn) { .code = BPF_ALU | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 };    /* drop */
+  prog[n++] = (struct bpf_insn) { .code = BPF_JMP | BPF_EXIT };
   memset (&attr, 0, sizeof attr);
   attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
   attr.insns = (uint64_t) (uintptr_t) prog;
-  attr.insn_cnt = ARRAY_SIZE (prog);
+  attr.insn_cnt = (uint32_t) n;
   attr.license = (uint64_t) (uintptr_t) "GPL";
   int pfd = (int) syscall (SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
-  if (pfd < 0)
-    return false;
-  bool ok = setsockopt (s, SOL_SOCKET, SO_ATTACH_BPF, &pfd, sizeof pfd) == 0;
-  close (pfd);
+  bool ok = pfd >= 0 && setsockopt (s, SOL_SOCKET, SO_ATTACH_BPF, &pfd, sizeof pfd) == 0;
+  if (pfd >= 0)
+    close (pfd);
+  if (ok && map >= 0)
+    {
+      f->cn_map = map;
+      f->cn_passed = counter;
+    }
+  else if (map >= 0)
+    {
+      munmap (counter, 4096);
+      close (map);
+    }
   return ok;
 }
 
@@ -522,7 +575,7 @@ on_event (struct faults *f, const struct proc_event *ev)
         struct task *t = task_find (f, ev->event_data.exec.process_pid);
         if (t == NULL)
           return;
-        f->gen++;
+        __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
         /* What ran before the exec is not what runs now: if the process
          * is gone before its new exe can be read, say nothing rather than
          * name the old one. */
@@ -542,7 +595,7 @@ on_event (struct faults *f, const struct proc_event *ev)
         struct task *t = task_find (f, ev->event_data.exit.process_pid);
         if (t == NULL || t->dead)
           return;
-        f->gen++;
+        __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
         int st = (int) ev->event_data.exit.exit_code;
         /* When a non-leader thread execs, the kernel ends the leader and
          * gives its pid to the exec'ing thread: the "leader exit" is not the
@@ -604,7 +657,7 @@ resync (struct faults *f)
       t->dead = true;
       t->dead_at = now_ms ();
       f->alive--;
-      f->gen++;
+      __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
     }
 }
 
@@ -636,7 +689,7 @@ resync_hidden (struct faults *f)
       t->dead = true;
       t->dead_at = now_ms ();
       f->alive--;
-      f->gen++;
+      __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
     }
 }
 
@@ -662,6 +715,9 @@ faults_on_connector (struct faults *f)
             {
               lost_record (f, "proc connector overflow: some process events were dropped");
               resync (f);
+              /* What passed the filter no longer all arrives: the count
+               * cannot say "nothing waiting" any more. */
+              f->cn_passed = NULL;
               continue;
             }
           return;   /* EAGAIN */
@@ -680,7 +736,19 @@ faults_on_connector (struct faults *f)
           memcpy (&ev, cn->data, cn->len < sizeof ev ? cn->len : sizeof ev);
           on_event (f, &ev);
         }
+      /* After its events took effect (faults_events_waiting reads the
+       * generation only once this says so). */
+      __atomic_store_n (&f->cn_applied, f->cn_applied + 1, __ATOMIC_RELEASE);
     }
+}
+
+bool
+faults_events_waiting (const struct faults *f)
+{
+  volatile uint64_t *passed = __atomic_load_n (&f->cn_passed, __ATOMIC_ACQUIRE);
+  if (passed == NULL)
+    return true;   /* unknown: look */
+  return __atomic_load_n (passed, __ATOMIC_ACQUIRE) != __atomic_load_n (&f->cn_applied, __ATOMIC_ACQUIRE);
 }
 
 /* ---- /dev/kmsg ------------------------------------------------------------ */
@@ -1233,7 +1301,7 @@ faults_last_kill (const struct faults *f, unsigned ms, pid_t *pid, pid_t *nspid,
 unsigned long long
 faults_generation (const struct faults *f)
 {
-  return f->gen;
+  return __atomic_load_n (&f->gen, __ATOMIC_ACQUIRE);
 }
 
 unsigned long long
@@ -1308,6 +1376,7 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   f->tasks = xmalloc0 (f->cap * sizeof *f->tasks);
   f->kmsg = -1;
   f->log_fd = -1;
+  f->cn_map = -1;
   pthread_mutex_init (&f->denied_lock, NULL);
   f->cn = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
   if (f->cn < 0)
@@ -1321,7 +1390,7 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
     (void) setsockopt (f->cn, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
   if (bind (f->cn, (struct sockaddr *) &sa, sizeof sa) < 0
-      || ((f->filtered = cn_filter_to_cgroup (f->cn, init_pid)), cn_subscribe (f->cn) < 0))
+      || ((f->filtered = cn_filter_to_cgroup (f, f->cn, init_pid)), cn_subscribe (f->cn) < 0))
     {
       int e = errno;
       faults_close (f);
@@ -1373,7 +1442,7 @@ faults_track (struct faults *f, pid_t pid)
   task_refresh (&t);
   task_insert (f, &t);
   f->alive++;
-  f->gen++;
+  __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
 }
 
 void
@@ -1383,6 +1452,10 @@ faults_close (struct faults *f)
     return;
   if (f->cn >= 0)
     close (f->cn);
+  if (f->cn_passed)
+    munmap ((void *) f->cn_passed, 4096);
+  if (f->cn_map >= 0)
+    close (f->cn_map);
   if (f->kmsg >= 0)
     close (f->kmsg);
   fault_bpf_close (f->bpf);

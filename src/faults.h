@@ -49,6 +49,10 @@ void faults_on_bpf (struct faults *f);
 void faults_track (struct faults *f, pid_t pid);
 
 int faults_connector_fd (const struct faults *f);
+/* May events be waiting on the connector (or half-way there)? Without a
+ * syscall where the cgroup filter counts what it passes; else always true.
+ * False means every event of the container's so far has taken effect. */
+bool faults_events_waiting (const struct faults *f);
 int faults_kmsg_fd (const struct faults *f);     /* -1 without kmsg */
 
 /* The container's own settings a refusal can be laid at: a read-only or

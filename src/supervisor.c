@@ -508,13 +508,18 @@ task_lookup (struct listener *l, pid_t tid, struct task_info *out)
     {
       /* An exec's event is queued on the connector before the new program
        * makes its first call: take what is queued, so a comm cached before
-       * the exec is not used for a call after it. */
-      struct pollfd pf = { .fd = faults_connector_fd (s->faults), .events = POLLIN };
-      pthread_mutex_lock (&s->lock);
-      if (poll (&pf, 1, 0) > 0)
-        faults_on_connector (s->faults);
+       * the exec is not used for a call after it. The connector's filter
+       * counts what it passes, so most calls know there is nothing to take
+       * without a syscall or the lock. */
+      if (faults_events_waiting (s->faults))
+        {
+          struct pollfd pf = { .fd = faults_connector_fd (s->faults), .events = POLLIN };
+          pthread_mutex_lock (&s->lock);
+          if (poll (&pf, 1, 0) > 0)
+            faults_on_connector (s->faults);
+          pthread_mutex_unlock (&s->lock);
+        }
       gen = faults_generation (s->faults);
-      pthread_mutex_unlock (&s->lock);
     }
   if (s->faults && slot->used && slot->tid == tid && slot->gen == gen)
     {

@@ -245,7 +245,7 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
 }
 
 /* --fault-detail wins over the policy's audit.faultDetail; kmsg is the
- * default: loading the probe costs about 12 ms of create (the kernel's BTF
+ * default: loading the probe costs about 15 ms of create (the kernel's BTF
  * is read and the program verified), the kernel log costs nothing. */
 static bool
 fault_detail_bpf (const struct create_opts *o, const struct creation *c)

@@ -704,6 +704,30 @@ struct moat_clone_args
 #define SYS_clone3 435
 #endif
 
+/* A fork-like clone with FLAGS (CLONE_NEW*, CLONE_PARENT), born in CG's v2
+ * cgroup when it has one (*IN_V2, see cgroup_entry); a kernel without
+ * clone3 (before 5.7, or a seccomp profile that answers ENOSYS) gets a
+ * plain clone, to be moved the old way. Returns like fork. */
+static pid_t
+clone_into_cgroup (unsigned long flags, const struct cgroup_entry *cg, bool *in_v2)
+{
+  *in_v2 = false;
+  /* With CLONE_PARENT the exit signal is the caller's own: clone3 wants 0. */
+  int exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+  if (cg && cg->v2_fd >= 0)
+    {
+      struct moat_clone_args ca = { .flags = flags | CLONE_INTO_CGROUP, .exit_signal = (uint64_t) exit_signal,
+                                    .cgroup = (uint64_t) cg->v2_fd };
+      pid_t p = (pid_t) syscall (SYS_clone3, &ca, sizeof ca);
+      if (p >= 0 || (errno != ENOSYS && errno != E2BIG))
+        {
+          *in_v2 = p >= 0;
+          return p;
+        }
+    }
+  return (pid_t) syscall (SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
 int
 process_spawn_joined (struct init_args *a, pid_t *pid, bool *in_v2)
 {
@@ -711,20 +735,7 @@ process_spawn_joined (struct init_args *a, pid_t *pid, bool *in_v2)
    * waits for it and forwards signals), not of the caller that joined the
    * namespaces, which exits. Born in the container's v2 cgroup, as the
    * init is. */
-  pid_t p = -1;
-  *in_v2 = false;
-  if (a->cg_entry && a->cg_entry->v2_fd >= 0)
-    {
-      /* exit_signal 0: with CLONE_PARENT the kernel takes ours (SIGCHLD). */
-      struct moat_clone_args ca = { .flags = CLONE_PARENT | CLONE_INTO_CGROUP, .exit_signal = 0,
-                                    .cgroup = (uint64_t) a->cg_entry->v2_fd };
-      p = (pid_t) syscall (SYS_clone3, &ca, sizeof ca);
-      if (p < 0 && errno != ENOSYS && errno != E2BIG)
-        return -1;
-      *in_v2 = p >= 0;
-    }
-  if (p < 0)
-    p = (pid_t) syscall (SYS_clone, (unsigned long) CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
+  pid_t p = clone_into_cgroup (CLONE_PARENT, a->cg_entry, in_v2);
   if (p < 0)
     return -1;
   if (p == 0)
@@ -743,21 +754,9 @@ process_spawn_init (struct init_args *a, int flags, pid_t *pid, bool *in_v2, moa
 {
   /* A fork-like clone: the child gets a copy of our memory (the parsed
    * config included) and runs init_main on it. */
-  pid_t p = -1;
-  *in_v2 = false;
-  if (a->cg_entry && a->cg_entry->v2_fd >= 0)
-    {
-      struct moat_clone_args ca = { .flags = (uint64_t) (unsigned) flags | CLONE_INTO_CGROUP,
-                               .exit_signal = SIGCHLD, .cgroup = (uint64_t) a->cg_entry->v2_fd };
-      p = (pid_t) syscall (SYS_clone3, &ca, sizeof ca);
-      if (p < 0 && errno != ENOSYS && errno != E2BIG)
-        return moat_error_set (err, errno, "clone the container init into its cgroup");
-      *in_v2 = p >= 0;
-    }
+  pid_t p = clone_into_cgroup ((unsigned) flags, a->cg_entry, in_v2);
   if (p < 0)
-    p = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
-  if (p < 0)
-    return moat_error_set (err, errno, "clone the container init");
+    return moat_error_set (err, errno, "clone the container init%s", a->cg_entry ? " into its cgroup" : "");
   if (p == 0)
     _exit (init_main (a));
   *pid = p;

@@ -83,6 +83,8 @@ struct faults
   int cn_map;
   struct { bool set; struct fault_walls w; } walls;   /* what refusals are laid at */
   unsigned long long next_resync;
+  pid_t suspects[64];             /* gone from /proc at the last resync, no exit event yet */
+  size_t n_suspects;
   struct fault_bpf *bpf;          /* the lossless detail source, when loaded */
   /* Calls the seccomp filter's supervisor just denied: their exits are
    * not the kernel's refusals. Written by the listener threads. */
@@ -664,13 +666,14 @@ resync (struct faults *f)
 /* With the cgroup filter, a process moved out of the container's cgroup
  * (only the host can do that) exits unseen, and the supervisor would wait
  * for it forever. So now and then, a tracked process that is gone is
- * marked so. Its exit event, if it was sent, was queued before /proc said
- * it was gone: the queue is read after the look, so no death by a fault
- * is taken for a hidden exit. */
+ * marked so: but only when it was already gone at the look before. The
+ * kernel marks a dying task a zombie a moment before it sends its exit
+ * event, and a death by a fault must come through that event: two looks
+ * RESYNC_MS apart leave it all the time it needs. */
 static void
 resync_hidden (struct faults *f)
 {
-  pid_t gone[64];
+  pid_t gone[ARRAY_SIZE (f->suspects)];
   size_t n = 0;
   for (size_t i = 0; i < f->cap && n < ARRAY_SIZE (gone); i++)
     {
@@ -678,19 +681,29 @@ resync_hidden (struct faults *f)
       if (t->used && !t->dead && t->tid == t->tgid && !process_running (t->tgid))
         gone[n++] = t->tgid;
     }
-  if (n == 0)
-    return;
-  faults_on_connector (f);
+  if (n > 0)
+    faults_on_connector (f);
+  size_t still = 0;
   for (size_t i = 0; i < n; i++)
     {
       struct task *t = task_find (f, gone[i]);
       if (t == NULL || t->dead)
-        continue;
+        continue;   /* its exit event came */
+      bool seen_before = false;
+      for (size_t k = 0; k < f->n_suspects && !seen_before; k++)
+        seen_before = f->suspects[k] == gone[i];
+      if (!seen_before)
+        {
+          gone[still++] = gone[i];   /* a suspect until the next look */
+          continue;
+        }
       t->dead = true;
       t->dead_at = now_ms ();
       f->alive--;
       __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
     }
+  memcpy (f->suspects, gone, still * sizeof *gone);
+  f->n_suspects = still;
 }
 
 /* Something was dropped: say so in the log rather than pretend. */

@@ -22,6 +22,11 @@ t_is "create: the init is in /moat/cg-born in every hierarchy" \
   "$(grep -vc ':/moat/cg-born$' /proc/"$PID"/cgroup)" 0
 t_is "and its cgroup lists it" "$(M ps --format json cg-born | jq -c .)" "[$PID]"
 M delete --force cg-born
+# --debug says how it got there, each line stamped with the monotonic clock
+if [ "$LAYOUT" != v1 ]; then
+  t_like "born in its v2 cgroup by clone3 (--debug)" "$(M --debug run --bundle "$B" cg-born2 2>&1)" \
+    "^moat: debug: \[[0-9]+\.[0-9]{6}\] create .cg-born2.: init [0-9]+ cloned into its cgroup$"
+fi
 
 # memory: the container reads its limit, and a hog is OOM-killed at it
 cfg "$B" '.linux.resources.memory = {"limit": 67108864}'

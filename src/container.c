@@ -480,7 +480,6 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
         return -1;
       cleanup_free char *pname = xasprintf ("%s%s", c->policy ? c->policy->name : "config.json", o->learn ? " (learn)" : "");
       struct fault_walls walls = { .root_readonly = cfg->root_readonly,
-                                   .userns = cfg->ns[MOAT_NS_USER].present,
                                    .masked = cfg->masked_paths, .readonly = cfg->readonly_paths,
                                    .mounts = cfg->mounts, .n_mounts = cfg->n_mounts,
                                    .fs_rules = c->policy ? c->policy->fs_rules : NULL,

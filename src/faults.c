@@ -81,6 +81,8 @@ struct faults
   volatile uint64_t *cn_passed;
   uint64_t cn_applied;            /* atomic: written after the datagram's events took effect */
   int cn_map;
+  unsigned long long cg_id;       /* the init's own v2 cgroup and its depth (0, 0: none), read once */
+  unsigned cg_level;
   struct { bool set; struct fault_walls w; } walls;   /* what refusals are laid at */
   unsigned long long next_resync;
   pid_t suspects[64];             /* gone from /proc at the last resync, no exit event yet */
@@ -465,11 +467,11 @@ cn_subscribe (int s)
  * socket filter: no libbpf, no BTF.) Without privilege for BPF or on an
  * old kernel the socket stays unfiltered, as before. */
 static bool
-cn_filter_to_cgroup (struct faults *f, int s, pid_t init_pid)
+cn_filter_to_cgroup (struct faults *f, int s)
 {
-  unsigned long long id;
-  unsigned level;
-  if (fault_bpf_cgroup_of (init_pid, &id, &level) < 0)
+  unsigned long long id = f->cg_id;
+  unsigned level = f->cg_level;
+  if (level == 0)
     return false;
   /* The count of what passed: one u64 in an array map the supervisor maps. */
   union bpf_attr attr;
@@ -644,6 +646,23 @@ on_event (struct faults *f, const struct proc_event *ev)
     }
 }
 
+/* A tracked process (its leader) that /proc no longer shows running. */
+static bool
+leader_gone (const struct task *t)
+{
+  return t->used && !t->dead && t->tid == t->tgid && !process_running (t->tgid);
+}
+
+/* Gone without an exit event to say how. */
+static void
+mark_gone (struct faults *f, struct task *t)
+{
+  t->dead = true;
+  t->dead_at = now_ms ();
+  f->alive--;
+  __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
+}
+
 /* After the connector dropped events: an exit may be among them, and the
  * count of live processes would never reach 0 (the supervisor would wait
  * forever). Every tracked process that is no longer there is marked gone;
@@ -652,15 +671,8 @@ static void
 resync (struct faults *f)
 {
   for (size_t i = 0; i < f->cap; i++)
-    {
-      struct task *t = &f->tasks[i];
-      if (!t->used || t->dead || t->tid != t->tgid || process_running (t->tgid))
-        continue;
-      t->dead = true;
-      t->dead_at = now_ms ();
-      f->alive--;
-      __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
-    }
+    if (leader_gone (&f->tasks[i]))
+      mark_gone (f, &f->tasks[i]);
 }
 
 /* With the cgroup filter, a process moved out of the container's cgroup
@@ -676,11 +688,8 @@ resync_hidden (struct faults *f)
   pid_t gone[ARRAY_SIZE (f->suspects)];
   size_t n = 0;
   for (size_t i = 0; i < f->cap && n < ARRAY_SIZE (gone); i++)
-    {
-      const struct task *t = &f->tasks[i];
-      if (t->used && !t->dead && t->tid == t->tgid && !process_running (t->tgid))
-        gone[n++] = t->tgid;
-    }
+    if (leader_gone (&f->tasks[i]))
+      gone[n++] = f->tasks[i].tgid;
   if (n > 0)
     faults_on_connector (f);
   size_t still = 0;
@@ -697,10 +706,7 @@ resync_hidden (struct faults *f)
           gone[still++] = gone[i];   /* a suspect until the next look */
           continue;
         }
-      t->dead = true;
-      t->dead_at = now_ms ();
-      f->alive--;
-      __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
+      mark_gone (f, t);
     }
   memcpy (f->suspects, gone, still * sizeof *gone);
   f->n_suspects = still;
@@ -1205,8 +1211,7 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
   const char *path = s0[0] == '/' ? s0 : s1[0] == '/' ? s1 : NULL;
   struct refusal r;
   attribute_refusal (f, e, call, path, &r);
-  const char *wall = r.wall, *why = r.why, *cap = r.cap;
-  struct jbuf *j = rec_begin (f, NULL, wall, "refused");
+  struct jbuf *j = rec_begin (f, NULL, r.wall, "refused");
   jb_int (j, "pid", who->tgid);
   jb_int (j, "tid", (long long) e->tid);
   put_nspid (j, who->nspid);
@@ -1225,13 +1230,13 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
   decode_set_preread (NULL, 0);
   const char *en = strerrorname_np (e->code);
   jb_str (j, "errno", en ? en : "?");
-  if (cap)
-    jb_str (j, "capability", cap);
+  if (r.cap)
+    jb_str (j, "capability", r.cap);
   if (r.held >= 0)
     jb_raw (j, "held", r.held ? "true" : "false");
   if (r.setting[0])
     jb_str (j, "setting", r.setting);
-  jb_str (j, "why", why);
+  jb_str (j, "why", r.why);
   jb_str (j, "detail", "bpf");
   rec_end (f, j);
 }
@@ -1390,6 +1395,8 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   f->kmsg = -1;
   f->log_fd = -1;
   f->cn_map = -1;
+  /* The connector's filter and the probe's filter both keep to it. */
+  (void) fault_bpf_cgroup_of (init_pid, &f->cg_id, &f->cg_level);   /* 0, 0 when it has none */
   pthread_mutex_init (&f->denied_lock, NULL);
   f->cn = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
   if (f->cn < 0)
@@ -1403,7 +1410,7 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
     (void) setsockopt (f->cn, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
   if (bind (f->cn, (struct sockaddr *) &sa, sizeof sa) < 0
-      || ((f->filtered = cn_filter_to_cgroup (f, f->cn, init_pid)), cn_subscribe (f->cn) < 0))
+      || ((f->filtered = cn_filter_to_cgroup (f, f->cn)), cn_subscribe (f->cn) < 0))
     {
       int e = errno;
       faults_close (f);
@@ -1425,14 +1432,11 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
 }
 
 int
-faults_use_bpf (struct faults *f, pid_t init_pid, bool refused, moat_error **err)
+faults_use_bpf (struct faults *f, bool refused, moat_error **err)
 {
   /* Filtered in the kernel to the init's cgroup when it has one of its
    * own; the task table filters the rest. */
-  unsigned long long cg = 0;
-  unsigned level = 0;
-  (void) fault_bpf_cgroup_of (init_pid, &cg, &level);
-  if (fault_bpf_open (cg, level, refused, on_bpf_event, f, &f->bpf, err) < 0)
+  if (fault_bpf_open (f->cg_id, f->cg_level, refused, on_bpf_event, f, &f->bpf, err) < 0)
     {
       f->bpf = NULL;
       return -1;

@@ -35,7 +35,7 @@ void faults_close (struct faults *f);
 /* Take fault details from the BPF probe instead of the kernel log (which
  * is closed). Fails, leaving the kernel log in place, when the probe cannot
  * be loaded; ERR says why. */
-int faults_use_bpf (struct faults *f, pid_t init_pid, bool refused, moat_error **err);
+int faults_use_bpf (struct faults *f, bool refused, moat_error **err);
 /* With REFUSED, the probe also reports the container's syscalls the
  * kernel itself refused (EPERM, EACCES, EROFS): records with kind
  * "refused" at the wall that most likely stopped them. A call the seccomp
@@ -56,14 +56,14 @@ bool faults_events_waiting (const struct faults *f);
 int faults_kmsg_fd (const struct faults *f);     /* -1 without kmsg */
 
 /* The container's own settings a refusal can be laid at: a read-only or
- * masked path, a read-only mount, the root, Landlock rules, a user
- * namespace. Pointers into the config, which outlives the tracker. */
+ * masked path, a read-only mount, the root, Landlock rules (a user
+ * namespace is read by the probe at the call). Pointers into the config,
+ * which outlives the tracker. */
 struct moat_mount;
 struct moat_fs_rule;
 struct fault_walls
 {
   bool root_readonly;
-  bool userns;                          /* a user namespace of its own */
   char *const *masked, *const *readonly;   /* NULL-terminated, or NULL */
   const struct moat_mount *mounts;
   size_t n_mounts;

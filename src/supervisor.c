@@ -1222,7 +1222,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
           if (a->walls)
             faults_set_walls (f, a->walls);
           /* Loaded before create returns: no fault can come before it. */
-          if ((a->fault_bpf || a->audit_kernel) && faults_use_bpf (f, a->init_pid, a->audit_kernel, &e) < 0)
+          if ((a->fault_bpf || a->audit_kernel) && faults_use_bpf (f, a->audit_kernel, &e) < 0)
             {
               cleanup_free char *m = moat_error_string (e);
               cleanup_free char *w = xasprintf ("%s; fault details come from the kernel log", m);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,17 +57,15 @@ struct creation
   int console_master;          /* foreground run with process.terminal: the pty */
 };
 
+/* The heap a creation holds. Also called in the supervisor, a fork of
+ * create, once it has its own copy of what it reads (supervisor.c,
+ * args_own): the parsed documents and the rules are most of create's heap
+ * (~190 KiB with policies/default.json), every page of which would stay in
+ * the supervisor's RSS for the container's life. */
 static void
-creation_release (struct creation *c)
+creation_free_memory (void *arg)
 {
-  if (c->sync_fd >= 0)
-    close (c->sync_fd);
-  if (c->dirfd >= 0)
-    close (c->dirfd);
-  if (c->rootfd >= 0)
-    close (c->rootfd);
-  if (c->console_master >= 0)
-    close (c->console_master);
+  struct creation *c = arg;
   free (c->cgroup_path);
   free (c->no_cgroup_why);
   free (c->bundle);
@@ -79,6 +78,20 @@ creation_release (struct creation *c)
   if (c->cfg)
     config_free (c->cfg);
   policy_free (c->policy);
+}
+
+static void
+creation_release (struct creation *c)
+{
+  if (c->sync_fd >= 0)
+    close (c->sync_fd);
+  if (c->dirfd >= 0)
+    close (c->dirfd);
+  if (c->rootfd >= 0)
+    close (c->rootfd);
+  if (c->console_master >= 0)
+    close (c->console_master);
+  creation_free_memory (c);
   memset (c, 0, sizeof *c);
   c->sync_fd = c->dirfd = c->rootfd = c->console_master = -1;
 }
@@ -493,7 +506,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
                                     .notice = c->no_cgroup_why,
                                     .agent_path = to_agent ? c->sc->listener_path : NULL,
                                     .cgroup_path = c->audit_cgroup ? c->cgroup_path : NULL,
-                                    .accept_fd = accept_fd, .walls = &walls };
+                                    .accept_fd = accept_fd, .walls = &walls,
+                                    .drop = creation_free_memory, .drop_arg = c };
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
         return -1;
       log_debug ("create `%s`: supervisor %d", o->id, (int) c->st.supervisor_pid);
@@ -795,6 +809,34 @@ forwarded_signals (sigset_t *set)
 }
 
 int
+reap_workload (pid_t pid, int *status)
+{
+  for (;;)
+    {
+      int st;
+      pid_t r = waitpid (-1, &st, WNOHANG | __WALL);
+      if (r == 0)
+        return 0;
+      if (r < 0)
+        return errno == EINTR ? 0 : -1;
+      if (WIFSTOPPED (st))
+        {
+          /* A ptrace stop (we never ask for group stops). SIGTRAP is the
+           * tracer's own notice (the exec after PTRACE_TRACEME), not a
+           * signal sent to the process. */
+          int sig = WSTOPSIG (st);
+          (void) ptrace (PTRACE_DETACH, r, NULL, (void *) (long) (sig == SIGTRAP ? 0 : sig));
+          continue;
+        }
+      if (r == pid)
+        {
+          *status = st;
+          return 1;
+        }
+    }
+}
+
+int
 forward_and_wait (pid_t pid, int *exit_status, moat_error **err)
 {
   sigset_t set;
@@ -806,13 +848,13 @@ forward_and_wait (pid_t pid, int *exit_status, moat_error **err)
   for (;;)
     {
       int st;
-      pid_t r = waitpid (pid, &st, WNOHANG);
-      if (r == pid)
+      int r = reap_workload (pid, &st);
+      if (r > 0)
         {
           *exit_status = wait_exit_status (st);
           return 0;
         }
-      if (r < 0 && errno != EINTR)
+      if (r < 0)
         return moat_error_set (err, errno, "waitpid");
       struct signalfd_siginfo si;
       ssize_t n = read (sfd, &si, sizeof si);

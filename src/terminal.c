@@ -229,13 +229,13 @@ term_relay_and_wait (int master, pid_t pid, int *exit_status, moat_error **err)
       if (!exited)
         {
           int st;
-          pid_t w = waitpid (pid, &st, WNOHANG);
-          if (w == pid)
+          int w = reap_workload (pid, &st);
+          if (w > 0)
             {
               exited = true;
               status = wait_exit_status (st);
             }
-          else if (w < 0 && errno != EINTR)
+          else if (w < 0)
             {
               restore_tty ();
               return moat_error_set (err, errno, "waitpid");

@@ -33,6 +33,13 @@ kill -9 "$(cat "$TMP/pid")"
 # exit status, stdin and stdout pass through
 sh_in ex1 'exit 7'
 t_is "exit status of the process" "$?" 7
+# A process may make its parent, moat exec, its tracer (PTRACE_TRACEME, as
+# the storm's threads do with ptrace's request 0): its threads then stay
+# zombies until the tracer reaps them. exec hung there until it reaped
+# every child with __WALL and let tracee stops go.
+timeout -k 2 20 "$MOAT" --root "$ROOT" --audit-dir "$AUD" exec ex1 /bin/workload storm 2 20 ptrace >"$TMP/tr" 2>&1
+t_is "a process that makes exec its tracer ends, and exec with it (exit 0)" "$?" 0
+t_like "... after its calls ran" "$(cat "$TMP/tr")" "storm total=40"
 MA exec ex1 /bin/workload segv >/dev/null 2>&1
 t_is "a death by SIGSEGV: 139" "$?" 139
 t_is "stdin reaches the process" "$(echo piped | MA exec ex1 /bin/busybox cat)" piped

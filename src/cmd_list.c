@@ -18,7 +18,7 @@ print_json (struct container_info *v, size_t n)
   for (size_t i = 0; i < n; i++)
     {
       const struct moat_state *st = v[i].st;
-      char ob[32];
+      char ob[64];
       yajl_gen_map_open (g);
       G_STR (g, "ociVersion"); G_STR (g, MOAT_OCI_VERSION);
       G_STR (g, "id"); G_STR (g, st->id);
@@ -91,7 +91,7 @@ cmd_list (struct global_opts *g, int argc, char **argv)
               wbundle, "BUNDLE", wcreated, "CREATED", "OWNER");
       for (size_t i = 0; i < n; i++)
         {
-          char ob[32];
+          char ob[64];
           printf ("%-*s   %-*d   %-*s   %-*s   %-*s   %s\n", wid, v[i].st->id, wpid,
                   v[i].status == STATUS_STOPPED ? 0 : v[i].st->pid, wstat, status_name (v[i].status),
                   wbundle, v[i].st->bundle ? v[i].st->bundle : "", wcreated,

@@ -60,9 +60,10 @@ fault_bpf_cgroup_of (pid_t pid, unsigned long long *id, unsigned *level)
 extern const unsigned char moat_fault_bpf_obj[];
 extern const size_t moat_fault_bpf_obj_len;
 
-/* libbpf is opened when a probe is asked for, not linked: moat runs on a
- * host without libbpf1, and the common start pays nothing for it (the
- * loader maps libbpf, libelf and libz in about 0.15 ms per exec). */
+/* A shared-library moat opens libbpf when a probe is asked for, rather
+ * than linking it: it runs on a host without libbpf1, and the common start
+ * pays nothing for it (the loader maps libbpf, libelf and libz in about
+ * 0.15 ms per exec). A static moat links it in (LINK_LIBBPF). */
 static struct
 {
   libbpf_print_fn_t (*set_print) (libbpf_print_fn_t);
@@ -82,6 +83,31 @@ static struct
   void (*close) (struct bpf_object *);
 } lb;
 
+#ifdef LINK_LIBBPF
+/* A static moat carries libbpf inside it (configure.ac): a static program
+ * cannot safely dlopen a library built against the shared libc. */
+static int
+libbpf_open (moat_error **err)
+{
+  (void) err;
+  lb.set_print = libbpf_set_print;
+  lb.open_mem = bpf_object__open_mem;
+  lb.load = bpf_object__load;
+  lb.map_fd = bpf_object__find_map_fd_by_name;
+  lb.update = bpf_map_update_elem;
+  lb.lookup = bpf_map_lookup_elem;
+  lb.rb_new = ring_buffer__new;
+  lb.rb_epoll_fd = ring_buffer__epoll_fd;
+  lb.rb_consume = ring_buffer__consume;
+  lb.rb_free = ring_buffer__free;
+  lb.find_prog = bpf_object__find_program_by_name;
+  lb.attach = bpf_program__attach;
+  lb.set_autoload = bpf_program__set_autoload;
+  lb.link_destroy = bpf_link__destroy;
+  lb.close = bpf_object__close;
+  return 0;
+}
+#else
 static int
 libbpf_open (moat_error **err)
 {
@@ -115,6 +141,7 @@ libbpf_open (moat_error **err)
       }
   return 0;
 }
+#endif
 
 struct fault_bpf
 {

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -437,8 +436,8 @@ ns_rootless_idmaps (uid_t uid, gid_t gid, struct moat_idmap uidmap[2], size_t *n
   gidmap[0] = (struct moat_idmap) { .container_id = 0, .host_id = gid, .size = 1 };
   *n_uid = *n_gid = 1;
 
-  struct passwd *pw = getpwuid (uid);
-  cleanup_free char *name = pw ? xstrdup (pw->pw_name) : NULL;
+  char nb[256];
+  const char *name = user_name (uid, nb, sizeof nb);
   uint32_t us, uc, gs, gc;
   /* Both ranges and both helpers, or neither: a container with 65536 uids
    * and one gid would fail on its first chgrp. */

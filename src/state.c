@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -172,7 +171,7 @@ state_oci_json (const struct moat_state *st, enum moat_status status, bool prett
   gen_kv_str (g, "bundle", st->bundle);
   gen_kv_str (g, "rootfs", st->rootfs);
   gen_kv_str (g, "created", st->created);
-  char ob[32];
+  char ob[64];
   G_STR (g, "owner");
   G_STR (g, state_owner_name (st->owner, ob, sizeof ob));
   G_STR (g, "annotations");
@@ -374,9 +373,8 @@ state_status (int dirfd, const struct moat_state *st)
 const char *
 state_owner_name (uid_t uid, char *buf, size_t n)
 {
-  struct passwd *pw = getpwuid (uid);
-  if (pw)
-    return pw->pw_name;
+  if (user_name (uid, buf, n))
+    return buf;
   snprintf (buf, n, "#%u", (unsigned) uid);
   return buf;
 }

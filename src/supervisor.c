@@ -3,9 +3,11 @@
 #include "audit.h"
 #include "cgroup.h"
 #include "faults.h"
+#include "landlock.h"
 #include "util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -856,7 +859,14 @@ answer_threads (void)
 static struct listener *
 listener_new (struct sup *s, int fd)
 {
-  struct listener *l = xmalloc0 (sizeof *l);
+  /* Its own zero pages, not the heap: the task and name caches are 120 KiB
+   * of which a container touches a few entries, and a calloc'd chunk is
+   * written whole (every page counted in the supervisor's RSS, for each of
+   * the listener's threads); an anonymous mapping faults in only the pages
+   * used. */
+  struct listener *l = mmap (NULL, sizeof *l, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (l == MAP_FAILED)
+    abort ();   /* as xmalloc0 does */
   l->s = s;
   l->fd = fd;
   l->req = xmalloc0 (s->req_size);
@@ -873,7 +883,7 @@ listener_free (struct listener *l)
   jb_free (&l->rec);
   free (l->req);
   free (l->resp);
-  free (l);
+  munmap (l, sizeof *l);
 }
 
 static int
@@ -1392,6 +1402,113 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
   return 0;
 }
 
+/* The supervisor's own copy of its arguments, in mappings of its own: the
+ * caller's heap is freed once they are taken (supervisor_args.drop), and
+ * a copy made with malloc would land in that heap's holes and pin its
+ * pages. Never freed: it lives as long as the supervisor. */
+struct arena
+{
+  char *p;
+  size_t used, cap;
+};
+
+static void *
+ar_alloc (struct arena *ar, size_t n)
+{
+  n = (n + 15) & ~(size_t) 15;
+  if (ar->p == NULL || ar->cap - ar->used < n)
+    {
+      size_t cap = n > 65536 ? n : 65536;
+      void *m = mmap (NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (m == MAP_FAILED)
+        abort ();   /* as xmalloc0 does */
+      ar->p = m;
+      ar->used = 0;
+      ar->cap = cap;
+    }
+  void *r = ar->p + ar->used;
+  ar->used += n;
+  return r;
+}
+
+static void *
+ar_dup (struct arena *ar, const void *src, size_t n)
+{
+  return src && n ? memcpy (ar_alloc (ar, n), src, n) : NULL;
+}
+
+static char *
+ar_str (struct arena *ar, const char *s)
+{
+  return s ? ar_dup (ar, s, strlen (s) + 1) : NULL;
+}
+
+static char **
+ar_strv (struct arena *ar, char *const *v)
+{
+  if (v == NULL)
+    return NULL;
+  size_t n = 0;
+  while (v[n])
+    n++;
+  char **r = ar_alloc (ar, (n + 1) * sizeof *r);
+  for (size_t i = 0; i < n; i++)
+    r[i] = ar_str (ar, v[i]);
+  r[n] = NULL;
+  return r;
+}
+
+static struct supervisor_args *
+args_own (const struct supervisor_args *a)
+{
+  struct arena ar = { 0 };
+  struct supervisor_args *o = ar_dup (&ar, a, sizeof *a);
+  o->id = ar_str (&ar, a->id);
+  o->policy = ar_str (&ar, a->policy);
+  o->kmsg = ar_str (&ar, a->kmsg);
+  o->notice = ar_str (&ar, a->notice);
+  o->agent_path = ar_str (&ar, a->agent_path);
+  o->cgroup_path = ar_str (&ar, a->cgroup_path);
+  o->drop = NULL;
+  o->drop_arg = NULL;
+  if (a->sc)
+    {
+      const struct moat_seccomp *sc = a->sc;
+      struct moat_seccomp *c = ar_dup (&ar, sc, sizeof *sc);
+      c->arches = ar_dup (&ar, sc->arches, sc->n_arches * sizeof *sc->arches);
+      c->listener_path = ar_str (&ar, sc->listener_path);
+      c->listener_metadata = ar_str (&ar, sc->listener_metadata);
+      c->rules = ar_dup (&ar, sc->rules, sc->n_rules * sizeof *sc->rules);
+      for (size_t i = 0; i < sc->n_rules; i++)
+        {
+          c->rules[i].name = ar_str (&ar, sc->rules[i].name);
+          c->rules[i].args = ar_dup (&ar, sc->rules[i].args, sc->rules[i].n_args * sizeof *sc->rules[i].args);
+        }
+      o->sc = c;
+      if (a->agent_path == sc->listener_path)
+        o->agent_path = c->listener_path;
+    }
+  if (a->walls)
+    {
+      const struct fault_walls *w = a->walls;
+      struct fault_walls *c = ar_dup (&ar, w, sizeof *w);
+      c->masked = ar_strv (&ar, w->masked);
+      c->readonly = ar_strv (&ar, w->readonly);
+      /* what an explanation reads of a mount: its destination and flags */
+      struct moat_mount *m = ar_alloc (&ar, (w->n_mounts ? w->n_mounts : 1) * sizeof *m);
+      for (size_t i = 0; i < w->n_mounts; i++)
+        m[i] = (struct moat_mount) { .destination = ar_str (&ar, w->mounts[i].destination),
+                                     .flags = w->mounts[i].flags };
+      c->mounts = w->n_mounts ? m : NULL;
+      struct moat_fs_rule *r = ar_dup (&ar, w->fs_rules, w->n_fs_rules * sizeof *w->fs_rules);
+      for (size_t i = 0; i < w->n_fs_rules; i++)
+        r[i].path = ar_str (&ar, w->fs_rules[i].path);
+      c->fs_rules = r;
+      o->walls = c;
+    }
+  return o;
+}
+
 int
 supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err)
 {
@@ -1430,7 +1547,15 @@ supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **err)
       int keep[] = { a->log_fd, a->ctl_fd, a->accept_fd, pfd[1] };
       close_fds_except (3, keep, ARRAY_SIZE (keep));
       signal (SIGPIPE, SIG_IGN);
-      _exit (supervisor_main (a, pfd[1]));
+      /* The supervisor lives as long as the container: give back the heap
+       * pages of its caller's work (a forked heap is all private pages,
+       * counted in its RSS; malloc_trim returns free ones in the middle of
+       * the heap too, not only at its top). */
+      const struct supervisor_args *own = args_own (a);
+      if (a->drop)
+        a->drop (a->drop_arg);
+      malloc_trim (0);
+      _exit (supervisor_main (own, pfd[1]));
     }
   close (pfd[1]);
   pid_t sup = -1;

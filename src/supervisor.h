@@ -35,6 +35,10 @@ struct supervisor_args
   const char *cgroup_path;          /* record OOM kills and refused forks here; NULL: no */
   int accept_fd;                    /* sup.sock, listening: `moat exec` joins here; -1: none */
   const struct fault_walls *walls;  /* what a kernel refusal is laid at (--audit-kernel), or NULL */
+  /* Called first in the supervisor (a fork of its caller) to free what the
+   * caller holds and the supervisor never reads; NULL: nothing. */
+  void (*drop) (void *arg);
+  void *drop_arg;
 };
 
 /* Start the supervisor; returns its pid (it is not our child once started)

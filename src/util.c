@@ -84,6 +84,38 @@ strv_dup (char *const *v)
   return r;
 }
 
+const char *
+user_name (uid_t uid, char *buf, size_t n)
+{
+  cleanup_free char *text = NULL;
+  size_t len;
+  if (read_file_at (-100, "/etc/passwd", &text, &len, 16 << 20, NULL) < 0)
+    return NULL;
+  /* name:password:uid:... per line */
+  for (char *line = text, *next; line && *line; line = next)
+    {
+      next = strchr (line, '\n');
+      if (next)
+        *next++ = '\0';
+      char *c1 = strchr (line, ':');
+      char *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
+      if (c2 == NULL || c1 == line)
+        continue;
+      char *end;
+      errno = 0;
+      unsigned long u = strtoul (c2 + 1, &end, 10);
+      if (errno || end == c2 + 1 || *end != ':' || u != (unsigned long) uid)
+        continue;
+      size_t l = (size_t) (c1 - line);
+      if (l >= n)
+        return NULL;
+      memcpy (buf, line, l);
+      buf[l] = '\0';
+      return buf;
+    }
+  return NULL;
+}
+
 void *
 xmalloc0 (size_t n)
 {

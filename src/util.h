@@ -68,6 +68,13 @@ void close_fds_except (int first, const int *keep, size_t n);
 size_t strv_len (char *const *v);
 /* A deep copy of the NULL-terminated V (NULL gives an empty list). */
 char **strv_dup (char *const *v);
+
+/* The host account name of UID from /etc/passwd, into BUF; NULL if none.
+ * Not getpwuid: moat is linked statically (configure.ac), and glibc's NSS
+ * modules cannot be loaded into a static program (libnss_systemd crashes
+ * in it); the accounts moat needs names for (a rootless caller's
+ * /etc/subuid entry, `moat list`'s owner) are local ones. */
+const char *user_name (uid_t uid, char *buf, size_t n);
 void strv_free (char **v);
 
 /* Microseconds on CLOCK_MONOTONIC. */

@@ -14,15 +14,18 @@
 . "$(dirname "$0")/lib.sh"
 command -v valgrind >/dev/null || skip_all "valgrind is not installed (apt-get install valgrind)"
 [ -n "$BUSYBOX" ] || skip_all "needs busybox (apt-get install busybox-static)"
+# memcheck checks the heap through the dynamic loader: where moat is static,
+# the build's shared-library twin of it (tests/moat-shared) runs under it
+VGMOAT=${MOAT_SHARED:-$MOAT}
 # an ASan binary cannot run under valgrind: that lane has its own checker
-if [ "${MOAT_SKIP_VALGRIND:-}" = 1 ] || grep -q __asan_init "$MOAT" 2>/dev/null; then
+if [ "${MOAT_SKIP_VALGRIND:-}" = 1 ] || grep -q __asan_init "$VGMOAT" 2>/dev/null; then
   skip_all "valgrind: run by the other lane (this moat is built with AddressSanitizer)"
 fi
 
 AUD="$TMP/audit"
 POL=$(cd "$(dirname "$0")/../policies" && pwd)
 VG () { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-          --log-file="$TMP/vg.%p" "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
+          --log-file="$TMP/vg.%p" "$VGMOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
 # vg_ok DESC CMD...: memcheck clean (exit status not 99) and the command succeeded
 vg_ok () {
   local d=$1; shift

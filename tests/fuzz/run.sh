@@ -16,6 +16,8 @@ CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitiz
 CFLAGS+=" -DMOAT_VERSION_STRING=\"${VERSION:-fuzz}\""
 INC="-I$BUILD -I$SRC/src $(pkg-config --cflags libseccomp libcap yajl)"
 LIBS="$(pkg-config --libs libseccomp libcap yajl)"
+# a static moat calls libbpf directly (configure.ac: LINK_LIBBPF)
+grep -q '^#define LINK_LIBBPF 1' "$BUILD/config-host.h" && LIBS+=" $(pkg-config --libs libbpf)"
 objs=()
 # the BPF probe's object (a byte array the build made), when moat has one
 gen=()

@@ -471,13 +471,13 @@ struct listener
   struct seccomp_notif *req;
   struct seccomp_notif_resp *resp;
   struct listener *next;
-  /* A standby thread waits (futex on go) until its elder sees a backlog:
-   * every thread blocked in RECV is woken for each call, so for a lone
-   * calling thread a second one costs 14% (82k against 93k denials/s),
-   * while 8 calling threads need it (92k with one, 120k with two). */
+  /* A standby thread waits (futex on go) until its elder sees a backlog,
+   * and waits again once no call is waiting: a second thread answering a
+   * lone calling thread costs 14% (82k against 93k denials/s), while 8
+   * calling threads need it (92k with one, 120k with two). */
   int go;                               /* atomic: answer calls (1), or wait */
   struct listener *standby;             /* the next thread of this listener, or NULL */
-  bool standby_woken;
+  bool first;                           /* never stands down */
   unsigned answered;
 };
 
@@ -814,24 +814,36 @@ listener_main (void *arg)
   sigemptyset (&m);
   sigaddset (&m, SIGUSR1);
   pthread_sigmask (SIG_UNBLOCK, &m, NULL);
-  /* A standby: until woken, or interrupted by listener_stop (EINTR). */
-  while (!__atomic_load_n (&l->go, __ATOMIC_ACQUIRE) && !__atomic_load_n (&l->stop, __ATOMIC_ACQUIRE))
-    syscall (SYS_futex, &l->go, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
   while (!__atomic_load_n (&l->stop, __ATOMIC_ACQUIRE))
     {
+      /* A standby: until woken, or interrupted by listener_stop (EINTR). */
+      if (!__atomic_load_n (&l->go, __ATOMIC_ACQUIRE))
+        {
+          syscall (SYS_futex, &l->go, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+          continue;
+        }
       if (handle_one (l) == 0)
         {
+          struct pollfd pf = { .fd = l->fd, .events = POLLIN };
+          /* A woken standby answers while calls are waiting, then waits
+           * again. Left in RECV, it took every other call from a lone
+           * calling thread, and each such call cost a third context switch
+           * (the thread that had just answered, woken for nothing, or the
+           * one that would answer, run first): the scheduler trace showed
+           * answer -> other thread -> caller -> ... for every call. */
+          if (!l->first && !(poll (&pf, 1, 0) > 0 && (pf.revents & POLLIN)))
+            {
+              __atomic_store_n (&l->go, 0, __ATOMIC_RELEASE);
+              continue;
+            }
           /* Another call already waiting when this one is answered: more
            * callers than threads answering. Looked at every 16th answer,
            * and only while a standby is left to wake. */
-          if (l->standby && !l->standby_woken && (++l->answered & 15) == 0)
+          if (l->standby && !__atomic_load_n (&l->standby->go, __ATOMIC_ACQUIRE) && (++l->answered & 15) == 0)
             {
-              struct pollfd pf = { .fd = l->fd, .events = POLLIN };
+              pf.revents = 0;
               if (poll (&pf, 1, 0) > 0 && (pf.revents & POLLIN))
-                {
-                  standby_wake (l->standby);
-                  l->standby_woken = true;
-                }
+                standby_wake (l->standby);
             }
           continue;
         }
@@ -922,6 +934,7 @@ listener_start (struct sup *s, int fd)
     }
   struct listener *first = listener_new (s, fd);
   first->go = 1;
+  first->first = true;
   first->standby = standby;
   if (listener_run (s, first) < 0)
     {

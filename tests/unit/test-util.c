@@ -263,10 +263,21 @@ TEST (sha256_known_answers)
   CHECK_STR (hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+/* user_name reads the host's /etc/passwd (root is uid 0 on any Debian). */
+TEST (user_name_from_passwd)
+{
+  char b[64];
+  CHECK_STR (user_name (0, b, sizeof b), "root");
+  /* a uid no account has, and a buffer too small for the name */
+  CHECK (user_name (4000000000u, b, sizeof b) == NULL);
+  CHECK (user_name (0, b, 4) == NULL);
+}
+
 TAP_MAIN (CASE (read_file_at_reads_and_limits),
           CASE (write_file_atomic_leaves_no_temp),
           CASE (mkdir_p_creates_parents),
           CASE (error_set_keeps_first),
           CASE (error_wrap_prefixes),
           CASE (strv_helpers),
-          CASE (sha256_known_answers))
+          CASE (sha256_known_answers),
+          CASE (user_name_from_passwd))

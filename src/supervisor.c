@@ -1513,9 +1513,15 @@ args_own (const struct supervisor_args *a)
         m[i] = (struct moat_mount) { .destination = ar_str (&ar, w->mounts[i].destination),
                                      .flags = w->mounts[i].flags };
       c->mounts = w->n_mounts ? m : NULL;
-      struct moat_fs_rule *r = ar_dup (&ar, w->fs_rules, w->n_fs_rules * sizeof *w->fs_rules);
-      for (size_t i = 0; i < w->n_fs_rules; i++)
-        r[i].path = ar_str (&ar, w->fs_rules[i].path);
+      /* NULL means no Landlock wall; a wall of no rules stays one */
+      struct moat_fs_rule *r = NULL;
+      if (w->fs_rules)
+        {
+          r = ar_alloc (&ar, (w->n_fs_rules ? w->n_fs_rules : 1) * sizeof *r);
+          for (size_t i = 0; i < w->n_fs_rules; i++)
+            r[i] = (struct moat_fs_rule) { .path = ar_str (&ar, w->fs_rules[i].path),
+                                           .access = w->fs_rules[i].access };
+        }
       c->fs_rules = r;
       o->walls = c;
     }

@@ -214,7 +214,7 @@ main (int argc, char **argv)
       if (commands[i].enters_container)
         {
           log_debug ("%s: started", name);
-          if (selfexe_ensure_sealed (argv, &err) < 0)
+          if (selfexe_ensure_sealed (argv, g.root, &err) < 0)
             return cmd_fail (&err);
           log_debug ("%s: running from a sealed copy", name);
         }

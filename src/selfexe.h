@@ -12,7 +12,9 @@
 #include "error.h"
 
 /* Returns 0 when already running from a sealed copy; otherwise fexecve()s
- * the copy (and does not return) or fails with an error. */
-int selfexe_ensure_sealed (char **argv, moat_error **err);
+ * the copy (and does not return) or fails with an error. The copy is the
+ * one a running container's supervisor under ROOT (the state directory)
+ * runs from, when there is one and it is this very program; else a new one. */
+int selfexe_ensure_sealed (char **argv, const char *root, moat_error **err);
 
 #endif

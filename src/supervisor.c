@@ -1057,6 +1057,18 @@ receive_listeners (struct sup *s, int from)
       return;
     }
   data[n] = '\0';
+  /* "X": a moat about to enter a container asks for the sealed copy of
+   * moat this supervisor runs from, so that one copy serves every
+   * container (selfexe.c checks who answers and what it got). */
+  if (joined && data[0] == 'X' && n == 1)
+    {
+      int self = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+      if (self < 0 || send_with_fd (from, "X", 1, self) < 0)
+        (void) send (from, "E", 1, MSG_NOSIGNAL);
+      if (self >= 0)
+        close (self);
+      return;
+    }
   /* "P<pid>" or "L<pid>": a process that joined from outside; it is the
    * container's for the fault wall from now on. The sender waits for the
    * answer, so the process cannot fork before it is tracked. */

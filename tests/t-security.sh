@@ -25,6 +25,33 @@ setargs "$B" /bin/evil
 M run --bundle "$B" sec-2 >/dev/null 2>&1
 t_is "the host binary is unchanged after a #!/proc/self/exe workload" "$(sha256sum < "$MOAT")" "$SUM_BEFORE"
 
+# One sealed copy serves every container: a create takes the copy a running
+# supervisor runs from, but only a sealed one holding exactly this program.
+setargs "$B" /bin/workload sleep 30
+M run -d --bundle "$B" sec-s1 >/dev/null 2>&1
+M run -d --bundle "$B" sec-s2 >/dev/null 2>&1
+S1=$(jq -r .supervisorPid "$ROOT/sec-s1/state.json"); S2=$(jq -r .supervisorPid "$ROOT/sec-s2/state.json")
+t_like "a supervisor runs from a sealed copy" "$(readlink /proc/$S1/exe)" "^/memfd:moat"
+t_is "the second container's supervisor runs from the first one's copy" \
+  "$(stat -L -c %i /proc/$S2/exe)" "$(stat -L -c %i /proc/$S1/exe)"
+# A lookalike (the same bytes but one) handed out on a sup.sock is refused.
+FAKE="$TMP/fakeroot"
+mkdir -p "$FAKE/other"
+"$WORKLOAD" serve-copy "$FAKE/other/sup.sock" /proc/$S1/exe >"$TMP/served" 2>&1 &
+SERVER=$!
+for _ in $(seq 50); do [ -S "$FAKE/other/sup.sock" ] && break; sleep 0.1; done
+"$MOAT" --root "$FAKE" --audit-dir "$TMP/fakeaudit" run -d --bundle "$B" sec-f >/dev/null 2>&1
+SF=$(jq -r .supervisorPid "$FAKE/sec-f/state.json" 2>/dev/null)
+FAKE_INO=$(sed -n 's/^serve-copy: inode //p' "$TMP/served")
+t_is "the lookalike was offered" "$(grep -c '^serve-copy: served' "$TMP/served")" 1
+t_like "... and refused: that container runs from a copy of its own" \
+  "$(stat -L -c %i /proc/$SF/exe 2>&1) $(readlink /proc/$SF/exe)" "^[0-9]+ /memfd:moat"
+t_fails "(not the lookalike's)" test "$(stat -L -c %i /proc/$SF/exe 2>&1)" = "$FAKE_INO"
+kill "$SERVER"; wait "$SERVER" 2>/dev/null
+"$MOAT" --root "$FAKE" delete --force sec-f >/dev/null 2>&1
+M delete --force sec-s1 >/dev/null 2>&1
+M delete --force sec-s2 >/dev/null 2>&1
+
 # Masking uses the host's /dev/null, never the image's.
 cfg "$B" 'del(.mounts[] | select(.destination == "/dev"))'
 mkdir -p "$B/rootfs/dev"

@@ -1366,6 +1366,62 @@ accept_one_fd (const char *path, const char *ready, char *buf, size_t size)
   return fd;
 }
 
+/* serve-copy SOCKET FILE: a lookalike of a supervisor handing out its
+ * sealed copy of moat (selfexe.c): FILE with one byte changed in its middle,
+ * in a sealed memfd, given to whoever sends "X" on SOCKET (SEQPACKET).
+ * Prints `serve-copy: inode N` first, then `serve-copy: served` each time.
+ * Runs on the host, not in a container, until killed. */
+static int
+cmd_serve_copy (int argc, char **argv)
+{
+  (void) argc;
+  int in = open (argv[2], O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (in < 0 || fstat (in, &st) < 0 || st.st_size < 2)
+    die ("serve-copy: %s: %s", argv[2], strerror (errno));
+  char *buf = malloc ((size_t) st.st_size);
+  if (buf == NULL || read (in, buf, (size_t) st.st_size) != st.st_size)
+    die ("serve-copy: read %s", argv[2]);
+  buf[st.st_size / 2] ^= 0x5a;
+  int m = (int) syscall (SYS_memfd_create, "moat", 2 /* MFD_ALLOW_SEALING */);
+  if (m < 0 || write (m, buf, (size_t) st.st_size) != st.st_size
+      || fcntl (m, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+    die ("serve-copy: memfd: %s", strerror (errno));
+  struct stat ms;
+  fstat (m, &ms);
+  int l = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", argv[1]);
+  if (l < 0 || bind (l, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (l, 8) < 0)
+    die ("serve-copy: %s: %s", argv[1], strerror (errno));
+  printf ("serve-copy: inode %lu\n", (unsigned long) ms.st_ino);
+  fflush (stdout);
+  for (;;)
+    {
+      int c = accept4 (l, NULL, NULL, SOCK_CLOEXEC);
+      if (c < 0)
+        continue;
+      char x;
+      if (read (c, &x, 1) == 1 && x == 'X')
+        {
+          char cbuf[CMSG_SPACE (sizeof (int))] = { 0 };
+          struct iovec iov = { &x, 1 };
+          struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+          struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
+          cm->cmsg_level = SOL_SOCKET;
+          cm->cmsg_type = SCM_RIGHTS;
+          cm->cmsg_len = CMSG_LEN (sizeof (int));
+          memcpy (CMSG_DATA (cm), &m, sizeof m);
+          if (sendmsg (c, &msg, 0) == 1)
+            {
+              printf ("serve-copy: served\n");
+              fflush (stdout);
+            }
+        }
+      close (c);
+    }
+}
+
 /* agent SOCKET ERRNO COUNT: a stand-in for an external seccomp agent (the
  * OCI listenerPath). Listens on SOCKET, takes one connection carrying the
  * container process state (JSON) and the listener fd, prints
@@ -1490,6 +1546,7 @@ static const struct command
   { "fork-hold N SECS", 2, 2, cmd_fork_hold },
   { "sigbus", 0, 0, cmd_sigbus },
   { "agent SOCKET ERRNO COUNT", 3, 3, cmd_agent },
+  { "serve-copy SOCKET FILE", 2, 2, cmd_serve_copy },
   { "hog MB", 1, 1, cmd_hog },
   { "console SOCKET [INPUT]", 1, 2, cmd_console },
 };

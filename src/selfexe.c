@@ -21,19 +21,27 @@
 
 extern char **environ;
 
+/* The ELF header and program headers of FD (a 64-bit ELF with fewer than
+ * 64 of them, as moat is); false if it is not such a file. */
+static bool
+read_headers (int fd, Elf64_Ehdr *eh, Elf64_Phdr ph[64])
+{
+  if (pread (fd, eh, sizeof *eh, 0) != (ssize_t) sizeof *eh || memcmp (eh->e_ident, ELFMAG, SELFMAG) != 0
+      || eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof (Elf64_Phdr) || eh->e_phnum == 0
+      || eh->e_phnum >= 64)
+    return false;
+  size_t len = eh->e_phnum * sizeof (Elf64_Phdr);
+  return pread (fd, ph, len, (off_t) eh->e_phoff) == (ssize_t) len;
+}
+
 /* The GNU build id of the ELF file FD (the linker's hash of the program),
  * into ID; its length, 0 if none. */
 static size_t
 build_id (int fd, unsigned char id[64])
 {
   Elf64_Ehdr eh;
-  if (pread (fd, &eh, sizeof eh, 0) != (ssize_t) sizeof eh || memcmp (eh.e_ident, ELFMAG, SELFMAG) != 0
-      || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof (Elf64_Phdr) || eh.e_phnum == 0
-      || eh.e_phnum >= 64)
-    return 0;
   Elf64_Phdr ph[64];
-  size_t len = eh.e_phnum * sizeof (Elf64_Phdr);
-  if (pread (fd, ph, len, (off_t) eh.e_phoff) != (ssize_t) len)
+  if (!read_headers (fd, &eh, ph))
     return 0;
   for (int i = 0; i < eh.e_phnum; i++)
     {
@@ -69,15 +77,10 @@ static off_t
 loaded_extent (int fd, off_t size, Elf64_Ehdr *eh, bool *patched)
 {
   *patched = false;
-  if (pread (fd, eh, sizeof *eh, 0) != (ssize_t) sizeof *eh || memcmp (eh->e_ident, ELFMAG, SELFMAG) != 0
-      || eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof (Elf64_Phdr) || eh->e_phnum == 0
-      || eh->e_phnum >= 64)
-    return size;
   Elf64_Phdr ph[64];
-  size_t len = eh->e_phnum * sizeof (Elf64_Phdr);
-  if (pread (fd, ph, len, (off_t) eh->e_phoff) != (ssize_t) len)
+  if (!read_headers (fd, eh, ph))
     return size;
-  off_t last = (off_t) (eh->e_phoff + len);
+  off_t last = (off_t) (eh->e_phoff + eh->e_phnum * sizeof (Elf64_Phdr));
   for (int i = 0; i < eh->e_phnum; i++)
     if (ph[i].p_type != PT_GNU_STACK && (off_t) (ph[i].p_offset + ph[i].p_filesz) > last)
       last = (off_t) (ph[i].p_offset + ph[i].p_filesz);

@@ -210,10 +210,10 @@ selfexe_ensure_sealed (char **argv, const char *root, moat_error **err)
   cleanup_close int mfd = memfd_create ("moat", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (mfd < 0)
     return moat_error_set (err, errno, "memfd_create");
-  /* Only what the kernel loads: the copy lives as long as the container's
-   * supervisor (which runs from it), and the debug information and symbol
-   * tables at the end of the file are a third of a static moat (3.0 MB
-   * file, 2.0 MB loaded). The copy's header then names no section table. */
+  /* Only what the kernel loads: the copy lives as long as a supervisor runs
+   * from it, and the debug information and symbol tables at the end of the
+   * file are a third of a static moat (3.0 MB file, 2.0 MB loaded). The
+   * copy's header then names no section table. */
   Elf64_Ehdr eh;
   bool trimmed;
   off_t end = loaded_extent (self, st.st_size, &eh, &trimmed);

@@ -96,21 +96,16 @@ int
 sync_expect_fd (int fd, enum sync_type want, int *passed, moat_error **err)
 {
   cleanup_free char *buf = xmalloc0 (SYNC_MAX + 1);
-  char cbuf[CMSG_SPACE (sizeof (int))];
-  struct iovec iov = { buf, SYNC_MAX };
-  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-  ssize_t n;
-  do
-    n = recvmsg (fd, &m, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  int got;
+  ssize_t n = recv_with_fd (fd, buf, SYNC_MAX, &got);
   if (n < 0)
     return moat_error_set (err, errno, "receive from container init");
   if (n == 0)
-    return moat_error_set (err, 0, "container init exited during set-up");
-  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
-  int got = -1;
-  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN (sizeof (int)))
-    memcpy (&got, CMSG_DATA (c), sizeof (int));
+    {
+      if (got >= 0)
+        close (got);
+      return moat_error_set (err, 0, "container init exited during set-up");
+    }
   struct sync_hdr h = { 0 };
   if ((size_t) n >= sizeof h)
     memcpy (&h, buf, sizeof h);

@@ -163,17 +163,13 @@ borrow_sealed_copy (const char *root, int self)
         continue;
       if (send (sk, "X", 1, MSG_NOSIGNAL) != 1)
         continue;
-      char c, cbuf[CMSG_SPACE (sizeof (int))];
-      struct iovec iov = { &c, 1 };
-      struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-      if (recvmsg (sk, &m, MSG_CMSG_CLOEXEC) != 1 || c != 'X')
-        continue;
-      struct cmsghdr *cm = CMSG_FIRSTHDR (&m);
-      if (cm == NULL || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS
-          || cm->cmsg_len != CMSG_LEN (sizeof (int)))
-        continue;
+      char c;
       int fd;
-      memcpy (&fd, CMSG_DATA (cm), sizeof fd);
+      ssize_t n = recv_with_fd (sk, &c, 1, &fd);
+      if (fd >= 0 && (n != 1 || c != 'X'))
+        close (fd);
+      if (n != 1 || c != 'X' || fd < 0)
+        continue;
       int seals = fcntl (fd, F_GET_SEALS);
       if (seals >= 0 && (seals & REQUIRED_SEALS) == REQUIRED_SEALS && fstat (fd, &st) == 0 && S_ISREG (st.st_mode)
           && build_id (fd, got) == wlen && memcmp (got, want, wlen) == 0 && same_program (fd, st.st_size, self))

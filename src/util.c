@@ -312,3 +312,20 @@ send_with_fd (int sock, const void *buf, size_t len, int passed)
   while (n < 0 && errno == EINTR);
   return n < 0 ? -1 : 0;
 }
+
+ssize_t
+recv_with_fd (int sock, void *buf, size_t len, int *passed)
+{
+  char cbuf[CMSG_SPACE (sizeof (int))];
+  struct iovec iov = { buf, len };
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  ssize_t n;
+  do
+    n = recvmsg (sock, &m, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  *passed = -1;
+  struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR (&m) : NULL;
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN (sizeof (int)))
+    memcpy (passed, CMSG_DATA (c), sizeof (int));
+  return n;
+}

@@ -61,6 +61,10 @@ ssize_t read_all (int fd, void *buf, size_t n);
  * on a connected unix socket; retried on EINTR, no SIGPIPE. 0, or -1 with
  * errno. */
 int send_with_fd (int sock, const void *buf, size_t len, int passed);
+/* Its receiving end: up to LEN bytes into BUF and the one descriptor sent
+ * with them (close-on-exec) into *PASSED, -1 if none came. Returns
+ * recvmsg's count (0 at the end, -1 with errno). */
+ssize_t recv_with_fd (int sock, void *buf, size_t len, int *passed);
 
 /* Close every fd from FIRST up, except the N in KEEP (-1 entries ignored). */
 void close_fds_except (int first, const int *keep, size_t n);

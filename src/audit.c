@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "audit.h"
+#include "supervisor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -143,6 +144,12 @@ void
 jb_open (struct jbuf *j)
 {
   j->len = 0;
+  jb_open_more (j);
+}
+
+void
+jb_open_more (struct jbuf *j)
+{
   jb_grow (j, 1);
   jb_c (j, '{');
   j->first = true;
@@ -240,13 +247,20 @@ jb_free (struct jbuf *j)
 void
 audit_time (char *buf, size_t n)
 {
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  audit_time_at (&ts, buf, n);
+}
+
+void
+audit_time_at (const struct timespec *at, char *buf, size_t n)
+{
   /* Records come in bursts: format the seconds once per second (per
    * thread: the supervisor answers each listener from its own thread). */
   static __thread time_t last_sec = -1;
   static __thread char last[32];
   static __thread size_t last_len;
-  struct timespec ts;
-  clock_gettime (CLOCK_REALTIME, &ts);
+  struct timespec ts = *at;
   if (ts.tv_sec != last_sec)
     {
       struct tm tm;
@@ -452,7 +466,10 @@ container_gone (const struct audit_query *q)
 int
 audit_show (const struct audit_query *q, moat_error **err)
 {
-  cleanup_free char *path = audit_path (q->dir ? q->dir : MOAT_DEFAULT_AUDIT_DIR, q->id);
+  const char *dir = q->dir ? q->dir : MOAT_DEFAULT_AUDIT_DIR, *root = q->root ? q->root : MOAT_DEFAULT_ROOT;
+  /* Every record made so far, including those still in the spool. */
+  supervisor_log_sync (root, dir, q->id);
+  cleanup_free char *path = audit_path (dir, q->id);
   cleanup_file FILE *f = fopen (path, "re");
   if (f == NULL)
     return moat_error_set (err, errno, "no audit log for container `%s` (%s)", q->id, path);
@@ -475,6 +492,8 @@ audit_show (const struct audit_query *q, moat_error **err)
           clearerr (f);
           fflush (stdout);
           draining = container_gone (q);
+          if (draining)
+            supervisor_log_sync (root, dir, q->id);
           struct timespec ts = { 0, 100 * 1000 * 1000 };
           if (!draining)
             nanosleep (&ts, NULL);

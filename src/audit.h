@@ -24,6 +24,7 @@ struct jbuf
   bool first;
 };
 void jb_open (struct jbuf *j);
+void jb_open_more (struct jbuf *j);       /* an object after what J holds (J keeps several lines) */
 void jb_close (struct jbuf *j);           /* closes the object and adds '\n' */
 void jb_put_close (struct jbuf *j);       /* closes the object, no newline */
 void jb_append (struct jbuf *j, const char *raw);   /* raw text, as is */
@@ -41,6 +42,9 @@ void jb_quote (struct jbuf *j, const char *s, size_t n);
 
 /* "2026-11-24T06:30:00.123456789Z" into buf (>= 40 bytes). */
 void audit_time (char *buf, size_t n);
+/* The same for a time taken earlier. */
+struct timespec;
+void audit_time_at (const struct timespec *at, char *buf, size_t n);
 
 /* Append one record (a complete line). */
 int audit_write (int fd, const struct jbuf *j);

@@ -1,6 +1,7 @@
 #include "config-host.h"
 #include "cmd.h"
 #include "policy.h"
+#include "supervisor.h"
 #include "audit.h"
 #include "learn.h"
 #include "seccomp-wall.h"
@@ -369,6 +370,8 @@ cmd_policy (struct global_opts *g, int argc, char **argv)
       cleanup_free char *saved = base ? NULL : xasprintf ("%s/%s/policy.json", g->root, from);
       if (saved && access (saved, R_OK) != 0)
         return cmd_usage ("policy", usage_text, "generate: no policy of `%s` in %s: give --base FILE", from, g->root);
+      /* Every record so far, those still in the supervisor's spool too. */
+      supervisor_log_sync (g->root, g->audit_dir ? g->audit_dir : MOAT_DEFAULT_AUDIT_DIR, from);
       return learn_generate (g->audit_dir ? g->audit_dir : MOAT_DEFAULT_AUDIT_DIR, from, base ? base : saved, output,
                              &err) < 0 ? cmd_fail (&err) : 0;
     }

@@ -11,6 +11,7 @@
 #include "policy.h"
 #include "audit.h"
 #include "seccomp-wall.h"
+#include "spool.h"
 #include "supervisor.h"
 #include "terminal.h"
 #include "util.h"
@@ -485,20 +486,38 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   log_debug ("create `%s`: the init is ready (root, mounts, credentials)", o->id);
   if (supervise)
     {
-      cleanup_close int log_fd = -1, accept_fd = -1;
-      if (audit_open (o->audit_dir ? o->audit_dir : MOAT_DEFAULT_AUDIT_DIR, o->id, &log_fd, err) < 0)
+      cleanup_close int log_fd = -1, accept_fd = -1, spool_fd = -1;
+      const char *adir = o->audit_dir ? o->audit_dir : MOAT_DEFAULT_AUDIT_DIR;
+      /* An earlier container of this id whose supervisor died (a reboot
+       * took its state): its last records go to its log before that log is
+       * rotated. */
+      unsigned long long recovered = 0;
+      int rr = supervisor_recover (adir, o->id, &recovered, err);
+      if (rr < 0)
+        return -1;
+      if (rr == 1)
+        return moat_error_set (err, 0, "the supervisor of an earlier container `%s` is still writing its audit log",
+                               o->id);
+      if (recovered)
+        log_debug ("create `%s`: %llu records an earlier supervisor left in its spool, now in its log", o->id,
+                   recovered);
+      if (audit_open (adir, o->id, &log_fd, err) < 0)
         return -1;
       /* `moat exec` hands its process (and its listener) to the supervisor here. */
       if (bind_state_sock (c->dirfd, SUP_SOCK_NAME, 16, &accept_fd, err) < 0)
         return -1;
       cleanup_free char *pname = xasprintf ("%s%s", c->policy ? c->policy->name : "config.json", o->learn ? " (learn)" : "");
+      if (spool_create (adir, o->id, pname, &spool_fd, err) < 0)
+        return -1;
+      cleanup_free char *spath = spool_path (adir, o->id);
       struct fault_walls walls = { .root_readonly = cfg->root_readonly,
                                    .masked = cfg->masked_paths, .readonly = cfg->readonly_paths,
                                    .mounts = cfg->mounts, .n_mounts = cfg->n_mounts,
                                    .fs_rules = c->policy ? c->policy->fs_rules : NULL,
                                    .n_fs_rules = c->policy ? c->policy->n_fs_rules : 0 };
       struct supervisor_args sa = { .id = o->id, .policy = pname, .sc = c->sc,
-                                    .log_fd = log_fd, .ctl_fd = sup_parent, .init_pid = c->pid,
+                                    .log_fd = log_fd, .spool_fd = spool_fd, .spool_path = spath,
+                                    .ctl_fd = sup_parent, .init_pid = c->pid,
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",
                                     .fault_bpf = fault_detail_bpf (o, c),
                                     /* --learn also wants the capabilities the kernel refused */
@@ -509,7 +528,11 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
                                     .accept_fd = accept_fd, .walls = &walls,
                                     .drop = creation_free_memory, .drop_arg = c };
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
-        return -1;
+        {
+          spool_discard (adir, o->id, spool_fd);
+          return -1;
+        }
+      c->st.audit_dir = xstrdup (adir);
       log_debug ("create `%s`: supervisor %d", o->id, (int) c->st.supervisor_pid);
     }
   c->st.saved_status = STATUS_CREATED;
@@ -710,6 +733,21 @@ container_delete (const char *root, const char *id, bool force, moat_error **err
       if (pfd >= 0)
         while (poll (&p, 1, 3000) < 0 && errno == EINTR)
           ;
+    }
+  /* A supervisor that died (killed) left its last records in the spool:
+   * they go to the log now, so that it is complete when delete returns. */
+  if (st->audit_dir)
+    {
+      unsigned long long n = 0;
+      moat_error *e = NULL;
+      if (supervisor_recover (st->audit_dir, id, &n, &e) < 0)
+        {
+          cleanup_free char *m = moat_error_string (e);
+          log_warning ("delete `%s`: %s", id, m);
+          moat_error_free (&e);
+        }
+      else if (n)
+        log_debug ("delete `%s`: %llu records its supervisor left in the spool, now in the log", id, n);
     }
   if (st->cgroup_path && cgroup_destroy (st->cgroup_path, err) < 0)
     return -1;

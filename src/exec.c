@@ -426,7 +426,11 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
     }
   if (o->detach)
     return 0;
-  if (master >= 0 && !o->console_socket)
-    return term_relay_and_wait (master, pid, exit_status, err);
-  return forward_and_wait (pid, exit_status, err);
+  int rc = master >= 0 && !o->console_socket ? term_relay_and_wait (master, pid, exit_status, err)
+                                             : forward_and_wait (pid, exit_status, err);
+  /* The supervisor writes its log in batches: what the process did is in
+   * it when exec returns, as when the container ends. */
+  if (rc == 0 && sup >= 0)
+    supervisor_flush (sup);
+  return rc;
 }

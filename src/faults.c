@@ -99,7 +99,8 @@ struct faults
   struct early { struct moat_fault_event e; unsigned long long at; } *early;
   size_t n_early, cap_early;
   const char *id;
-  int log_fd;
+  faults_output_fn out;           /* NULL: records go nowhere */
+  void *out_ctx;
   struct task *tasks;
   size_t cap, used, alive;
   unsigned long long gen;
@@ -338,7 +339,7 @@ static void
 rec_end (struct faults *f, struct jbuf *j)
 {
   jb_close (j);
-  if (f->log_fd >= 0 && audit_write (f->log_fd, j) < 0)
+  if (f->out && f->out (f->out_ctx, j) < 0)
     f->unwritten++;
 }
 
@@ -354,7 +355,7 @@ put_nspid (struct jbuf *j, pid_t nspid)
 static void
 emit (struct faults *f, struct pending *p)
 {
-  if (f->log_fd < 0)
+  if (f->out == NULL)
     return;
   char hex[32], words[160];
   struct jbuf *j = rec_begin (f, p->time, wall_for (p), p->death ? "signal" : "fault");
@@ -1362,10 +1363,11 @@ faults_set_walls (struct faults *f, const struct fault_walls *w)
 }
 
 void
-faults_set_output (struct faults *f, const char *id, int log_fd)
+faults_set_output (struct faults *f, const char *id, faults_output_fn out, void *ctx)
 {
   f->id = id;
-  f->log_fd = log_fd;
+  f->out = out;
+  f->out_ctx = ctx;
 }
 
 /* The proc connector reports pids as the initial pid namespace sees them.
@@ -1393,7 +1395,6 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   f->cap = 1024;
   f->tasks = xmalloc0 (f->cap * sizeof *f->tasks);
   f->kmsg = -1;
-  f->log_fd = -1;
   f->cn_map = -1;
   /* The connector's filter and the probe's filter both keep to it. */
   (void) fault_bpf_cgroup_of (init_pid, &f->cg_id, &f->cg_level);   /* 0, 0 when it has none */

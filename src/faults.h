@@ -72,8 +72,11 @@ struct fault_walls
 };
 void faults_set_walls (struct faults *f, const struct fault_walls *w);
 
-/* Records go to FD (the audit log), tagged with the container id. */
-void faults_set_output (struct faults *f, const char *id, int log_fd);
+/* Records go to OUT (the supervisor's audit spool), tagged with the
+ * container id; OUT returns < 0 when the log refused the record. */
+struct jbuf;
+typedef int (*faults_output_fn) (void *ctx, const struct jbuf *j);
+void faults_set_output (struct faults *f, const char *id, faults_output_fn out, void *ctx);
 
 void faults_on_connector (struct faults *f);
 void faults_on_kmsg (struct faults *f);

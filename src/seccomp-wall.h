@@ -114,6 +114,8 @@ int seccomp_simulate (const struct sock_fprog *prog, const struct seccomp_data *
 
 /* "syscalls[3]", or "newer-than-policy" for the ENOSYS rules moat adds. */
 const char *sc_rule_label (const struct sc_rule *r, char *buf, size_t n);
+/* The same from the rule's source alone (a record keeps only that). */
+const char *sc_source_label (size_t source, char *buf, size_t n);
 
 const char *sc_action_name (enum sc_action a);    /* "errno", "kill_process", ... */
 const char *sc_action_oci (enum sc_action a);     /* "SCMP_ACT_ERRNO", ... */

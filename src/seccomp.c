@@ -297,10 +297,16 @@ add_newer_enosys (struct moat_seccomp *sc, size_t *cap)
 const char *
 sc_rule_label (const struct sc_rule *r, char *buf, size_t n)
 {
-  if (r->source == SC_SOURCE_NEWER)
+  return sc_source_label (r->source, buf, n);
+}
+
+const char *
+sc_source_label (size_t source, char *buf, size_t n)
+{
+  if (source == SC_SOURCE_NEWER)
     snprintf (buf, n, "newer-than-policy");
   else
-    snprintf (buf, n, "syscalls[%zu]", r->source);
+    snprintf (buf, n, "syscalls[%zu]", source);
   return buf;
 }
 

@@ -207,6 +207,7 @@ state_write (int dirfd, const struct moat_state *st, moat_error **err)
   gen_kv_str (g, "cgroupPath", st->cgroup_path);
   G_STR (g, "supervisorPid");
   yajl_gen_integer (g, st->supervisor_pid);
+  gen_kv_str (g, "auditDir", st->audit_dir);
   G_STR (g, "detachedInit");
   yajl_gen_bool (g, st->detached_init);
   gen_kv_str (g, "status", status_name (st->saved_status));
@@ -272,6 +273,7 @@ state_read (int dirfd, const char *id, struct moat_state **out, moat_error **err
   st->rootfs = dup_str (v, "rootfs");
   st->created = dup_str (v, "created");
   st->cgroup_path = dup_str (v, "cgroupPath");
+  st->audit_dir = dup_str (v, "auditDir");
   st->pid = (pid_t) get_int (v, "pid");
   st->start_time = (unsigned long long) get_int (v, "startTime");
   st->owner = (uid_t) get_int (v, "owner");
@@ -312,6 +314,7 @@ state_free (struct moat_state *st)
   free (st->rootfs);
   free (st->created);
   free (st->cgroup_path);
+  free (st->audit_dir);
   strv_free (st->annotation_keys);
   strv_free (st->annotation_values);
   free (st);

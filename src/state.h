@@ -44,6 +44,7 @@ struct moat_state
   char *cgroup_path;          /* the container's cgroup, relative to each hierarchy root */
   bool detached_init;         /* the init is not moat's child (create), vs run */
   pid_t supervisor_pid;       /* 0 when the container has no supervisor */
+  char *audit_dir;            /* where its log and spool are; NULL without a supervisor */
   char **annotation_keys, **annotation_values;
   size_t n_annotations;
   enum moat_status saved_status;  /* as last written: only "creating" is trusted */

@@ -3,7 +3,8 @@
  * the parent of the container init (an engine's shim stays the reaper).
  *
  * It receives the seccomp listener fd from the init over a unix socket, then
- * for every notification: decodes the call, writes the record, and only then
+ * for every notification: takes the call down in its spool (spool.h; a
+ * thread of its own formats and writes the records), and only then
  * enforces the rule's real action (errno, kill, trap, log). A caller waits in
  * the kernel until it is answered, so no record is ever dropped; if the
  * supervisor dies, the listener closes and the filtered calls fail (ENOSYS):
@@ -24,6 +25,8 @@ struct supervisor_args
   const char *policy;               /* name shown in records */
   const struct moat_seccomp *sc;
   int log_fd;                       /* the audit log, O_APPEND */
+  int spool_fd;                     /* its spool (spool.h), locked; -1: none */
+  const char *spool_path;           /* removed once emptied */
   int ctl_fd;                       /* listener fds arrive here (SCM_RIGHTS); -1: no seccomp audit */
   pid_t init_pid;                   /* the container init, host pid */
   bool signals;                     /* record fault-signal deaths (faults.c) */
@@ -49,6 +52,18 @@ int supervisor_spawn (const struct supervisor_args *a, pid_t *pid, moat_error **
  * (and, with LISTENER >= 0, loaded the filter with this listener). Waits
  * until the supervisor has taken it. */
 int supervisor_join (int sock, pid_t pid, int listener, moat_error **err);
+
+/* Append what a dead supervisor left in ID's audit spool to its log
+ * (spool_recover with the supervisor's record formats). */
+int supervisor_recover (const char *dir, const char *id, unsigned long long *n, moat_error **err);
+
+/* Over a connection to sup.sock: returns once every record made so far is
+ * in the log (5 s at most). */
+void supervisor_flush (int sock);
+
+/* Bring ID's audit log up to date for a reader: what a dead supervisor
+ * left is appended, a live one (ROOT/ID/sup.sock) empties its spool. */
+void supervisor_log_sync (const char *root, const char *dir, const char *id);
 
 /* Send a listener fd to the supervisor. */
 int supervisor_send_listener (int ctl_fd, int listener, moat_error **err);

@@ -147,6 +147,30 @@ t_like "a filtered call fails closed with ENOSYS" "$(cat "$TMP/closed.out")" "ge
 t_like "an allowed call still works" "$(cat "$TMP/closed.out")" "getpid = [0-9]+"
 A delete sc-closed
 
+# the supervisor is killed in the middle of a storm: the records it took
+# down (in its spool) and had not written yet reach the log at delete, each
+# call exactly once. The calls carry their index (arg0), one thread: the
+# calls denied before the kill are 0..K-1, and the one the supervisor may
+# have taken down without answering (it died first) is K.
+setargs "$B" /bin/workload storm 1 300000 getppid seq
+A create --bundle "$B" sc-spool > "$TMP/spool.out" 2>&1
+SUP=$(jq -r .supervisorPid "$ROOT/sc-spool/state.json")
+A start sc-spool
+sleep 0.4
+kill -9 "$SUP"
+t_ok "the storm ends on its own" wait_status sc-spool stopped 100
+t_ok "the dead supervisor's spool is left beside the log" test -f "$AUD/sc-spool.spool"
+K=$(sed -n 's/.* EPERM=\([0-9]*\).*/\1/p' "$TMP/spool.out")
+t_like "some calls were denied before the kill, the rest failed closed" "$(cat "$TMP/spool.out")" "EPERM=[1-9][0-9]* ENOSYS=[1-9]"
+A --debug delete sc-spool > "$TMP/spool.del" 2>&1
+diag "delete: $(grep -o '[0-9]* records its supervisor left' "$TMP/spool.del" || echo 'nothing left in the spool')"
+t_fails "delete empties the spool and removes it" test -e "$AUD/sc-spool.spool"
+jq -r .args.arg0 "$AUD/sc-spool.jsonl" | sort > "$TMP/spool.got"
+N=$(wc -l < "$TMP/spool.got")
+t_like "a record for each denied call, and at most the one in flight ($K denied)" "$N" "^($K|$((K + 1)))\$"
+seq 0 $((N - 1)) | awk '{ printf "0x%x\n", $1 }' | sort > "$TMP/spool.want"
+t_ok "each call once: the records are calls 0..N-1, no gap, no repeat" cmp -s "$TMP/spool.got" "$TMP/spool.want"
+
 # the supervisor leaves with the container
 setargs "$B" /bin/workload sleep 30
 A create --bundle "$B" sc-life >/dev/null

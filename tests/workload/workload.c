@@ -63,7 +63,8 @@
                    (THREADS*COUNT <= 2^26), recording every result; ok is
                    always printed, then each errno seen, ascending by
                    number.  T is THREADS*COUNT unless a thread was killed
-                   alone.  NAME may be a number.  Exit 0.
+                   alone.  NAME may be a number; an ARG `seq` is the
+                   call's index in its thread (0, 1, ...).  Exit 0.
    getpid-loop N   getpid-loop N ns_per_call X.Y (N raw getpid calls,
                    CLOCK_MONOTONIC)
    segv            read from NULL: dies by SIGSEGV
@@ -1020,6 +1021,7 @@ struct storm_thread
   pthread_t thread;
   long nr, count, done;
   const long *args;
+  unsigned seq;                 /* arguments that are the call's index */
   uint16_t *results;
   pthread_barrier_t *start;
 };
@@ -1029,9 +1031,14 @@ storm_run (void *p)
 {
   struct storm_thread *t = p;
   pthread_barrier_wait (t->start);
+  long a[MAX_SYSARGS];
+  memcpy (a, t->args, sizeof a);
   for (long i = 0; i < t->count; i++)
     {
-      long ret = do_syscall (t->nr, t->args);
+      for (int k = 0; k < MAX_SYSARGS; k++)
+        if (t->seq & (1u << k))
+          a[k] = i;
+      long ret = do_syscall (t->nr, a);
       int err = ret == -1 ? errno : 0;
       t->results[i] = (uint16_t) (err > 0 && err < MAX_OUTCOME ? err : 0);
       t->done = i + 1;
@@ -1047,6 +1054,13 @@ cmd_storm (int argc, char **argv)
   long nr = parse_syscall (argv[3], 1), args[MAX_SYSARGS];
   if (count > (1L << 26) / nthreads)
     bad_arg ("storm: THREADS*COUNT above %ld", 1L << 26);
+  unsigned seq = 0;
+  for (int k = 4; k < argc && k - 4 < MAX_SYSARGS; k++)
+    if (strcmp (argv[k], "seq") == 0)
+      {
+        seq |= 1u << (k - 4);
+        argv[k] = (char *) "0";
+      }
   parse_sysargs (argc - 4, argv + 4, args);
 
   struct storm_thread *t = calloc ((size_t) nthreads, sizeof *t);
@@ -1066,7 +1080,7 @@ cmd_storm (int argc, char **argv)
   fflush (stdout);
   for (long i = 0; i < nthreads; i++)
     {
-      t[i] = (struct storm_thread){ .nr = nr, .count = count, .args = args,
+      t[i] = (struct storm_thread){ .nr = nr, .count = count, .args = args, .seq = seq,
                                     .results = results + i * count,
                                     .start = &start };
       if ((errno = pthread_create (&t[i].thread, &attr, storm_run, &t[i])))

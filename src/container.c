@@ -72,6 +72,7 @@ creation_free_memory (void *arg)
   free (c->bundle);
   free (c->rootfs);
   free (c->st.created);
+  free (c->st.audit_dir);
   free (c->prog.filter);
   free (c->dev_rules);
   cgroup_resources_free (&c->res);

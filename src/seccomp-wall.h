@@ -62,6 +62,10 @@ struct moat_seccomp
   struct sc_rule *rules;
   size_t n_rules;
   size_t n_unknown;           /* names unknown to this libseccomp/kernel, skipped */
+  /* Optional (the supervisor builds it): the rules of number N are
+   * FIRST_RULE[N], then NEXT_RULE[...] until -1, in policy order. */
+  int32_t *first_rule, *next_rule;
+  int n_first;
 };
 
 /* Parse a seccomp object (OCI linux.seccomp, or a Docker/Podman profile with

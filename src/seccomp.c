@@ -774,7 +774,10 @@ int
 seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6])
 {
   int best = -1;
-  for (size_t i = 0; i < sc->n_rules; i++)
+  if (sc->first_rule && (nr < 0 || nr >= sc->n_first))
+    return -1;   /* no rule for it */
+  for (size_t i = sc->first_rule ? (size_t) sc->first_rule[nr] : 0; i < sc->n_rules;
+       i = sc->first_rule ? (size_t) sc->next_rule[i] : i + 1)
     {
       const struct sc_rule *r = &sc->rules[i];
       if (r->nr != nr)

@@ -991,7 +991,8 @@ handle_one (struct listener *l)
   r->action = (uint8_t) act;
   r->has_rule = rule >= 0;
   r->source = rule >= 0 ? (uint64_t) sc->rules[rule].source : 0;
-  snprintf (r->comm, sizeof r->comm, "%s", t.comm);
+  _Static_assert (sizeof r->comm == sizeof t.comm, "comm copied whole");
+  memcpy (r->comm, t.comm, sizeof r->comm);
   size_t extra = paths ? capture_strings (l, r, paths, t.tid) : 0;
   /* The signal that enforces a trap or a kill, decided before the record
    * is made so the record says what the caller got. */
@@ -1826,6 +1827,27 @@ args_own (const struct supervisor_args *a)
         {
           c->rules[i].name = ar_str (&ar, sc->rules[i].name);
           c->rules[i].args = ar_dup (&ar, sc->rules[i].args, sc->rules[i].n_args * sizeof *sc->rules[i].args);
+        }
+      /* The rules by syscall number, for seccomp_decide on every call:
+       * scanning all of them (350 for the default policy, 20 KB) cost more
+       * than the rest of taking a call down. */
+      int max = -1;
+      for (size_t i = 0; i < c->n_rules; i++)
+        if (c->rules[i].nr > max)
+          max = c->rules[i].nr;
+      if (max >= 0 && max < 65536)
+        {
+          c->first_rule = ar_alloc (&ar, ((size_t) max + 1) * sizeof *c->first_rule);
+          c->next_rule = ar_alloc (&ar, (c->n_rules ? c->n_rules : 1) * sizeof *c->next_rule);
+          for (int n = 0; n <= max; n++)
+            c->first_rule[n] = -1;
+          for (size_t i = c->n_rules; i-- > 0;)   /* pushed in reverse: each chain in policy order */
+            if (c->rules[i].nr >= 0)
+              {
+                c->next_rule[i] = c->first_rule[c->rules[i].nr];
+                c->first_rule[c->rules[i].nr] = (int32_t) i;
+              }
+          c->n_first = max + 1;
         }
       o->sc = c;
       if (a->agent_path == sc->listener_path)

@@ -508,8 +508,15 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       if (bind_state_sock (c->dirfd, SUP_SOCK_NAME, 16, &accept_fd, err) < 0)
         return -1;
       cleanup_free char *pname = xasprintf ("%s%s", c->policy ? c->policy->name : "config.json", o->learn ? " (learn)" : "");
-      if (spool_create (adir, o->id, pname, &spool_fd, err) < 0)
-        return -1;
+      /* Without a spool (no room for it: a full disk) the supervisor
+       * writes each record as it comes, and counts what the log refuses. */
+      moat_error *se = NULL;
+      if (spool_create (adir, o->id, pname, &spool_fd, &se) < 0)
+        {
+          cleanup_free char *m = moat_error_string (se);
+          log_debug ("create `%s`: %s; records are written one by one", o->id, m);
+          moat_error_free (&se);
+        }
       cleanup_free char *spath = spool_path (adir, o->id);
       struct fault_walls walls = { .root_readonly = cfg->root_readonly,
                                    .masked = cfg->masked_paths, .readonly = cfg->readonly_paths,

@@ -120,10 +120,14 @@ spool_create (const char *dir, const char *id, const char *policy, int *fd, moat
   /* The log may already hold records (none today: the supervisor is its
    * only writer, and it opens the spool first), so start from its size. */
   h.slot[0].log_size = stat (log, &st) == 0 ? (uint64_t) st.st_size : 0;
-  if (flock (f, LOCK_EX | LOCK_NB) < 0 || ftruncate (f, HEADER_SIZE + RING_SIZE) < 0
+  /* Blocks allocated now, not at the first store to a page: a mapped page
+   * the file system cannot back (a full disk) is a SIGBUS, where a write
+   * would have been an error to count. */
+  int fe = 0;
+  if (flock (f, LOCK_EX | LOCK_NB) < 0 || (fe = posix_fallocate (f, 0, HEADER_SIZE + RING_SIZE)) != 0
       || pwrite (f, &h, sizeof h, 0) != (ssize_t) sizeof h)
     {
-      int e = errno;
+      int e = fe ? fe : errno;
       unlink (path);
       return moat_error_set (err, e, "set up audit spool `%s`", path);
     }

@@ -171,6 +171,24 @@ t_like "a record for each denied call, and at most the one in flight ($K denied)
 seq 0 $((N - 1)) | awk '{ printf "0x%x\n", $1 }' | sort > "$TMP/spool.want"
 t_ok "each call once: the records are calls 0..N-1, no gap, no repeat" cmp -s "$TMP/spool.got" "$TMP/spool.want"
 
+# no room for the spool (an audit directory on a full file system): the
+# container still starts, and its supervisor writes each record as it comes
+FULL="$TMP/fullaud"
+mkdir -p "$FULL"
+if mount -t tmpfs -o size=64k,mode=700 moat-test-full "$FULL"; then
+  # one page left: room for a record, not for a spool (a spool on pages it
+  # could not get was a supervisor killed by SIGBUS)
+  dd if=/dev/zero of="$FULL/filler" bs=1k count=60 2>/dev/null
+  setargs "$B" /bin/workload syscall getppid
+  t_is "a full audit directory: the container runs, the call denied" \
+    "$("$MOAT" --root "$ROOT" --audit-dir "$FULL" run --bundle "$B" sc-full 2>&1)" "getppid = -1 EPERM"
+  t_is "its record is in the log all the same" "$(jq -r .syscall "$FULL/sc-full.jsonl" 2>&1)" getppid
+  t_fails "and no spool was made" test -e "$FULL/sc-full.spool"
+  umount "$FULL"
+else
+  ok "a full audit directory # SKIP cannot mount a tmpfs here"
+fi
+
 # the supervisor leaves with the container
 setargs "$B" /bin/workload sleep 30
 A create --bundle "$B" sc-life >/dev/null

@@ -107,10 +107,14 @@ ring_out (const char *ring, uint64_t off, void *dst, size_t n)
 int
 spool_create (const char *dir, const char *id, const char *policy, int *fd, moat_error **err)
 {
+  /* Set up under another name and renamed into place: a recovery (which
+   * takes any spool it can lock) never sees one half made. Two creates of
+   * one id never get here at once (the state directory is taken first). */
   cleanup_free char *path = spool_path (dir, id);
-  cleanup_close int f = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  cleanup_free char *tmp = xasprintf ("%s/.%s.spool.new", dir, id);
+  cleanup_close int f = open (tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (f < 0)
-    return moat_error_set (err, errno, "create audit spool `%s`", path);
+    return moat_error_set (err, errno, "create audit spool `%s`", tmp);
   struct spool_header h = { .ring = RING_SIZE };
   memcpy (h.magic, SPOOL_MAGIC, 8);
   snprintf (h.id, sizeof h.id, "%s", id);
@@ -125,10 +129,11 @@ spool_create (const char *dir, const char *id, const char *policy, int *fd, moat
    * would have been an error to count. */
   int fe = 0;
   if (flock (f, LOCK_EX | LOCK_NB) < 0 || (fe = posix_fallocate (f, 0, HEADER_SIZE + RING_SIZE)) != 0
-      || pwrite (f, &h, sizeof h, 0) != (ssize_t) sizeof h)
+      || pwrite (f, &h, sizeof h, 0) != (ssize_t) sizeof h
+      || renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
     {
       int e = fe ? fe : errno;
-      unlink (path);
+      unlink (tmp);
       return moat_error_set (err, e, "set up audit spool `%s`", path);
     }
   *fd = steal_fd (&f);
@@ -397,12 +402,6 @@ spool_recover (const char *dir, const char *id, spool_format_fn fmt, void *ctx, 
   struct stat st;
   if (fstat (fd, &st) < 0)
     return moat_error_set (err, errno, "audit spool `%s`", path);
-  if (st.st_size == 0)
-    {
-      /* A create that died before it was set up: nothing was put in it. */
-      unlink (path);
-      return 0;
-    }
   if (st.st_size != HEADER_SIZE + RING_SIZE)
     return moat_error_set (err, 0, "audit spool `%s`: not a moat spool (size %lld)", path, (long long) st.st_size);
   void *m = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);

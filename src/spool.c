@@ -300,11 +300,7 @@ spool_start (int fd, int log_fd, const char *path, spool_format_fn fmt, void *ct
   pthread_cond_init (&sp->work, NULL);
   pthread_cond_init (&sp->space, NULL);
   pthread_cond_init (&sp->drained, NULL);
-  pthread_attr_t at;
-  pthread_attr_init (&at);
-  pthread_attr_setstacksize (&at, 256 * 1024);
-  int r = pthread_create (&sp->thread, &at, drain_main, sp);
-  pthread_attr_destroy (&at);
+  int r = thread_start_small (&sp->thread, drain_main, sp);
   if (r != 0)
     {
       munmap (m, len);
@@ -314,6 +310,17 @@ spool_start (int fd, int log_fd, const char *path, spool_format_fn fmt, void *ct
     }
   *out = sp;
   return 0;
+}
+
+/* Under sp->lock: the thread, if it waits for work, has some. */
+static void
+wake_thread (struct spool *sp)
+{
+  if (sp->idle)
+    {
+      sp->idle = false;
+      pthread_cond_signal (&sp->work);
+    }
 }
 
 int
@@ -329,11 +336,7 @@ spool_put (struct spool *sp, uint32_t type, const void *p, size_t n)
   uint64_t head;
   while ((head = sp->h->head) + need - sp->tail > RING_SIZE)
     {
-      if (sp->idle)
-        {
-          sp->idle = false;
-          pthread_cond_signal (&sp->work);
-        }
+      wake_thread (sp);
       pthread_cond_wait (&sp->space, &sp->lock);
     }
   ring_in (sp->ring, head, &rh, sizeof rh);
@@ -341,11 +344,7 @@ spool_put (struct spool *sp, uint32_t type, const void *p, size_t n)
   /* The record's bytes before the head that covers them: a recovery
    * trusts everything below the head. */
   __atomic_store_n (&sp->h->head, head + need, __ATOMIC_RELEASE);
-  if (sp->idle)
-    {
-      sp->idle = false;
-      pthread_cond_signal (&sp->work);
-    }
+  wake_thread (sp);
   pthread_mutex_unlock (&sp->lock);
   return 0;
 }
@@ -356,11 +355,7 @@ spool_flush (struct spool *sp)
   pthread_mutex_lock (&sp->lock);
   uint64_t target = sp->h->head;
   sp->flushers++;
-  if (sp->idle)
-    {
-      sp->idle = false;
-      pthread_cond_signal (&sp->work);
-    }
+  wake_thread (sp);
   while (sp->tail < target)
     pthread_cond_wait (&sp->drained, &sp->lock);
   sp->flushers--;

@@ -851,6 +851,12 @@ format_rec (struct jbuf *out, uint32_t type, const void *p, size_t n, const char
 int
 supervisor_recover (const char *dir, const char *id, unsigned long long *n, moat_error **err)
 {
+  /* Every create and delete asks, and almost never is there a spool: no
+   * name caches (67 KiB) for nothing. */
+  cleanup_free char *path = spool_path (dir, id);
+  *n = 0;
+  if (access (path, F_OK) != 0 && errno == ENOENT)
+    return 0;
   struct name_cache *names = xmalloc0 (3 * sizeof *names);
   int r = spool_recover (dir, id, format_rec, names, n, err);
   names_free (names);
@@ -1198,13 +1204,8 @@ listener_free (struct listener *l)
 static int
 listener_run (struct sup *s, struct listener *l)
 {
-  /* A small stack: the thread's buffers are on the heap. */
-  pthread_attr_t at;
-  pthread_attr_init (&at);
-  pthread_attr_setstacksize (&at, 256 * 1024);
-  int r = pthread_create (&l->thread, &at, listener_main, l);
-  pthread_attr_destroy (&at);
-  if (r != 0)
+  /* A small stack: the thread's buffers are in struct listener. */
+  if (thread_start_small (&l->thread, listener_main, l) != 0)
     return -1;
   l->next = s->listeners;
   s->listeners = l;

@@ -29,6 +29,17 @@ cmp_fd (const void *a, const void *b)
   return *(const int *) a - *(const int *) b;
 }
 
+int
+thread_start_small (pthread_t *t, void *(*fn) (void *), void *arg)
+{
+  pthread_attr_t at;
+  pthread_attr_init (&at);
+  pthread_attr_setstacksize (&at, 256 * 1024);
+  int r = pthread_create (t, &at, fn, arg);
+  pthread_attr_destroy (&at);
+  return r;
+}
+
 void
 close_fds_except (int first, const int *keep, size_t n)
 {

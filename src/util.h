@@ -66,6 +66,12 @@ int send_with_fd (int sock, const void *buf, size_t len, int passed);
  * recvmsg's count (0 at the end, -1 with errno). */
 ssize_t recv_with_fd (int sock, void *buf, size_t len, int *passed);
 
+/* Start a thread with a 256 KiB stack (the supervisor's threads keep their
+ * buffers elsewhere; the default 8 MiB is address space they never use).
+ * 0, or the pthread_create error. */
+#include <pthread.h>
+int thread_start_small (pthread_t *t, void *(*fn) (void *), void *arg);
+
 /* Close every fd from FIRST up, except the N in KEEP (-1 entries ignored). */
 void close_fds_except (int first, const int *keep, size_t n);
 

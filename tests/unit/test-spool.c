@@ -78,18 +78,28 @@ open_log (const char *dir, const char *id)
   return fd;
 }
 
+/* ID's spool made and started, writing to LFD (its log unless given). */
+static struct spool *
+start_spool (const char *dir, const char *id, int lfd)
+{
+  moat_error *e = NULL;
+  int sfd = -1;
+  CHECK (spool_create (dir, id, "pol", &sfd, &e) == 0);
+  if (lfd < 0)
+    lfd = open_log (dir, id);
+  cleanup_free char *path = spool_path (dir, id);
+  struct spool *sp = NULL;
+  CHECK (spool_start (sfd, lfd, path, fmt, NULL, &sp, &e) == 0);
+  return sp;
+}
+
 /* Many more records than the ring holds, of odd sizes: the writers wait
  * for room, the ring wraps mid-record, and the log gets all, in order. */
 TEST (records_in_order_through_a_wrapping_ring)
 {
   cleanup_free char *dir = tmpdir ();
-  moat_error *e = NULL;
-  int sfd = -1;
-  CHECK (spool_create (dir, "c1", "pol", &sfd, &e) == 0);
-  int lfd = open_log (dir, "c1");
+  struct spool *sp = start_spool (dir, "c1", -1);
   cleanup_free char *path = spool_path (dir, "c1");
-  struct spool *sp = NULL;
-  CHECK (spool_start (sfd, lfd, path, fmt, NULL, &sp, &e) == 0);
   for (int i = 0; i < 5000; i++)
     put_line (sp, i, (size_t) (i * 37) % 700);
   spool_flush (sp);
@@ -123,12 +133,7 @@ TEST (threads_putting_at_once_lose_nothing)
 {
   cleanup_free char *dir = tmpdir ();
   moat_error *e = NULL;
-  int sfd = -1;
-  CHECK (spool_create (dir, "c5", "pol", &sfd, &e) == 0);
-  int lfd = open_log (dir, "c5");
-  cleanup_free char *path = spool_path (dir, "c5");
-  struct spool *sp = NULL;
-  CHECK (spool_start (sfd, lfd, path, fmt, NULL, &sp, &e) == 0);
+  struct spool *sp = start_spool (dir, "c5", -1);
   pthread_t th[4];
   struct putter p[4];
   for (int t = 0; t < 4; t++)
@@ -235,15 +240,10 @@ TEST (a_live_spool_is_left_to_its_writer)
 TEST (a_full_disk_loses_records_counted)
 {
   cleanup_free char *dir = tmpdir ();
-  moat_error *e = NULL;
-  int sfd = -1;
-  CHECK (spool_create (dir, "c4", "pol", &sfd, &e) == 0);
   int full = open ("/dev/full", O_WRONLY | O_CLOEXEC);
   if (full < 0)
     SKIP_TEST ("no /dev/full");
-  cleanup_free char *path = spool_path (dir, "c4");
-  struct spool *sp = NULL;
-  CHECK (spool_start (sfd, full, path, fmt, NULL, &sp, &e) == 0);
+  struct spool *sp = start_spool (dir, "c4", full);
   for (int i = 0; i < 40; i++)
     put_line (sp, i, 5);
   CHECK (spool_finish (sp) == 40);

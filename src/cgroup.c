@@ -222,7 +222,46 @@ cgroup_entry_close (struct cgroup_entry *e)
   e->n_tasks = 0;
 }
 
-/* The hierarchy that lists every process: pids (v1), else unified, else any. */
+char *
+cgroup_cpu_tasks (const char *path)
+{
+  if (path == NULL || cgroup_detect_layout () == CGROUP_V2)
+    return NULL;
+  /* "cpu" may be a link to a hierarchy shared with cpuacct */
+  char *tasks = xasprintf (CGROUP_ROOT "/cpu%s/tasks", path);
+  if (access (tasks, W_OK) == 0)
+    return tasks;
+  free (tasks);
+  return NULL;
+}
+
+char *
+cgroup_cpu_tasks_self (void)
+{
+  if (cgroup_detect_layout () == CGROUP_V2)
+    return NULL;
+  cleanup_free char *text = NULL;
+  if (read_file ("/proc/self/cgroup", &text, NULL, NULL) < 0)
+    return NULL;
+  /* "N:cpu,cpuacct:/path" */
+  char *save = NULL;
+  for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char *ctl = strchr (line, ':'), *path = ctl ? strchr (ctl + 1, ':') : NULL;
+      if (path == NULL)
+        continue;
+      *path++ = '\0';
+      char *csave = NULL;
+      for (char *c = strtok_r (ctl + 1, ",", &csave); c; c = strtok_r (NULL, ",", &csave))
+        if (strcmp (c, "cpu") == 0)
+          return cgroup_cpu_tasks (strcmp (path, "/") == 0 ? "" : path);
+    }
+  return NULL;
+}
+
+/* The hierarchy that lists every process: pids (v1), else unified, else any
+ * but cpu's, where the supervisor's first thread may be (it answers a lone
+ * calling thread from the container's cpu cgroup: supervisor.c cpu_group). */
 static char *
 listing_hierarchy (void)
 {
@@ -233,7 +272,9 @@ listing_hierarchy (void)
       const char *name = strrchr (h[i], '/') + 1;
       if (strcmp (h[i], CGROUP_ROOT) == 0 || strcmp (name, "pids") == 0)
         return xstrdup (h[i]);
-      if (strcmp (name, "unified") == 0 || best == NULL)
+      bool cpu = strcmp (name, "cpu") == 0 || strncmp (name, "cpu,", 4) == 0 || strstr (name, ",cpu,") != NULL
+                 || (strlen (name) > 4 && strcmp (name + strlen (name) - 4, ",cpu") == 0);
+      if (strcmp (name, "unified") == 0 || (best == NULL && !cpu))
         best = h[i];
     }
   return best ? xstrdup (best) : NULL;

@@ -129,6 +129,13 @@ int cgroup_entry_join_self (const struct cgroup_entry *e, moat_error **err);
 int cgroup_entry_move_v2 (const struct cgroup_entry *e, pid_t pid, moat_error **err);
 void cgroup_entry_close (struct cgroup_entry *e);
 
+/* The v1 cpu hierarchy's "tasks" file of PATH (a thread writes "0" there
+ * to join it alone), or NULL: no such hierarchy (pure v2 moves processes
+ * whole), or no such cgroup. */
+char *cgroup_cpu_tasks (const char *path);
+/* The same for the cpu cgroup the caller is in (/proc/self/cgroup). */
+char *cgroup_cpu_tasks_self (void);
+
 /* Every pid in the container's cgroup (from the pids or unified hierarchy). */
 int cgroup_pids (const char *path, pid_t **pids, size_t *n, moat_error **err);
 /* Send SIG to every process in the cgroup. */

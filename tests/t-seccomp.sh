@@ -132,6 +132,35 @@ t_is "8 threads" "$(log sc-storm | jq -r .tid | sort -u | wc -l)" 8
 t_is "records are in time order per thread" \
   "$(log sc-storm | jq -r '"\(.tid) \(.time)"' | awk '{ if ($1 in last && $2 < last[$1]) bad++; last[$1]=$2 } END {print bad+0}')" 0
 
+# where the supervisor answers from, on a v1 cpu hierarchy: a lone calling
+# thread's calls from the container's cpu cgroup (a wake-up within one group
+# is cheaper), several threads' from the supervisor's own; either way the
+# supervisor is not one of the container's processes
+if [ -d /sys/fs/cgroup/cpu ] && [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
+  # ID: how many of the supervisor's threads are in the container's cpu cgroup
+  sup_in_cpu () {
+    local sup cg t n=0
+    sup=$(jq -r .supervisorPid "$ROOT/$1/state.json")
+    cg=$(jq -r .cgroupPath "$ROOT/$1/state.json")
+    for t in $(cat "/sys/fs/cgroup/cpu$cg/tasks"); do [ -d "/proc/$sup/task/$t" ] && n=$((n + 1)); done
+    echo "$n"
+  }
+  for n in 1 8; do
+    setargs "$B" /bin/workload storm $n 1000000 getppid
+    A create --bundle "$B" sc-cpu$n >/dev/null 2>&1
+    SUP=$(jq -r .supervisorPid "$ROOT/sc-cpu$n/state.json")
+    A start sc-cpu$n
+    sleep 0.5
+    [ $n = 1 ] && want="1 (its answering thread)" || want=0
+    t_is "$n calling thread(s): supervisor threads in the container's cpu cgroup" "$(sup_in_cpu sc-cpu$n | sed 's/^1$/1 (its answering thread)/')" "$want"
+    t_unlike "$n calling thread(s): moat ps does not list the supervisor" "$(A ps sc-cpu$n | awk '{print $2}')" "^$SUP\$"
+    t_ok "$n calling thread(s): delete --force in the middle of the storm" A delete --force sc-cpu$n
+    t_fails "$n calling thread(s): the container's cgroup is gone" cgroup_exists sc-cpu$n
+  done
+else
+  ok "the supervisor's cpu cgroup # SKIP no v1 cpu hierarchy"
+fi
+
 # the supervisor dies: denied calls fail (closed), the workload is not hung
 printf '#!/bin/sh\n/bin/busybox sleep 1\n/bin/workload syscall getppid\n/bin/workload syscall getpid\n' > "$B/rootfs/bin/closed.sh"
 chmod 755 "$B/rootfs/bin/closed.sh"

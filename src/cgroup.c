@@ -222,6 +222,20 @@ cgroup_entry_close (struct cgroup_entry *e)
   e->n_tasks = 0;
 }
 
+/* Does LIST, controllers as a hierarchy names them ("cpu,cpuacct"), hold CTL? */
+static bool
+lists_controller (const char *list, const char *ctl)
+{
+  size_t n = strlen (ctl);
+  for (const char *p = list; p; p = strchr (p, ','))
+    {
+      p += *p == ',';
+      if (strncmp (p, ctl, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+        return true;
+    }
+  return false;
+}
+
 char *
 cgroup_cpu_tasks (const char *path)
 {
@@ -251,10 +265,8 @@ cgroup_cpu_tasks_self (void)
       if (path == NULL)
         continue;
       *path++ = '\0';
-      char *csave = NULL;
-      for (char *c = strtok_r (ctl + 1, ",", &csave); c; c = strtok_r (NULL, ",", &csave))
-        if (strcmp (c, "cpu") == 0)
-          return cgroup_cpu_tasks (strcmp (path, "/") == 0 ? "" : path);
+      if (lists_controller (ctl + 1, "cpu"))
+        return cgroup_cpu_tasks (strcmp (path, "/") == 0 ? "" : path);
     }
   return NULL;
 }
@@ -272,9 +284,7 @@ listing_hierarchy (void)
       const char *name = strrchr (h[i], '/') + 1;
       if (strcmp (h[i], CGROUP_ROOT) == 0 || strcmp (name, "pids") == 0)
         return xstrdup (h[i]);
-      bool cpu = strcmp (name, "cpu") == 0 || strncmp (name, "cpu,", 4) == 0 || strstr (name, ",cpu,") != NULL
-                 || (strlen (name) > 4 && strcmp (name + strlen (name) - 4, ",cpu") == 0);
-      if (strcmp (name, "unified") == 0 || (best == NULL && !cpu))
+      if (strcmp (name, "unified") == 0 || (best == NULL && !lists_controller (name, "cpu")))
         best = h[i];
     }
   return best ? xstrdup (best) : NULL;

@@ -1117,7 +1117,7 @@ cpu_group (struct listener *l, bool in)
     l->in_cg = in;
   else
     {
-      /* (the cgroup is gone: stay) */
+      /* (a move refused, the cgroup gone: no more moves) */
       close (l->cg_join);
       l->cg_join = -1;
     }

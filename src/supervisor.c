@@ -554,7 +554,6 @@ struct sup
   size_t req_size, resp_size;
   struct spool *spool;                  /* NULL: records are written as they come */
   struct name_cache *spool_names;       /* the spool thread's */
-  char *cpu_home;                       /* v1: the cpu cgroup's tasks file the supervisor is in */
 };
 
 /* Who made the call. A task's tgid and nspid are fixed for its life, its
@@ -1134,10 +1133,12 @@ listener_main (void *arg)
   sigemptyset (&m);
   sigaddset (&m, SIGUSR1);
   pthread_sigmask (SIG_UNBLOCK, &m, NULL);
-  if (l->first && l->s->a->cpu_tasks && l->s->cpu_home)
+  /* (Found here, not as the supervisor starts: create waits for that.) */
+  cleanup_free char *home = l->first && l->s->a->cpu_tasks ? cgroup_cpu_tasks_self () : NULL;
+  if (home)
     {
       l->cg_join = open (l->s->a->cpu_tasks, O_WRONLY | O_CLOEXEC);
-      l->cg_leave = open (l->s->cpu_home, O_WRONLY | O_CLOEXEC);
+      l->cg_leave = open (home, O_WRONLY | O_CLOEXEC);
       cpu_group (l, true);
     }
   while (!__atomic_load_n (&l->stop, __ATOMIC_ACQUIRE))
@@ -1641,8 +1642,6 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
         }
     }
   s->faults = f;
-  if (a->cpu_tasks)
-    s->cpu_home = cgroup_cpu_tasks_self ();
   if (a->notice)
     notice (s, a->notice);
   struct cg_watch *cw = NULL;

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -246,29 +247,42 @@ ns_join_flags (const struct moat_config *cfg)
   return flags;
 }
 
-/* The helper: into the init's namespaces and root, then clone the process
- * as `moat exec`'s child and tell its pid. Runs in a fork; never returns. */
+/* The helper, a fork of `moat exec` born in the container's v2 cgroup:
+ * into the v1 ones, the namespaces and the root, then clone the process as
+ * `moat exec`'s child and tell its pid. Runs in a fork; never returns.
+ *
+ * The helper is outside the container's pid namespace (setns only moves
+ * its children), so nothing in the container can look at it or its fds.
+ * The process it clones can be seen from its first instant, by
+ * /proc/PID/fd/N or pidfd_getfd with CAP_SYS_PTRACE: so every host fd (the
+ * state root and dir, the cgroup's directories and files, the way into the
+ * root) is closed here, before the clone, and the process is born holding
+ * its sync socket and the fds to preserve, nothing else. */
 static void __attribute__ ((noreturn))
-helper_main (struct init_args *a, int pidfd, int nsflags, int rootfd)
+helper_main (struct init_args *a, int pidfd, int nsflags, int rootfd, struct cgroup_entry *cge, bool in_v2)
 {
   moat_error *err = NULL;
   int fd = a->sync_fd;
-  if (nsflags && setns (pidfd, nsflags) < 0)
+  /* Without clone3, the v2 cgroup the old way ("0": this process). */
+  if (cge && cge->v2_fd >= 0 && !in_v2 && cgroup_entry_move_v2 (cge, 0, &err) < 0)
+    moat_error_wrap (&err, "join the container's cgroup (v2)");
+  else if (cge && cgroup_entry_join_self (cge, &err) < 0)
+    ;
+  else if (nsflags && setns (pidfd, nsflags) < 0)
     moat_error_set (&err, errno, "join the container's namespaces (setns 0x%x)", (unsigned) nsflags);
   else if (fchdir (rootfd) < 0 || chroot (".") < 0)
     moat_error_set (&err, errno, "enter the container's root");
   else
     {
-      close (pidfd);
-      close (rootfd);
+      int keep[] = { fd };
+      close_fds_except (3 + a->preserve_fds, keep, ARRAY_SIZE (keep));
       pid_t child;
-      bool in_v2;
-      if (process_spawn_joined (a, &child, &in_v2) < 0)
+      if (process_spawn_joined (a, &child) < 0)
         moat_error_set (&err, errno, "clone the process");
       else
         {
           char msg[32];
-          snprintf (msg, sizeof msg, "%d%s", (int) child, in_v2 ? " v2" : "");
+          snprintf (msg, sizeof msg, "%d", (int) child);
           _exit (sync_send (fd, SYNC_READY, 0, msg, NULL) < 0 ? 1 : 0);
         }
     }
@@ -366,8 +380,9 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
     return moat_error_set (err, errno, "container `%s`: open its root", o->id);
 
   /* The way into its cgroup, opened here (as root, outside the container):
-   * the process is born in the v2 part and moves itself into the v1 ones,
-   * without the host-wide wait of a cgroup.procs write (cgroup.h). */
+   * the helper is born in the v2 part and moves itself into the v1 ones,
+   * without the host-wide wait of a cgroup.procs write (cgroup.h); the
+   * process inherits them. */
   struct cgroup_entry cge __attribute__ ((cleanup (cgroup_entry_close))) = CGROUP_ENTRY_INIT;
   if (st->cgroup_path && cgroup_entry_open (st->cgroup_path, &cge, err) < 0)
     return -1;
@@ -381,16 +396,22 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
     .cfg = cfg, .id = o->id, .rootfs = st->rootfs, .bundle = st->bundle, .cgroup_path = st->cgroup_path,
     .sync_fd = child_end, .listen_fd = -1, .preserve_fds = o->preserve_fds,
     .sc_prog = sc ? &prog : NULL, .sc_flags = sc ? sc->flags : 0, .sc_listener = listener,
-    .sup_fd = sup, .joining = true, .console_slave = -1,
-    .cg_entry = st->cgroup_path ? &cge : NULL,
+    .sup_fd = -1, .joining = true, .console_slave = -1,
   };
-  pid_t helper = fork ();
+  /* Not dumpable until the workload's execve (which resets it): a process
+   * of the container may not open /proc/PID/exe, fd/, mem... of the moat
+   * code that runs in there, even once its capabilities are down to the
+   * container's. The helper and the process inherit this. */
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return moat_error_set (err, errno, "prctl PR_SET_DUMPABLE");
+  bool in_v2;
+  pid_t helper = process_fork_into_cgroup (st->cgroup_path ? &cge : NULL, &in_v2);
   if (helper < 0)
-    return moat_error_set (err, errno, "fork");
+    return moat_error_set (err, errno, "clone the exec helper%s", st->cgroup_path ? " into the container's cgroup" : "");
   if (helper == 0)
     {
       close (sync_fd);
-      helper_main (&a, pidfd, ns_join_flags (cfg), croot);
+      helper_main (&a, pidfd, ns_join_flags (cfg), croot, st->cgroup_path ? &cge : NULL, in_v2);
     }
   close (steal_fd (&child_end));
   cleanup_free char *pidtext = NULL;
@@ -400,19 +421,16 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
     ;
   if (r < 0)
     return -1;
-  char *rest;
-  pid_t pid = (pid_t) strtol (pidtext, &rest, 10);
-  bool in_v2 = strcmp (rest, " v2") == 0;
-  log_debug ("exec `%s`: process %d%s", o->id, (int) pid, in_v2 ? " born in its cgroup" : "");
+  pid_t pid = (pid_t) strtol (pidtext, NULL, 10);
+  log_debug ("exec `%s`: process %d%s", o->id, (int) pid, in_v2 ? " (helper born in its cgroup)" : "");
 
   /* From here a failure must not leave the process behind. */
   cleanup_close int master = -1;
-  if ((st->cgroup_path && cge.v2_fd >= 0 && !in_v2 && cgroup_entry_move_v2 (&cge, pid, err) < 0)
-      || (sup >= 0 && supervisor_join (sup, pid, -1, err) < 0)
+  if ((sup >= 0 && supervisor_join (sup, pid, -1, err) < 0)
       || sync_send (sync_fd, SYNC_GO, 0, NULL, err) < 0
       || (cfg->terminal && sync_expect_fd (sync_fd, SYNC_CONSOLE, &master, err) < 0)
       || (o->console_socket && term_send_console (o->console_socket, master, err) < 0)
-      || process_wait_exec (sync_fd, err) < 0)
+      || process_wait_exec (sync_fd, sup, err) < 0)
     {
       kill (pid, SIGKILL);
       while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)

@@ -30,7 +30,7 @@ static const struct command commands[] = {
   { "run", cmd_run, true, "create, start and wait for a container" },
   { "state", cmd_state, false, "print a container's state as JSON" },
   { "list", cmd_list, false, "list containers" },
-  { "exec", cmd_exec, false, "run a new process in a running container" },
+  { "exec", cmd_exec, true, "run a new process in a running container" },
   { "kill", cmd_kill, false, "send a signal to a container's init (or all its processes)" },
   { "delete", cmd_delete, false, "delete a container and its resources" },
   { "pause", cmd_pause, false, "freeze every process of a container" },

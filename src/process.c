@@ -477,9 +477,13 @@ exec_with_listener (const struct exec_plan *p, moat_error **err)
   int st = __atomic_load_n (&sh.state, __ATOMIC_SEQ_CST);
   if (st == SHARE_FAILED)
     return moat_error_set (err, sh.errnum, "%s", sh.msg);
+  /* An exec'd process holds no connection to the supervisor (a process of
+   * the container could take it with pidfd_getfd): `moat exec` hands the
+   * listener over and says when the supervisor has it. */
   int r = p->a->sc_to_agent
     ? supervisor_send_agent (p->a->sup_fd, sh.listener, p->start_state, p->a->sc_agent_metadata, err)
-    : p->a->joining ? supervisor_join (p->a->sup_fd, 0, sh.listener, err)
+    : p->a->joining ? (sync_send_fd (p->a->sync_fd, SYNC_LISTENER, sh.listener, err) < 0
+                       || sync_expect (p->a->sync_fd, SYNC_GO, NULL, err) < 0 ? -1 : 0)
     : supervisor_send_listener (p->a->sup_fd, sh.listener, err);
   close (sh.listener);
   if (r < 0)
@@ -614,41 +618,43 @@ init_main (struct init_args *a)
 /* ---- a process joining a running container (`moat exec`) -------------- */
 
 int
-process_wait_exec (int fd, moat_error **err)
+process_wait_exec (int fd, int sup, moat_error **err)
 {
-  char buf[4096];
-  ssize_t n;
-  do
-    n = recv (fd, buf, sizeof buf - 1, 0);
-  while (n < 0 && errno == EINTR);
-  if (n == 0)
-    return 0;   /* the sync socket closed at execve: it runs */
-  if (n < 0)
-    return moat_error_set (err, errno, "receive from the new process");
-  struct sync_hdr h = { 0 };
-  if ((size_t) n >= sizeof h)
-    memcpy (&h, buf, sizeof h);
-  buf[n] = '\0';
-  if ((size_t) n < sizeof h || h.type != SYNC_ERROR)
-    return moat_error_set (err, 0, "unexpected message from the new process");
-  return moat_error_set (err, h.errnum, "%s", buf + sizeof h);
+  for (;;)
+    {
+      char buf[4096];
+      int got;
+      ssize_t n = recv_with_fd (fd, buf, sizeof buf - 1, &got);
+      cleanup_close int passed = got;
+      if (n == 0)
+        return 0;   /* the sync socket closed at execve: it runs */
+      if (n < 0)
+        return moat_error_set (err, errno, "receive from the new process");
+      struct sync_hdr h = { 0 };
+      if ((size_t) n >= sizeof h)
+        memcpy (&h, buf, sizeof h);
+      buf[n] = '\0';
+      if ((size_t) n >= sizeof h && h.type == SYNC_LISTENER && passed >= 0 && sup >= 0)
+        {
+          /* Its filter is on: the supervisor takes the listener before the
+           * process may make a call that waits for it. */
+          if (supervisor_join (sup, 0, passed, err) < 0 || sync_send (fd, SYNC_GO, 0, NULL, err) < 0)
+            return -1;
+          continue;
+        }
+      if ((size_t) n < sizeof h || h.type != SYNC_ERROR)
+        return moat_error_set (err, 0, "unexpected message from the new process");
+      return moat_error_set (err, h.errnum, "%s", buf + sizeof h);
+    }
 }
 
-/* In the container's namespaces and root already (the caller did setns and
- * chroot), a child of `moat exec`: wait to be placed in the cgroup, then
- * become the process. Only returns on failure (reported on sync_fd). */
+/* In the container's namespaces, root and cgroup already (the caller put
+ * itself there), a child of `moat exec`: wait for the go, then become the
+ * process. Only returns on failure (reported on sync_fd). */
 static int
 joined_main (struct init_args *a)
 {
   moat_error *err = NULL;
-  /* Into the container's v1 cgroups before anything else (see init_main). */
-  if (a->cg_entry && cgroup_entry_join_self (a->cg_entry, &err) < 0)
-    {
-      report (a->sync_fd, err);
-      return 1;
-    }
-  int keep[] = { a->sync_fd, a->sup_fd };
-  close_fds_except (3 + a->preserve_fds, keep, ARRAY_SIZE (keep));
   sigset_t none;
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
@@ -699,7 +705,7 @@ struct moat_clone_args
 #define SYS_clone3 435
 #endif
 
-/* A fork-like clone with FLAGS (CLONE_NEW*, CLONE_PARENT), born in CG's v2
+/* A fork-like clone with FLAGS (CLONE_NEW*), born in CG's v2
  * cgroup when it has one (*IN_V2, see cgroup_entry); a kernel without
  * clone3 (before 5.7, or a seccomp profile that answers ENOSYS) gets a
  * plain clone, to be moved the old way. Returns like fork. */
@@ -707,11 +713,9 @@ static pid_t
 clone_into_cgroup (unsigned long flags, const struct cgroup_entry *cg, bool *in_v2)
 {
   *in_v2 = false;
-  /* With CLONE_PARENT the exit signal is the caller's own: clone3 wants 0. */
-  int exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
   if (cg && cg->v2_fd >= 0)
     {
-      struct moat_clone_args ca = { .flags = flags | CLONE_INTO_CGROUP, .exit_signal = (uint64_t) exit_signal,
+      struct moat_clone_args ca = { .flags = flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
                                     .cgroup = (uint64_t) cg->v2_fd };
       pid_t p = (pid_t) syscall (SYS_clone3, &ca, sizeof ca);
       if (p >= 0 || (errno != ENOSYS && errno != E2BIG))
@@ -723,14 +727,21 @@ clone_into_cgroup (unsigned long flags, const struct cgroup_entry *cg, bool *in_
   return (pid_t) syscall (SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 }
 
+pid_t
+process_fork_into_cgroup (const struct cgroup_entry *cg, bool *in_v2)
+{
+  return clone_into_cgroup (0, cg, in_v2);
+}
+
 int
-process_spawn_joined (struct init_args *a, pid_t *pid, bool *in_v2)
+process_spawn_joined (struct init_args *a, pid_t *pid)
 {
   /* CLONE_PARENT: the process is the child of `moat exec` itself (which
    * waits for it and forwards signals), not of the caller that joined the
-   * namespaces, which exits. Born in the container's v2 cgroup, as the
-   * init is. */
-  pid_t p = clone_into_cgroup (CLONE_PARENT, a->cg_entry, in_v2);
+   * namespaces, which exits. It is born in the caller's cgroups: the
+   * caller joined them so that no cgroup fd is ever open in a process the
+   * container can see. */
+  pid_t p = (pid_t) syscall (SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
   if (p < 0)
     return -1;
   if (p == 0)

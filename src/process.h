@@ -25,6 +25,8 @@ enum sync_type
   SYNC_START,         /* starter -> init: data: state JSON for startContainer hooks */
   SYNC_ERROR,         /* init -> anyone: errnum + message */
   SYNC_CONSOLE,       /* init (or exec'd process) -> parent: the pty master, SCM_RIGHTS */
+  SYNC_LISTENER,      /* exec'd process -> `moat exec`: its seccomp listener, SCM_RIGHTS;
+                         answered SYNC_GO once the supervisor holds it */
 };
 
 struct init_args
@@ -65,13 +67,21 @@ struct init_args
  * plain clone and *IN_V2 false (the caller moves it). */
 int process_spawn_init (struct init_args *a, int flags, pid_t *pid, bool *in_v2, moat_error **err);
 
-/* `moat exec`, already in the container's namespaces and root: clone the
- * process as a sibling (a child of `moat exec`). It waits for
- * SYNC_GO on a->sync_fd, then becomes cfg's process. With a->cg_entry it
- * is born in the v2 cgroup (*IN_V2) and joins the v1 ones itself. */
-int process_spawn_joined (struct init_args *a, pid_t *pid, bool *in_v2);
-/* Wait for the process on FD to exec (0) or report why it could not. */
-int process_wait_exec (int fd, moat_error **err);
+/* A fork (SIGCHLD to the caller) born in CG's v2 cgroup when it has one
+ * (*IN_V2; clone3 CLONE_INTO_CGROUP); a kernel without clone3 gets a plain
+ * fork and *IN_V2 false. Returns like fork. */
+pid_t process_fork_into_cgroup (const struct cgroup_entry *cg, bool *in_v2);
+
+/* `moat exec`, already in the container's namespaces, root and cgroup, with
+ * no fd open but a->sync_fd and the ones to preserve: clone the process as
+ * a sibling (a child of `moat exec`), which inherits all that. It waits for
+ * SYNC_GO on a->sync_fd, then becomes cfg's process; a listener it must
+ * hand over goes back on a->sync_fd (SYNC_LISTENER), never to the
+ * supervisor directly. */
+int process_spawn_joined (struct init_args *a, pid_t *pid);
+/* Wait for the process on FD to exec (0) or report why it could not. A
+ * listener it hands over (SYNC_LISTENER) goes to the supervisor on SUP. */
+int process_wait_exec (int fd, int sup, moat_error **err);
 
 /* A message carrying an fd (SCM_RIGHTS), and its receiving end: a
  * SYNC_ERROR instead becomes *err, as with sync_expect. */

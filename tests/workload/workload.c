@@ -52,6 +52,10 @@
    overwrite-exe PID  blocked: <strerror> or OVERWRITABLE, for each of two
                    ways to open /proc/PID/exe for writing; exit 1 if any
                    worked (nothing is ever written)
+   snatch-exe SECONDS STOPFILE  blocked PID: <strerror> or WROTE PID per
+                   /proc/PID/exe taken from a new process; held N wrote M
+   snatch-fds SECONDS STOPFILE MARKER  LEAK/ESCAPED lines; looked at N fds[,
+                   no leak]
    syscall NAME [ARG...]    NAME = RET (exit 0) or NAME = -1 ENAME (exit 1;
                    ENAME from strerrorname_np, e.g. EPERM, or E<n>); one
                    raw syscall(2) by name, from the table below
@@ -106,6 +110,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +124,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -807,6 +813,201 @@ cmd_overwrite_exe (int argc, char **argv)
   snprintf (reopen, sizeof reopen, "/proc/self/fd/%d", rfd);
   bad |= report_open (open (reopen, O_WRONLY | O_CLOEXEC));
   close (rfd);
+  return bad;
+}
+
+/* Attacks on processes a runtime puts into the container (`moat exec`):
+   the newest pids of our pid namespace, watched in a tight loop until
+   STOPFILE exists or SECONDS pass.  */
+
+static long
+newest_pid (void)
+{
+  char buf[32];
+  int fd = open ("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  return strtol (buf, NULL, 10);
+}
+
+static bool
+snatch_should_stop (const char *stopfile, double end)
+{
+  return access (stopfile, F_OK) == 0 || now_mono () > end;
+}
+
+static int
+cmd_snatch_exe (int argc, char **argv)
+{
+  (void) argc;
+  double end = now_mono () + parse_seconds (argv[1]);
+  struct stat self;
+  if (stat ("/proc/self/exe", &self) < 0)
+    die ("stat /proc/self/exe");
+  enum { MAXHELD = 512 };
+  int held[MAXHELD];
+  long held_pid[MAXHELD];
+  int n = 0;
+  long me = getpid ();
+  while (!snatch_should_stop (argv[2], end))
+    {
+      long last = newest_pid ();
+      for (long p = last; p > last - 3 && p > 0; p--)
+        {
+          bool have = p == me;
+          for (int i = 0; i < n && !have; i++)
+            have = held_pid[i] == p;
+          if (have || n == MAXHELD)
+            continue;
+          char path[64];
+          snprintf (path, sizeof path, "/proc/%ld/exe", p);
+          int fd = open (path, O_PATH | O_CLOEXEC);
+          struct stat st;
+          if (fd < 0)
+            continue;
+          if (fstat (fd, &st) < 0 || (st.st_dev == self.st_dev && st.st_ino == self.st_ino))
+            {
+              close (fd);   /* the workload itself: nothing to take */
+              continue;
+            }
+          held[n] = fd;
+          held_pid[n++] = p;
+        }
+    }
+  /* The runtime has finished: its binary is no longer busy.  */
+  int wrote = 0;
+  for (int i = 0; i < n; i++)
+    {
+      char path[64];
+      snprintf (path, sizeof path, "/proc/self/fd/%d", held[i]);
+      int w = open (path, O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (w < 0)
+        {
+          printf ("blocked %ld: %s\n", held_pid[i], strerror (errno));
+          continue;
+        }
+      if (write (w, "moat-snatched\n", 14) == 14)
+        {
+          printf ("WROTE %ld\n", held_pid[i]);
+          wrote++;
+        }
+      else
+        printf ("blocked %ld: write: %s\n", held_pid[i], strerror (errno));
+      close (w);
+    }
+  printf ("held %d wrote %d\n", n, wrote);
+  return wrote ? 1 : 0;
+}
+
+/* A directory of another process, taken through /proc/PID/fd/N or
+   pidfd_getfd: how far up can we walk from it?  Prints a LEAK line the
+   first time each kind is seen.  */
+static int
+snatch_judge (int dfd, long pid, int n, const char *how, const char *marker, const struct stat *root,
+              unsigned *seen)
+{
+  struct statfs sf;
+  struct stat st;
+  if (fstat (dfd, &st) < 0 || !S_ISDIR (st.st_mode))
+    return 0;
+  int bad = 0;
+  if (fstatfs (dfd, &sf) == 0 && (sf.f_type == 0x63677270 /* cgroup2 */ || sf.f_type == 0x27e0eb /* cgroup */))
+    {
+      if (!(*seen & 1))
+        printf ("LEAK %s %ld fd %d: a cgroup directory\n", how, pid, n);
+      *seen |= 1;
+      bad = 1;
+    }
+  /* Up to the top of whatever holds it.  */
+  int cur = dup (dfd);
+  for (int i = 0; i < 64 && cur >= 0; i++)
+    {
+      int up = openat (cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      struct stat a, b;
+      if (up < 0 || fstat (cur, &a) < 0 || fstat (up, &b) < 0 || (a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+        {
+          if (up >= 0)
+            close (up);
+          break;
+        }
+      close (cur);
+      cur = up;
+    }
+  struct stat top;
+  if (cur >= 0 && fstat (cur, &top) == 0 && !(top.st_dev == root->st_dev && top.st_ino == root->st_ino))
+    {
+      if (!(*seen & 2))
+        printf ("LEAK %s %ld fd %d: a directory outside our root\n", how, pid, n);
+      *seen |= 2;
+      bad = 1;
+      if (faccessat (cur, marker, F_OK, 0) == 0)
+        {
+          if (!(*seen & 4))
+            printf ("ESCAPED %s %ld fd %d: reached the host's %s\n", how, pid, n, marker);
+          *seen |= 4;
+        }
+    }
+  if (cur >= 0)
+    close (cur);
+  return bad;
+}
+
+static int
+cmd_snatch_fds (int argc, char **argv)
+{
+  (void) argc;
+  double end = now_mono () + parse_seconds (argv[1]);
+  const char *marker = argv[3];
+  while (*marker == '/')
+    marker++;
+  struct stat root;
+  if (stat ("/", &root) < 0)
+    die ("stat /");
+  long me = getpid ();
+  unsigned seen = 0;
+  long looked = 0;
+  int bad = 0;
+  while (!snatch_should_stop (argv[2], end))
+    {
+      long last = newest_pid ();
+      for (long p = last; p > last - 2 && p > 0; p--)
+        {
+          if (p == me)
+            continue;
+          /* The way the attacker went: /proc/PID/fd/N.  */
+          for (int n = 3; n < 24; n++)
+            {
+              char path[64];
+              snprintf (path, sizeof path, "/proc/%ld/fd/%d", p, n);
+              int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+              if (fd < 0)
+                continue;
+              looked++;
+              bad |= snatch_judge (fd, p, n, "proc-fd", marker, &root, &seen);
+              close (fd);
+            }
+          /* And a copy of the fd itself (needs CAP_SYS_PTRACE too).  */
+          int pfd = (int) syscall (SYS_pidfd_open, (pid_t) p, 0);
+          if (pfd < 0)
+            continue;
+          for (int n = 3; n < 24; n++)
+            {
+              int fd = (int) syscall (SYS_pidfd_getfd, pfd, n, 0);
+              if (fd < 0)
+                continue;
+              looked++;
+              bad |= snatch_judge (fd, p, n, "pidfd-getfd", marker, &root, &seen);
+              close (fd);
+            }
+          close (pfd);
+        }
+    }
+  printf ("looked at %ld fds%s\n", looked, bad ? "" : ", no leak");
   return bad;
 }
 
@@ -1548,6 +1749,8 @@ static const struct command
   { "whoami-ns", 0, 0, cmd_whoami_ns },
   { "openat-escape", 0, 0, cmd_openat_escape },
   { "overwrite-exe PID", 1, 1, cmd_overwrite_exe },
+  { "snatch-exe SECONDS STOPFILE", 2, 2, cmd_snatch_exe },
+  { "snatch-fds SECONDS STOPFILE MARKER", 3, 3, cmd_snatch_fds },
   { "syscall NAME [ARG...]", 1, -1, cmd_syscall },
   { "syscall-nr NR [ARG...]", 1, -1, cmd_syscall_nr },
   { "storm THREADS COUNT NAME [ARG...]", 3, -1, cmd_storm },

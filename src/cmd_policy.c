@@ -2,6 +2,7 @@
 #include "cmd.h"
 #include "policy.h"
 #include "supervisor.h"
+#include "log.h"
 #include "audit.h"
 #include "learn.h"
 #include "seccomp-wall.h"
@@ -191,6 +192,20 @@ policy_test (const char *file, const char *sysname, char **argv_args, size_t nar
   if (arch == 0)
     return moat_error_set (err, 0, "--arch `%s`: x86_64, x86 or x32", archname);
   int nr = seccomp_syscall_resolve_name_arch (arch, sysname);
+  if (nr < 0 && nr != __NR_SCMP_ERROR)
+    {
+      /* A name libseccomp multiplexes on this ABI (i386's socket calls and
+       * SysV IPC): their direct syscall, which it compiles the rules on
+       * too (socketcall(2) itself is `--syscall socketcall --arg 0=N`). */
+      nr = __NR_SCMP_ERROR;
+      for (int k = 0; k < 1024 && nr == __NR_SCMP_ERROR; k++)
+        {
+          int n = arch == SCMP_ARCH_X32 ? k | 0x40000000 : k;
+          cleanup_free char *name = seccomp_syscall_resolve_num_arch (arch, n);
+          if (name && strcmp (name, sysname) == 0)
+            nr = n;
+        }
+    }
   if (nr == __NR_SCMP_ERROR)
     return moat_error_set (err, 0, "--syscall `%s`: unknown to libseccomp on %s", sysname, archname ? archname : "x86_64");
   uint64_t args[6] = { 0 };
@@ -210,15 +225,24 @@ policy_test (const char *file, const char *sysname, char **argv_args, size_t nar
   if (seccomp_compile (sc, false, &prog, err) < 0)
     return -1;
   cleanup_free struct sock_filter *mem = prog.filter;
+  /* The kernel reports an x32 call with x86_64's arch and the x32 bit in
+   * the number (which resolve_name_arch gave). */
+  uint32_t kernel_arch = arch == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : arch;
   uint32_t ret;
-  if (kernel_answer (sc, &prog, arch, nr, args, &ret) < 0)
+  if (kernel_answer (sc, &prog, kernel_arch, nr, args, &ret) < 0)
     return moat_error_set (err, 0, "%s: the compiled filter could not be evaluated", file);
-  /* The rule that decides it, by moat's own reading (native numbers). */
-  int native = seccomp_syscall_resolve_name (sysname);
-  int rule = seccomp_decide (sc, native, args);
-  /* The rule's own action must be what the compiled filter said. */
-  enum sc_action act = rule >= 0 ? sc->rules[rule].action : sc->default_action;
-  uint32_t eno = rule >= 0 ? sc->rules[rule].errno_ret : sc->default_errno;
+  /* The rule that decides it, by moat's own reading: the supervisor's,
+   * which must name a rule whose own action is what the filter said. */
+  struct seccomp_data d = { .nr = nr, .arch = kernel_arch };
+  for (int i = 0; i < 6; i++)
+    d.args[i] = args[i];
+  struct name_cache *names = supervisor_names_new ();
+  struct sup_decision dec;
+  supervisor_decide (sc, NULL, names, &d, &dec);
+  supervisor_names_free (names);
+  int rule = dec.rule;
+  enum sc_action act = dec.act;
+  uint32_t eno = dec.eno;
   static const uint32_t ret_of[] = {
     [SC_ALLOW] = SECCOMP_RET_ALLOW, [SC_LOG] = SECCOMP_RET_LOG, [SC_TRACE] = SECCOMP_RET_TRACE,
     [SC_NOTIFY] = SECCOMP_RET_USER_NOTIF, [SC_ERRNO] = SECCOMP_RET_ERRNO, [SC_TRAP] = SECCOMP_RET_TRAP,
@@ -405,6 +429,20 @@ cmd_policy (struct global_opts *g, int argc, char **argv)
         printf (", %zu syscall names unknown here (skipped; --strict refuses them)", sc->n_unknown);
       printf ("\n");
       free (prog.filter);
+      /* Never silent: what a rule cannot do on an ABI it covers. */
+      size_t last = (size_t) -1;
+      for (size_t i = 0; sc && i < sc->n_rules; i++)
+        if (sc->rules[i].source != last && seccomp_rule_loses_args_on_x86 (sc, &sc->rules[i]))
+          {
+            char lb[48];
+            last = sc->rules[i].source;
+            bool ipc = strncmp (sc->rules[i].name, "sem", 3) == 0 || strncmp (sc->rules[i].name, "msg", 3) == 0
+                       || strncmp (sc->rules[i].name, "shm", 3) == 0;
+            log_warning ("%s: %s (%s): on x86, i386's %s(2) carries this call's arguments in memory, where no filter "
+                         "looks: the rule's argument tests do not apply there (see moat-policy(5), x86)",
+                         file, sc_rule_label (&sc->rules[i], lb, sizeof lb), sc->rules[i].name,
+                         ipc ? "ipc" : "socketcall");
+          }
       return 0;
     }
   if (strcmp (sub, "show") == 0)

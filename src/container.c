@@ -53,6 +53,7 @@ struct creation
   size_t n_dev_rules;
   struct moat_seccomp *sc;     /* linux.seccomp, parsed */
   struct sock_fprog prog;      /* ... and compiled (audit mode) */
+  struct sock_fprog enforce;   /* ... and with its own actions: the supervisor's verdicts */
   struct moat_state st;
   char *bundle, *rootfs;
   int console_master;          /* foreground run with process.terminal: the pty */
@@ -74,6 +75,7 @@ creation_free_memory (void *arg)
   free (c->st.created);
   free (c->st.audit_dir);
   free (c->prog.filter);
+  free (c->enforce.filter);
   free (c->dev_rules);
   cgroup_resources_free (&c->res);
   seccomp_free (c->sc);
@@ -255,6 +257,11 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
       if (seccomp_compile_cached (c->sc, c->audit_syscalls, cache, &c->prog, &hit, err) < 0)
         return moat_error_wrap (err, "%s: linux.seccomp", doc);
       log_debug ("seccomp: %u BPF instructions (%s)", c->prog.len, hit ? "cached" : "compiled");
+      /* What the supervisor answers is what this program answers (the
+       * same rules, each with its own action): from the same cache. */
+      if (c->audit_syscalls && seccomp_needs_listener (c->sc, true)
+          && seccomp_compile_cached (c->sc, false, cache, &c->enforce, &hit, err) < 0)
+        return moat_error_wrap (err, "%s: linux.seccomp", doc);
     }
   return cgroup_path_for (cfg, o->id, &c->cgroup_path, err);
 }
@@ -525,6 +532,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
                                    .fs_rules = c->policy ? c->policy->fs_rules : NULL,
                                    .n_fs_rules = c->policy ? c->policy->n_fs_rules : 0 };
       struct supervisor_args sa = { .id = o->id, .policy = pname, .sc = c->sc,
+                                    .enforce = c->enforce.filter ? &c->enforce : NULL,
                                     .log_fd = log_fd, .spool_fd = spool_fd, .spool_path = spath,
                                     .ctl_fd = sup_parent, .init_pid = c->pid,
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",

@@ -108,12 +108,50 @@ int seccomp_load_prog (const struct sock_fprog *prog, unsigned flags, bool want_
                        int *listener, moat_error **err);
 
 /* Which rule decides a call: the matching rule with the strongest action
- * (the kernel's precedence), or -1 for the default action. */
+ * (the kernel's precedence), or -1 for the default action. NR is the
+ * rules' own number for the call's name (seccomp_syscall_resolve_name:
+ * native, or libseccomp's negative pseudo number for a name the native
+ * ABI lacks), arguments compared in 64 bits (the native ABI). */
 int seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6]);
+
+/* The index seccomp_decide uses (first_rule, next_rule): the length of
+ * FIRST it needs (0: none, the rules are scanned), and its making in the
+ * caller's arrays (NEXT of n_rules entries). */
+int seccomp_index_len (const struct moat_seccomp *sc);
+void seccomp_index (struct moat_seccomp *sc, int32_t *first, int32_t *next, int n_first);
+
+/* The ABI of a call as the kernel reports it, as libseccomp's token:
+ * SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32 (the kernel reports x32
+ * calls with AUDIT_ARCH_X86_64 and the 0x40000000 bit in the number), or
+ * ARCH itself for any other. */
+uint32_t seccomp_call_abi (uint32_t arch, int nr);
+
+/* seccomp_decide for a call of ABI, as libseccomp compiles the rules for
+ * it: KEY is the rules' number for the call's name (as above); on a 32-bit
+ * ABI (x86, x32) arguments and values compare in their low 32 bits; on
+ * x86, socketcall(2) and ipc(2) are decided by the rules of the call their
+ * first argument names (socketcall(SYS_SOCKET, ...) by socket's), whose
+ * argument tests do not apply: the real arguments are in memory, which no
+ * filter reads. */
+int seccomp_decide_abi (const struct moat_seccomp *sc, uint32_t abi, int key, const uint64_t args[6]);
+
+/* Does rule R, on a profile that covers x86, test arguments of a call
+ * i386 also makes through socketcall(2) or ipc(2)? There those tests do
+ * not apply (seccomp_decide_abi): `moat policy check` says so. */
+bool seccomp_rule_loses_args_on_x86 (const struct moat_seccomp *sc, const struct sc_rule *r);
+
+struct seccomp_data;
+
+/* What PROG, the filter compiled with the policy's own actions (audit
+ * off), answers D: the action and its errno. This is the verdict the
+ * supervisor enforces, so the kernel's filter and the supervisor cannot
+ * disagree. -1 for a program that cannot be run (never one libseccomp
+ * made). */
+int seccomp_verdict (const struct sock_fprog *prog, const struct seccomp_data *d, enum sc_action *act,
+                     uint32_t *eno);
 
 /* Run PROG on D as the kernel would: *RET is the SECCOMP_RET_* value.
  * -1 for a program the kernel would not accept. */
-struct seccomp_data;
 int seccomp_simulate (const struct sock_fprog *prog, const struct seccomp_data *d, uint32_t *ret);
 
 /* "syscalls[3]", or "newer-than-policy" for the ENOSYS rules moat adds. */

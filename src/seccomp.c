@@ -178,7 +178,7 @@ static int
 condition (yajl_val cond, bool include, const struct moat_caps *caps, const char *docname,
            const char *path, moat_error **err)
 {
-  if (cond == NULL)
+  if (cond == NULL || YAJL_IS_NULL (cond))
     return include ? 1 : 0;
   if (json_as_object (cond, docname, path, err) < 0)
     return -1;
@@ -223,7 +223,7 @@ parse_args (yajl_val arr, const char *docname, const char *path, struct sc_arg *
 {
   *out = NULL;
   *n = 0;
-  if (arr == NULL)
+  if (arr == NULL || YAJL_IS_NULL (arr))   /* Go's encoder writes a rule without args as null (podman's profile) */
     return 0;
   if (json_as_array (arr, docname, path, err) < 0)
     return -1;
@@ -753,42 +753,178 @@ seccomp_load_prog (const struct sock_fprog *prog, unsigned flags, bool want_list
   return 0;
 }
 
+/* Does argument A hold for ARGS? MASK: the width the ABI compares in
+ * (libseccomp compiles a 32-bit ABI's tests on the low words only, values
+ * cut to 32 bits too). */
 static bool
-arg_matches (const struct sc_arg *a, const uint64_t args[6])
+arg_matches (const struct sc_arg *a, const uint64_t args[6], uint64_t mask)
 {
-  uint64_t x = args[a->index];
+  uint64_t x = args[a->index] & mask, v = a->value & mask, v2 = a->value_two & mask;
   switch (a->op)
     {
-    case SCMP_CMP_NE: return x != a->value;
-    case SCMP_CMP_LT: return x < a->value;
-    case SCMP_CMP_LE: return x <= a->value;
-    case SCMP_CMP_EQ: return x == a->value;
-    case SCMP_CMP_GE: return x >= a->value;
-    case SCMP_CMP_GT: return x > a->value;
-    case SCMP_CMP_MASKED_EQ: return (x & a->value) == a->value_two;
+    case SCMP_CMP_NE: return x != v;
+    case SCMP_CMP_LT: return x < v;
+    case SCMP_CMP_LE: return x <= v;
+    case SCMP_CMP_EQ: return x == v;
+    case SCMP_CMP_GE: return x >= v;
+    case SCMP_CMP_GT: return x > v;
+    case SCMP_CMP_MASKED_EQ: return (x & v) == v2;
     default: return false;
     }
 }
 
-int
-seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6])
+/* The strongest of the rules numbered NR that match (ARGS NULL: every one
+ * does), over BEST. */
+static int
+decide_among (const struct moat_seccomp *sc, int nr, const uint64_t args[6], uint64_t mask, int best)
 {
-  int best = -1;
-  if (sc->first_rule && (nr < 0 || nr >= sc->n_first))
-    return -1;   /* no rule for it */
-  for (size_t i = sc->first_rule ? (size_t) sc->first_rule[nr] : 0; i < sc->n_rules;
-       i = sc->first_rule ? (size_t) sc->next_rule[i] : i + 1)
+  /* The index holds the native numbers; libseccomp's pseudo numbers (< 0)
+   * are found by a scan: only an i386 or x32 call of a name x86_64 lacks
+   * comes here. */
+  bool indexed = sc->first_rule && nr >= 0;
+  if (indexed && nr >= sc->n_first)
+    return best;
+  for (size_t i = indexed ? (size_t) sc->first_rule[nr] : 0; i < sc->n_rules;
+       i = indexed ? (size_t) sc->next_rule[i] : i + 1)
     {
       const struct sc_rule *r = &sc->rules[i];
       if (r->nr != nr)
         continue;
       bool all = true;
-      for (size_t k = 0; k < r->n_args && all; k++)
-        all = arg_matches (&r->args[k], args);
+      for (size_t k = 0; args && k < r->n_args && all; k++)
+        all = arg_matches (&r->args[k], args, mask);
       if (all && (best < 0 || r->action > sc->rules[best].action))
         best = (int) i;
     }
   return best;
+}
+
+int
+seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6])
+{
+  return decide_among (sc, nr, args, ~0ULL, -1);
+}
+
+int
+seccomp_index_len (const struct moat_seccomp *sc)
+{
+  int max = -1;
+  for (size_t i = 0; i < sc->n_rules; i++)
+    if (sc->rules[i].nr > max)
+      max = sc->rules[i].nr;
+  return max >= 0 && max < 65536 ? max + 1 : 0;
+}
+
+void
+seccomp_index (struct moat_seccomp *sc, int32_t *first, int32_t *next, int n_first)
+{
+  for (int n = 0; n < n_first; n++)
+    first[n] = -1;
+  for (size_t i = sc->n_rules; i-- > 0;)   /* pushed in reverse: each chain in policy order */
+    if (sc->rules[i].nr >= 0 && sc->rules[i].nr < n_first)
+      {
+        next[i] = first[sc->rules[i].nr];
+        first[sc->rules[i].nr] = (int32_t) i;
+      }
+  sc->first_rule = first;
+  sc->next_rule = next;
+  sc->n_first = n_first;
+}
+
+uint32_t
+seccomp_call_abi (uint32_t arch, int nr)
+{
+  if (arch == SCMP_ARCH_X86_64 && ((uint32_t) nr & 0x40000000u))
+    return SCMP_ARCH_X32;
+  return arch;   /* libseccomp's tokens are the kernel's AUDIT_ARCH_* values */
+}
+
+/* i386's multiplexers: the call their first argument names (net/socket.c,
+ * ipc/syscall.c numbering), as libseccomp demultiplexes rules onto them. */
+static const char *const socketcall_calls[] = {
+  [1] = "socket", [2] = "bind", [3] = "connect", [4] = "listen", [5] = "accept", [6] = "getsockname",
+  [7] = "getpeername", [8] = "socketpair", [9] = "send", [10] = "recv", [11] = "sendto", [12] = "recvfrom",
+  [13] = "shutdown", [14] = "setsockopt", [15] = "getsockopt", [16] = "sendmsg", [17] = "recvmsg",
+  [18] = "accept4", [19] = "recvmmsg", [20] = "sendmmsg",
+};
+static const char *const ipc_calls[] = {
+  [1] = "semop", [2] = "semget", [3] = "semctl", [4] = "semtimedop", [11] = "msgsnd", [12] = "msgrcv",
+  [13] = "msgget", [14] = "msgctl", [21] = "shmat", [22] = "shmdt", [23] = "shmget", [24] = "shmctl",
+};
+
+/* The rules' number for a name, cached: libseccomp's lookup is a scan.
+ * 0 (read, never one of these names) means not looked up yet; the
+ * supervisor's answering threads may race here, each storing the same. */
+static int
+key_of (const char *name, int *cache)
+{
+  int k = __atomic_load_n (cache, __ATOMIC_RELAXED);
+  if (k == 0)
+    {
+      k = seccomp_syscall_resolve_name (name);
+      __atomic_store_n (cache, k, __ATOMIC_RELAXED);
+    }
+  return k;
+}
+
+int
+seccomp_decide_abi (const struct moat_seccomp *sc, uint32_t abi, int key, const uint64_t args[6])
+{
+  bool narrow = abi == SCMP_ARCH_X86 || abi == SCMP_ARCH_X32;
+  uint64_t mask = narrow ? 0xffffffffULL : ~0ULL;
+  int best = decide_among (sc, key, args, mask, -1);
+  if (abi != SCMP_ARCH_X86)
+    return best;
+  static int socketcall_key, ipc_key, sub_keys[2][25];
+  const char *const *calls = NULL;
+  size_t ncalls = 0;
+  int *keys = NULL;
+  if (key == key_of ("socketcall", &socketcall_key))
+    calls = socketcall_calls, ncalls = ARRAY_SIZE (socketcall_calls), keys = sub_keys[0];
+  else if (key == key_of ("ipc", &ipc_key))
+    calls = ipc_calls, ncalls = ARRAY_SIZE (ipc_calls), keys = sub_keys[1];
+  uint32_t call = (uint32_t) args[0];
+  if (calls == NULL || call >= ncalls || calls[call] == NULL)
+    return best;
+  return decide_among (sc, key_of (calls[call], &keys[call]), NULL, mask, best);
+}
+
+bool
+seccomp_rule_loses_args_on_x86 (const struct moat_seccomp *sc, const struct sc_rule *r)
+{
+  bool x86 = false;
+  for (size_t i = 0; i < sc->n_arches; i++)
+    x86 |= sc->arches[i] == SCMP_ARCH_X86;
+  if (!x86 || r->n_args == 0)
+    return false;
+  for (size_t i = 0; i < ARRAY_SIZE (socketcall_calls); i++)
+    if (socketcall_calls[i] && strcmp (socketcall_calls[i], r->name) == 0)
+      return true;
+  for (size_t i = 0; i < ARRAY_SIZE (ipc_calls); i++)
+    if (ipc_calls[i] && strcmp (ipc_calls[i], r->name) == 0)
+      return true;
+  return false;
+}
+
+int
+seccomp_verdict (const struct sock_fprog *prog, const struct seccomp_data *d, enum sc_action *act, uint32_t *eno)
+{
+  uint32_t ret;
+  if (seccomp_simulate (prog, d, &ret) < 0)
+    return -1;
+  *eno = 0;
+  switch (ret & SECCOMP_RET_ACTION_FULL)
+    {
+    case SECCOMP_RET_ALLOW: *act = SC_ALLOW; break;
+    case SECCOMP_RET_LOG: *act = SC_LOG; break;
+    case SECCOMP_RET_TRACE: *act = SC_TRACE; *eno = ret & SECCOMP_RET_DATA; break;
+    case SECCOMP_RET_USER_NOTIF: *act = SC_NOTIFY; break;
+    case SECCOMP_RET_ERRNO: *act = SC_ERRNO; *eno = ret & SECCOMP_RET_DATA; break;
+    case SECCOMP_RET_TRAP: *act = SC_TRAP; break;
+    case SECCOMP_RET_KILL_THREAD: *act = SC_KILL_THREAD; break;
+    default: *act = SC_KILL_PROCESS; break;   /* KILL_PROCESS, or what the kernel takes as it */
+    }
+  return 0;
 }
 
 /* A classic-BPF interpreter for the instructions a seccomp filter may use

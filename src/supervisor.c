@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
@@ -459,7 +460,7 @@ struct name_cache
   uint32_t arch;
   char *name[NAME_SLOTS];
   const char *spec[NAME_SLOTS];   /* argument shape, from arg_specs */
-  int native[NAME_SLOTS];
+  int native[NAME_SLOTS];         /* the rules' number for the name (syscall_name's KEY) */
   uint8_t paths[NAME_SLOTS];      /* which arguments are strings to read */
   bool known[NAME_SLOTS];
 };
@@ -491,12 +492,16 @@ struct call_rec
   int32_t tid, tgid, nspid, nr;
   uint32_t arch, eno;
   int32_t sig;
-  uint8_t action, has_rule, nstr, pad;
+  uint8_t action, has_rule, nstr, flags;   /* CALL_* */
   uint64_t source;                /* the rule's place in the policy */
   uint64_t args[6];
   char comm[32];
 };
 #define CALL_MAX (sizeof (struct call_rec) + 6 * (12 + STRING_MAX))
+/* The compiled filter's answer (the one enforced) matches none of the
+ * rules as moat reads them, nor the default: the record names no rule
+ * rather than a wrong one. */
+#define CALL_UNATTRIBUTED 1
 
 struct sup;
 
@@ -622,22 +627,29 @@ task_lookup (struct listener *l, pid_t tid, struct task_info *out)
   *out = t;
 }
 
-/* NAMES: the thread's cache, one per arch. *PATHS: spec_path_mask. */
+/* NAMES: the thread's cache, one per ABI (x86_64, x86, x32: each its own
+ * table, an x32 number never lands in the x86_64 slot of the same low
+ * bits). ARCH and NR as the kernel reports them. *KEY: the rules' number
+ * for the name (seccomp_decide_abi); INT_MIN, which no rule has, for a
+ * number libseccomp does not know. *PATHS: spec_path_mask. */
 static const char *
-syscall_name (struct name_cache *names, uint32_t arch, int nr, int *native, const char **spec, uint8_t *paths)
+syscall_name (struct name_cache *names, uint32_t arch, int nr, int *key, const char **spec, uint8_t *paths)
 {
-  int slot = arch == SCMP_ARCH_X86_64 ? 0 : arch == SCMP_ARCH_X86 ? 1 : arch == SCMP_ARCH_X32 ? 2 : -1;
+  uint32_t abi = seccomp_call_abi (arch, nr);
+  int slot = abi == SCMP_ARCH_X86_64 ? 0 : abi == SCMP_ARCH_X86 ? 1 : abi == SCMP_ARCH_X32 ? 2 : -1;
   struct name_cache *c = slot >= 0 ? &names[slot] : NULL;
-  int idx = (int) ((unsigned) nr & ~0x40000000u);   /* x32 numbers carry a high bit */
+  int idx = abi == SCMP_ARCH_X32 ? (int) ((unsigned) nr & ~0x40000000u) : nr;
   if (c && idx >= 0 && idx < NAME_SLOTS && c->known[idx])
     {
-      *native = c->native[idx];
+      *key = c->native[idx];
       *spec = c->spec[idx];
       *paths = c->paths[idx];
       return c->name[idx];
     }
-  char *name = seccomp_syscall_resolve_num_arch (arch, nr);
-  *native = name ? seccomp_syscall_resolve_name (name) : nr;
+  char *name = seccomp_syscall_resolve_num_arch (abi, nr);
+  *key = name ? seccomp_syscall_resolve_name (name) : INT_MIN;
+  if (*key == __NR_SCMP_ERROR)
+    *key = INT_MIN;
   *spec = arg_spec_lookup (name);
   *paths = spec_path_mask (*spec);
   if (c && idx >= 0 && idx < NAME_SLOTS)
@@ -645,11 +657,12 @@ syscall_name (struct name_cache *names, uint32_t arch, int nr, int *native, cons
       c->known[idx] = true;
       c->name[idx] = name;
       c->spec[idx] = *spec;
-      c->native[idx] = *native;
+      c->native[idx] = *key;
       c->paths[idx] = *paths;
       return name;
     }
-  /* Uncached (another arch): kept for the life of the supervisor, rare. */
+  /* Uncached (another arch, or a number past the table): kept for the
+   * life of the supervisor, rare. */
   return name;
 }
 
@@ -780,10 +793,10 @@ format_call (struct jbuf *j, const struct call_rec *r, const char *strs, size_t 
       strs += 12 + len + 1;
       slen -= 12 + len + 1;
     }
-  int native;
+  int key;
   const char *spec;
   uint8_t paths;
-  const char *name = syscall_name (names, r->arch, r->nr, &native, &spec, &paths);
+  const char *name = syscall_name (names, r->arch, r->nr, &key, &spec, &paths);
   char tbuf[48];
   struct timespec ts = { (time_t) r->sec, (long) r->nsec };
   audit_time_at (&ts, tbuf, sizeof tbuf);
@@ -801,7 +814,7 @@ format_call (struct jbuf *j, const struct call_rec *r, const char *strs, size_t 
   jb_str (j, "comm", r->comm);
   jb_str (j, "syscall", name ? name : "?");
   jb_int (j, "nr", r->nr);
-  jb_str (j, "arch", arch_name (r->arch));
+  jb_str (j, "arch", arch_name (seccomp_call_abi (r->arch, r->nr)));
   decode_set_preread (pre, npre);
   (void) decode_args_spec (j, spec, r->args, 0);
   decode_set_preread (NULL, 0);
@@ -817,7 +830,9 @@ format_call (struct jbuf *j, const struct call_rec *r, const char *strs, size_t 
     }
   if (r->sig)
     jb_str (j, "signal", r->sig == SIGSYS ? "SIGSYS" : "SIGKILL");
-  if (r->has_rule)
+  if (r->flags & CALL_UNATTRIBUTED)
+    jb_str (j, "rule", "unknown");
+  else if (r->has_rule)
     {
       char rb[48];
       jb_str (j, "rule", sc_source_label ((size_t) r->source, rb, sizeof rb));
@@ -962,6 +977,52 @@ capture_strings (struct listener *l, struct call_rec *r, uint8_t paths, pid_t pi
   return at - sizeof *r;
 }
 
+struct name_cache *
+supervisor_names_new (void)
+{
+  return xmalloc0 (3 * sizeof (struct name_cache));
+}
+
+void
+supervisor_names_free (struct name_cache *names)
+{
+  if (names)
+    names_free (names);
+  free (names);
+}
+
+void
+supervisor_decide (const struct moat_seccomp *sc, const struct sock_fprog *enforce, struct name_cache *names,
+                   const struct seccomp_data *d, struct sup_decision *out)
+{
+  /* The name in the caller's ABI's own table. */
+  out->abi = seccomp_call_abi (d->arch, d->nr);
+  out->name = syscall_name (names, d->arch, d->nr, &out->key, &out->spec, &out->paths);
+  uint64_t raw[6];
+  for (int i = 0; i < 6; i++)
+    raw[i] = d->args[i];
+  /* The verdict is the compiled filter's, run on the very data the kernel
+   * ran the audit filter on: the two cannot disagree whatever the ABI, the
+   * registers' high bits or libseccomp's way with a rule. The rule is
+   * named only when moat's own reading of the rules gives that verdict. */
+  out->rule = seccomp_decide_abi (sc, out->abi, out->key, raw);
+  out->act = out->rule >= 0 ? sc->rules[out->rule].action : sc->default_action;
+  out->eno = out->rule >= 0 ? sc->rules[out->rule].errno_ret : sc->default_errno;
+  out->unattributed = false;
+  if (enforce == NULL)
+    return;
+  enum sc_action v;
+  uint32_t ve;
+  if (seccomp_verdict (enforce, d, &v, &ve) < 0)
+    v = SC_ERRNO, ve = EPERM;   /* never for a program libseccomp made: refuse */
+  if (v != out->act || ((v == SC_ERRNO || v == SC_TRACE) && ve != out->eno))
+    {
+      out->unattributed = true;
+      out->act = v;
+      out->eno = ve;
+    }
+}
+
 /* Answer one notification. Returns -1 when RECV failed (errno says why). */
 static int
 handle_one (struct listener *l)
@@ -974,18 +1035,21 @@ handle_one (struct listener *l)
   const struct seccomp_data *d = &l->req->data;
   const struct moat_seccomp *sc = s->a->sc;
 
-  /* The name for the caller's arch; the rule set is keyed by native numbers. */
-  int native_nr;
-  const char *spec;
-  uint8_t paths;
-  (void) syscall_name (l->names, d->arch, d->nr, &native_nr, &spec, &paths);
+  struct sup_decision dec;
+  supervisor_decide (sc, s->a->enforce, l->names, d, &dec);
+  uint8_t paths = dec.paths;
+  enum sc_action act = dec.act;
+  uint32_t eno = dec.eno;
+  int rule = dec.rule;
   struct call_rec *r = (struct call_rec *) (void *) l->cap;
   memset (r, 0, sizeof *r);
+  /* An i386 call (int $0x80, even from a 64-bit process) runs on the low
+   * 32 bits of each register: the record shows, and the strings are read
+   * at, what the kernel will use. */
   for (int i = 0; i < 6; i++)
-    r->args[i] = d->args[i];
-  int rule = seccomp_decide (sc, native_nr, r->args);
-  enum sc_action act = rule >= 0 ? sc->rules[rule].action : sc->default_action;
-  uint32_t eno = rule >= 0 ? sc->rules[rule].errno_ret : sc->default_errno;
+    r->args[i] = dec.abi == SCMP_ARCH_X86 ? (uint32_t) d->args[i] : d->args[i];
+  if (dec.unattributed)
+    r->flags |= CALL_UNATTRIBUTED;
 
   struct task_info t;
   task_lookup (l, (pid_t) l->req->pid, &t);
@@ -1062,7 +1126,10 @@ handle_one (struct listener *l)
     case SC_TRAP:
     case SC_KILL_THREAD:
     case SC_KILL_PROCESS:
-      syscall (SYS_tgkill, t.tgid, t.tid, sig);
+      /* The caller still waits in the call (so its tid is not free to be
+       * reused by a process of the host) or the signal goes nowhere. */
+      if (ioctl (lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &l->req->id) == 0)
+        syscall (SYS_tgkill, t.tgid, t.tid, sig);
       l->resp->error = -ENOSYS;
       break;
     case SC_TRACE:
@@ -1895,25 +1962,19 @@ args_own (const struct supervisor_args *a)
       /* The rules by syscall number, for seccomp_decide on every call:
        * scanning all of them (350 for the default policy, 20 KB) cost more
        * than the rest of taking a call down. */
-      int max = -1;
-      for (size_t i = 0; i < c->n_rules; i++)
-        if (c->rules[i].nr > max)
-          max = c->rules[i].nr;
-      if (max >= 0 && max < 65536)
-        {
-          c->first_rule = ar_alloc (&ar, ((size_t) max + 1) * sizeof *c->first_rule);
-          c->next_rule = ar_alloc (&ar, (c->n_rules ? c->n_rules : 1) * sizeof *c->next_rule);
-          for (int n = 0; n <= max; n++)
-            c->first_rule[n] = -1;
-          for (size_t i = c->n_rules; i-- > 0;)   /* pushed in reverse: each chain in policy order */
-            if (c->rules[i].nr >= 0)
-              {
-                c->next_rule[i] = c->first_rule[c->rules[i].nr];
-                c->first_rule[c->rules[i].nr] = (int32_t) i;
-              }
-          c->n_first = max + 1;
-        }
+      int n_first = seccomp_index_len (c);
+      if (n_first > 0)
+        seccomp_index (c, ar_alloc (&ar, (size_t) n_first * sizeof *c->first_rule),
+                       ar_alloc (&ar, (c->n_rules ? c->n_rules : 1) * sizeof *c->next_rule), n_first);
       o->sc = c;
+      if (a->enforce && a->enforce->len)
+        {
+          struct sock_fprog *e = ar_dup (&ar, a->enforce, sizeof *a->enforce);
+          e->filter = ar_dup (&ar, a->enforce->filter, a->enforce->len * sizeof *a->enforce->filter);
+          o->enforce = e;
+        }
+      else
+        o->enforce = NULL;
       if (a->agent_path == sc->listener_path)
         o->agent_path = c->listener_path;
     }

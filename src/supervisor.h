@@ -24,6 +24,10 @@ struct supervisor_args
   const char *id;
   const char *policy;               /* name shown in records */
   const struct moat_seccomp *sc;
+  /* sc compiled with its own actions (audit off): run on every call the
+   * kernel hands over, its answer is what the call gets. NULL: the rules
+   * as moat reads them decide. */
+  const struct sock_fprog *enforce;
   int log_fd;                       /* the audit log, O_APPEND */
   int spool_fd;                     /* its spool (spool.h), locked; -1: none */
   const char *spool_path;           /* removed once emptied */
@@ -45,6 +49,31 @@ struct supervisor_args
   void (*drop) (void *arg);
   void *drop_arg;
 };
+
+/* The decision on one call the kernel handed over, exactly as a listener
+ * makes it: the verdict ENFORCE gives (the compiled filter with the
+ * policy's own actions; NULL: the rules as moat reads them), the rule
+ * moat's reading names for it, the call's ABI (libseccomp's token) and its
+ * name in that ABI's table. Exposed for the differential test. */
+struct name_cache;
+struct seccomp_data;
+struct sup_decision
+{
+  enum sc_action act;
+  uint32_t eno;
+  int rule;                 /* -1: the default action */
+  bool unattributed;        /* the verdict matches neither a rule nor the default: no rule named */
+  uint32_t abi;
+  const char *name;         /* NULL: a number libseccomp does not know */
+  int key;
+  const char *spec;
+  uint8_t paths;
+};
+/* NAMES: a cache per ABI, from supervisor_names_new. */
+struct name_cache *supervisor_names_new (void);
+void supervisor_names_free (struct name_cache *names);
+void supervisor_decide (const struct moat_seccomp *sc, const struct sock_fprog *enforce, struct name_cache *names,
+                        const struct seccomp_data *d, struct sup_decision *out);
 
 /* Start the supervisor; returns its pid (it is not our child once started)
  * once it is listening: no fork of the container can slip past it. */

@@ -156,6 +156,13 @@ t_like "policy test: read under strict is allowed, by its rule" "$(MA policy tes
 t_like "policy test with an argument: socket(AF_UNIX) under default" \
   "$(MA policy test "$POL/default.json" --syscall socket --arg 0=1)" "socket\(0x1, .*\) on x86_64: allow"
 t_like "policy test on x86 (32-bit)" "$(MA policy test "$POL/default.json" --syscall getpid --arch x86)" "on x86: allow"
+# every ABI as the kernel reports it: x32 with x86_64's arch and the x32
+# bit; i386's socket calls on their direct syscall, and socketcall(2)
+t_like "policy test on x32" "$(MA policy test "$POL/default.json" --syscall mkdir --arch x32)" "^mkdir\(.*\) on x32: allow, by syscalls"
+t_like "policy test on x86: socket(AF_INET) is its direct syscall" \
+  "$(MA policy test "$POL/default.json" --syscall socket --arg 0=2 --arch x86)" "on x86: allow, by syscalls"
+t_like "policy test on x86: socketcall(SYS_SOCKET) by socket's rule" \
+  "$(MA policy test "$POL/default.json" --syscall socketcall --arg 0=1 --arch x86)" "on x86: allow, by syscalls"
 for sc in mkdir unshare clone socket ptrace mount personality reboot; do
   for p in default strict audit-all; do
     MA policy test "$POL/$p.json" --syscall $sc >/dev/null 2>&1 || { not_ok "policy test $p $sc: moat's reading differs from the filter"; continue 2; }

@@ -267,6 +267,58 @@ t_is "no agent listening: the start fails" "$RC" 1
 t_like "naming the listenerPath" "$OUT" "listenerPath .*agent.sock.*connect"
 t_fails "and nothing is left" test -e "$ROOT/sc-noagent"
 
+# One verdict in every ABI. The supervisor decides again what each call it
+# is handed gets; it must answer as the kernel's filter would, for x32
+# calls (the kernel reports them with x86_64's arch and the 0x40000000 bit)
+# and i386 ones (int $0x80, here from a 64-bit process whose registers'
+# high words are set: the kernel runs the call on the low words), and
+# record each under its own ABI's name.
+seccomp '{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],"syscalls":[{"names":["mkdir","mkdirat","unshare"],"action":"SCMP_ACT_ERRNO"},{"names":["socket"],"action":"SCMP_ACT_ERRNO","errnoRet":97,"args":[{"index":0,"value":40,"op":"SCMP_CMP_EQ"}]}]}'
+cat > "$B/rootfs/bin/abi.sh" <<'EOF'
+#!/bin/sh
+/bin/workload syscall-nr 0x40000053 s:/tmp/x32dir 0755
+/bin/workload syscall mkdir s:/tmp/after 0755
+/bin/workload syscall32 39 s:/tmp/i386dir 0755
+/bin/workload syscall32 359 0x100000028 1 0
+/bin/workload exists /tmp/after && echo CREATED /tmp/after
+/bin/workload exists /tmp/i386dir && echo CREATED /tmp/i386dir
+exit 0
+EOF
+chmod 755 "$B/rootfs/bin/abi.sh"
+setargs "$B" /bin/abi.sh
+OUT=$(run_in sc-abi)
+t_like "x32 mkdir is refused" "$OUT" "^0x40000053 = -1 EPERM$"
+t_like "... and the native mkdir after it still is (not answered from the x32 call's slot)" "$OUT" "^mkdir = -1 EPERM$"
+t_like "i386 mkdir is refused" "$OUT" "^39 = -1 EPERM$"
+t_like "i386 socket(AF_VSOCK) with the high word set is refused as the filter says" "$OUT" "^359 = -1 EAFNOSUPPORT$"
+t_unlike "nothing was created" "$OUT" "CREATED"
+R=$(log sc-abi)
+t_is "records: each call under its own ABI and name" \
+  "$(jq -r 'select(.kind=="syscall") | "\(.arch) \(.syscall) \(.nr) \(.action) \(.rule)"' <<<"$R")" \
+  "x32 mkdir 1073741907 errno syscalls[0]
+x86_64 mkdir 83 errno syscalls[0]
+x86 mkdir 39 errno syscalls[0]
+x86 socket 359 errno syscalls[1]"
+t_is "the i386 records show what the kernel used: the path and AF_VSOCK" \
+  "$(jq -r 'select(.arch=="x86") | .args.pathname // .args.domain' <<<"$R" | tr '\n' ' ')" "/tmp/i386dir AF_VSOCK "
+
+# Under policies/default.json: an x32 call does not blind the log to the
+# native calls of the same number.
+POLDIR="$(cd "$(dirname "$0")/../policies" && pwd)"
+cfg "$B" 'del(.linux.seccomp)'
+cat > "$B/rootfs/bin/abi.sh" <<'EOF'
+#!/bin/sh
+/bin/workload syscall-nr 0x40000110 0x20000
+/bin/workload syscall unshare 0x20000
+exit 0
+EOF
+OUT=$(A run --policy "$POLDIR/default.json" --bundle "$B" sc-abi2)
+t_like "default.json: native unshare refused after an x32 one" "$OUT" "^unshare = -1 EPERM$"
+t_is "default.json: both recorded by name, each under its ABI" \
+  "$(log sc-abi2 | jq -r 'select(.kind=="syscall" and (.syscall=="unshare" or .nr==1073742096)) | "\(.arch) \(.syscall)"')" \
+  "x32 unshare
+x86_64 unshare"
+
 # bad seccomp input: one clear line with the JSON path, nothing left behind
 bad () {   # bad DESC FILTER PATTERN
   seccomp "$2"

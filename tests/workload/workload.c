@@ -61,6 +61,9 @@
                    raw syscall(2) by name, from the table below
    syscall-nr NR [ARG...]   NR = RET or NR = -1 ENAME, the same by number
                    (NR printed as given: 39, 0x40000027)
+   syscall32 NR [ARG...]    NR = RET or NR = -1 ENAME: an i386 call by
+                   int $0x80 (registers' high words as given; s:TEXT below
+                   4 GiB); at most 5 arguments
    storm THREADS COUNT NAME [ARG...]   storm NAME ok=N[ ENAME=M...];
                    storm total=T.  THREADS pthreads (1..1024) start
                    together and each makes the call COUNT times
@@ -1213,6 +1216,49 @@ cmd_syscall_nr (int argc, char **argv)
   return syscall_report (argv[1], nr, argc - 2, argv + 2);
 }
 
+/* An i386 call through int $0x80 from this 64-bit program, with the
+   registers as given (their high words too: the kernel runs the call on
+   the low words, a filter may look at all of them).  Strings go to memory
+   below 4 GiB, where a 32-bit pointer reaches.  Five arguments at most.  */
+static int
+cmd_syscall32 (int argc, char **argv)
+{
+  long nr, a[5] = { 0 };
+  if (!parse_sysarg_number (argv[1], &nr))
+    bad_arg ("bad number: %s", argv[1]);
+  if (argc - 2 > 5)
+    bad_arg ("at most 5 arguments through int $0x80");
+  for (int i = 0; i < argc - 2; i++)
+    {
+      char *s = argv[i + 2];
+      if (strncmp (s, "s:", 2) == 0)
+        {
+          size_t len = strlen (s + 2) + 1;
+          char *low = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+          if (low == MAP_FAILED)
+            die ("mmap MAP_32BIT");
+          memcpy (low, s + 2, len);
+          a[i] = (long) (uintptr_t) low;
+        }
+      else if (!parse_sysarg_number (s, &a[i]))
+        bad_arg ("bad argument: %s", s);
+    }
+  fflush (stdout);
+  long ret;
+  __asm__ volatile ("int $0x80"
+                    : "=a"(ret)
+                    : "a"(nr), "b"(a[0]), "c"(a[1]), "d"(a[2]), "S"(a[3]), "D"(a[4])
+                    : "memory", "r8", "r9", "r10", "r11");
+  int r = (int) ret;
+  if (r < 0 && r > -4096)
+    {
+      printf ("%s = -1 %s\n", argv[1], errno_name (-r));
+      return 1;
+    }
+  printf ("%s = %d\n", argv[1], r);
+  return 0;
+}
+
 /* errno values are below 4096 (the kernel's -MAX_ERRNO), so outcomes fit
    in 16 bits: 0 for success, else the errno.  */
 #define MAX_OUTCOME 4096
@@ -1753,6 +1799,7 @@ static const struct command
   { "snatch-fds SECONDS STOPFILE MARKER", 3, 3, cmd_snatch_fds },
   { "syscall NAME [ARG...]", 1, -1, cmd_syscall },
   { "syscall-nr NR [ARG...]", 1, -1, cmd_syscall_nr },
+  { "syscall32 NR [ARG...]", 1, 6, cmd_syscall32 },
   { "storm THREADS COUNT NAME [ARG...]", 3, -1, cmd_storm },
   { "getpid-loop N", 1, 1, cmd_getpid_loop }, { "segv", 0, 0, cmd_segv },
   { "segv-write", 0, 0, cmd_segv_write }, { "ud2", 0, 0, cmd_ud2 },

@@ -27,6 +27,7 @@
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -440,6 +441,16 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     return -1;
   a.cg_entry = c->cgroup_path ? &cge : NULL;
 
+  /* The init is not dumpable until the workload's execve (which resets
+   * it), as runc's is: a process of the container (one `moat exec` put in
+   * a created container, or a sibling in a shared pid namespace) could
+   * otherwise take its fds with pidfd_getfd (its seccomp listener, its
+   * sockets to the supervisor and to `moat start`) in the moment between
+   * its capabilities going down to theirs and its execve. The supervisor,
+   * forked later, inherits this too. Rootless stays dumpable: the init's
+   * /proc/PID/uid_map would then be root's, not the user's, to write. */
+  if (geteuid () == 0 && prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return moat_error_set (err, errno, "prctl PR_SET_DUMPABLE");
   struct ns_saved saved;
   bool in_v2 = false;
   int r = ns_parent_prepare (cfg, &saved, err);

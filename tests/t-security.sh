@@ -124,5 +124,23 @@ t_is "... and the moat binary is unchanged" "$(sha256sum < "$COPY")" "$SUM_COPY"
 diag "$(sort "$TMP/snatch-exe3.out" | uniq -c | head -n 5)"
 MC delete --force sec-x3 >/dev/null 2>&1
 
+# The init in the moment between its capabilities going down to the
+# container's and its execve, attacked by a process `moat exec` put into
+# the created container: under a policy that allows pidfd_getfd (audit-all
+# allows and logs everything), it tries every fd of pid 1 while `moat
+# start` runs. Before: the seccomp listener and the sockets to the
+# supervisor and to `moat start` were taken.
+IN="$TMP/in"
+mkbundle "$IN" /bin/workload sleep 30
+MC create --policy "$POL/audit-all.json" --bundle "$IN" sec-i1
+MC exec -d sec-i1 /bin/workload snatch-init 30 /tmp/stop >"$TMP/snatch-init.out" 2>&1
+for _ in $(seq 100); do grep -q '^ready' "$TMP/snatch-init.out" 2>/dev/null && break; sleep 0.1; done
+MC start sec-i1
+touch "$IN/rootfs/tmp/stop"
+for _ in $(seq 100); do grep -q '^took' "$TMP/snatch-init.out" 2>/dev/null && break; sleep 0.1; done
+t_like "no fd of the init could be taken while it became the workload" "$(tail -n 1 "$TMP/snatch-init.out")" "^took 0 of"
+diag "$(head -n 3 "$TMP/snatch-init.out")"
+MC delete --force sec-i1 >/dev/null 2>&1
+
 t_is "no container left" "$(M list -q)" ""
 t_done

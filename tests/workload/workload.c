@@ -56,6 +56,8 @@
                    /proc/PID/exe taken from a new process; held N wrote M
    snatch-fds SECONDS STOPFILE MARKER  LEAK/ESCAPED lines; looked at N fds[,
                    no leak]
+   snatch-init SECONDS STOPFILE  ready; TOOK init fd N: TARGET (5 at most); took N
+                   of the init's fds in M tries
    syscall NAME [ARG...]    NAME = RET (exit 0) or NAME = -1 ENAME (exit 1;
                    ENAME from strerrorname_np, e.g. EPERM, or E<n>); one
                    raw syscall(2) by name, from the table below
@@ -905,6 +907,42 @@ cmd_snatch_exe (int argc, char **argv)
     }
   printf ("held %d wrote %d\n", n, wrote);
   return wrote ? 1 : 0;
+}
+
+/* The init's fds, taken with pidfd_getfd while `moat start` turns it into
+   the workload (same uid, and once its capabilities are the container's,
+   no CAP_SYS_PTRACE needed if it is dumpable).  */
+static int
+cmd_snatch_init (int argc, char **argv)
+{
+  (void) argc;
+  double end = now_mono () + parse_seconds (argv[1]);
+  long got = 0, tries = 0;
+  puts ("ready");
+  fflush (stdout);
+  while (!snatch_should_stop (argv[2], end))
+    {
+      int pfd = (int) syscall (SYS_pidfd_open, (pid_t) 1, 0);
+      if (pfd < 0)
+        continue;
+      for (int n = 3; n < 16; n++)
+        {
+          tries++;
+          int fd = (int) syscall (SYS_pidfd_getfd, pfd, n, 0);
+          if (fd < 0)
+            continue;
+          char link[64], target[256];
+          snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+          ssize_t len = readlink (link, target, sizeof target - 1);
+          target[len > 0 ? len : 0] = '\0';
+          if (got++ < 5)
+            printf ("TOOK init fd %d: %s\n", n, target);
+          close (fd);
+        }
+      close (pfd);
+    }
+  printf ("took %ld of the init's fds in %ld tries\n", got, tries);
+  return got ? 1 : 0;
 }
 
 /* A directory of another process, taken through /proc/PID/fd/N or
@@ -1797,6 +1835,7 @@ static const struct command
   { "overwrite-exe PID", 1, 1, cmd_overwrite_exe },
   { "snatch-exe SECONDS STOPFILE", 2, 2, cmd_snatch_exe },
   { "snatch-fds SECONDS STOPFILE MARKER", 3, 3, cmd_snatch_fds },
+  { "snatch-init SECONDS STOPFILE", 2, 2, cmd_snatch_init },
   { "syscall NAME [ARG...]", 1, -1, cmd_syscall },
   { "syscall-nr NR [ARG...]", 1, -1, cmd_syscall_nr },
   { "syscall32 NR [ARG...]", 1, 6, cmd_syscall32 },

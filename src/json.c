@@ -81,28 +81,7 @@ json_path_index (const char *parent, size_t index)
 char *
 json_printable (const char *s)
 {
-  const size_t max = 128;
-  if (s == NULL)
-    return xstrdup ("(null)");
-  size_t n = strlen (s);
-  bool cut = n > max;
-  if (cut)
-    n = max;
-  char *r = xmalloc0 (n * 4 + 4);
-  char *o = r;
-  for (size_t i = 0; i < n; i++)
-    {
-      unsigned char c = (unsigned char) s[i];
-      if (c < 0x20 || c == 0x7f)
-        o += sprintf (o, "\\x%02x", c);
-      else
-        *o++ = (char) c;
-    }
-  if (cut)
-    memcpy (o, "...", 4);
-  else
-    *o = '\0';
-  return r;
+  return str_printable_n (s, 128);
 }
 
 const char *

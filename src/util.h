@@ -38,6 +38,19 @@ void *xrealloc (void *p, size_t n);
 char *xstrdup (const char *s);
 char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
+/* A copy of S fit to be quoted in a message, which ends up on a terminal
+ * and as one line of a log: C0 controls, DEL, C1 controls (U+0080..U+009F)
+ * and bytes that are not valid UTF-8 are written \xNN, so a container id,
+ * capability name or path from user input can neither move the cursor,
+ * retitle the terminal nor start a line of its own.  With MAX non-zero,
+ * cut after MAX bytes of S with "..." appended.  NULL gives "(null)".
+ * Malloc'd; errno is left as it was. */
+char *str_printable_n (const char *s, size_t max);
+static inline char *str_printable (const char *s) { return str_printable_n (s, 0); }
+/* The same into OUT (OUTSZ bytes, NUL-terminated; S is cut to fit), without
+ * allocating.  Returns the length written. */
+size_t str_printable_buf (char *out, size_t outsz, const char *s);
+
 /* Read a whole file (at most max bytes; 0 = no limit) into a NUL-terminated
  * buffer. dirfd may be AT_FDCWD. */
 int read_file_at (int dirfd, const char *path, char **out, size_t *len, size_t max, moat_error **err);

@@ -973,9 +973,14 @@ config_load (const char *bundle, struct moat_config **out, moat_error **err)
   cleanup_error moat_error *rerr = NULL;
   if (read_file_at (-100 /* AT_FDCWD */, path, &text, &len, CONFIG_MAX_SIZE, &rerr) < 0)
     {
+      cleanup_free char *shown = str_printable (path);
       if (rerr && rerr->errnum == EFBIG)
-        return moat_error_set (err, 0, "%s: larger than %u bytes", path, CONFIG_MAX_SIZE);
-      return moat_error_set (err, rerr ? rerr->errnum : EIO, "%s", path);
+        return moat_error_set (err, 0, "%s: larger than %u bytes", shown, CONFIG_MAX_SIZE);
+      /* Not a regular file (a FIFO, a device): read_file_at's message
+       * names the file and says what it is instead. */
+      if (rerr && rerr->errnum == 0 && rerr->msg)
+        return moat_error_set (err, 0, "%s", rerr->msg);
+      return moat_error_set (err, rerr ? rerr->errnum : EIO, "%s", shown);
     }
   return config_parse_len (text, len, path, out, err);
 }

@@ -101,7 +101,9 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
       const struct moat_namespace *n = &cfg->ns[t];
       if (!n->present || n->path == NULL)
         continue;
-      cleanup_close int fd = open (n->path, O_RDONLY | O_CLOEXEC);
+      /* O_NONBLOCK: a FIFO given as a namespace path must not block
+       * create (the fstatfs below refuses it); nsfs ignores the flag. */
+      cleanup_close int fd = open (n->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
       if (fd < 0)
         return moat_error_set (err, errno, "linux.namespaces: %s namespace path `%s`",
                                ns_type_name (t), n->path);
@@ -153,7 +155,8 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
 static int
 setns_path (const char *path, int nstype, const char *what, moat_error **err)
 {
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* Never blocks on a FIFO swapped in since the check (setns refuses it). */
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return moat_error_set (err, errno, "open %s namespace `%s`", what, path);
   if (setns (fd, nstype) < 0)

@@ -298,12 +298,65 @@ read_all (int fd, void *buf, size_t n)
   return (ssize_t) got;
 }
 
+const char *
+file_type_name (mode_t mode)
+{
+  switch (mode & S_IFMT)
+    {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFLNK: return "a symbolic link";
+    default: return "of an unknown type";
+    }
+}
+
+int
+open_regular_at (int dirfd, const char *path, int *out, moat_error **err)
+{
+  /* A FIFO blocks open(2) and read(2) until a writer comes, for ever (a
+   * bundle's config.json -> a FIFO hung create and ignored SIGTERM); a
+   * device may never end, or do something on open.  Symlinks are followed
+   * (runc reads a symlinked config.json): what they point at is what is
+   * checked.  The stat before the open keeps moat from opening a device at
+   * all; O_NONBLOCK makes the open of a FIFO swapped in after it return at
+   * once, and the fstat of what was opened is the check that counts.
+   * (O_NONBLOCK means nothing to a regular file's reads.) */
+  struct stat st;
+  if (fstatat (dirfd, path, &st, 0) == 0 && !S_ISREG (st.st_mode))
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, 0, "`%s`: not a regular file but %s", shown, file_type_name (st.st_mode));
+    }
+  cleanup_close int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "open `%s`", shown);
+    }
+  if (fstat (fd, &st) < 0)
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "stat `%s`", shown);
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, 0, "`%s`: not a regular file but %s", shown, file_type_name (st.st_mode));
+    }
+  *out = steal_fd (&fd);
+  return 0;
+}
+
 int
 read_file_at (int dirfd, const char *path, char **out, size_t *len, size_t max, moat_error **err)
 {
-  cleanup_close int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return moat_error_set (err, errno, "open `%s`", path);
+  cleanup_close int fd = -1;
+  if (open_regular_at (dirfd, path, &fd, err) < 0)
+    return -1;
   size_t cap = 4096, n = 0;
   cleanup_free char *buf = xmalloc0 (cap + 1);
   for (;;)
@@ -318,13 +371,17 @@ read_file_at (int dirfd, const char *path, char **out, size_t *len, size_t max, 
         {
           if (errno == EINTR)
             continue;
-          return moat_error_set (err, errno, "read `%s`", path);
+          cleanup_free char *shown = str_printable (path);
+          return moat_error_set (err, errno, "read `%s`", shown);
         }
       if (r == 0)
         break;
       n += (size_t) r;
       if (max && n > max)
-        return moat_error_set (err, EFBIG, "read `%s`: larger than %zu bytes", path, max);
+        {
+          cleanup_free char *shown = str_printable (path);
+          return moat_error_set (err, EFBIG, "read `%s`: larger than %zu bytes", shown, max);
+        }
     }
   buf[n] = '\0';
   if (len)

@@ -52,7 +52,13 @@ static inline char *str_printable (const char *s) { return str_printable_n (s, 0
 size_t str_printable_buf (char *out, size_t outsz, const char *s);
 
 /* Read a whole file (at most max bytes; 0 = no limit) into a NUL-terminated
- * buffer. dirfd may be AT_FDCWD. */
+ * buffer. dirfd may be AT_FDCWD.  Anything but a regular file (after
+ * symlinks) is refused without blocking: "`PATH`: not a regular file but
+ * a FIFO", errnum 0. */
+/* Open PATH (relative to DIRFD, symlinks followed) for reading, if it is
+ * a regular file: never blocks on a FIFO, never opens a device.  *OUT is
+ * a close-on-exec fd. */
+int open_regular_at (int dirfd, const char *path, int *out, moat_error **err);
 int read_file_at (int dirfd, const char *path, char **out, size_t *len, size_t max, moat_error **err);
 static inline int
 read_file (const char *path, char **out, size_t *len, moat_error **err)
@@ -64,6 +70,9 @@ read_file (const char *path, char **out, size_t *len, moat_error **err)
 int write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode, moat_error **err);
 /* Write a small string to an existing file (cgroup and /proc knobs). */
 int write_file_at (int dirfd, const char *path, const char *data, size_t len, moat_error **err);
+
+/* "a FIFO", "a directory", ... for a message. */
+const char *file_type_name (mode_t mode);
 
 int mkdir_p (const char *path, mode_t mode, moat_error **err);
 

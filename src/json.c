@@ -332,25 +332,19 @@ trim (char *s)
   memmove (s, s + lead, n - lead + 1);
 }
 
-/* yajl's verbose message is three lines: the error, the text around it and
- * a caret.  Keep the first and the text, and say where it is. */
+/* yajl's terse message ("lexical error: invalid char in json text.") and
+ * the line and column.  Never the verbose form: its second line is the
+ * text around the error, and the document may be anything a symlink
+ * points at (a config.json -> /etc/shadow must not print the hashes). */
 static int
 syntax_error (yajl_handle h, const char *text, size_t len, size_t off, const char *docname, moat_error **err)
 {
-  unsigned char *raw = yajl_get_error (h, 1, (const unsigned char *) text, len);
+  unsigned char *raw = yajl_get_error (h, 0, (const unsigned char *) text, len);
   cleanup_free char *msg = xstrdup (raw ? (const char *) raw : "parse error");
   if (raw)
     yajl_free_error (h, raw);
-
-  char *snippet = strchr (msg, '\n');
-  if (snippet)
-    {
-      *snippet++ = '\0';
-      char *nl = strchr (snippet, '\n');
-      if (nl)
-        *nl = '\0';
-      trim (snippet);
-    }
+  /* Only ever one line, but no byte of it past the first newline either. */
+  msg[strcspn (msg, "\n")] = '\0';
   trim (msg);
   size_t n = strlen (msg);
   if (n > 0 && msg[n - 1] == '.')
@@ -369,11 +363,10 @@ syntax_error (yajl_handle h, const char *text, size_t len, size_t off, const cha
       else
         col++;
     }
-  cleanup_free char *shown = json_printable (snippet ? snippet : "");
-  if (*shown)
-    return moat_error_set (err, 0, "%s: malformed JSON: %s at line %zu, column %zu, near `%s`",
-                           docname, msg, line, col, shown);
-  return moat_error_set (err, 0, "%s: malformed JSON: %s at line %zu, column %zu", docname, msg, line, col);
+  cleanup_free char *doc = str_printable (docname);
+  cleanup_free char *shown = str_printable (msg);
+  return moat_error_set (err, 0, "%s: malformed JSON: %s at line %zu, column %zu (byte %zu)", doc, shown, line,
+                         col, off);
 }
 
 int
@@ -416,7 +409,10 @@ json_parse (const char *text, size_t len, const char *docname, yajl_val *out, mo
   else if (st != yajl_status_ok)
     ret = syntax_error (h, text, len, off, b.docname, err);
   else if (b.root == NULL)
-    ret = moat_error_set (err, 0, "%s: malformed JSON: empty document", b.docname);
+    {
+      cleanup_free char *doc = str_printable (b.docname);
+      ret = moat_error_set (err, 0, "%s: malformed JSON: empty document", doc);
+    }
   yajl_free (h);
 
   if (ret < 0)

@@ -5,6 +5,7 @@
 #include "audit.h"
 #include "learn.h"
 #include "seccomp-wall.h"
+#include "state.h"
 #include "util.h"
 
 #include <errno.h>
@@ -366,6 +367,10 @@ cmd_policy (struct global_opts *g, int argc, char **argv)
     {
       if (from == NULL || optind != argc)
         return cmd_usage ("policy", usage_text, from ? "too many arguments" : "generate needs --from-audit ID");
+      /* The id names a state directory and an audit log: checked before
+       * either path is built (`../x` would read outside both). */
+      if (state_validate_id (from, &err) < 0)
+        return cmd_fail (&err);
       /* Without --base: the policy the container ran under, as its state kept it. */
       cleanup_free char *saved = base ? NULL : xasprintf ("%s/%s/policy.json", g->root, from);
       if (saved && access (saved, R_OK) != 0)

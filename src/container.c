@@ -577,6 +577,10 @@ int
 open_container (const char *root, const char *id, bool lock, int *rootfd, int *dirfd,
                 struct moat_state **st, moat_error **err)
 {
+  /* Before anything else, with or without a state root: an id that could
+   * not name a container is refused as such, quoted escaped. */
+  if (state_validate_id (id, err) < 0)
+    return -1;
   if (state_root_open (root, false, rootfd, err) < 0)
     {
       if ((*err)->errnum != ENOENT)

@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "json.h"
 #include "policy.h"
+#include "state.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -36,6 +37,10 @@ rec_list_free (struct rec_list *l)
 static int
 read_records (const char *audit_dir, const char *id, struct rec_list *out, moat_error **err)
 {
+  /* The id becomes a file name: `../x` or `/etc/x` must not reach outside
+   * the audit directory (every reader comes through here). */
+  if (state_validate_id (id, err) < 0)
+    return -1;
   cleanup_free char *path = audit_path (audit_dir, id);
   cleanup_free char *text = NULL;
   size_t len = 0;
@@ -266,6 +271,8 @@ gen_value (const struct gen_ctx *c, yajl_val v)
 int
 learn_generate (const char *audit_dir, const char *id, const char *base, const char *out, moat_error **err)
 {
+  if (state_validate_id (id, err) < 0)
+    return -1;
   cleanup_policy struct moat_policy *p = NULL;
   if (policy_load (base, &p, err) < 0)
     return -1;

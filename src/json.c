@@ -25,10 +25,13 @@ json_error (moat_error **err, const char *docname, const char *path, const char 
   if (r < 0)
     abort ();
   bool has_doc = docname && *docname, has_path = path && *path;
+  /* The document name is a path from the command line or a bundle (JSON
+   * paths come escaped by json_path_key, values by their callers). */
+  cleanup_free char *doc = has_doc ? str_printable (docname) : NULL;
   if (has_doc && has_path)
-    return moat_error_set (err, 0, "%s: %s: %s", docname, path, msg);
+    return moat_error_set (err, 0, "%s: %s: %s", doc, path, msg);
   if (has_doc || has_path)
-    return moat_error_set (err, 0, "%s: %s", has_doc ? docname : path, msg);
+    return moat_error_set (err, 0, "%s: %s", has_doc ? doc : path, msg);
   return moat_error_set (err, 0, "%s", msg);
 }
 

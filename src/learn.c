@@ -277,12 +277,21 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
   if (policy_load (base, &p, err) < 0)
     return -1;
   if (p->seccomp == NULL)
-    return moat_error_set (err, 0, "%s: the base has no seccomp section to add to", base);
+    {
+      cleanup_free char *shown = str_printable (base);
+      return moat_error_set (err, 0, "%s: the base has no seccomp section to add to", shown);
+    }
   yajl_val rules = json_lookup (p->seccomp, "syscalls");
   if (rules && !YAJL_IS_ARRAY (rules))
-    return moat_error_set (err, 0, "%s: seccomp.syscalls is not an array", base);
+    {
+      cleanup_free char *shown = str_printable (base);
+      return moat_error_set (err, 0, "%s: seccomp.syscalls is not an array", shown);
+    }
   if (rules == NULL)
-    return moat_error_set (err, 0, "%s: the base has no seccomp.syscalls array to add to", base);
+    {
+      cleanup_free char *shown = str_printable (base);
+      return moat_error_set (err, 0, "%s: the base has no seccomp.syscalls array to add to", shown);
+    }
   struct rec_list recs = { 0 };
   if (read_records (audit_dir, id, &recs, err) < 0)
     {
@@ -401,7 +410,10 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
         *slash = '\0';
       cleanup_close int dfd = open (slash ? (*dir ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (dfd < 0)
-        r = moat_error_set (err, errno, "-o `%s`", out);
+        {
+          cleanup_free char *shown = str_printable (out);
+          r = moat_error_set (err, errno, "-o `%s`", shown);
+        }
       else
         r = write_file_atomic_at (dfd, name, buf, len, 0644, err);
     }

@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "audit.h"
+#include "state.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -467,12 +468,30 @@ int
 audit_show (const struct audit_query *q, moat_error **err)
 {
   const char *dir = q->dir ? q->dir : MOAT_DEFAULT_AUDIT_DIR, *root = q->root ? q->root : MOAT_DEFAULT_ROOT;
+  /* The id becomes file names under both: never `../x` (cmd_audit checks
+   * too; this is the reader's own guard). */
+  if (state_validate_id (q->id, err) < 0)
+    return -1;
   /* Every record made so far, including those still in the spool. */
   supervisor_log_sync (root, dir, q->id);
   cleanup_free char *path = audit_path (dir, q->id);
-  cleanup_file FILE *f = fopen (path, "re");
+  /* A regular file only: a FIFO in its place would block the reader. */
+  cleanup_close int fd = -1;
+  moat_error *oe = NULL;
+  if (open_regular_at (AT_FDCWD, path, &fd, &oe) < 0)
+    {
+      int e = oe->errnum;
+      cleanup_free char *why = moat_error_string (oe);
+      moat_error_free (&oe);
+      cleanup_free char *shown = str_printable (path);
+      if (e != 0)
+        return moat_error_set (err, e, "no audit log for container `%s` (%s)", q->id, shown);
+      return moat_error_set (err, 0, "no audit log for container `%s`: %s", q->id, why);
+    }
+  cleanup_file FILE *f = fdopen (fd, "re");
   if (f == NULL)
-    return moat_error_set (err, errno, "no audit log for container `%s` (%s)", q->id, path);
+    return moat_error_set (err, errno, "audit log of `%s`", q->id);
+  fd = -1;   /* the FILE has it now */
   size_t nrows = 0, caprows = 0;
   struct summary_row *rows = NULL;
   if (!q->json && !q->summary)

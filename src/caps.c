@@ -33,11 +33,25 @@ caps_validate (const struct moat_caps *c, moat_error **err)
         {
           cap_value_t v;
           if (strncasecmp (list[i], "CAP_", 4) != 0 || cap_value (list[i], &v) < 0)
-            return moat_error_set (err, 0, "process.capabilities.%s[%zu]: unknown capability `%s`",
-                                   set_names[s], i, list[i]);
+            {
+              cleanup_free char *shown = str_printable (list[i]);
+              return moat_error_set (err, 0, "process.capabilities.%s[%zu]: unknown capability `%s`",
+                                     set_names[s], i, shown);
+            }
         }
     }
   return 0;
+}
+
+bool
+caps_name_known (const char *name)
+{
+  /* The same reading as exec's: CAP_ added when missing, upper case. */
+  cap_value_t v;
+  cleanup_free char *full = strncasecmp (name, "CAP_", 4) == 0 ? xstrdup (name) : xasprintf ("CAP_%s", name);
+  for (char *p = full; *p; p++)
+    *p = (char) (*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+  return cap_value (full, &v) == 0;
 }
 
 static bool
@@ -97,7 +111,10 @@ caps_apply (const struct moat_caps *c, moat_error **err)
       cap_value_t v;
       if (cap_value (c->ambient[i], &v) == 0
           && prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) < 0)
-        return moat_error_set (err, errno, "raise ambient capability `%s`", c->ambient[i]);
+        {
+          cleanup_free char *shown = str_printable (c->ambient[i]);
+          return moat_error_set (err, errno, "raise ambient capability `%s`", shown);
+        }
     }
   return 0;
 }

@@ -8,6 +8,9 @@
 
 /* Every name in every set is known to libcap; else an error naming it. */
 int caps_validate (const struct moat_caps *c, moat_error **err);
+/* NAME is a capability as `exec --cap` takes one: CAP_CHOWN, cap_chown or
+ * CHOWN. */
+bool caps_name_known (const char *name);
 /* Drop from the bounding set what is not listed (needs CAP_SETPCAP: call
  * before changing uid). A NULL bounding list is empty: everything goes. */
 int caps_drop_bounding (const struct moat_caps *c, moat_error **err);

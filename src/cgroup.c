@@ -97,20 +97,29 @@ cgroup_path_for (const struct moat_config *cfg, const char *id, char **out, moat
       return 0;
     }
   if (strchr (p, ':'))
-    return moat_error_set (err, 0, "linux.cgroupsPath: `%s` is systemd slice syntax (needs --systemd-cgroup)", p);
+    {
+      cleanup_free char *shown = str_printable (p);
+      return moat_error_set (err, 0, "linux.cgroupsPath: `%s` is systemd slice syntax (needs --systemd-cgroup)", shown);
+    }
   cleanup_free char *copy = xstrdup (p);
   bool any = false;
   char *save = NULL;
   for (char *c = strtok_r (copy, "/", &save); c; c = strtok_r (NULL, "/", &save))
     {
       if (strcmp (c, "..") == 0 || strcmp (c, ".") == 0)
-        return moat_error_set (err, 0, "linux.cgroupsPath: `%s` must not contain `.` or `..`", p);
+        {
+          cleanup_free char *shown = str_printable (p);
+          return moat_error_set (err, 0, "linux.cgroupsPath: `%s` must not contain `.` or `..`", shown);
+        }
       any = true;
     }
   /* The root cgroup holds the whole host: delete and kill --all would
    * signal every process in it. */
   if (!any)
-    return moat_error_set (err, 0, "linux.cgroupsPath: `%s` is the root cgroup", p);
+    {
+      cleanup_free char *shown = str_printable (p);
+      return moat_error_set (err, 0, "linux.cgroupsPath: `%s` is the root cgroup", shown);
+    }
   *out = p[0] == '/' ? xstrdup (p) : xasprintf ("/%s", p);
   return 0;
 }

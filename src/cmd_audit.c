@@ -40,7 +40,10 @@ cmd_audit (struct global_opts *g, int argc, char **argv)
           char *end;
           q.pid = strtol (optarg, &end, 10);
           if (*end || q.pid < 0)
-            return cmd_usage ("audit", usage_text, "--pid: `%s` is not a pid", optarg);
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("audit", usage_text, "--pid: `%s` is not a pid", shown);
+            }
           break;
         }
       case OPT_SINCE: q.since = optarg; break;

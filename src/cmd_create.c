@@ -52,7 +52,10 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
           char *end;
           long n = strtol (optarg, &end, 10);
           if (*end || n < 0 || n > 65536)
-            return cmd_usage (cmd, usage, "--preserve-fds: `%s` is not a count of fds", optarg), -1;
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage (cmd, usage, "--preserve-fds: `%s` is not a count of fds", shown), -1;
+            }
           o->preserve_fds = (int) n;
           break;
         }

@@ -65,7 +65,10 @@ cmd_events (struct global_opts *g, int argc, char **argv)
           if (*end == 's' && end[1] == '\0')
             end++;
           if (*end || interval <= 0)
-            return cmd_usage ("events", usage_text, "--interval: `%s` is not a duration", optarg);
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("events", usage_text, "--interval: `%s` is not a duration", shown);
+            }
           break;
         }
       default: return cmd_usage ("events", usage_text, NULL);

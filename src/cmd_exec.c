@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "cmd.h"
+#include "caps.h"
 #include "container.h"
 #include "util.h"
 
@@ -61,7 +62,10 @@ cmd_exec (struct global_opts *g, int argc, char **argv)
             {
               unsigned long v = strtoul (t, &end, 10);
               if (*t == '\0' || *t == '-' || *end != '\0' || v > 0xfffffffeUL)
-                return cmd_usage ("exec", usage_text, "--additional-gids: `%s` is not a numeric gid", t);
+                {
+                  cleanup_free char *shown = str_printable (t);
+                  return cmd_usage ("exec", usage_text, "--additional-gids: `%s` is not a numeric gid", shown);
+                }
               gids = xrealloc (gids, (o.n_additional_gids + 1) * sizeof *gids);
               gids[o.n_additional_gids++] = (gid_t) v;
             }
@@ -76,7 +80,10 @@ cmd_exec (struct global_opts *g, int argc, char **argv)
         {
           long v = strtol (optarg, &end, 10);
           if (*optarg == '\0' || *end != '\0' || v < 0 || v > 1000000)
-            return cmd_usage ("exec", usage_text, "--preserve-fds: `%s` is not a count", optarg);
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("exec", usage_text, "--preserve-fds: `%s` is not a count", shown);
+            }
           o.preserve_fds = (int) v;
           break;
         }
@@ -98,6 +105,16 @@ cmd_exec (struct global_opts *g, int argc, char **argv)
   o.caps = caps;
   o.additional_gids = gids;
   moat_error *err = NULL;
+  /* Refused here, with the name escaped, before anything is looked up: a
+   * --cap is an argument like any other, and a bad one is a usage error
+   * whatever the container (exec.c checks the names again). */
+  for (size_t i = 0; i < ncaps; i++)
+    if (!caps_name_known (caps[i]))
+      {
+        cleanup_free char *shown = str_printable (caps[i]);
+        moat_error_set (&err, 0, "--cap `%s`: unknown capability", shown);
+        return cmd_fail (&err);
+      }
   int status = 0;
   if (container_exec (&o, &status, &err) < 0)
     return cmd_fail (&err);

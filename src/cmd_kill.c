@@ -67,7 +67,8 @@ cmd_kill (struct global_opts *g, int argc, char **argv)
   int sig = parse_signal (signame);
   if (sig < 0)
     {
-      log_error ("kill: unknown signal `%s`", signame);
+      cleanup_free char *shown = str_printable (signame);
+      log_error ("kill: unknown signal `%s`", shown);
       return 1;
     }
   moat_error *err = NULL;

@@ -56,7 +56,10 @@ cmd_list (struct global_opts *g, int argc, char **argv)
         if (strcmp (optarg, "json") == 0)
           json = true;
         else if (strcmp (optarg, "table") != 0)
-          return cmd_usage ("list", usage_text, "unknown format `%s`", optarg);
+          {
+            cleanup_free char *shown = str_printable (optarg);
+            return cmd_usage ("list", usage_text, "unknown format `%s`", shown);
+          }
         break;
       case 'q': quiet = true; break;
       default: return cmd_usage ("list", usage_text, NULL);

@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "learn.h"
 #include "seccomp-wall.h"
+#include "state.h"
 #include "util.h"
 
 #include <errno.h>
@@ -187,10 +188,16 @@ policy_test (const char *file, const char *sysname, char **argv_args, size_t nar
   if (load (file, false, &p, &sc, err) < 0)
     return -1;
   if (sc == NULL)
-    return moat_error_set (err, 0, "%s: no seccomp section: every call is allowed", file);
+    {
+      cleanup_free char *shown = str_printable (file);
+      return moat_error_set (err, 0, "%s: no seccomp section: every call is allowed", shown);
+    }
   uint32_t arch = arch_token (archname);
   if (arch == 0)
-    return moat_error_set (err, 0, "--arch `%s`: x86_64, x86 or x32", archname);
+    {
+      cleanup_free char *shown = str_printable (archname);
+      return moat_error_set (err, 0, "--arch `%s`: x86_64, x86 or x32", shown);
+    }
   int nr = seccomp_syscall_resolve_name_arch (arch, sysname);
   if (nr < 0 && nr != __NR_SCMP_ERROR)
     {
@@ -207,19 +214,28 @@ policy_test (const char *file, const char *sysname, char **argv_args, size_t nar
         }
     }
   if (nr == __NR_SCMP_ERROR)
-    return moat_error_set (err, 0, "--syscall `%s`: unknown to libseccomp on %s", sysname, archname ? archname : "x86_64");
+    {
+      cleanup_free char *shown = str_printable (sysname);
+      return moat_error_set (err, 0, "--syscall `%s`: unknown to libseccomp on %s", shown, archname ? archname : "x86_64");
+    }
   uint64_t args[6] = { 0 };
   for (size_t i = 0; i < nargs; i++)
     {
       char *end;
       unsigned long idx = strtoul (argv_args[i], &end, 10);
       if (end == argv_args[i] || *end != '=' || idx > 5)
-        return moat_error_set (err, 0, "--arg `%s`: expected N=VALUE with N from 0 to 5", argv_args[i]);
+        {
+          cleanup_free char *shown = str_printable (argv_args[i]);
+          return moat_error_set (err, 0, "--arg `%s`: expected N=VALUE with N from 0 to 5", shown);
+        }
       const char *v = end + 1;
       errno = 0;
       args[idx] = strtoull (v, &end, 0);
       if (*v == '\0' || *end != '\0' || errno)
-        return moat_error_set (err, 0, "--arg `%s`: VALUE must be a number (0x... or decimal)", argv_args[i]);
+        {
+          cleanup_free char *shown = str_printable (argv_args[i]);
+          return moat_error_set (err, 0, "--arg `%s`: VALUE must be a number (0x... or decimal)", shown);
+        }
     }
   struct sock_fprog prog = { 0 };
   if (seccomp_compile (sc, false, &prog, err) < 0)
@@ -230,7 +246,10 @@ policy_test (const char *file, const char *sysname, char **argv_args, size_t nar
   uint32_t kernel_arch = arch == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : arch;
   uint32_t ret;
   if (kernel_answer (sc, &prog, kernel_arch, nr, args, &ret) < 0)
-    return moat_error_set (err, 0, "%s: the compiled filter could not be evaluated", file);
+    {
+      cleanup_free char *shown = str_printable (file);
+      return moat_error_set (err, 0, "%s: the compiled filter could not be evaluated", shown);
+    }
   /* The rule that decides it, by moat's own reading: the supervisor's,
    * which must name a rule whose own action is what the filter said. */
   struct seccomp_data d = { .nr = nr, .arch = kernel_arch };
@@ -260,8 +279,11 @@ policy_test (const char *file, const char *sysname, char **argv_args, size_t nar
           (unsigned long long) args[3], (unsigned long long) args[4], (unsigned long long) args[5],
           archname ? archname : "x86_64", outcome_text (ret, ob, sizeof ob), rb, p->name);
   if (!agree)
-    return moat_error_set (err, 0, "%s: moat's reading of the rules (%s) differs from the compiled filter", file,
-                           sc_action_name (act));
+    {
+      cleanup_free char *shown = str_printable (file);
+      return moat_error_set (err, 0, "%s: moat's reading of the rules (%s) differs from the compiled filter", shown,
+                             sc_action_name (act));
+    }
   return 0;
 }
 
@@ -390,6 +412,10 @@ cmd_policy (struct global_opts *g, int argc, char **argv)
     {
       if (from == NULL || optind != argc)
         return cmd_usage ("policy", usage_text, from ? "too many arguments" : "generate needs --from-audit ID");
+      /* The id names a state directory and an audit log: checked before
+       * either path is built (`../x` would read outside both). */
+      if (state_validate_id (from, &err) < 0)
+        return cmd_fail (&err);
       /* Without --base: the policy the container ran under, as its state kept it. */
       cleanup_free char *saved = base ? NULL : xasprintf ("%s/%s/policy.json", g->root, from);
       if (saved && access (saved, R_OK) != 0)
@@ -458,7 +484,8 @@ cmd_policy (struct global_opts *g, int argc, char **argv)
         return cmd_fail (&err);
       if (sc == NULL)
         {
-          moat_error_set (&err, 0, "%s: no seccomp section", file);
+          cleanup_free char *shown = str_printable (file);
+          moat_error_set (&err, 0, "%s: no seccomp section", shown);
           return cmd_fail (&err);
         }
       if (raw)
@@ -478,5 +505,6 @@ cmd_policy (struct global_opts *g, int argc, char **argv)
       fputs (text, stdout);
       return 0;
     }
-  return cmd_usage ("policy", usage_text, "unknown subcommand `%s`", sub);
+  cleanup_free char *shown = str_printable (sub);
+  return cmd_usage ("policy", usage_text, "unknown subcommand `%s`", shown);
 }

@@ -36,7 +36,10 @@ cmd_ps (struct global_opts *g, int argc, char **argv)
       if (strcmp (optarg, "json") == 0)
         json = true;
       else if (strcmp (optarg, "table") != 0)
-        return cmd_usage ("ps", usage_text, "unknown format `%s`", optarg);
+        {
+          cleanup_free char *shown = str_printable (optarg);
+          return cmd_usage ("ps", usage_text, "unknown format `%s`", shown);
+        }
     }
   if (optind >= argc)
     return cmd_usage ("ps", usage_text, "missing container id");

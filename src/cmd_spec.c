@@ -33,10 +33,12 @@ cmd_spec (struct global_opts *g UNUSED, int argc, char **argv)
   if (optind != argc)
     return cmd_usage ("spec", usage_text, "too many arguments");
   moat_error *err = NULL;
+  /* The bundle as messages quote it (control bytes escaped). */
+  cleanup_free char *shown = str_printable (bundle);
   cleanup_close int dfd = open (bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
     {
-      moat_error_set (&err, errno, "bundle `%s`", bundle);
+      moat_error_set (&err, errno, "bundle `%s`", shown);
       return cmd_fail (&err);
     }
   /* The caller's own ids, and their subordinate ranges when the system
@@ -51,14 +53,14 @@ cmd_spec (struct global_opts *g UNUSED, int argc, char **argv)
   if (fd < 0)
     {
       if (errno == EEXIST)
-        moat_error_set (&err, 0, "%s/config.json already exists: remove it first", bundle);
+        moat_error_set (&err, 0, "%s/config.json already exists: remove it first", shown);
       else
-        moat_error_set (&err, errno, "create %s/config.json", bundle);
+        moat_error_set (&err, errno, "create %s/config.json", shown);
       return cmd_fail (&err);
     }
   if (write_all (fd, json, strlen (json)) < 0)
     {
-      moat_error_set (&err, errno, "write %s/config.json", bundle);
+      moat_error_set (&err, errno, "write %s/config.json", shown);
       unlinkat (dfd, "config.json", 0);
       return cmd_fail (&err);
     }

@@ -73,41 +73,62 @@ cmd_update (struct global_opts *g, int argc, char **argv)
         case 'r': file = optarg; break;
         case O_MEM:
           if (!parse_size (optarg, &r.mem_limit))
-            return cmd_usage ("update", usage_text, "--memory: `%s` is not a size", optarg);
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("update", usage_text, "--memory: `%s` is not a size", shown);
+            }
           r.has_mem_limit = true;
           break;
         case O_MRES:
           if (!parse_size (optarg, &r.mem_reservation))
-            return cmd_usage ("update", usage_text, "--memory-reservation: `%s` is not a size", optarg);
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("update", usage_text, "--memory-reservation: `%s` is not a size", shown);
+            }
           r.has_mem_reservation = true;
           break;
         case O_MSWAP:
           if (!parse_size (optarg, &r.mem_swap))
-            return cmd_usage ("update", usage_text, "--memory-swap: `%s` is not a size", optarg);
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("update", usage_text, "--memory-swap: `%s` is not a size", shown);
+            }
           r.has_mem_swap = true;
           break;
         case O_PIDS:
           r.pids_limit = strtoll (optarg, &end, 10);
           if (*end)
-            return cmd_usage ("update", usage_text, "--pids-limit: `%s` is not a number", optarg);
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("update", usage_text, "--pids-limit: `%s` is not a number", shown);
+            }
           r.has_pids = true;
           break;
         case O_SHARES:
           r.shares = strtoull (optarg, &end, 10);
           if (*end)
-            return cmd_usage ("update", usage_text, "--cpu-shares: `%s` is not a number", optarg);
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("update", usage_text, "--cpu-shares: `%s` is not a number", shown);
+            }
           r.has_shares = true;
           break;
         case O_QUOTA:
           r.quota = strtoll (optarg, &end, 10);
           if (*end)
-            return cmd_usage ("update", usage_text, "--cpu-quota: `%s` is not a number", optarg);
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("update", usage_text, "--cpu-quota: `%s` is not a number", shown);
+            }
           r.has_quota = true;
           break;
         case O_PERIOD:
           r.period = strtoull (optarg, &end, 10);
           if (*end)
-            return cmd_usage ("update", usage_text, "--cpu-period: `%s` is not a number", optarg);
+            {
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("update", usage_text, "--cpu-period: `%s` is not a number", shown);
+            }
           r.has_period = true;
           break;
         case O_CPUS: r.cpus = xstrdup (optarg); break;

@@ -504,7 +504,10 @@ parse_process (struct pctx *c, yajl_val proc)
             known = true;
           }
       if (!known)
-        return json_error (c->err, c->doc, "process.scheduler.policy", "unknown policy `%s`", pol);
+        {
+          cleanup_free char *shown = json_printable (pol);
+          return json_error (c->err, c->doc, "process.scheduler.policy", "unknown policy `%s`", shown);
+        }
       if (nice < -20 || nice > 19)
         return json_error (c->err, c->doc, "process.scheduler.nice", "must be between -20 and 19");
       if (prio < 0 || prio > 99)
@@ -521,7 +524,8 @@ parse_process (struct pctx *c, yajl_val proc)
           if (!f)
             {
               cleanup_free char *fp = json_path_index ("process.scheduler.flags", i);
-              return json_error (c->err, c->doc, fp, "unknown flag `%s`", fl[i]);
+              cleanup_free char *shown = json_printable (fl[i]);
+              return json_error (c->err, c->doc, fp, "unknown flag `%s`", shown);
             }
         }
       cfg->sched_nice = nice;
@@ -892,7 +896,11 @@ parse_linux (struct pctx *c, yajl_val lx)
       else if (strcmp (dom, "LINUX32") == 0)
         cfg->personality = 0x0008;      /* PER_LINUX32 */
       else
-        return json_error (c->err, c->doc, "linux.personality.domain", "unknown domain `%s` (LINUX or LINUX32)", dom);
+        {
+          cleanup_free char *shown = json_printable (dom);
+          return json_error (c->err, c->doc, "linux.personality.domain", "unknown domain `%s` (LINUX or LINUX32)",
+                             shown);
+        }
       if (pfl && pfl[0])
         return json_error (c->err, c->doc, "linux.personality.flags", "no flag is supported (as runc)");
       cfg->has_personality = true;
@@ -973,9 +981,14 @@ config_load (const char *bundle, struct moat_config **out, moat_error **err)
   cleanup_error moat_error *rerr = NULL;
   if (read_file_at (-100 /* AT_FDCWD */, path, &text, &len, CONFIG_MAX_SIZE, &rerr) < 0)
     {
+      cleanup_free char *shown = str_printable (path);
       if (rerr && rerr->errnum == EFBIG)
-        return moat_error_set (err, 0, "%s: larger than %u bytes", path, CONFIG_MAX_SIZE);
-      return moat_error_set (err, rerr ? rerr->errnum : EIO, "%s", path);
+        return moat_error_set (err, 0, "%s: larger than %u bytes", shown, CONFIG_MAX_SIZE);
+      /* Not a regular file (a FIFO, a device): read_file_at's message
+       * names the file and says what it is instead. */
+      if (rerr && rerr->errnum == 0 && rerr->msg)
+        return moat_error_set (err, 0, "%s", rerr->msg);
+      return moat_error_set (err, rerr ? rerr->errnum : EIO, "%s", shown);
     }
   return config_parse_len (text, len, path, out, err);
 }

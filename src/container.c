@@ -138,12 +138,16 @@ resolve_rootfs (const struct moat_config *cfg, const char *bundle, char **out, m
                                                        : xasprintf ("%s/%s", bundle, cfg->root_path);
   char *real = realpath (joined, NULL);
   if (real == NULL)
-    return moat_error_set (err, errno, "root.path: rootfs `%s`", joined);
+    {
+      cleanup_free char *shown = str_printable (joined);
+      return moat_error_set (err, errno, "root.path: rootfs `%s`", shown);
+    }
   struct stat st;
   if (stat (real, &st) < 0 || !S_ISDIR (st.st_mode))
     {
       free (real);
-      return moat_error_set (err, ENOTDIR, "root.path: rootfs `%s`", joined);
+      cleanup_free char *shown = str_printable (joined);
+      return moat_error_set (err, ENOTDIR, "root.path: rootfs `%s`", shown);
     }
   *out = real;
   return 0;
@@ -187,7 +191,10 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   const char *bundle = o->bundle && *o->bundle ? o->bundle : ".";
   c->bundle = realpath (bundle, NULL);
   if (c->bundle == NULL)
-    return moat_error_set (err, errno, "bundle `%s`", bundle);
+    {
+      cleanup_free char *shown = str_printable (bundle);
+      return moat_error_set (err, errno, "bundle `%s`", shown);
+    }
   if (config_load (c->bundle, &c->cfg, err) < 0)
     return -1;
   c->audit_syscalls = c->audit_signals = c->audit_cgroup = true;
@@ -201,7 +208,10 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
     }
   const struct moat_config *cfg = c->cfg;
   if (!cfg->has_process)
-    return moat_error_set (err, 0, "%s/config.json: process: required to create a container", c->bundle);
+    {
+      cleanup_free char *shown = str_printable (c->bundle);
+      return moat_error_set (err, 0, "%s/config.json: process: required to create a container", shown);
+    }
   if (o->console_socket && !cfg->terminal)
     return moat_error_set (err, 0, "--console-socket: process.terminal is false, there is no pty to send");
   if (o->preserve_fds < 0)
@@ -252,11 +262,17 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
            * (listenerPath) takes it: the kernel then enforces the other
            * rules alone, unrecorded, and the audit log says so. */
           if (c->sc->listener_path[0] != '/')
-            return moat_error_set (err, 0, "%s: %s.listenerPath: must be an absolute path", doc, path);
+            {
+              cleanup_free char *shown = str_printable (doc);
+              return moat_error_set (err, 0, "%s: %s.listenerPath: must be an absolute path", shown, path);
+            }
           c->audit_syscalls = false;
         }
       if (seccomp_compile_cached (c->sc, c->audit_syscalls, cache, &c->prog, &hit, err) < 0)
-        return moat_error_wrap (err, "%s: linux.seccomp", doc);
+        {
+          cleanup_free char *shown = str_printable (doc);
+          return moat_error_wrap (err, "%s: linux.seccomp", shown);
+        }
       log_debug ("seccomp: %u BPF instructions (%s)", c->prog.len, hit ? "cached" : "compiled");
       /* What the supervisor answers is what this program answers (the
        * same rules, each with its own action): from the same cache. */
@@ -311,7 +327,10 @@ write_pid_file (const char *path, pid_t pid, moat_error **err)
       *slash = '\0';
       dfd = open (*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (dfd < 0)
-        return moat_error_set (err, errno, "--pid-file `%s`", path);
+        {
+          cleanup_free char *shown = str_printable (path);
+          return moat_error_set (err, errno, "--pid-file `%s`", shown);
+        }
     }
   char buf[32];
   int n = snprintf (buf, sizeof buf, "%d", (int) pid);
@@ -596,6 +615,10 @@ int
 open_container (const char *root, const char *id, bool lock, int *rootfd, int *dirfd,
                 struct moat_state **st, moat_error **err)
 {
+  /* Before anything else, with or without a state root: an id that could
+   * not name a container is refused as such, quoted escaped. */
+  if (state_validate_id (id, err) < 0)
+    return -1;
   if (state_root_open (root, false, rootfd, err) < 0)
     {
       if ((*err)->errnum != ENOENT)

@@ -73,8 +73,9 @@ run_one (const struct moat_hook *h, const char *stage, size_t idx, const char *s
         {
           kill (pid, SIGKILL);
           waitpid (pid, &status, 0);
+          cleanup_free char *shown = str_printable (h->path);
           return moat_error_set (err, 0, "%s hook [%zu] `%s`: timed out after %d s", stage, idx,
-                                 h->path, h->timeout);
+                                 shown, h->timeout);
         }
     }
   while (waitpid (pid, &status, 0) < 0)
@@ -83,9 +84,13 @@ run_one (const struct moat_hook *h, const char *stage, size_t idx, const char *s
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
   if (WIFSIGNALED (status))
-    return moat_error_set (err, 0, "%s hook [%zu] `%s`: killed by signal %d", stage, idx, h->path,
-                           WTERMSIG (status));
-  return moat_error_set (err, 0, "%s hook [%zu] `%s`: exit status %d", stage, idx, h->path,
+    {
+      cleanup_free char *shown = str_printable (h->path);
+      return moat_error_set (err, 0, "%s hook [%zu] `%s`: killed by signal %d", stage, idx, shown,
+                             WTERMSIG (status));
+    }
+  cleanup_free char *shown = str_printable (h->path);
+  return moat_error_set (err, 0, "%s hook [%zu] `%s`: exit status %d", stage, idx, shown,
                          WEXITSTATUS (status));
 }
 

@@ -25,10 +25,13 @@ json_error (moat_error **err, const char *docname, const char *path, const char 
   if (r < 0)
     abort ();
   bool has_doc = docname && *docname, has_path = path && *path;
+  /* The document name is a path from the command line or a bundle (JSON
+   * paths come escaped by json_path_key, values by their callers). */
+  cleanup_free char *doc = has_doc ? str_printable (docname) : NULL;
   if (has_doc && has_path)
-    return moat_error_set (err, 0, "%s: %s: %s", docname, path, msg);
+    return moat_error_set (err, 0, "%s: %s: %s", doc, path, msg);
   if (has_doc || has_path)
-    return moat_error_set (err, 0, "%s: %s", has_doc ? docname : path, msg);
+    return moat_error_set (err, 0, "%s: %s", has_doc ? doc : path, msg);
   return moat_error_set (err, 0, "%s", msg);
 }
 
@@ -81,28 +84,7 @@ json_path_index (const char *parent, size_t index)
 char *
 json_printable (const char *s)
 {
-  const size_t max = 128;
-  if (s == NULL)
-    return xstrdup ("(null)");
-  size_t n = strlen (s);
-  bool cut = n > max;
-  if (cut)
-    n = max;
-  char *r = xmalloc0 (n * 4 + 4);
-  char *o = r;
-  for (size_t i = 0; i < n; i++)
-    {
-      unsigned char c = (unsigned char) s[i];
-      if (c < 0x20 || c == 0x7f)
-        o += sprintf (o, "\\x%02x", c);
-      else
-        *o++ = (char) c;
-    }
-  if (cut)
-    memcpy (o, "...", 4);
-  else
-    *o = '\0';
-  return r;
+  return str_printable_n (s, 128);
 }
 
 const char *
@@ -353,25 +335,19 @@ trim (char *s)
   memmove (s, s + lead, n - lead + 1);
 }
 
-/* yajl's verbose message is three lines: the error, the text around it and
- * a caret.  Keep the first and the text, and say where it is. */
+/* yajl's terse message ("lexical error: invalid char in json text.") and
+ * the line and column.  Never the verbose form: its second line is the
+ * text around the error, and the document may be anything a symlink
+ * points at (a config.json -> /etc/shadow must not print the hashes). */
 static int
 syntax_error (yajl_handle h, const char *text, size_t len, size_t off, const char *docname, moat_error **err)
 {
-  unsigned char *raw = yajl_get_error (h, 1, (const unsigned char *) text, len);
+  unsigned char *raw = yajl_get_error (h, 0, (const unsigned char *) text, len);
   cleanup_free char *msg = xstrdup (raw ? (const char *) raw : "parse error");
   if (raw)
     yajl_free_error (h, raw);
-
-  char *snippet = strchr (msg, '\n');
-  if (snippet)
-    {
-      *snippet++ = '\0';
-      char *nl = strchr (snippet, '\n');
-      if (nl)
-        *nl = '\0';
-      trim (snippet);
-    }
+  /* Only ever one line, but no byte of it past the first newline either. */
+  msg[strcspn (msg, "\n")] = '\0';
   trim (msg);
   size_t n = strlen (msg);
   if (n > 0 && msg[n - 1] == '.')
@@ -390,11 +366,10 @@ syntax_error (yajl_handle h, const char *text, size_t len, size_t off, const cha
       else
         col++;
     }
-  cleanup_free char *shown = json_printable (snippet ? snippet : "");
-  if (*shown)
-    return moat_error_set (err, 0, "%s: malformed JSON: %s at line %zu, column %zu, near `%s`",
-                           docname, msg, line, col, shown);
-  return moat_error_set (err, 0, "%s: malformed JSON: %s at line %zu, column %zu", docname, msg, line, col);
+  cleanup_free char *doc = str_printable (docname);
+  cleanup_free char *shown = str_printable (msg);
+  return moat_error_set (err, 0, "%s: malformed JSON: %s at line %zu, column %zu (byte %zu)", doc, shown, line,
+                         col, off);
 }
 
 int
@@ -437,7 +412,10 @@ json_parse (const char *text, size_t len, const char *docname, yajl_val *out, mo
   else if (st != yajl_status_ok)
     ret = syntax_error (h, text, len, off, b.docname, err);
   else if (b.root == NULL)
-    ret = moat_error_set (err, 0, "%s: malformed JSON: empty document", b.docname);
+    {
+      cleanup_free char *doc = str_printable (b.docname);
+      ret = moat_error_set (err, 0, "%s: malformed JSON: empty document", doc);
+    }
   yajl_free (h);
 
   if (ret < 0)

@@ -52,8 +52,9 @@ int json_error (moat_error **err, const char *docname, const char *path, const c
 char *json_path_key (const char *parent, const char *key);
 char *json_path_index (const char *parent, size_t index);
 
-/* A copy of s fit to be quoted in a message: control bytes escaped as \xNN,
- * cut after 128 bytes.  Malloc'd. */
+/* str_printable_n (s, 128): a copy of s fit to be quoted in a message
+ * (control bytes and invalid UTF-8 escaped as \xNN), cut after 128 bytes.
+ * Malloc'd. */
 char *json_printable (const char *s);
 
 /* "object", "array", "string", "number", "boolean", "null". */

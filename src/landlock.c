@@ -87,16 +87,25 @@ landlock_apply (const struct moat_fs_rule *rules, size_t n, moat_error **err)
       /* Resolved from the container's root; a symlink is followed inside it. */
       cleanup_close int fd = open (rules[i].path, O_PATH | O_CLOEXEC);
       if (fd < 0)
-        return moat_error_set (err, errno, "policy filesystem[%zu]: `%s` in the container", i, rules[i].path);
+        {
+          cleanup_free char *shown = str_printable (rules[i].path);
+          return moat_error_set (err, errno, "policy filesystem[%zu]: `%s` in the container", i, shown);
+        }
       struct stat st;
       if (fstat (fd, &st) < 0)
-        return moat_error_set (err, errno, "policy filesystem[%zu]: stat `%s`", i, rules[i].path);
+        {
+          cleanup_free char *shown = str_printable (rules[i].path);
+          return moat_error_set (err, errno, "policy filesystem[%zu]: stat `%s`", i, shown);
+        }
       struct landlock_path_beneath_attr pb = { .allowed_access = rights_for (rules[i].access, S_ISDIR (st.st_mode), h),
                                                .parent_fd = fd };
       if (pb.allowed_access == 0)
         continue;
       if (syscall (SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-        return moat_error_set (err, errno, "policy filesystem[%zu]: add the rule for `%s`", i, rules[i].path);
+        {
+          cleanup_free char *shown = str_printable (rules[i].path);
+          return moat_error_set (err, errno, "policy filesystem[%zu]: add the rule for `%s`", i, shown);
+        }
     }
   if (syscall (SYS_landlock_restrict_self, rs, 0) < 0)
     return moat_error_set (err, errno, "policy filesystem: enforce the Landlock ruleset");

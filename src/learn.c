@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "json.h"
 #include "policy.h"
+#include "state.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -36,6 +37,10 @@ rec_list_free (struct rec_list *l)
 static int
 read_records (const char *audit_dir, const char *id, struct rec_list *out, moat_error **err)
 {
+  /* The id becomes a file name: `../x` or `/etc/x` must not reach outside
+   * the audit directory (every reader comes through here). */
+  if (state_validate_id (id, err) < 0)
+    return -1;
   cleanup_free char *path = audit_path (audit_dir, id);
   cleanup_free char *text = NULL;
   size_t len = 0;
@@ -266,16 +271,27 @@ gen_value (const struct gen_ctx *c, yajl_val v)
 int
 learn_generate (const char *audit_dir, const char *id, const char *base, const char *out, moat_error **err)
 {
+  if (state_validate_id (id, err) < 0)
+    return -1;
   cleanup_policy struct moat_policy *p = NULL;
   if (policy_load (base, &p, err) < 0)
     return -1;
   if (p->seccomp == NULL)
-    return moat_error_set (err, 0, "%s: the base has no seccomp section to add to", base);
+    {
+      cleanup_free char *shown = str_printable (base);
+      return moat_error_set (err, 0, "%s: the base has no seccomp section to add to", shown);
+    }
   yajl_val rules = json_lookup (p->seccomp, "syscalls");
   if (rules && !YAJL_IS_ARRAY (rules))
-    return moat_error_set (err, 0, "%s: seccomp.syscalls is not an array", base);
+    {
+      cleanup_free char *shown = str_printable (base);
+      return moat_error_set (err, 0, "%s: seccomp.syscalls is not an array", shown);
+    }
   if (rules == NULL)
-    return moat_error_set (err, 0, "%s: the base has no seccomp.syscalls array to add to", base);
+    {
+      cleanup_free char *shown = str_printable (base);
+      return moat_error_set (err, 0, "%s: the base has no seccomp.syscalls array to add to", shown);
+    }
   struct rec_list recs = { 0 };
   if (read_records (audit_dir, id, &recs, err) < 0)
     {
@@ -394,7 +410,10 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
         *slash = '\0';
       cleanup_close int dfd = open (slash ? (*dir ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (dfd < 0)
-        r = moat_error_set (err, errno, "-o `%s`", out);
+        {
+          cleanup_free char *shown = str_printable (out);
+          r = moat_error_set (err, errno, "-o `%s`", shown);
+        }
       else
         r = write_file_atomic_at (dfd, name, buf, len, 0644, err);
     }

@@ -65,8 +65,14 @@ static void
 log_write (const char *level, const char *fmt, va_list ap)
 {
   int saved = errno;
-  char msg[4096];
-  vsnprintf (msg, sizeof msg, fmt, ap);
+  char raw[4096];
+  vsnprintf (raw, sizeof raw, fmt, ap);
+  /* The last line of defence against terminal escapes and forged lines:
+   * every message quotes what it names through str_printable already, but
+   * a control byte that slipped through (a strerror, a path a helper
+   * built) must not reach the terminal or split a log line either. */
+  char msg[sizeof raw * 4];
+  str_printable_buf (msg, sizeof msg, raw);
 
   /* stderr is for people: "moat: msg" (debug lines marked). */
   if (strcmp (level, "debug") == 0)

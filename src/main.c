@@ -144,7 +144,8 @@ main (int argc, char **argv)
       case OPT_FAULT_DETAIL:
         if (strcmp (optarg, "kmsg") != 0 && strcmp (optarg, "bpf") != 0)
           {
-            fprintf (stderr, "moat: --fault-detail must be kmsg or bpf, not `%s`\n", optarg);
+            cleanup_free char *shown = str_printable (optarg);
+            fprintf (stderr, "moat: --fault-detail must be kmsg or bpf, not `%s`\n", shown);
             return 1;
           }
         g.fault_detail = optarg;
@@ -153,13 +154,19 @@ main (int argc, char **argv)
       case 'v': version (); return 0;
       case 'h': usage (stdout); return 0;
       case ':':
-        fprintf (stderr, "moat: global option `%s` needs an argument\n", argv[optind - 1]);
-        usage (stderr);
-        return 1;
+        {
+          cleanup_free char *shown = str_printable (argv[optind - 1]);
+          fprintf (stderr, "moat: global option `%s` needs an argument\n", shown);
+          usage (stderr);
+          return 1;
+        }
       default:
-        fprintf (stderr, "moat: unknown global option `%s`\n", argv[optind - 1]);
-        usage (stderr);
-        return 1;
+        {
+          cleanup_free char *shown = str_printable (argv[optind - 1]);
+          fprintf (stderr, "moat: unknown global option `%s`\n", shown);
+          usage (stderr);
+          return 1;
+        }
       }
 
   /* Rootless (runc's way): state under $XDG_RUNTIME_DIR, audit logs under
@@ -193,7 +200,8 @@ main (int argc, char **argv)
     return cmd_fail (&err);
   if (bad_format)
     {
-      log_error ("--log-format: unknown format `%s` (text or json)", bad_format);
+      cleanup_free char *shown = str_printable (bad_format);
+      log_error ("--log-format: unknown format `%s` (text or json)", shown);
       return 1;
     }
   if (optind >= argc)
@@ -225,6 +233,7 @@ main (int argc, char **argv)
       opterr = 1;
       return commands[i].fn (&g, sub_argc, sub_argv);
     }
-  log_error ("unknown command `%s` (see moat --help)", name);
+  cleanup_free char *shown = str_printable (name);
+  log_error ("unknown command `%s` (see moat --help)", shown);
   return 1;
 }

@@ -101,16 +101,24 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
       const struct moat_namespace *n = &cfg->ns[t];
       if (!n->present || n->path == NULL)
         continue;
-      cleanup_close int fd = open (n->path, O_RDONLY | O_CLOEXEC);
+      /* O_NONBLOCK: a FIFO given as a namespace path must not block
+       * create (the fstatfs below refuses it); nsfs ignores the flag. */
+      cleanup_close int fd = open (n->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
       if (fd < 0)
-        return moat_error_set (err, errno, "linux.namespaces: %s namespace path `%s`",
-                               ns_type_name (t), n->path);
+        {
+          cleanup_free char *shown = str_printable (n->path);
+          return moat_error_set (err, errno, "linux.namespaces: %s namespace path `%s`",
+                                 ns_type_name (t), shown);
+        }
       /* Make sure the file really is a namespace: setns checks it too, but
        * only in the child, too late for a clear error. */
       struct statfs sfs;
       if (fstatfs (fd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC)
-        return moat_error_set (err, 0, "linux.namespaces: %s namespace path `%s` is not a namespace file",
-                               ns_type_name (t), n->path);
+        {
+          cleanup_free char *shown = str_printable (n->path);
+          return moat_error_set (err, 0, "linux.namespaces: %s namespace path `%s` is not a namespace file",
+                                 ns_type_name (t), shown);
+        }
     }
   if (!cfg->ns[MOAT_NS_MNT].present)
     return moat_error_set (err, 0, "linux.namespaces: a mount namespace is required");
@@ -141,9 +149,15 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
       else if (strcmp (k, "kernel.hostname") == 0 || strcmp (k, "kernel.domainname") == 0)
         need = MOAT_NS_UTS;
       if (need < 0)
-        return moat_error_set (err, 0, "linux.sysctl: `%s` is not namespaced: setting it would change the host", k);
+        {
+          cleanup_free char *shown = str_printable (k);
+          return moat_error_set (err, 0, "linux.sysctl: `%s` is not namespaced: setting it would change the host", shown);
+        }
       if (!cfg->ns[need].present)
-        return moat_error_set (err, 0, "linux.sysctl: `%s` needs a %s namespace", k, ns_type_name (need));
+        {
+          cleanup_free char *shown = str_printable (k);
+          return moat_error_set (err, 0, "linux.sysctl: `%s` needs a %s namespace", shown, ns_type_name (need));
+        }
     }
   if (cfg->n_time_offsets && (!cfg->ns[MOAT_NS_TIME].present || cfg->ns[MOAT_NS_TIME].path))
     return moat_error_set (err, 0, "linux.timeOffsets: needs a new time namespace");
@@ -153,11 +167,18 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
 static int
 setns_path (const char *path, int nstype, const char *what, moat_error **err)
 {
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* Never blocks on a FIFO swapped in since the check (setns refuses it). */
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
-    return moat_error_set (err, errno, "open %s namespace `%s`", what, path);
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "open %s namespace `%s`", what, shown);
+    }
   if (setns (fd, nstype) < 0)
-    return moat_error_set (err, errno, "join %s namespace `%s`", what, path);
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "join %s namespace `%s`", what, shown);
+    }
   return 0;
 }
 

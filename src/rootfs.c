@@ -34,7 +34,10 @@ resolve_in_root (int rootfd, const char *path, int flags, int *out, moat_error *
     fd = sys_openat2 (rootfd, path, O_PATH | flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   while (fd < 0 && errno == EAGAIN);   /* a concurrent rename: openat2 asks to retry */
   if (fd < 0)
-    return moat_error_set (err, errno, "resolve `%s` in the rootfs", path);
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "resolve `%s` in the rootfs", shown);
+    }
   *out = fd;
   return 0;
 }
@@ -98,20 +101,30 @@ mkdir_in_root (int rootfd, const char *path, bool dir, mode_t mode, int *out, mo
           else
             r = mkdirat (parent, comp[i], mode);
           if (r < 0 && errno != EEXIST)
-            return moat_error_set (err, errno, "create `%s` in the rootfs", prefix);
+            {
+              cleanup_free char *shown = str_printable (prefix);
+              return moat_error_set (err, errno, "create `%s` in the rootfs", shown);
+            }
           fd = sys_openat2 (rootfd, prefix, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
           if (fd < 0 && errno == ENOENT)
-            return moat_error_set (err, 0, "create `%s` in the rootfs: it is a dangling symlink", prefix);
+            {
+              cleanup_free char *shown = str_printable (prefix);
+              return moat_error_set (err, 0, "create `%s` in the rootfs: it is a dangling symlink", shown);
+            }
         }
       if (fd < 0)
-        return moat_error_set (err, errno, "resolve `%s` in the rootfs", prefix);
+        {
+          cleanup_free char *shown = str_printable (prefix);
+          return moat_error_set (err, errno, "resolve `%s` in the rootfs", shown);
+        }
       if (!last)
         {
           struct stat st;
           if (fstat (fd, &st) < 0 || !S_ISDIR (st.st_mode))
             {
               close (fd);
-              return moat_error_set (err, ENOTDIR, "resolve `%s` in the rootfs", prefix);
+              cleanup_free char *shown = str_printable (prefix);
+              return moat_error_set (err, ENOTDIR, "resolve `%s` in the rootfs", shown);
             }
         }
       close (parent);
@@ -156,11 +169,17 @@ make_readonly (int rootfd, const char *dest, bool userns, moat_error **err)
   if (syscall (SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0)
     return 0;
   if (errno != ENOSYS)
-    return moat_error_set (err, errno, "make `%s` read-only", dest);
+    {
+      cleanup_free char *shown = str_printable (dest);
+      return moat_error_set (err, errno, "make `%s` read-only", shown);
+    }
   char p[64];
   unsigned long extra = userns ? locked_flags (fd) : 0;
   if (mount (NULL, PROCFD (p, fd), NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL) < 0)
-    return moat_error_set (err, errno, "make `%s` read-only", dest);
+    {
+      cleanup_free char *shown = str_printable (dest);
+      return moat_error_set (err, errno, "make `%s` read-only", shown);
+    }
   return 0;
 }
 
@@ -173,7 +192,11 @@ bind_mount (int rootfd, const char *src, const char *dest, unsigned long flags,
     return -1;
   char p[64];
   if (mount (src, PROCFD (p, target), NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
-    return moat_error_set (err, errno, "bind mount `%s` on `%s`", src, dest);
+    {
+      cleanup_free char *shown = str_printable (src);
+      cleanup_free char *shown2 = str_printable (dest);
+      return moat_error_set (err, errno, "bind mount `%s` on `%s`", shown, shown2);
+    }
   unsigned long want = flags & BIND_REMOUNT_MASK;
   if (want == 0)
     return 0;
@@ -185,7 +208,10 @@ bind_mount (int rootfd, const char *src, const char *dest, unsigned long flags,
   if (userns)
     want |= locked_flags (fresh) & ~clear;
   if (mount (NULL, PROCFD (p, fresh), NULL, MS_REMOUNT | MS_BIND | want, NULL) < 0)
-    return moat_error_set (err, errno, "remount `%s` with its options", dest);
+    {
+      cleanup_free char *shown = str_printable (dest);
+      return moat_error_set (err, errno, "remount `%s` with its options", shown);
+    }
   return 0;
 }
 
@@ -199,7 +225,10 @@ set_propagation (int rootfd, const char *dest, unsigned long prop, moat_error **
     return -1;
   char p[64];
   if (mount (NULL, PROCFD (p, fd), NULL, prop, NULL) < 0)
-    return moat_error_set (err, errno, "set propagation of `%s`", dest);
+    {
+      cleanup_free char *shown = str_printable (dest);
+      return moat_error_set (err, errno, "set propagation of `%s`", shown);
+    }
   return 0;
 }
 
@@ -223,7 +252,10 @@ mount_cgroup (const struct rootfs_ctx *ctx, int rootfd, const struct moat_mount 
       if (cgns)
         {
           if (mount ("cgroup2", PROCFD (p, target), "cgroup2", flags | (m->flags & MS_RDONLY), NULL) < 0)
-            return moat_error_set (err, errno, "mount cgroup2 on `%s`", m->destination);
+            {
+              cleanup_free char *shown = str_printable (m->destination);
+              return moat_error_set (err, errno, "mount cgroup2 on `%s`", shown);
+            }
           return 0;
         }
       cleanup_free char *src = xasprintf ("/sys/fs/cgroup%s", ctx->cgroup_path ? ctx->cgroup_path : "");
@@ -232,7 +264,10 @@ mount_cgroup (const struct rootfs_ctx *ctx, int rootfd, const struct moat_mount 
     }
 
   if (mount ("tmpfs", PROCFD (p, target), "tmpfs", flags, "mode=755") < 0)
-    return moat_error_set (err, errno, "mount tmpfs on `%s`", m->destination);
+    {
+      cleanup_free char *shown = str_printable (m->destination);
+      return moat_error_set (err, errno, "mount tmpfs on `%s`", shown);
+    }
 
   cleanup_file FILE *mi = fopen ("/proc/self/mountinfo", "re");
   if (mi == NULL)
@@ -276,7 +311,11 @@ mount_cgroup (const struct rootfs_ctx *ctx, int rootfd, const struct moat_mount 
             }
           if (mount ("cgroup", PROCFD (p, sub), v2 ? "cgroup2" : "cgroup", flags,
                      v2 ? NULL : opts) < 0)
-            return moat_error_set (err, errno, "mount cgroup `%s` on `%s`", name, dest);
+            {
+              cleanup_free char *shown = str_printable (name);
+              cleanup_free char *shown2 = str_printable (dest);
+              return moat_error_set (err, errno, "mount cgroup `%s` on `%s`", shown, shown2);
+            }
         }
       else
         {
@@ -304,7 +343,10 @@ mount_cgroup (const struct rootfs_ctx *ctx, int rootfd, const struct moat_mount 
       if (resolve_in_root (rootfd, m->destination, 0, &fresh, err) < 0)
         return -1;
       if (mount (NULL, PROCFD (p, fresh), NULL, MS_REMOUNT | flags | MS_RDONLY, "mode=755") < 0)
-        return moat_error_set (err, errno, "make `%s` read-only", m->destination);
+        {
+          cleanup_free char *shown = str_printable (m->destination);
+          return moat_error_set (err, errno, "make `%s` read-only", shown);
+        }
     }
   return 0;
 }
@@ -319,10 +361,16 @@ do_mount (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err
   if (m->bind)
     {
       if (m->source == NULL)
-        return moat_error_set (err, 0, "mounts[%zu]: bind mount of `%s` has no source", idx, m->destination);
+        {
+          cleanup_free char *shown = str_printable (m->destination);
+          return moat_error_set (err, 0, "mounts[%zu]: bind mount of `%s` has no source", idx, shown);
+        }
       struct stat st;
       if (stat (m->source, &st) < 0)
-        return moat_error_set (err, errno, "mounts[%zu]: bind source `%s`", idx, m->source);
+        {
+          cleanup_free char *shown = str_printable (m->source);
+          return moat_error_set (err, errno, "mounts[%zu]: bind source `%s`", idx, shown);
+        }
       if (bind_mount (rootfd, m->source, m->destination, m->flags, m->clear_flags, ctx->userns,
                       S_ISDIR (st.st_mode), err) < 0)
         return -1;
@@ -349,8 +397,10 @@ do_mount (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err
                              MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC | (m->flags & MS_RDONLY),
                              0, true, true, err);
         }
+      cleanup_free char *shown = str_printable (m->source ? m->source : type);
+      cleanup_free char *shown2 = str_printable (m->destination);
       return moat_error_set (err, e, "mounts[%zu]: mount `%s` (type %s) on `%s`", idx,
-                             m->source ? m->source : type, *type ? type : "none", m->destination);
+                             shown, *type ? type : "none", shown2);
     }
   return set_propagation (rootfd, m->destination, prop, err);
 }
@@ -382,7 +432,10 @@ make_device (int rootfd, const char *path, char type, unsigned major, unsigned m
       if (type == 'p')
         {
           if (mkfifoat (dfd, base_copy, mode) < 0 && errno != EEXIST)
-            return moat_error_set (err, errno, "mkfifo `%s`", path);
+            {
+              cleanup_free char *shown = str_printable (path);
+              return moat_error_set (err, errno, "mkfifo `%s`", shown);
+            }
           return 0;
         }
       /* The host's node at the same path (runc's way), if it is that
@@ -395,17 +448,26 @@ make_device (int rootfd, const char *path, char type, unsigned major, unsigned m
       else
         snprintf (hostpath, sizeof hostpath, "/dev/%s/%u:%u", type == 'b' ? "block" : "char", major, minor);
       if (stat (hostpath, &st) < 0)
-        return moat_error_set (err, errno, "device `%s` (%c %u:%u): no such device on the host to bind "
-                               "(mknod is not allowed in a user namespace)", path, type, major, minor);
+        {
+          cleanup_free char *shown = str_printable (path);
+          return moat_error_set (err, errno, "device `%s` (%c %u:%u): no such device on the host to bind "
+                                 "(mknod is not allowed in a user namespace)", shown, type, major, minor);
+        }
       return bind_mount (rootfd, hostpath, path, MS_BIND, 0, true, false, err);
     }
   (void) unlinkat (dfd, base_copy, 0);
   mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
   /* An O_PATH directory fd is fine for mknodat/fchownat. */
   if (mknodat (dfd, base_copy, fmt | (mode & 07777), makedev (major, minor)) < 0)
-    return moat_error_set (err, errno, "mknod `%s`", path);
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "mknod `%s`", shown);
+    }
   if (fchownat (dfd, base_copy, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-    return moat_error_set (err, errno, "chown `%s`", path);
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "chown `%s`", shown);
+    }
   return 0;
 }
 
@@ -488,10 +550,16 @@ rootfs_prepare (const struct rootfs_ctx *ctx, moat_error **err)
     return moat_error_set (err, errno, "make / private in the container's mount namespace");
   /* pivot_root needs the new root to be a mount point. */
   if (mount (ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-    return moat_error_set (err, errno, "bind mount rootfs `%s`", ctx->rootfs);
+    {
+      cleanup_free char *shown = str_printable (ctx->rootfs);
+      return moat_error_set (err, errno, "bind mount rootfs `%s`", shown);
+    }
   cleanup_close int rootfd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
-    return moat_error_set (err, errno, "open rootfs `%s`", ctx->rootfs);
+    {
+      cleanup_free char *shown = str_printable (ctx->rootfs);
+      return moat_error_set (err, errno, "open rootfs `%s`", shown);
+    }
   for (size_t i = 0; i < cfg->n_mounts; i++)
     if (do_mount (ctx, rootfd, i, err) < 0)
       return -1;
@@ -550,7 +618,10 @@ mask_paths (const struct rootfs_ctx *ctx, int rootfd, moat_error **err)
         }
       struct stat st;
       if (fstat (fd, &st) < 0)
-        return moat_error_set (err, errno, "stat masked path `%s`", paths[i]);
+        {
+          cleanup_free char *shown = str_printable (paths[i]);
+          return moat_error_set (err, errno, "stat masked path `%s`", shown);
+        }
       int r;
       if (S_ISDIR (st.st_mode))
         r = mount ("tmpfs", PROCFD (tp, fd), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -558,7 +629,10 @@ mask_paths (const struct rootfs_ctx *ctx, int rootfd, moat_error **err)
       else
         r = mount (np, PROCFD (tp, fd), NULL, MS_BIND, NULL);
       if (r < 0)
-        return moat_error_set (err, errno, "mask `%s`", paths[i]);
+        {
+          cleanup_free char *shown = str_printable (paths[i]);
+          return moat_error_set (err, errno, "mask `%s`", shown);
+        }
     }
   return 0;
 }
@@ -582,7 +656,10 @@ readonly_paths (const struct rootfs_ctx *ctx, int rootfd, moat_error **err)
       char p[64];
       PROCFD (p, fd);
       if (mount (p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
-        return moat_error_set (err, errno, "bind `%s` read-only", paths[i]);
+        {
+          cleanup_free char *shown = str_printable (paths[i]);
+          return moat_error_set (err, errno, "bind `%s` read-only", shown);
+        }
       if (make_readonly (rootfd, paths[i], ctx->userns, err) < 0)
         return -1;
     }
@@ -594,7 +671,10 @@ rootfs_finish (const struct rootfs_ctx *ctx, moat_error **err)
 {
   cleanup_close int rootfd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
-    return moat_error_set (err, errno, "open rootfs `%s`", ctx->rootfs);
+    {
+      cleanup_free char *shown = str_printable (ctx->rootfs);
+      return moat_error_set (err, errno, "open rootfs `%s`", shown);
+    }
   if (mask_paths (ctx, rootfd, err) < 0 || readonly_paths (ctx, rootfd, err) < 0)
     return -1;
   if (ctx->cfg->root_readonly)
@@ -617,7 +697,10 @@ rootfs_pivot (const struct rootfs_ctx *ctx, moat_error **err)
   if (ctx->no_pivot)
     {
       if (chdir (ctx->rootfs) < 0)
-        return moat_error_set (err, errno, "chdir `%s`", ctx->rootfs);
+        {
+          cleanup_free char *shown = str_printable (ctx->rootfs);
+          return moat_error_set (err, errno, "chdir `%s`", shown);
+        }
       if (mount (ctx->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
         return moat_error_set (err, errno, "move rootfs to /");
       if (chroot (".") < 0)
@@ -645,7 +728,10 @@ rootfs_pivot (const struct rootfs_ctx *ctx, moat_error **err)
   if (chdir ("/") < 0)
     return moat_error_set (err, errno, "chdir /");
   if (rprop && mount (NULL, "/", NULL, rprop, NULL) < 0)
-    return moat_error_set (err, errno, "linux.rootfsPropagation: set `%s`", ctx->cfg->rootfs_propagation);
+    {
+      cleanup_free char *shown = str_printable (ctx->cfg->rootfs_propagation);
+      return moat_error_set (err, errno, "linux.rootfsPropagation: set `%s`", shown);
+    }
   return 0;
 }
 
@@ -658,14 +744,20 @@ rootfs_set_uts_sysctl (const struct moat_config *cfg, moat_error **err)
       if (!uts)
         return moat_error_set (err, 0, "hostname: needs a uts namespace");
       if (sethostname (cfg->hostname, strlen (cfg->hostname)) < 0)
-        return moat_error_set (err, errno, "sethostname `%s`", cfg->hostname);
+        {
+          cleanup_free char *shown = str_printable (cfg->hostname);
+          return moat_error_set (err, errno, "sethostname `%s`", shown);
+        }
     }
   if (cfg->domainname && *cfg->domainname)
     {
       if (!uts)
         return moat_error_set (err, 0, "domainname: needs a uts namespace");
       if (setdomainname (cfg->domainname, strlen (cfg->domainname)) < 0)
-        return moat_error_set (err, errno, "setdomainname `%s`", cfg->domainname);
+        {
+          cleanup_free char *shown = str_printable (cfg->domainname);
+          return moat_error_set (err, errno, "setdomainname `%s`", shown);
+        }
     }
   /* The init already lives in its namespaces, and /proc/sys shows the
    * reader's namespaces, so the host's /proc serves before pivot_root. */
@@ -673,14 +765,20 @@ rootfs_set_uts_sysctl (const struct moat_config *cfg, moat_error **err)
     {
       const char *key = cfg->sysctl[i].key;
       if (strstr (key, "..") || strchr (key, '/'))
-        return moat_error_set (err, 0, "linux.sysctl: invalid key `%s`", key);
+        {
+          cleanup_free char *shown = str_printable (key);
+          return moat_error_set (err, 0, "linux.sysctl: invalid key `%s`", shown);
+        }
       cleanup_free char *path = xasprintf ("/proc/sys/%s", key);
       for (char *c = path + 10; *c; c++)
         if (*c == '.')
           *c = '/';
       const char *v = cfg->sysctl[i].value;
       if (write_file_at (AT_FDCWD, path, v, strlen (v), err) < 0)
-        return moat_error_wrap (err, "linux.sysctl: `%s`", key);
+        {
+          cleanup_free char *shown = str_printable (key);
+          return moat_error_wrap (err, "linux.sysctl: `%s`", shown);
+        }
     }
   return 0;
 }

@@ -410,6 +410,77 @@ parse_rule (struct moat_seccomp *sc, size_t *cap, yajl_val r, size_t idx, const 
   return 0;
 }
 
+static int
+cmp_rule (const struct sc_rule *a, const struct sc_rule *b)
+{
+  if (a->nr != b->nr)
+    return a->nr < b->nr ? -1 : 1;
+  if (a->action != b->action)
+    return a->action < b->action ? -1 : 1;
+  if (a->errno_ret != b->errno_ret)
+    return a->errno_ret < b->errno_ret ? -1 : 1;
+  if (a->n_args != b->n_args)
+    return a->n_args < b->n_args ? -1 : 1;
+  for (size_t k = 0; k < a->n_args; k++)
+    {
+      const struct sc_arg *x = &a->args[k], *y = &b->args[k];
+      if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+      if (x->op != y->op)
+        return x->op < y->op ? -1 : 1;
+      if (x->value != y->value)
+        return x->value < y->value ? -1 : 1;
+      if (x->value_two != y->value_two)
+        return x->value_two < y->value_two ? -1 : 1;
+    }
+  return strcmp (a->name, b->name);
+}
+
+static int
+cmp_rule_index (const void *a, const void *b, void *rules)
+{
+  size_t i = *(const size_t *) a, j = *(const size_t *) b;
+  int c = cmp_rule (&((struct sc_rule *) rules)[i], &((struct sc_rule *) rules)[j]);
+  return c ? c : (i > j) - (i < j);
+}
+
+/* Drop each rule that repeats an earlier one exactly (same call, action,
+ * errno and arguments): a name listed 10,000 times in one rule's names, or
+ * one rule written 10,000 times.  They used to reach libseccomp, whose rule
+ * add costs more with each rule already there (3 s for `moat policy check`
+ * of 10,000 `getpid`), and every other pass over the rules.  Nothing
+ * decided changes: seccomp_decide keeps the first of equal actions, and
+ * libseccomp merges identical rules.  Sorting keeps this n log n; the
+ * rules kept stay in their order. */
+static void
+drop_repeated_rules (struct moat_seccomp *sc)
+{
+  size_t n = sc->n_rules;
+  if (n < 2)
+    return;
+  cleanup_free size_t *order = xmalloc0 (n * sizeof *order);
+  cleanup_free bool *repeat = xmalloc0 (n);
+  for (size_t i = 0; i < n; i++)
+    order[i] = i;
+  qsort_r (order, n, sizeof *order, cmp_rule_index, sc->rules);
+  /* Equal rules sort by index: the first of a run is the one kept. */
+  for (size_t i = 1; i < n; i++)
+    if (cmp_rule (&sc->rules[order[i]], &sc->rules[order[i - 1]]) == 0)
+      repeat[order[i]] = true;
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      if (repeat[i])
+        {
+          free (sc->rules[i].name);
+          free (sc->rules[i].args);
+          continue;
+        }
+      sc->rules[kept++] = sc->rules[i];
+    }
+  sc->n_rules = kept;
+}
+
 int
 seccomp_parse (yajl_val v, const char *docname, const char *path, const struct moat_caps *caps,
                bool strict, struct moat_seccomp **out, moat_error **err)
@@ -502,6 +573,7 @@ seccomp_parse (yajl_val v, const char *docname, const char *path, const struct m
   for (size_t i = 0; calls && i < YAJL_GET_ARRAY (calls)->len; i++)
     if (parse_rule (sc, &cap, YAJL_GET_ARRAY (calls)->values[i], i, docname, cp, caps, strict, err) < 0)
       return -1;
+  drop_repeated_rules (sc);
   add_newer_enosys (sc, &cap);
   bool any_notify = sc->default_action == SC_NOTIFY;
   for (size_t i = 0; i < sc->n_rules; i++)

@@ -34,7 +34,10 @@ state_validate_id (const char *id, moat_error **err)
   if (id == NULL || *id == '\0')
     return moat_error_set (err, 0, "container id must not be empty");
   if (strcmp (id, ".") == 0 || strcmp (id, "..") == 0)
-    return moat_error_set (err, 0, "invalid container id `%s`", id);
+    {
+      cleanup_free char *shown = str_printable (id);
+      return moat_error_set (err, 0, "invalid container id `%s`", shown);
+    }
   if (strlen (id) > 1024)
     return moat_error_set (err, 0, "invalid container id: longer than 1024 bytes");
   for (const char *p = id; *p; p++)
@@ -42,7 +45,10 @@ state_validate_id (const char *id, moat_error **err)
       char c = *p;
       if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
             || c == '_' || c == '+' || c == '-' || c == '.'))
-        return moat_error_set (err, 0, "invalid container id `%s`: only letters, digits and _+-. are allowed", id);
+        {
+          cleanup_free char *shown = str_printable (id);
+          return moat_error_set (err, 0, "invalid container id `%s`: only letters, digits and _+-. are allowed", shown);
+        }
     }
   return 0;
 }

@@ -121,18 +121,27 @@ term_send_console (const char *path, int master, moat_error **err)
 {
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   if (strlen (path) >= sizeof sa.sun_path)
-    return moat_error_set (err, 0, "--console-socket `%s`: path too long", path);
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, 0, "--console-socket `%s`: path too long", shown);
+    }
   strcpy (sa.sun_path, path);
   cleanup_close int s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0)
     return moat_error_set (err, errno, "socket");
   if (connect (s, (struct sockaddr *) &sa, sizeof sa) < 0)
-    return moat_error_set (err, errno, "--console-socket `%s`", path);
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "--console-socket `%s`", shown);
+    }
   /* runc names the fd with the pty's path; conmon and containerd read the
    * fd and ignore the name. */
   static const char name[] = "/dev/ptmx";
   if (send_with_fd (s, name, sizeof name - 1, master) < 0)
-    return moat_error_set (err, errno, "--console-socket `%s`: send the pty", path);
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "--console-socket `%s`: send the pty", shown);
+    }
   return 0;
 }
 

@@ -167,6 +167,97 @@ xasprintf (const char *fmt, ...)
   return s;
 }
 
+/* Length of the valid UTF-8 sequence at S (at most AVAIL bytes) that is
+ * safe to show as it is, 0 when S starts with a byte to escape. */
+static size_t
+utf8_shown_len (const unsigned char *s, size_t avail)
+{
+  unsigned char c = s[0];
+  size_t n;
+  unsigned int cp;
+  if (c < 0x80)
+    return (c < 0x20 || c == 0x7f) ? 0 : 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    n = 2, cp = c & 0x1f;
+  else if (c >= 0xe0 && c <= 0xef)
+    n = 3, cp = c & 0x0f;
+  else if (c >= 0xf0 && c <= 0xf4)
+    n = 4, cp = c & 0x07;
+  else
+    return 0;
+  if (n > avail)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    {
+      if ((s[i] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i] & 0x3f);
+    }
+  /* Overlong forms, surrogates, beyond U+10FFFF, and the C1 controls
+   * (U+009B is a CSI to terminals that decode it). */
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
+      || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+    return 0;
+  return n;
+}
+
+/* The escaping itself, of the first N bytes of S into O (room for 4 * N
+ * bytes and a NUL).  No allocation: log_write uses it from any thread and
+ * from a forked child. */
+static char *
+escape_into (char *o, const unsigned char *p, size_t n)
+{
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < n;)
+    {
+      size_t k = utf8_shown_len (p + i, n - i);
+      if (k == 0)
+        {
+          *o++ = '\\';
+          *o++ = 'x';
+          *o++ = hex[p[i] >> 4];
+          *o++ = hex[p[i] & 15];
+          i++;
+          continue;
+        }
+      memcpy (o, p + i, k);
+      o += k;
+      i += k;
+    }
+  *o = '\0';
+  return o;
+}
+
+char *
+str_printable_n (const char *s, size_t max)
+{
+  /* errno kept: callers escape a name right before quoting errno with it. */
+  int saved = errno;
+  if (s == NULL)
+    s = "(null)";
+  size_t n = strlen (s);
+  bool cut = max && n > max;
+  if (cut)
+    n = max;
+  char *r = xmalloc0 (n * 4 + 4);
+  char *o = escape_into (r, (const unsigned char *) s, n);
+  if (cut)
+    memcpy (o, "...", 4);
+  errno = saved;
+  return r;
+}
+
+size_t
+str_printable_buf (char *out, size_t outsz, const char *s)
+{
+  size_t n = strlen (s);
+  if (outsz == 0)
+    return 0;
+  if (n > (outsz - 1) / 4)
+    n = (outsz - 1) / 4;
+  return (size_t) (escape_into (out, (const unsigned char *) s, n) - out);
+}
+
 int
 write_all (int fd, const void *buf, size_t n)
 {
@@ -207,12 +298,65 @@ read_all (int fd, void *buf, size_t n)
   return (ssize_t) got;
 }
 
+const char *
+file_type_name (mode_t mode)
+{
+  switch (mode & S_IFMT)
+    {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFLNK: return "a symbolic link";
+    default: return "of an unknown type";
+    }
+}
+
+int
+open_regular_at (int dirfd, const char *path, int *out, moat_error **err)
+{
+  /* A FIFO blocks open(2) and read(2) until a writer comes, for ever (a
+   * bundle's config.json -> a FIFO hung create and ignored SIGTERM); a
+   * device may never end, or do something on open.  Symlinks are followed
+   * (runc reads a symlinked config.json): what they point at is what is
+   * checked.  The stat before the open keeps moat from opening a device at
+   * all; O_NONBLOCK makes the open of a FIFO swapped in after it return at
+   * once, and the fstat of what was opened is the check that counts.
+   * (O_NONBLOCK means nothing to a regular file's reads.) */
+  struct stat st;
+  if (fstatat (dirfd, path, &st, 0) == 0 && !S_ISREG (st.st_mode))
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, 0, "`%s`: not a regular file but %s", shown, file_type_name (st.st_mode));
+    }
+  cleanup_close int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "open `%s`", shown);
+    }
+  if (fstat (fd, &st) < 0)
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "stat `%s`", shown);
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, 0, "`%s`: not a regular file but %s", shown, file_type_name (st.st_mode));
+    }
+  *out = steal_fd (&fd);
+  return 0;
+}
+
 int
 read_file_at (int dirfd, const char *path, char **out, size_t *len, size_t max, moat_error **err)
 {
-  cleanup_close int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return moat_error_set (err, errno, "open `%s`", path);
+  cleanup_close int fd = -1;
+  if (open_regular_at (dirfd, path, &fd, err) < 0)
+    return -1;
   size_t cap = 4096, n = 0;
   cleanup_free char *buf = xmalloc0 (cap + 1);
   for (;;)
@@ -227,13 +371,17 @@ read_file_at (int dirfd, const char *path, char **out, size_t *len, size_t max, 
         {
           if (errno == EINTR)
             continue;
-          return moat_error_set (err, errno, "read `%s`", path);
+          cleanup_free char *shown = str_printable (path);
+          return moat_error_set (err, errno, "read `%s`", shown);
         }
       if (r == 0)
         break;
       n += (size_t) r;
       if (max && n > max)
-        return moat_error_set (err, EFBIG, "read `%s`: larger than %zu bytes", path, max);
+        {
+          cleanup_free char *shown = str_printable (path);
+          return moat_error_set (err, EFBIG, "read `%s`: larger than %zu bytes", shown, max);
+        }
     }
   buf[n] = '\0';
   if (len)

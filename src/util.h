@@ -38,8 +38,27 @@ void *xrealloc (void *p, size_t n);
 char *xstrdup (const char *s);
 char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
+/* A copy of S fit to be quoted in a message, which ends up on a terminal
+ * and as one line of a log: C0 controls, DEL, C1 controls (U+0080..U+009F)
+ * and bytes that are not valid UTF-8 are written \xNN, so a container id,
+ * capability name or path from user input can neither move the cursor,
+ * retitle the terminal nor start a line of its own.  With MAX non-zero,
+ * cut after MAX bytes of S with "..." appended.  NULL gives "(null)".
+ * Malloc'd; errno is left as it was. */
+char *str_printable_n (const char *s, size_t max);
+static inline char *str_printable (const char *s) { return str_printable_n (s, 0); }
+/* The same into OUT (OUTSZ bytes, NUL-terminated; S is cut to fit), without
+ * allocating.  Returns the length written. */
+size_t str_printable_buf (char *out, size_t outsz, const char *s);
+
 /* Read a whole file (at most max bytes; 0 = no limit) into a NUL-terminated
- * buffer. dirfd may be AT_FDCWD. */
+ * buffer. dirfd may be AT_FDCWD.  Anything but a regular file (after
+ * symlinks) is refused without blocking: "`PATH`: not a regular file but
+ * a FIFO", errnum 0. */
+/* Open PATH (relative to DIRFD, symlinks followed) for reading, if it is
+ * a regular file: never blocks on a FIFO, never opens a device.  *OUT is
+ * a close-on-exec fd. */
+int open_regular_at (int dirfd, const char *path, int *out, moat_error **err);
 int read_file_at (int dirfd, const char *path, char **out, size_t *len, size_t max, moat_error **err);
 static inline int
 read_file (const char *path, char **out, size_t *len, moat_error **err)
@@ -51,6 +70,9 @@ read_file (const char *path, char **out, size_t *len, moat_error **err)
 int write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode, moat_error **err);
 /* Write a small string to an existing file (cgroup and /proc knobs). */
 int write_file_at (int dirfd, const char *path, const char *data, size_t len, moat_error **err);
+
+/* "a FIFO", "a directory", ... for a message. */
+const char *file_type_name (mode_t mode);
 
 int mkdir_p (const char *path, mode_t mode, moat_error **err);
 

@@ -309,6 +309,152 @@ bad "create with --log json (unknown id start)" bad-ghost "does not exist" \
 t_is "log file: two lines after a second failure" "$(wc -l < "$LOGF")" 2
 t_is "log file: every line valid JSON with level error" "$(jq -s -c '[.[].level]' "$LOGF" 2>/dev/null)" '["error","error"]'
 
+# --- hostile input ---------------------------------------------------------------
+# timeout -k: a moat that blocks (and ignores SIGTERM) must not hang the test.
+TO="timeout -k 2 10"
+MR () { $TO "$MOAT" --root "$ROOT" "$@"; }
+# ctl_free DESC: the last stderr holds no control byte besides its one final
+# newline (no ESC, BEL or CR reached the terminal, no line was forged).
+ctl_free () {
+  t_is "$1: no control byte on stderr" "$(LC_ALL=C tr -d '\n' < "$TMP/.berr" | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+}
+
+# Anything but a regular file is refused at once, naming the file: a FIFO
+# used to block create/run for ever (SIGTERM ignored).
+mkfifo "$TMP/a.fifo"
+mkdir -p "$TMP/fifo" "$TMP/fifolink" "$TMP/devnull" "$TMP/cfgdir/config.json" "$TMP/cfglink"
+ln -sfn "$B/rootfs" "$TMP/fifo/rootfs"
+mkfifo "$TMP/fifo/config.json"
+bad "create: config.json is a FIFO" bad-fifo "$TMP/fifo/config.json.*not a regular file but a FIFO" \
+  MR create --bundle "$TMP/fifo" bad-fifo
+bad "run: config.json is a FIFO" bad-fifor "fifo/config.json.*not a regular file but a FIFO" \
+  MR run --bundle "$TMP/fifo" bad-fifor
+ln -sfn "$B/rootfs" "$TMP/fifolink/rootfs"
+ln -sfn "$TMP/a.fifo" "$TMP/fifolink/config.json"
+bad "create: config.json a symlink to a FIFO" bad-fifol "fifolink/config.json.*not a regular file but a FIFO" \
+  MR create --bundle "$TMP/fifolink" bad-fifol
+ln -sfn /dev/null "$TMP/devnull/config.json"
+bad "create: config.json a symlink to /dev/null" bad-devnull "devnull/config.json.*not a regular file but a character device" \
+  MR create --bundle "$TMP/devnull" bad-devnull
+bad "create: config.json a directory" bad-cfgdir "cfgdir/config.json.*not a regular file but a directory" \
+  MR create --bundle "$TMP/cfgdir" bad-cfgdir
+ln -sfn "$B/rootfs" "$TMP/cfglink/rootfs"
+ln -sfn "$B/config.json" "$TMP/cfglink/config.json"
+t_ok "create: config.json a symlink to a regular file is fine (as runc)" M create --bundle "$TMP/cfglink" bad-cfglink
+t_ok "delete it" M delete --force bad-cfglink
+bad "create --policy FIFO" bad-pfifo "policy: .*a\.fifo.*not a regular file but a FIFO" \
+  MR create --policy "$TMP/a.fifo" --bundle "$B" bad-pfifo
+bad "policy check FIFO" - "a\.fifo.*not a regular file but a FIFO" $TO "$MOAT" policy check "$TMP/a.fifo"
+HAUD="$TMP/haud"
+mkdir -p "$HAUD"
+mkfifo "$HAUD/bad-afifo.jsonl"
+bad "audit: the log is a FIFO" bad-afifo "bad-afifo.*not a regular file but a FIFO" \
+  MR --audit-dir "$HAUD" audit bad-afifo
+bad "explain: the log is a FIFO" bad-afifo "bad-afifo\.jsonl.*not a regular file but a FIFO" \
+  MR --audit-dir "$HAUD" explain bad-afifo
+
+# A parse error names the file and the place, never what the file holds:
+# config.json may be a symlink to anything (/etc/shadow).
+printf 'root:$6$MOATSECRET$hash:19000:0:99999:7:::\n' > "$TMP/shadow"
+printf '{"ociVersion": MOATSECRET2}\n' > "$TMP/shadow2"
+mkdir -p "$TMP/secret" "$TMP/secret2"
+ln -sfn "$B/rootfs" "$TMP/secret/rootfs"
+ln -sfn "$B/rootfs" "$TMP/secret2/rootfs"
+ln -sfn "$TMP/shadow" "$TMP/secret/config.json"
+ln -sfn "$TMP/shadow2" "$TMP/secret2/config.json"
+for fmt in text json; do
+  for s in secret secret2; do
+    rm -f "$TMP/secret.log"
+    bad "create: config.json -> a secret ($s, --log-format $fmt)" bad-$s \
+      "$TMP/$s/config.json: malformed JSON: .* line 1, column [0-9]+" \
+      "$MOAT" --root "$ROOT" --log "$TMP/secret.log" --log-format $fmt create --bundle "$TMP/$s" bad-$s
+    t_unlike "$s ($fmt): stderr does not quote the file" "$LAST_ERR" "MOATSECRET|hash|19000"
+    t_unlike "$s ($fmt): the log does not quote it" "$(cat "$TMP/secret.log")" "MOATSECRET|hash|19000"
+    t_like "$s ($fmt): the log names the file and the place" "$(cat "$TMP/secret.log")" "$s/config.json: malformed JSON: .*line 1, column [0-9]+"
+  done
+done
+bad "run: config.json -> a secret" bad-secretr "secret/config.json: .*line 1, column" M run --bundle "$TMP/secret" bad-secretr
+t_unlike "run: no secret" "$LAST_ERR" "MOATSECRET"
+bad "policy check: a secret file" - "shadow: malformed JSON: .*line 1, column" "$MOAT" policy check "$TMP/shadow"
+t_unlike "policy check: no secret" "$LAST_ERR" "MOATSECRET"
+bad "create --policy: a secret file" bad-psecret "shadow2: malformed JSON: .*line 1, column" M create --policy "$TMP/shadow2" --bundle "$B" bad-psecret
+t_unlike "create --policy: no secret" "$LAST_ERR" "MOATSECRET"
+
+# Control bytes in what a message quotes are escaped (\x1b), and the
+# message stays one line: ids, capability names, signal names.
+ESCID=$'bad-a\x1b]0;pwn\x07'
+NLID=$'bad-a\nmoat: a forged line\r'
+for cmd in state start kill delete; do
+  bad "$cmd: an id with ESC and BEL" - 'invalid container id `bad-a\\x1b\]0;pwn\\x07`' M "$cmd" "$ESCID"
+  ctl_free "$cmd: an id with ESC and BEL"
+  bad "$cmd: an id with a newline" - 'invalid container id `bad-a\\x0amoat: a forged line\\x0d`' M "$cmd" "$NLID"
+  ctl_free "$cmd: an id with a newline"
+done
+bad "create: an id with ESC and BEL" - 'invalid container id `bad-a\\x1b' M create --bundle "$B" "$ESCID"
+ctl_free "create: an id with ESC and BEL"
+bad "create: an id with a newline" - 'invalid container id `bad-a\\x0a' M create --bundle "$B" "$NLID"
+ctl_free "create: an id with a newline"
+bad "run: an id with ESC" - 'invalid container id `bad-a\\x1b' M run --bundle "$B" "$ESCID"
+ctl_free "run: an id with ESC"
+rm -f "$TMP/esc.log"
+bad "create: an id with ESC, --log text" - 'invalid container id' "$MOAT" --root "$ROOT" --log "$TMP/esc.log" create --bundle "$B" "$ESCID"
+t_is "--log text: one line, no control byte" "$(wc -l < "$TMP/esc.log") $(LC_ALL=C tr -d '\n' < "$TMP/esc.log" | LC_ALL=C grep -c '[[:cntrl:]]')" "1 0"
+
+badb cap-esc '.process.capabilities.bounding += ["CAP_\u001b[2J\nFAKE"]'
+bad "create: a capability name with ESC and a newline" bad-capesc \
+  'process\.capabilities\.bounding\[[0-9]+\]: unknown capability `CAP_\\x1b\[2J\\x0aFAKE`' \
+  M create --bundle "$TMP/cap-esc" bad-capesc
+ctl_free "capability name with ESC"
+jq -n '{capabilities: ["CAP_\u001b[2J"]}' > "$TMP/cap-esc-policy.json"
+bad "create --policy: a capability name with ESC" bad-pcapesc 'unknown capability `CAP_\\x1b\[2J`' \
+  M create --policy "$TMP/cap-esc-policy.json" --bundle "$B" bad-pcapesc
+ctl_free "policy capability name with ESC"
+
+# exec, kill, update on a live container (whose processes are no strays):
+# bad's message checks only.
+bad_live () {
+  local d=$1 re=$2 rc; shift 2
+  "$@" > "$TMP/.bout" 2> "$TMP/.berr"
+  rc=$?
+  LAST_ERR=$(cat "$TMP/.berr")
+  t_is "$d: exit status 1" "$rc" 1
+  t_is "$d: nothing on stdout" "$(cat "$TMP/.bout")" ""
+  t_is "$d: one line on stderr" "$(wc -l < "$TMP/.berr")" 1
+  t_like "$d: message" "$LAST_ERR" "^moat: .*$re"
+}
+t_ok "create bad-host" M create --bundle "$B" bad-host
+t_ok "start bad-host" M start bad-host
+t_ok "bad-host is running" wait_status bad-host running
+bad_live "exec --cap with ESC" '--cap `CAP_\\x1b\[2J`: unknown capability' \
+  M exec --cap $'CAP_\x1b[2J' bad-host /bin/workload pid
+ctl_free "exec --cap with ESC"
+bad_live "exec --process FIFO" "a\.fifo.*not a regular file but a FIFO" \
+  MR exec --process "$TMP/a.fifo" bad-host
+bad_live "exec --process: a secret file" "shadow: malformed JSON" M exec --process "$TMP/shadow" bad-host
+t_unlike "exec --process: no secret" "$LAST_ERR" "MOATSECRET"
+bad_live "update -r FIFO" "a\.fifo.*not a regular file but a FIFO" MR update -r "$TMP/a.fifo" bad-host
+bad_live "kill with a signal name with ESC" 'unknown signal `SIG\\x1b\[2J`' M kill bad-host $'SIG\x1b[2J'
+ctl_free "kill: signal name with ESC"
+t_is "bad-host still running" "$(M state bad-host | jq -r .status)" running
+t_ok "delete --force bad-host" M delete --force bad-host
+
+# Audit readers take ids as every command does: nothing outside the audit
+# directory (or the state root) is read.
+AUDX="$TMP/audx"
+mkdir -p "$AUDX/sub"
+: > "$TMP/outside.jsonl"
+: > "$AUDX/sub/x.jsonl"
+BASEPOL="$(cd "$(dirname "$0")/../policies" && pwd)/default.json"
+for id in ../outside "$TMP/outside" sub/x ../../etc/passwd; do
+  bad "explain $id" - "invalid container id" "$MOAT" --root "$ROOT" --audit-dir "$AUDX" explain "$id"
+  bad "audit $id" - "invalid container id" "$MOAT" --root "$ROOT" --audit-dir "$AUDX" audit "$id"
+  bad "policy generate --from-audit $id" - "invalid container id" \
+    "$MOAT" --root "$ROOT" --audit-dir "$AUDX" policy generate --from-audit "$id" --base "$BASEPOL" -o "$TMP/gen.json"
+  bad "policy generate --from-audit $id (no --base)" - "invalid container id" \
+    "$MOAT" --root "$ROOT" --audit-dir "$AUDX" policy generate --from-audit "$id"
+done
+t_fails "no policy was generated" test -e "$TMP/gen.json"
+
 t_is "at the end: no containers listed" "$(M list -q)" ""
 t_is "at the end: no cgroups of this test" "$(our_cgroups)" ""
 t_done

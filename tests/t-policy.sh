@@ -125,4 +125,16 @@ t_fails "and leaves nothing" test -e "$ROOT/pol-strict"
 printf '{"capabilities":["CAP_FOO"]}\n' > "$TMP/cap.json"
 t_like "an unknown capability in a policy is named" "$(A create --policy "$TMP/cap.json" --bundle "$B" pol-cap 2>&1)" "unknown capability \`CAP_FOO\`"
 t_fails "and nothing is left" test -e "$ROOT/pol-cap"
+# One name 10,000 times in a rule's names (and one rule 2,000 times): the
+# repeats are one rule, so checking, compiling and running under it take no
+# longer than under the policy without them (the timeouts are hang guards).
+jq '.seccomp.syscalls += [{names: [range(10000) | "getpid"], action: "SCMP_ACT_ALLOW"}]
+    + [range(2000) | {names: ["getppid"], action: "SCMP_ACT_ALLOW"}]' "$POL/default.json" > "$TMP/rep.json"
+REP=$(timeout -k 2 20 "$MOAT" policy check "$TMP/rep.json")
+t_like "policy check of 10,000 repeats: ok" "$REP" "ok: policy"
+t_is "the repeats are one rule each: as many rules as the policy without them" \
+  "$(printf '%s\n' "$REP" | grep -o '[0-9]* seccomp rules')" "$("$MOAT" policy check "$POL/default.json" | grep -o '[0-9]* seccomp rules')"
+t_is "and the same filter" "$("$MOAT" policy bpf --raw "$TMP/rep.json" | md5sum)" "$("$MOAT" policy bpf --raw "$POL/default.json" | md5sum)"
+setargs "$B" /bin/workload pid
+t_ok "run under it (a trivial workload)" timeout -k 2 20 "$MOAT" --root "$ROOT" --audit-dir "$AUD" run --policy "$TMP/rep.json" --bundle "$B" pol-rep
 t_done

@@ -161,4 +161,11 @@ ln -s /proc/self/cwd "$B/rootfs/magic"
 cfg "$B" '.root.readonly = false | .mounts += [{"destination":"/magic/x","type":"tmpfs","source":"tmpfs"}]'
 t_fails "a magic /proc link on the way is refused" run_in
 t_like "with an error naming the destination" "$(M run --bundle "$B" rootfs-magic 2>&1)" "/magic"
+# 8,000 mounts: each one is set up (a hang guard only; how long they take
+# is a benchmark's business).
+BIG="$TMP/big"
+mkbundle "$BIG" /bin/workload mounts
+cfg "$BIG" 'del(.linux.resources) | .mounts += [range(8000) | {destination: "/tmp/m\(.)", type: "tmpfs", source: "tmpfs", options: ["size=4k"]}]'
+MI=$(timeout -k 2 60 "$MOAT" --root "$ROOT" run --bundle "$BIG" rootfs-big)
+t_is "8,000 tmpfs mounts: run finishes and all are there" "$(printf '%s\n' "$MI" | grep -c ' /tmp/m[0-9]* ')" 8000
 t_done

@@ -20,6 +20,7 @@
 #include "caps.h"
 #include "cgroup.h"
 #include "config.h"
+#include "json.h"
 #include "log.h"
 #include "policy.h"
 #include "process.h"
@@ -61,8 +62,22 @@ static int
 load_process_file (const char *path, struct moat_config *cfg, moat_error **err)
 {
   cleanup_free char *text = NULL;
-  if (read_file_at (AT_FDCWD, path, &text, NULL, 0, err) < 0)
+  size_t len = 0;
+  if (read_file_at (AT_FDCWD, path, &text, &len, 0, err) < 0)
     return moat_error_wrap (err, "--process");
+  /* Parsed alone first: a syntax error's line and column are the file's
+   * own, and the file must be one object (not an object and more members
+   * for the document it is wrapped in below). */
+  yajl_val alone = NULL;
+  if (json_parse (text, len, path, &alone, err) < 0)
+    return -1;
+  bool object = YAJL_IS_OBJECT (alone);
+  yajl_tree_free (alone);
+  if (!object)
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, 0, "%s: not an OCI process object", shown);
+    }
   cleanup_free char *doc = xasprintf ("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"/\"},\"process\":%s\n}", text);
   cleanup_config struct moat_config *p = NULL;
   if (config_parse (doc, path, &p, err) < 0)

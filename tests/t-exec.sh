@@ -91,6 +91,14 @@ t_like "--env without =" "$(MA exec -e FOO ex1 /bin/true 2>&1)" "--env \`FOO\`: 
 echo '{"args":"x","cwd":"/"}' > "$TMP/bad.json"
 t_like "--process with a wrong type: the file and the path" "$(MA exec --process "$TMP/bad.json" ex1 2>&1)" \
   "bad.json: process.args: expected array of strings"
+# a syntax error is placed in the file itself (line 3, not in a wrapper),
+# and a file that is an object followed by more members is refused
+printf '{"args":["/bin/true"],\n "cwd": "/",\n bad}' > "$TMP/bad2.json"
+t_like "--process with a syntax error: the file's own line and column" \
+  "$(MA exec --process "$TMP/bad2.json" ex1 2>&1)" "bad2.json: malformed JSON: .* at line 3, column 2"
+printf '{"args":["/bin/true"],"cwd":"/"}, "hooks": {}' > "$TMP/bad3.json"
+t_like "--process with more than one object: refused" "$(MA exec --process "$TMP/bad3.json" ex1 2>&1)" \
+  "bad3.json: malformed JSON"
 t_like "--process and a command" "$(MA exec --process "$TMP/proc.json" ex1 /bin/true 2>&1)" "not both"
 t_like "no command" "$(MA exec ex1 2>&1)" "missing command"
 t_like "--console-socket without --tty" "$(MA exec --console-socket "$TMP/x.sock" ex1 /bin/true 2>&1)" "needs --tty"

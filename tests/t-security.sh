@@ -76,53 +76,46 @@ cp "$MOAT" "$COPY"
 SUM_COPY=$(sha256sum < "$COPY")
 MC () { "$COPY" --root "$ROOT" --audit-dir "$TMP/audit" "$@"; }
 EX="$TMP/ex"
+# attack ID OUT [run options]: run the bundle's attacker as ID, exec into
+# it 40 times, tell it to stop, and wait for its report in OUT.
+attack () {
+  local id=$1 out=$2 runner; shift 2
+  rm -f "$EX/rootfs/tmp/stop"
+  MC run "$@" --bundle "$EX" "$id" >"$out" 2>&1 &
+  runner=$!
+  wait_status "$id" running 100
+  for _ in $(seq 40); do MC exec "$id" /bin/workload pid >/dev/null 2>&1; done
+  touch "$EX/rootfs/tmp/stop"
+  wait "$runner"
+  MC delete --force "$id" >/dev/null 2>&1
+}
 mkbundle "$EX" /bin/workload snatch-exe 60 /tmp/stop
-MC run --policy "$POL/default.json" --bundle "$EX" sec-x1 >"$TMP/snatch-exe.out" 2>&1 &
-RUNNER=$!
-wait_status sec-x1 running 100
-for i in $(seq 40); do MC exec sec-x1 /bin/workload pid >/dev/null 2>&1; done
-touch "$EX/rootfs/tmp/stop"
-wait "$RUNNER"
+attack sec-x1 "$TMP/snatch-exe.out" --policy "$POL/default.json"
 t_like "an exec'd process's /proc/PID/exe could not be taken and rewritten" \
   "$(tail -n 1 "$TMP/snatch-exe.out")" "^held [0-9]+ wrote 0$"
 t_is "... and the moat binary is unchanged" "$(sha256sum < "$COPY")" "$SUM_COPY"
 diag "$(grep -v '^blocked' "$TMP/snatch-exe.out" | head -n 5)"
-MC delete --force sec-x1 >/dev/null 2>&1
 
 # The same with CAP_SYS_PTRACE (a common --cap-add): /proc/PID/fd/N and
 # pidfd_getfd of every fd moat's process holds. None may be a directory of
 # the host (the state root, the state dir, a cgroup).
 MARK="$TMP/host-marker-$$"
 touch "$MARK"
-rm -f "$EX/rootfs/tmp/stop"
 setargs "$EX" /bin/workload snatch-fds 60 /tmp/stop "$MARK"
 cfg "$EX" '.process.capabilities |= with_entries(.value += ["CAP_SYS_PTRACE"])'
-MC run --bundle "$EX" sec-x2 >"$TMP/snatch-fds.out" 2>&1 &
-RUNNER=$!
-wait_status sec-x2 running 100
-for i in $(seq 40); do MC exec sec-x2 /bin/workload pid >/dev/null 2>&1; done
-touch "$EX/rootfs/tmp/stop"
-wait "$RUNNER"
+attack sec-x2 "$TMP/snatch-fds.out"
 t_like "no host directory reached from an exec'd process's fds" "$(tail -n 1 "$TMP/snatch-fds.out")" ", no leak$"
 t_unlike "(the host's files stayed out of reach)" "$(cat "$TMP/snatch-fds.out")" "^ESCAPED"
 diag "$(head -n 5 "$TMP/snatch-fds.out")"
-MC delete --force sec-x2 >/dev/null 2>&1
 
 # With CAP_SYS_PTRACE, not being dumpable does not keep /proc/PID/exe
 # closed: what the process runs must itself be out of reach (the sealed copy).
-rm -f "$EX/rootfs/tmp/stop"
 setargs "$EX" /bin/workload snatch-exe 60 /tmp/stop
-MC run --bundle "$EX" sec-x3 >"$TMP/snatch-exe3.out" 2>&1 &
-RUNNER=$!
-wait_status sec-x3 running 100
-for i in $(seq 40); do MC exec sec-x3 /bin/workload pid >/dev/null 2>&1; done
-touch "$EX/rootfs/tmp/stop"
-wait "$RUNNER"
+attack sec-x3 "$TMP/snatch-exe3.out"
 t_like "with CAP_SYS_PTRACE too, no exec'd process's exe could be rewritten" \
   "$(tail -n 1 "$TMP/snatch-exe3.out")" "^held [0-9]+ wrote 0$"
 t_is "... and the moat binary is unchanged" "$(sha256sum < "$COPY")" "$SUM_COPY"
 diag "$(sort "$TMP/snatch-exe3.out" | uniq -c | head -n 5)"
-MC delete --force sec-x3 >/dev/null 2>&1
 
 # The init in the moment between its capabilities going down to the
 # container's and its execve, attacked by a process `moat exec` put into

@@ -15,12 +15,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 : "${TESTDIR:=$HERE}"
 LANE=$HERE/v2lane/run
 
-# The inner scripts: the cgroup wall's own, the lifecycle, and the syscall
+# The inner scripts: the cgroup wall's own, the lifecycle, the syscall
 # wall (the guest's 6.1 kernel leaves a RECV blocked when the last filtered
-# task is gone, where 6.6+ ends it: the supervisor must handle both).
+# task is gone, where 6.6+ ends it: the supervisor must handle both), and
+# exec with its attacks (its helper is born in the container's cgroup,
+# which only pure v2 makes the real one, and must hold no fd of it).
 if [ -z "${V2LANE_TESTS:-}" ]; then
   if [ -f "$TESTDIR/t-cgroup.sh" ]; then
-    V2LANE_TESTS="t-cgroup.sh t-lifecycle.sh t-seccomp.sh"
+    V2LANE_TESTS="t-cgroup.sh t-lifecycle.sh t-seccomp.sh t-exec.sh t-security.sh"
   else
     V2LANE_TESTS="t-lifecycle.sh t-rootfs.sh"
   fi

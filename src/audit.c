@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "audit.h"
+#include "log.h"
 #include "state.h"
 #include "supervisor.h"
 #include "util.h"
@@ -7,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,7 +82,7 @@ jb_c (struct jbuf *j, char c)
 static inline bool
 json_plain (unsigned char c)
 {
-  return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
+  return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
 void
@@ -101,7 +103,24 @@ jb_quote (struct jbuf *j, const char *s, size_t n)
           i = run;
           continue;
         }
-      unsigned char c = (unsigned char) s[i++];
+      unsigned char c = (unsigned char) s[i];
+      if (c >= 0x80)
+        {
+          /* UTF-8 as it is; a byte that starts no character (a path is
+           * any bytes) becomes U+FFFD, and jb_strn adds the bytes. */
+          unsigned int cp;
+          size_t k = utf8_seq_len ((const unsigned char *) s + i, n - i, &cp);
+          if (k)
+            jb_put (j, s + i, k);
+          else
+            {
+              jb_put (j, "\\ufffd", 6);
+              j->not_utf8 = true;
+            }
+          i += k ? k : 1;
+          continue;
+        }
+      i++;
       if (c == '"' || c == '\\')
         {
           char e[2] = { '\\', (char) c };
@@ -170,7 +189,24 @@ void
 jb_strn (struct jbuf *j, const char *k, const char *v, size_t n)
 {
   jb_key (j, k);
+  j->not_utf8 = false;
   jb_quote (j, v, n);
+  if (!j->not_utf8)
+    return;
+  /* What U+FFFD stood for: the value's bytes, so nothing is lost. */
+  static const char hex[] = "0123456789abcdef";
+  cleanup_free char *key = xasprintf ("%s_bytes", k);
+  jb_key (j, key);
+  jb_grow (j, 2 * n + 2);
+  j->buf[j->len++] = '"';
+  for (size_t i = 0; i < n; i++)
+    {
+      j->buf[j->len++] = hex[(unsigned char) v[i] >> 4];
+      j->buf[j->len++] = hex[(unsigned char) v[i] & 15];
+    }
+  j->buf[j->len++] = '"';
+  j->buf[j->len] = '\0';
+  j->not_utf8 = false;
 }
 
 void
@@ -284,12 +320,36 @@ audit_time_at (const struct timespec *at, char *buf, size_t n)
   p[10] = '\0';
 }
 
+/* The appends of one process to a log are serialised: taking back a
+ * write needs the log's length before it. (A log has one writer process
+ * at a time: its supervisor, or, once that is dead, the moat command that
+ * empties its spool under the spool's lock.) */
+static pthread_mutex_t append_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int
+audit_append (int fd, const void *buf, size_t len)
+{
+  pthread_mutex_lock (&append_lock);
+  off_t before = lseek (fd, 0, SEEK_END);
+  int r = write_all (fd, buf, len);
+  if (r < 0 && before >= 0)
+    {
+      /* A full disk took a part of it: cut it off again, so that no line
+       * is ever torn; the loss is counted by the caller and said in a
+       * line of its own once the log takes writes again. */
+      int e = errno;
+      if (ftruncate (fd, before) < 0)
+        log_debug ("audit log: a partial write could not be taken back: %s", strerror (errno));
+      errno = e;
+    }
+  pthread_mutex_unlock (&append_lock);
+  return r;
+}
+
 int
 audit_write (int fd, const struct jbuf *j)
 {
-  /* One write per record: O_APPEND makes it atomic with respect to other
-   * writers of the same log. */
-  return write_all (fd, j->buf, j->len);
+  return audit_append (fd, j->buf, j->len);
 }
 
 /* ---- reading: `moat audit` ---------------------------------------------- */
@@ -328,20 +388,57 @@ audit_rec_int (yajl_val r, const char *k, long long dflt)
   return v && YAJL_IS_NUMBER (v) ? num_ll (v, dflt) : dflt;
 }
 
+/* String K of OBJ as the writer got it: the bytes of K_bytes when it had
+ * to write U+FFFD for some (jb_strn), into BUF; else the string itself. */
+static const char *
+rec_bytes (yajl_val obj, const char *k, char *buf, size_t n)
+{
+  const char *v = audit_rec_str (obj, k);
+  char key[64];
+  if (v == NULL || (size_t) snprintf (key, sizeof key, "%s_bytes", k) >= sizeof key)
+    return v;
+  const char *hex = audit_rec_str (obj, key);
+  if (hex == NULL)
+    return v;
+  size_t o = 0;
+  for (size_t i = 0; hex[i] && hex[i + 1] && o + 1 < n; i += 2)
+    {
+      unsigned int b;
+      if (sscanf (hex + i, "%2x", &b) != 1)
+        break;
+      buf[o++] = b ? (char) b : '?';   /* a C string from here on */
+    }
+  buf[o] = '\0';
+  return buf;
+}
+
+static bool
+is_bytes_key (const char *k)
+{
+  size_t n = strlen (k);
+  return n > 6 && strcmp (k + n - 6, "_bytes") == 0;
+}
+
 static void
 format_call (yajl_val r, char *out, size_t n)
 {
   const char *sc = audit_rec_str (r, "syscall");
   yajl_val args = json_lookup (r, "args");
   size_t off = (size_t) snprintf (out, n, "%s(", sc ? sc : "?");
+  bool any = false;
   if (args && YAJL_IS_OBJECT (args))
     for (size_t i = 0; i < YAJL_GET_OBJECT (args)->len && off < n; i++)
       {
         yajl_val v = YAJL_GET_OBJECT (args)->values[i];
-        const char *sep = i ? ", " : "";
+        const char *key = YAJL_GET_OBJECT (args)->keys[i];
+        if (is_bytes_key (key))
+          continue;   /* shown as its string's own bytes */
+        const char *sep = any ? ", " : "";
+        any = true;
         if (YAJL_IS_STRING (v))
           {
-            const char *s = YAJL_GET_STRING (v);
+            char raw[4096];
+            const char *s = rec_bytes (args, key, raw, sizeof raw);
             bool quote = !(s[0] == '0' || strchr (s, '_') || (s[0] >= 'A' && s[0] <= 'Z'));
             off += (size_t) snprintf (out + off, n - off, quote ? "%s\"%s\"" : "%s%s", sep, s);
           }
@@ -441,9 +538,18 @@ print_row (yajl_val r)
         snprintf (call, sizeof call, "%s", sig ? sig : (kind ? kind : "?"));
     }
   format_outcome (r, outcome, sizeof outcome);
-  const char *comm = audit_rec_str (r, "comm");
-  printf ("%-12.12s %6lld  %-15.15s %-12s %-40s %s\n", hms, audit_rec_int (r, "nspid", audit_rec_int (r, "pid", 0)),
-          comm ? comm : "?", audit_rec_str (r, "wall") ? audit_rec_str (r, "wall") : "?", call, outcome);
+  char cbuf[64];
+  const char *comm = rec_bytes (r, "comm", cbuf, sizeof cbuf);
+  /* The row is made of what the container chose (its comm, its paths):
+   * shown, never sent to the terminal. Every control character, escape
+   * sequence, byte that is not UTF-8 and backslash is written visibly
+   * (\x1b, \\), so one record is always one row. */
+  char row[1024];
+  snprintf (row, sizeof row, "%-12.12s %6lld  %-15.15s %-12s %-40s %s", hms,
+            audit_rec_int (r, "nspid", audit_rec_int (r, "pid", 0)), comm ? comm : "?",
+            audit_rec_str (r, "wall") ? audit_rec_str (r, "wall") : "?", call, outcome);
+  cleanup_free char *shown = str_visible (row);
+  puts (shown);
 }
 
 static bool
@@ -499,6 +605,7 @@ audit_show (const struct audit_query *q, moat_error **err)
   cleanup_free char *line = NULL;
   size_t cap = 0;
   bool draining = false;
+  unsigned long long lineno = 0, unreadable = 0, first_unreadable = 0;
   for (;;)
     {
       ssize_t n = getline (&line, &cap, f);
@@ -518,12 +625,16 @@ audit_show (const struct audit_query *q, moat_error **err)
             nanosleep (&ts, NULL);
           continue;
         }
+      lineno++;
       yajl_val r = NULL;
       moat_error *e = NULL;
       if (json_parse (line, (size_t) n, "audit log", &r, &e) < 0)
         {
+          /* Never silently: counted, and said once all else is shown. */
           moat_error_free (&e);
-          continue;   /* a line cut by a crash: skip it */
+          if (unreadable++ == 0)
+            first_unreadable = lineno;
+          continue;
         }
       if (matches (q, r))
         {
@@ -562,10 +673,18 @@ audit_show (const struct audit_query *q, moat_error **err)
       printf ("%8s  %-8s %-20s %-14s %s\n", "COUNT", "WALL", "WHAT", "OUTCOME", "RULE");
       for (size_t i = 0; i < nrows; i++)
         {
-          printf ("%8ld  %s\n", rows[i].count, rows[i].key);
+          cleanup_free char *shown = str_visible (rows[i].key);
+          printf ("%8ld  %s\n", rows[i].count, shown);
           free (rows[i].key);
         }
       free (rows);
+    }
+  fflush (stdout);
+  if (unreadable)
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, 0, "%s: %llu line%s could not be read (the first: line %llu); every other record "
+                             "was shown", shown, unreadable, unreadable == 1 ? "" : "s", first_unreadable);
     }
   return 0;
 }

@@ -22,6 +22,7 @@ struct jbuf
   char *buf;
   size_t len, cap;
   bool first;
+  bool not_utf8;      /* jb_quote met a byte that starts no UTF-8 character */
 };
 void jb_open (struct jbuf *j);
 void jb_open_more (struct jbuf *j);       /* an object after what J holds (J keeps several lines) */
@@ -29,6 +30,9 @@ void jb_close (struct jbuf *j);           /* closes the object and adds '\n' */
 void jb_put_close (struct jbuf *j);       /* closes the object, no newline */
 void jb_append (struct jbuf *j, const char *raw);   /* raw text, as is */
 void jb_key (struct jbuf *j, const char *k);
+/* A string value. The log is UTF-8 JSON whatever the bytes: one that is
+ * not UTF-8 is written with U+FFFD for each byte that starts no character,
+ * followed by the member K_bytes, the original bytes in hex. */
 void jb_str (struct jbuf *j, const char *k, const char *v);
 void jb_strn (struct jbuf *j, const char *k, const char *v, size_t n);
 void jb_int (struct jbuf *j, const char *k, long long v);
@@ -46,6 +50,9 @@ void audit_time (char *buf, size_t n);
 struct timespec;
 void audit_time_at (const struct timespec *at, char *buf, size_t n);
 
+/* Append LEN bytes of whole lines to the log FD, all or nothing: what a
+ * full disk took in part is cut off again (no torn line). */
+int audit_append (int fd, const void *buf, size_t len);
 /* Append one record (a complete line). */
 int audit_write (int fd, const struct jbuf *j);
 

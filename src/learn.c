@@ -6,6 +6,7 @@
 #include "learn.h"
 #include "audit.h"
 #include "json.h"
+#include "log.h"
 #include "policy.h"
 #include "state.h"
 #include "supervisor.h"
@@ -47,7 +48,7 @@ read_records (const char *audit_dir, const char *id, struct rec_list *out, moat_
   if (read_file_at (AT_FDCWD, path, &text, &len, 0, err) < 0)
     return moat_error_wrap (err, "audit log of `%s`", id);
   char *line = text, *end = text + len;
-  size_t lineno = 0;
+  size_t lineno = 0, unreadable = 0, first = 0;
   while (line < end)
     {
       char *nl = memchr (line, '\n', (size_t) (end - line));
@@ -59,20 +60,26 @@ read_records (const char *audit_dir, const char *id, struct rec_list *out, moat_
           moat_error *e = NULL;
           if (json_parse (line, n, path, &r, &e) < 0)
             {
-              /* A torn last line (the writer died mid-write) is skipped; a
-               * bad line inside the log is an error. */
-              if (nl == NULL)
-                {
-                  moat_error_free (&e);
-                  break;
-                }
-              *err = e;
-              return moat_error_wrap (err, "line %zu", lineno);
+              /* One line the log should never have (moat writes whole
+               * records of UTF-8 JSON) does not hide the others: it is
+               * left out, counted, and said. */
+              moat_error_free (&e);
+              if (unreadable++ == 0)
+                first = lineno;
             }
-          out->v = xrealloc (out->v, (out->n + 1) * sizeof *out->v);
-          out->v[out->n++] = r;
+          else
+            {
+              out->v = xrealloc (out->v, (out->n + 1) * sizeof *out->v);
+              out->v[out->n++] = r;
+            }
         }
       line += n + 1;
+    }
+  if (unreadable)
+    {
+      cleanup_free char *shown = str_printable (path);
+      log_warning ("%s: %zu line%s could not be read (the first: line %zu) and %s left out", shown, unreadable,
+                   unreadable == 1 ? "" : "s", first, unreadable == 1 ? "is" : "are");
     }
   return 0;
 }

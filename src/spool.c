@@ -245,7 +245,7 @@ drain_main (void *arg)
       bool bad = false;
       unsigned long long n
           = format_range (sp->ring, tail, head, sp->fmt, sp->ctx, sp->h->id, sp->h->policy, &out, &scratch, &cap, &bad);
-      if (write_all (sp->log_fd, out.buf, out.len) == 0)
+      if (audit_append (sp->log_fd, out.buf, out.len) == 0)
         {
           sp->log_size += out.len;
           lost.count = 0;
@@ -253,7 +253,8 @@ drain_main (void *arg)
       else
         {
           /* A full disk must not stop the container: the batch is counted
-           * and dropped, and the log's size read again (a part may be in). */
+           * and dropped (audit_append took back what part of it went in),
+           * and the log's size read again. */
           struct stat st;
           struct timespec now;
           clock_gettime (CLOCK_REALTIME, &now);
@@ -372,10 +373,26 @@ spool_finish (struct spool *sp)
   void *ret = NULL;
   pthread_join (sp->thread, &ret);
   unsigned long long lost = (unsigned long long) (uintptr_t) ret;
+  /* Records the log refused are said now, in a line of their own; if it
+   * still refuses (the disk is still full), the spool stays, its header
+   * holding the count, and the next moat command that touches the id
+   * writes the notice (spool_recover): the loss is never left unsaid. */
+  bool keep = false;
+  if (lost)
+    {
+      struct jbuf out = { 0 };
+      struct spool_lost l = sp->h->slot[sp->h->cur].lost;
+      sp->fmt (&out, SPOOL_LOST, &l, sizeof l, sp->h->id, sp->h->policy, sp->ctx);
+      keep = audit_append (sp->log_fd, out.buf, out.len) < 0;
+      jb_free (&out);
+      lost = 0;
+    }
   /* Everything is in the log (or counted): the file has done its work. */
   struct stat a, b;
-  if (fstat (sp->fd, &a) == 0 && stat (sp->path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+  if (!keep && fstat (sp->fd, &a) == 0 && stat (sp->path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
     unlink (sp->path);
+  /* Its lock goes with it: a spool kept is for the next command's taking. */
+  close (sp->fd);
   munmap (sp->h, sp->map_len);
   free (sp->path);
   free (sp);
@@ -440,7 +457,7 @@ spool_recover (const char *dir, const char *id, spool_format_fn fmt, void *ctx, 
     *n = format_range ((const char *) m + HEADER_SIZE, tail, head, fmt, ctx, hid, hpol, &out, &scratch, &cap,
                        &bad);
     uint64_t skip = (uint64_t) ls.st_size > log_size ? (uint64_t) ls.st_size - log_size : 0;
-    if (skip < out.len && write_all (lf, out.buf + skip, out.len - skip) < 0)
+    if (skip < out.len && audit_append (lf, out.buf + skip, out.len - skip) < 0)
       rc = moat_error_set (err, errno, "append to audit log `%s`", log);
     jb_free (&out);
     if (rc == 0 && bad)

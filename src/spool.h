@@ -61,8 +61,10 @@ int spool_put (struct spool *sp, uint32_t type, const void *p, size_t n);
 /* Returns once everything put before the call is in the log (or counted
  * as refused). */
 void spool_flush (struct spool *sp);
-/* Empty the ring, end the thread, remove the file. Returns how many
- * records the log refused and no notice has said yet. */
+/* Empty the ring, end the thread, say what the log refused (a notice of
+ * its own), remove the file; if the log refuses that notice too, the file
+ * stays with the count in it for spool_recover. Returns 0 (what the log
+ * refused is always said, now or by the recovery). */
 unsigned long long spool_finish (struct spool *sp);
 
 /* What a supervisor that died left in ID's spool: appended to the log,

@@ -744,8 +744,10 @@ faults_out (void *ctx, const struct jbuf *j)
   return sup_log (ctx, j);
 }
 
+/* A notice; LOST >= 0 adds "lost": the records it stands for, so that a
+ * reader's sum of records and losses is every event. */
 static void
-notice_at (struct jbuf *j, const struct timespec *at, const char *id, const char *what)
+notice_at (struct jbuf *j, const struct timespec *at, const char *id, const char *what, long long lost)
 {
   char tb[48];
   if (at)
@@ -758,14 +760,24 @@ notice_at (struct jbuf *j, const struct timespec *at, const char *id, const char
   jb_str (j, "wall", "moat");
   jb_str (j, "kind", "notice");
   jb_str (j, "what", what);
+  if (lost >= 0)
+    jb_int (j, "lost", lost);
   jb_close (j);
 }
+
+static void notice_lost (struct sup *s, const char *what, long long lost);
 
 static void
 notice (struct sup *s, const char *what)
 {
+  notice_lost (s, what, -1);
+}
+
+static void
+notice_lost (struct sup *s, const char *what, long long lost)
+{
   struct jbuf j = { 0 };
-  notice_at (&j, NULL, s->a->id, what);
+  notice_at (&j, NULL, s->a->id, what, lost);
   if (sup_log (s, &j) < 0)
     s->unwritten++;
   jb_free (&j);
@@ -854,10 +866,10 @@ format_rec (struct jbuf *out, uint32_t type, const void *p, size_t n, const char
       struct spool_lost lost;
       memcpy (&lost, p, sizeof lost);
       char what[128];
-      snprintf (what, sizeof what, "%llu records could not be written to the audit log before this one",
-                (unsigned long long) lost.count);
+      snprintf (what, sizeof what, "%llu records could not be written to the audit log (it refused them: a full "
+                "disk?); the time is that of the last", (unsigned long long) lost.count);
       struct timespec at = { (time_t) lost.sec, (long) lost.nsec };
-      notice_at (out, &at, id, what);
+      notice_at (out, &at, id, what, (long long) lost.count);
     }
   else if (type == SPOOL_CALL && n >= sizeof (struct call_rec))
     {
@@ -1104,7 +1116,7 @@ handle_one (struct listener *l)
             {
               cleanup_free char *w = xasprintf ("%llu records could not be written to the audit log before this one",
                                                 lost);
-              notice (s, w);
+              notice_lost (s, w, (long long) lost);
             }
         }
     }
@@ -1870,7 +1882,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
   if (s->unwritten)
     {
       cleanup_free char *w = xasprintf ("%llu records could not be written to the audit log", s->unwritten);
-      notice (s, w);
+      notice_lost (s, w, (long long) s->unwritten);
     }
   return 0;
 }

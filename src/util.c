@@ -167,16 +167,17 @@ xasprintf (const char *fmt, ...)
   return s;
 }
 
-/* Length of the valid UTF-8 sequence at S (at most AVAIL bytes) that is
- * safe to show as it is, 0 when S starts with a byte to escape. */
-static size_t
-utf8_shown_len (const unsigned char *s, size_t avail)
+size_t
+utf8_seq_len (const unsigned char *s, size_t avail, unsigned int *cpo)
 {
   unsigned char c = s[0];
   size_t n;
   unsigned int cp;
   if (c < 0x80)
-    return (c < 0x20 || c == 0x7f) ? 0 : 1;
+    {
+      *cpo = c;
+      return 1;
+    }
   if (c >= 0xc2 && c <= 0xdf)
     n = 2, cp = c & 0x1f;
   else if (c >= 0xe0 && c <= 0xef)
@@ -193,10 +194,26 @@ utf8_shown_len (const unsigned char *s, size_t avail)
         return 0;
       cp = (cp << 6) | (s[i] & 0x3f);
     }
-  /* Overlong forms, surrogates, beyond U+10FFFF, and the C1 controls
-   * (U+009B is a CSI to terminals that decode it). */
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
-      || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+  /* Overlong forms, surrogates, beyond U+10FFFF. */
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  *cpo = cp;
+  return n;
+}
+
+/* Length of the valid UTF-8 sequence at S (at most AVAIL bytes) that is
+ * safe to show as it is, 0 when S starts with a byte to escape. */
+static size_t
+utf8_shown_len (const unsigned char *s, size_t avail)
+{
+  unsigned int cp;
+  size_t n = utf8_seq_len (s, avail, &cp);
+  if (n == 0 || cp < 0x20 || cp == 0x7f)
+    return 0;
+  /* The C1 controls (U+009B is a CSI to terminals that decode it) and the
+   * bidirectional overrides and isolates, which reorder what a terminal
+   * shows (a path could show as another). */
+  if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
     return 0;
   return n;
 }
@@ -205,12 +222,19 @@ utf8_shown_len (const unsigned char *s, size_t avail)
  * bytes and a NUL).  No allocation: log_write uses it from any thread and
  * from a forked child. */
 static char *
-escape_into (char *o, const unsigned char *p, size_t n)
+escape_into_bs (char *o, const unsigned char *p, size_t n, bool backslash)
 {
   static const char hex[] = "0123456789abcdef";
   for (size_t i = 0; i < n;)
     {
       size_t k = utf8_shown_len (p + i, n - i);
+      if (backslash && p[i] == '\\')
+        {
+          *o++ = '\\';
+          *o++ = '\\';
+          i++;
+          continue;
+        }
       if (k == 0)
         {
           *o++ = '\\';
@@ -226,6 +250,20 @@ escape_into (char *o, const unsigned char *p, size_t n)
     }
   *o = '\0';
   return o;
+}
+
+static char *
+escape_into (char *o, const unsigned char *p, size_t n)
+{
+  return escape_into_bs (o, p, n, false);
+}
+
+char *
+str_visible_n (const char *s, size_t n)
+{
+  char *r = xmalloc0 (n * 4 + 1);
+  escape_into_bs (r, (const unsigned char *) s, n, true);
+  return r;
 }
 
 char *

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <dirent.h>
 
@@ -47,6 +48,14 @@ char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
  * Malloc'd; errno is left as it was. */
 char *str_printable_n (const char *s, size_t max);
 static inline char *str_printable (const char *s) { return str_printable_n (s, 0); }
+/* The same for what a table shows of a hostile string (moat audit): N
+ * bytes, a backslash as \\ too, so that every byte can be told from what
+ * shows, and nothing is cut. */
+char *str_visible_n (const char *s, size_t n);
+static inline char *str_visible (const char *s) { return str_visible_n (s, strlen (s)); }
+/* The valid UTF-8 sequence at S (at most AVAIL bytes): its length and code
+ * point, or 0 (a byte that starts none: stray, overlong, surrogate). */
+size_t utf8_seq_len (const unsigned char *s, size_t avail, unsigned int *cp);
 /* The same into OUT (OUTSZ bytes, NUL-terminated; S is cut to fit), without
  * allocating.  Returns the length written. */
 size_t str_printable_buf (char *out, size_t outsz, const char *s);

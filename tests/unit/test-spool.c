@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 /* The test's record format: TEXT as is, LOST as "lost N". */
@@ -246,11 +247,92 @@ TEST (a_full_disk_loses_records_counted)
   struct spool *sp = start_spool (dir, "c4", full);
   for (int i = 0; i < 40; i++)
     put_line (sp, i, 5);
-  CHECK (spool_finish (sp) == 40);
+  /* The log refused the notice too: the spool stays, holding the count. */
+  CHECK (spool_finish (sp) == 0);
+  cleanup_free char *spath = spool_path (dir, "c4");
+  CHECK (access (spath, F_OK) == 0);
+  /* Space came back: the next command's recovery says it, on a line of
+   * its own, once. */
+  unsigned long long n = 99;
+  moat_error *e = NULL;
+  CHECK (spool_recover (dir, "c4", fmt, NULL, &n, &e) == 0);
+  CHECK (n == 0);
+  cleanup_free char *log = audit_path (dir, "c4"), *text = NULL;
+  CHECK (read_file (log, &text, NULL, &e) == 0);
+  CHECK_STR (text, "lost 40\n");
+  CHECK (access (spath, F_OK) < 0);
+  close (full);
+}
+
+/* A log on a file system that fills up in the middle of a batch: what
+ * went in of the batch is taken back, no line is ever cut, and the loss
+ * is said on a line of its own once there is room again. */
+TEST (a_disk_full_in_mid_write_tears_no_line)
+{
+  cleanup_free char *dir = tmpdir ();
+  cleanup_free char *mnt = xasprintf ("%s/small", dir);
+  CHECK (mkdir (mnt, 0700) == 0);
+  if (mount ("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0)
+    SKIP_TEST ("cannot mount a tmpfs (not root?)");
+  /* The spool lives beside, in DIR; only the log is on the small one. */
+  cleanup_free char *log = audit_path (mnt, "c5");
+  int lfd = open (log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  CHECK (lfd >= 0);
+  struct spool *sp = start_spool (dir, "c5", lfd);
+  /* A batch that fits, then batches of 4 KB lines past the 64 KB: the
+   * file system fills in the middle of one. */
+  for (int i = 0; i < 60; i++)
+    {
+      put_line (sp, i, 4000);
+      if (i % 5 == 4)
+        spool_flush (sp);
+    }
+  CHECK (spool_finish (sp) == 0);
+  cleanup_free char *text = NULL;
+  moat_error *e = NULL;
+  size_t len = 0;
+  CHECK (read_file (log, &text, &len, &e) == 0);
+  CHECK (len > 0 && text[len - 1] == '\n');   /* whole lines only */
+  /* Each line a record or the notice of what was refused: every record
+   * counted, none twice. */
+  unsigned long long records = 0, lost = 0;
+  for (char *p = text; *p;)
+    {
+      unsigned long long k;
+      if (strncmp (p, "{\"n\":", 5) == 0)
+        records++;
+      else
+        {
+          CHECK (sscanf (p, "lost %llu", &k) == 1);
+          lost += k;
+        }
+      p = strchr (p, '\n') + 1;
+    }
+  cleanup_free char *spath = spool_path (dir, "c5");
+  if (access (spath, F_OK) == 0)
+    {
+      /* Not even the notice fitted: room again, and the recovery says it. */
+      CHECK (ftruncate (lfd, 0) == 0);
+      unsigned long long n = 0;
+      cleanup_free char *text2 = NULL;
+      CHECK (umount2 (mnt, MNT_DETACH) == 0);
+      CHECK (spool_recover (dir, "c5", fmt, NULL, &n, &e) == 0);
+      cleanup_free char *log2 = audit_path (dir, "c5");
+      CHECK (read_file (log2, &text2, NULL, &e) == 0);
+      unsigned long long k = 0;
+      CHECK (sscanf (text2, "lost %llu", &k) == 1);
+      lost += k;
+    }
+  else
+    umount2 (mnt, MNT_DETACH);
+  close (lfd);
+  if (records + lost != 60)
+    fprintf (stderr, "#   %llu records and %llu said lost, of 60\n", records, lost);
+  CHECK (records > 0 && lost > 0 && records + lost == 60);
 }
 
 TAP_MAIN (CASE (records_in_order_through_a_wrapping_ring),
           CASE (recovery_after_a_death_is_exactly_once),
           CASE (threads_putting_at_once_lose_nothing),
           CASE (a_live_spool_is_left_to_its_writer),
-          CASE (a_full_disk_loses_records_counted))
+          CASE (a_full_disk_loses_records_counted), CASE (a_disk_full_in_mid_write_tears_no_line))

@@ -63,6 +63,8 @@
                    raw syscall(2) by name, from the table below
    syscall-nr NR [ARG...]   NR = RET or NR = -1 ENAME, the same by number
                    (NR printed as given: 39, 0x40000027)
+   named NAME SUBCOMMAND [ARG...]  sets comm to NAME (s:TEXT or x:HEX),
+                   then runs SUBCOMMAND in the same process
    syscall32 NR [ARG...]    NR = RET or NR = -1 ENAME: an i386 call by
                    int $0x80 (registers' high words as given; s:TEXT below
                    4 GiB); at most 5 arguments
@@ -96,7 +98,8 @@
 
    Syscall ARGs (at most 6; missing ones are 0): an integer (decimal, 0x
    hex, 0 octal as in 0755, may be negative, up to 0xffffffffffffffff);
-   s:TEXT, a pointer to the string TEXT; b:SIZE, a pointer to SIZE zeroed
+   s:TEXT, a pointer to the string TEXT; x:HEX, a pointer to the bytes HEX
+   spells (a path no JSON config can carry); b:SIZE, a pointer to SIZE zeroed
    writable bytes (1..16 MiB, e.g. `syscall uname b:4096`); or constant
    names and integers joined by '|' (O_WRONLY|O_CREAT): see syscall_consts.
    Syscall NAMEs are those in syscalls[] below (the SYS_* numbers of
@@ -126,6 +129,7 @@
 #include <sys/un.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -143,6 +147,7 @@
 
 extern char **environ;
 
+static int run_command (int argc, char **argv);
 static int g_argc;
 static char **g_argv;
 
@@ -1122,6 +1127,25 @@ static const struct
 };
 #undef K
 
+/* The bytes HEX spells (2 digits each), NUL-terminated: strings no JSON
+   config can carry (bytes that are not UTF-8).  Never freed.  */
+static char *
+hex_string (const char *hex)
+{
+  size_t n = strlen (hex);
+  char *out = calloc (1, n / 2 + 1);
+  if (out == NULL || n % 2)
+    bad_arg ("bad hex string: %s", hex);
+  for (size_t i = 0; i < n / 2; i++)
+    {
+      unsigned int b;
+      if (sscanf (hex + 2 * i, "%2x", &b) != 1)
+        bad_arg ("bad hex string: %s", hex);
+      out[i] = (char) b;
+    }
+  return out;
+}
+
 /* A number: decimal, 0x hex or 0 octal, optionally negative; values up to
    2^64-1 are accepted and wrap into a long.  */
 static int
@@ -1143,6 +1167,8 @@ parse_sysarg (char *s)
 {
   if (strncmp (s, "s:", 2) == 0)
     return (long) (uintptr_t) (s + 2);
+  if (strncmp (s, "x:", 2) == 0)
+    return (long) (uintptr_t) hex_string (s + 2);
   if (strncmp (s, "b:", 2) == 0)
     {
       long size;
@@ -1295,6 +1321,20 @@ cmd_syscall32 (int argc, char **argv)
     }
   printf ("%s = %d\n", argv[1], r);
   return 0;
+}
+
+/* Set our comm (PR_SET_NAME; NAME as s:TEXT or x:HEX), then run the rest
+   of the command line as a subcommand of this same process.  */
+static int
+cmd_named (int argc, char **argv)
+{
+  char *name = strncmp (argv[1], "x:", 2) == 0 ? hex_string (argv[1] + 2)
+               : strncmp (argv[1], "s:", 2) == 0 ? argv[1] + 2 : argv[1];
+  if (prctl (PR_SET_NAME, name, 0, 0, 0) < 0)
+    die ("prctl PR_SET_NAME");
+  g_argc = argc - 1;
+  g_argv = argv + 1;
+  return run_command (argc - 1, argv + 1);
 }
 
 /* errno values are below 4096 (the kernel's -MAX_ERRNO), so outcomes fit
@@ -1839,6 +1879,7 @@ static const struct command
   { "syscall NAME [ARG...]", 1, -1, cmd_syscall },
   { "syscall-nr NR [ARG...]", 1, -1, cmd_syscall_nr },
   { "syscall32 NR [ARG...]", 1, 6, cmd_syscall32 },
+  { "named NAME SUBCOMMAND [ARG...]", 2, -1, cmd_named },
   { "storm THREADS COUNT NAME [ARG...]", 3, -1, cmd_storm },
   { "getpid-loop N", 1, 1, cmd_getpid_loop }, { "segv", 0, 0, cmd_segv },
   { "segv-write", 0, 0, cmd_segv_write }, { "ud2", 0, 0, cmd_ud2 },
@@ -1864,11 +1905,10 @@ usage (void)
   exit (2);
 }
 
-int
-main (int argc, char **argv)
+/* ARGV[1] is a subcommand: run it with the rest.  */
+static int
+run_command (int argc, char **argv)
 {
-  g_argc = argc;
-  g_argv = argv;
   for (size_t i = 0; argc >= 2 && i < N_ELEMENTS (commands); i++)
     {
       const struct command *c = &commands[i];
@@ -1878,11 +1918,20 @@ main (int argc, char **argv)
         continue;
       if (nargs < c->min || (c->max >= 0 && nargs > c->max))
         usage ();
-      int rc = c->fn (argc - 1, argv + 1);
-      /* Lost output (full disk, closed pipe) must not pass as success.  */
-      if (fflush (stdout) || ferror (stdout))
-        die ("write stdout");
-      return rc;
+      return c->fn (argc - 1, argv + 1);
     }
   usage ();
+}
+
+
+int
+main (int argc, char **argv)
+{
+  g_argc = argc;
+  g_argv = argv;
+  int rc = run_command (argc, argv);
+  /* Lost output (full disk, closed pipe) must not pass as success.  */
+  if (fflush (stdout) || ferror (stdout))
+    die ("write stdout");
+  return rc;
 }

@@ -1,0 +1,98 @@
+#!/bin/bash
+# The audit log against the container it records: every line of it is
+# UTF-8 JSON whatever bytes the container puts in its comm and its paths;
+# the table shows those bytes, never sends them to the terminal; a reader
+# never skips a line silently.
+. "$(dirname "$0")/lib.sh"
+
+B="$TMP/b"
+AUD="$TMP/audit"
+mkbundle "$B"
+cfg "$B" 'del(.linux.resources)'
+A () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
+cfg "$B" '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}'
+
+# Hostile strings: a comm holding a title-change sequence (ESC ] 0;pwn BEL),
+# paths holding a screen clear (ESC [2J), a newline (a forged row), a byte
+# that is not UTF-8, a right-to-left override (U+202E), and a comm that is
+# not UTF-8 either.
+cat > "$B/rootfs/bin/hostile.sh" <<'EOF'
+#!/bin/sh
+/bin/workload named x:1b5d303b70776e07 syscall mkdir s:/tmp/a 0755
+/bin/workload named s:clear syscall mkdir x:2f746d702f1b5b324a 0755
+/bin/workload named s:newline syscall mkdir x:2f746d702f610a323a30303a303020202020202020312020666f726765640a62 0755
+/bin/workload named s:notutf8 syscall mkdir x:2f746d702fff 0755
+/bin/workload named x:ff41 syscall mkdir s:/tmp/c 0755
+/bin/workload named s:rtl syscall mkdir x:2f746d702fe280ae6667 0755
+exit 0
+EOF
+chmod 755 "$B/rootfs/bin/hostile.sh"
+setargs "$B" /bin/hostile.sh
+A run --bundle "$B" hs >/dev/null 2>&1
+LOG="$AUD/hs.jsonl"
+t_is "six records" "$(wc -l < "$LOG")" 6
+t_ok "every line of the log is UTF-8" iconv -f UTF-8 -t UTF-8 "$LOG" -o /dev/null
+t_is "every line of the log is one JSON object" "$(jq -c 'select(.kind == "syscall")' "$LOG" | wc -l)" 6
+t_is "a path that is not UTF-8: U+FFFD in the string, its bytes beside it" \
+  "$(jq -r 'select(.comm == "notutf8") | .args.pathname + " " + .args.pathname_bytes' "$LOG")" "/tmp/� 2f746d702fff"
+t_is "a comm that is not UTF-8: the same" "$(jq -r 'select(.comm_bytes) | .comm_bytes' "$LOG")" "ff41"
+t_is "control characters are JSON escapes in the log" \
+  "$(jq -r 'select(.comm == "clear") | .args.pathname' "$LOG" | od -An -c | tr -s ' ' | head -n 1)" " / t m p / 033 [ 2 J \n"
+
+TABLE=$(A audit hs 2>&1); RC=$?
+t_is "moat audit: exit 0" "$RC" 0
+t_is "the table: a header and one row per record" "$(printf '%s\n' "$TABLE" | wc -l)" 7
+t_is "no escape, bell or other control byte reaches the terminal" \
+  "$(printf '%s' "$TABLE" | LC_ALL=C tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0
+t_ok "the table is UTF-8" sh -c 'printf "%s" "$1" | iconv -f UTF-8 -t UTF-8 -o /dev/null' - "$TABLE"
+t_like "the comm's escape sequence is shown" "$TABLE" '\\x1b\]0;pwn\\x07'
+t_like "the screen clear is shown" "$TABLE" 'mkdir\("/tmp/\\x1b\[2J"'
+t_like "the newline is shown, the forged row stays in its own" "$TABLE" 'mkdir\("/tmp/a\\x0a2:00:00 .*forged\\x0ab"'
+t_like "the byte that is not UTF-8 is shown as it was" "$TABLE" 'mkdir\("/tmp/\\xff"'
+t_like "the comm that is not UTF-8 too" "$TABLE" '\\xffA'
+t_like "the right-to-left override is shown, not obeyed" "$TABLE" 'mkdir\("/tmp/\\xe2\\x80\\xaefg"'
+t_is "moat audit --json: every record, each valid JSON" "$(A audit --json hs | jq -c . | wc -l)" 6
+t_like "moat audit --summary counts all six" "$(A audit --summary hs)" "^ +6  seccomp +mkdir"
+t_ok "moat explain reads the whole log" A explain hs
+
+# A line no reader can parse (moat never writes one) is counted and said,
+# never skipped silently; the rest is still shown.
+printf 'not json\n' >> "$LOG"
+OUT=$(A audit hs 2>"$TMP/err"); RC=$?
+t_is "moat audit: exit 1 with an unreadable line" "$RC" 1
+t_like "... which it counts and places" "$(cat "$TMP/err")" "1 line could not be read \(the first: line 7\)"
+t_is "... after showing every record" "$(printf '%s\n' "$OUT" | wc -l)" 7
+OUT=$(A explain hs 2>"$TMP/err"); RC=$?
+t_is "moat explain: still explains" "$RC" 0
+t_like "... and says what it left out" "$(cat "$TMP/err")" "1 line could not be read \(the first: line 7\)"
+
+# A full audit file system: a storm of denied calls with 4,000-byte paths
+# into a small tmpfs. Batches the disk refuses are taken back whole: every
+# line stays one JSON record, and the loss is a line of its own with its
+# count, once there is room; records plus losses are every call.
+SMALL="$TMP/small"
+mkdir -p "$SMALL"
+mount -t tmpfs -o size=1m tmpfs "$SMALL" || skip_all "cannot mount a tmpfs"
+trap 'umount -l "$SMALL" 2>/dev/null; cleanup' EXIT
+AS () { "$MOAT" --root "$ROOT" --audit-dir "$SMALL" "$@"; }
+LONG=$(head -c 4000 /dev/zero | tr '\0' x)
+setargs "$B" /bin/workload storm 2 200 mkdir "s:/tmp/$LONG" 0755
+# the spool (132 KiB) is made at create; leave the log about 150 KiB
+dd if=/dev/zero of="$SMALL/filler" bs=1k count=$((1024 - 132 - 150)) status=none
+OUT=$(AS run --bundle "$B" full 2>&1)
+t_like "the storm ran, every call refused" "$OUT" "^storm mkdir ok=0 EPERM=400$"
+t_is "the full log holds whole lines only" "$(tail -c 1 "$SMALL/full.jsonl" | od -An -c | tr -d ' ')" '\n'
+t_ok "every line of it is one JSON record" jq -e . "$SMALL/full.jsonl"
+rm -f "$SMALL/filler"
+AS audit full >/dev/null 2>&1
+REC=$(jq -s '[.[] | select(.kind == "syscall")] | length' "$SMALL/full.jsonl")
+LOST=$(jq -s '[.[] | select(.kind == "notice") | .lost // 0] | add // 0' "$SMALL/full.jsonl")
+diag "$REC records, $LOST said lost"
+t_is "records plus the losses said are every call" "$((REC + LOST))" 400
+t_like "some were lost, and said so" "$LOST" "^[1-9][0-9]*$"
+t_ok "once there is room, every line is still one JSON record" jq -e . "$SMALL/full.jsonl"
+t_ok "moat explain reads it" AS explain full
+t_fails "no spool is left" test -e "$SMALL/full.spool"
+umount -l "$SMALL"
+trap cleanup EXIT
+t_done

@@ -1,6 +1,7 @@
 #include "config-host.h"
 #include "audit.h"
 #include "cmd.h"
+#include "container.h"
 #include "state.h"
 #include "util.h"
 
@@ -53,7 +54,11 @@ cmd_audit (struct global_opts *g, int argc, char **argv)
     return cmd_usage ("audit", usage_text, optind >= argc ? "missing container id" : "too many arguments");
   q.id = argv[optind];
   moat_error *err = NULL;
-  if (state_validate_id (q.id, &err) < 0 || audit_show (&q, &err) < 0)
+  if (state_validate_id (q.id, &err) < 0)
+    return cmd_fail (&err);
+  /* A supervisor gone while its container lives is said in the log first. */
+  container_audit_watch (g->root, q.id);
+  if (audit_show (&q, &err) < 0)
     return cmd_fail (&err);
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "cmd.h"
+#include "container.h"
 #include "audit.h"
 #include "learn.h"
 #include "state.h"
@@ -16,6 +17,7 @@ cmd_explain (struct global_opts *g, int argc, char **argv)
   /* Before any path is built from it (learn_explain checks it again). */
   if (state_validate_id (argv[1], &err) < 0)
     return cmd_fail (&err);
+  container_audit_watch (g->root, argv[1]);
   supervisor_log_sync (g->root, g->audit_dir ? g->audit_dir : MOAT_DEFAULT_AUDIT_DIR, argv[1]);
   if (learn_explain (g->audit_dir ? g->audit_dir : MOAT_DEFAULT_AUDIT_DIR, argv[1], &err) < 0)
     return cmd_fail (&err);

@@ -631,6 +631,106 @@ open_container (const char *root, const char *id, bool lock, int *rootfd, int *d
   return state_read (*dirfd, id, st, err);
 }
 
+/* ---- the audit's own state: org.moat.audit --------------------------- */
+
+/* Made, exclusively, by the first command to find a live container's
+ * supervisor gone; holds when that was. */
+#define AUDIT_LOST_NAME "audit-lost"
+
+static bool
+supervisor_listening (int dirfd)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/" SUP_SOCK_NAME, dirfd);
+  cleanup_close int s = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0)
+    return true;   /* cannot tell: never cry wolf */
+  /* A full backlog (EAGAIN) is a supervisor too busy to accept at once. */
+  return connect (s, (struct sockaddr *) &sa, sizeof sa) == 0 || errno == EAGAIN || errno == EINPROGRESS;
+}
+
+/* A zombie init is a container that has ended, its supervisor with it. */
+static bool
+pid_zombie (pid_t pid)
+{
+  char path[64], buf[512];
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read (fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return true;
+  buf[n] = '\0';
+  const char *p = strrchr (buf, ')');
+  return p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
+}
+
+/* The audit's state, as org.moat.audit shows it, into BUF: "active", "lost
+ * since TIME", "ended" or "off". A supervisor that dies while its
+ * container lives (killed, say) leaves the filter failing closed (ENOSYS)
+ * and nothing recorded from then on: the first moat command to see it
+ * writes a notice in the log, exactly once (the marker is made
+ * exclusively), after what the supervisor left in its spool. */
+static const char *
+audit_watch (const char *root, int dirfd, const struct moat_state *st, enum moat_status status, char *buf, size_t n)
+{
+  if (st->supervisor_pid <= 0 || st->audit_dir == NULL)
+    return "off";
+  cleanup_free char *since = NULL;
+  if (read_file_at (dirfd, AUDIT_LOST_NAME, &since, NULL, 64, NULL) == 0)
+    {
+      snprintf (buf, n, "lost since %s", since);
+      return buf;
+    }
+  if (status == STATUS_STOPPED || status == STATUS_CREATING || pid_zombie (st->pid))
+    return "ended";
+  if (supervisor_listening (dirfd))
+    return "active";
+  char tb[48];
+  audit_time (tb, sizeof tb);
+  cleanup_close int fd = openat (dirfd, AUDIT_LOST_NAME, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    {
+      /* Another command got there first: its time is the one. */
+      if (read_file_at (dirfd, AUDIT_LOST_NAME, &since, NULL, 64, NULL) == 0)
+        snprintf (buf, n, "lost since %s", since);
+      else
+        snprintf (buf, n, "lost since %s", tb);
+      return buf;
+    }
+  (void) write_all (fd, tb, strlen (tb));
+  supervisor_log_sync (root, st->audit_dir, st->id);
+  struct jbuf j = { 0 };
+  jb_open (&j);
+  jb_str (&j, "time", tb);
+  jb_str (&j, "container", st->id);
+  jb_str (&j, "wall", "moat");
+  jb_str (&j, "kind", "notice");
+  jb_str (&j, "what", "the audit ended: the container's supervisor is gone (killed?) while the container runs; "
+                      "every call its filter would have sent it now fails with ENOSYS, unrecorded, and no death "
+                      "or cgroup event is recorded any more");
+  jb_close (&j);
+  cleanup_free char *log = audit_path (st->audit_dir, st->id);
+  cleanup_close int lfd = open (log, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+  if (lfd < 0 || audit_write (lfd, &j) < 0)
+    log_warning ("container `%s`: its supervisor is gone and the audit log could not say so", st->id);
+  jb_free (&j);
+  log_warning ("container `%s`: the audit ended: its supervisor is gone while the container runs", st->id);
+  snprintf (buf, n, "lost since %s", tb);
+  return buf;
+}
+
+void
+container_audit_watch (const char *root, const char *id)
+{
+  cleanup_close int rootfd = -1, dirfd = -1;
+  cleanup_state struct moat_state *st = NULL;
+  moat_error *e = NULL;
+  char buf[96];
+  if (open_container (root, id, false, &rootfd, &dirfd, &st, &e) == 0)
+    (void) audit_watch (root, dirfd, st, live_status (dirfd, st), buf, sizeof buf);
+  moat_error_free (&e);
+}
+
 /* poststart and poststop hooks only warn when they fail (runtime-spec). */
 static void
 run_hooks_warn (const struct moat_config *cfg, enum moat_hook_stage stage, const char *json,
@@ -741,6 +841,8 @@ container_delete (const char *root, const char *id, bool force, moat_error **err
   if (open_container (root, id, true, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   enum moat_status s = live_status (dirfd, st);
+  char abuf[96];
+  (void) audit_watch (root, dirfd, st, s, abuf, sizeof abuf);
   if ((s == STATUS_RUNNING || s == STATUS_PAUSED) && !force)
     return moat_error_set (err, 0, "container `%s` is %s: stop it first, or use --force", id, status_name (s));
   if (s != STATUS_STOPPED)
@@ -821,7 +923,10 @@ container_state (const char *root, const char *id, char **json, moat_error **err
   cleanup_state struct moat_state *st = NULL;
   if (open_container (root, id, false, &rootfd, &dirfd, &st, err) < 0)
     return -1;
-  *json = state_oci_json (st, live_status (dirfd, st), true);
+  enum moat_status status = live_status (dirfd, st);
+  char buf[96];
+  state_annotate (st, "org.moat.audit", audit_watch (root, dirfd, st, status, buf, sizeof buf));
+  *json = state_oci_json (st, status, true);
   return 0;
 }
 

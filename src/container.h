@@ -51,8 +51,14 @@ int container_cgroup (const char *root, const char *id, char **path, moat_error 
 /* The host pids of the container's processes. */
 int container_pids (const char *root, const char *id, pid_t **pids, size_t *n, moat_error **err);
 int container_delete (const char *root, const char *id, bool force, moat_error **err);
-/* The OCI state JSON of one container. */
+/* The OCI state JSON of one container; its annotation org.moat.audit says
+ * whether its audit is "active", "lost since TIME" (the supervisor died
+ * while the container lived), "ended" or "off". */
 int container_state (const char *root, const char *id, char **json, moat_error **err);
+/* What container_state does for the audit, for the commands that read a
+ * container's log (audit, explain): a supervisor found gone while the
+ * container lives is said, once, in the log. */
+void container_audit_watch (const char *root, const char *id);
 
 struct container_info
 {

@@ -195,6 +195,26 @@ state_oci_json (const struct moat_state *st, enum moat_status status, bool prett
   return out;
 }
 
+void
+state_annotate (struct moat_state *st, const char *key, const char *value)
+{
+  for (size_t i = 0; i < st->n_annotations; i++)
+    if (strcmp (st->annotation_keys[i], key) == 0)
+      {
+        free (st->annotation_values[i]);
+        st->annotation_values[i] = xstrdup (value);
+        return;
+      }
+  /* NULL-terminated (state_free frees them as string vectors). */
+  size_t n = st->n_annotations;
+  st->annotation_keys = xrealloc (st->annotation_keys, (n + 2) * sizeof *st->annotation_keys);
+  st->annotation_values = xrealloc (st->annotation_values, (n + 2) * sizeof *st->annotation_values);
+  st->annotation_keys[n] = xstrdup (key);
+  st->annotation_values[n] = xstrdup (value);
+  st->annotation_keys[n + 1] = st->annotation_values[n + 1] = NULL;
+  st->n_annotations = n + 1;
+}
+
 int
 state_write (int dirfd, const struct moat_state *st, moat_error **err)
 {

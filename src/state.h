@@ -68,6 +68,8 @@ int state_lock (int dirfd, bool exclusive, moat_error **err);
 int state_dir_remove (int rootfd, const char *id, moat_error **err);
 
 int state_write (int dirfd, const struct moat_state *st, moat_error **err);
+/* Set annotation KEY of ST (in memory: what `moat state` shows). */
+void state_annotate (struct moat_state *st, const char *key, const char *value);
 int state_read (int dirfd, const char *id, struct moat_state **out, moat_error **err);
 void state_free (struct moat_state *st);
 static inline void cleanup_state_fn (struct moat_state **s) { if (*s) state_free (*s); }

@@ -831,6 +831,12 @@ format_call (struct jbuf *j, const struct call_rec *r, const char *strs, size_t 
   (void) decode_args_spec (j, spec, r->args, 0);
   decode_set_preread (NULL, 0);
   enum sc_action act = (enum sc_action) r->action;
+  /* A call that went on to run: the strings above were read from the
+   * caller's memory when the kernel handed the call over; another thread
+   * could change that memory before the kernel read it. (A refused call's
+   * memory is never read by the kernel: its record is exact.) */
+  if ((act == SC_LOG || act == SC_ALLOW) && r->nstr > 0)
+    jb_str (j, "argsReadAt", "notification");
   jb_str (j, "action", sc_action_name (act));
   if (act == SC_ERRNO)
     {

@@ -66,6 +66,47 @@ OUT=$(A explain hs 2>"$TMP/err"); RC=$?
 t_is "moat explain: still explains" "$RC" 0
 t_like "... and says what it left out" "$(cat "$TMP/err")" "1 line could not be read \(the first: line 7\)"
 
+# A logged call that went on to run says its memory was read at the
+# notification (another thread could change it before the kernel reads it);
+# a refused one does not need to.
+cfg "$B" '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_LOG"},{"names":["rmdir"],"action":"SCMP_ACT_ERRNO"}]}'
+cat > "$B/rootfs/bin/logged.sh" <<'EOF'
+#!/bin/sh
+/bin/workload syscall mkdir s:/tmp/logged 0755
+/bin/workload syscall rmdir s:/tmp/logged
+exit 0
+EOF
+chmod 755 "$B/rootfs/bin/logged.sh"
+setargs "$B" /bin/logged.sh
+A run --bundle "$B" lg >/dev/null 2>&1
+t_is "a logged call's record: its memory arguments read at the notification" \
+  "$(jq -r 'select(.syscall == "mkdir") | .action + " " + .argsReadAt' "$AUD/lg.jsonl")" "log notification"
+t_is "a refused call's record has no such caveat" "$(jq -r 'select(.syscall == "rmdir") | .argsReadAt' "$AUD/lg.jsonl")" null
+
+# A supervisor killed while its container runs: the filter fails closed
+# (ENOSYS) and nothing is recorded from then on, which the next moat
+# command that touches the container writes in the log, once, and `moat
+# state` shows in org.moat.audit.
+cfg "$B" '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}'
+setargs "$B" /bin/workload sleep 60
+A run -d --bundle "$B" sk >/dev/null 2>&1
+t_is "a running container's audit is active" "$(A state sk | jq -r '.annotations["org.moat.audit"]')" active
+SUP=$(jq -r .supervisorPid "$ROOT/sk/state.json")
+kill -9 "$SUP"
+for _ in $(seq 50); do [ -d "/proc/$SUP" ] || break; sleep 0.1; done
+t_like "once its supervisor is killed: lost, since when it was seen" \
+  "$(A state sk | jq -r '.annotations["org.moat.audit"]')" "^lost since 20[0-9-]+T[0-9:.]+Z$"
+SINCE1=$(A state sk | jq -r '.annotations["org.moat.audit"]')
+A audit sk >/dev/null 2>&1
+A exec sk /bin/workload syscall mkdir s:/tmp/x 0755 >/dev/null 2>&1
+t_is "the same time at every look" "$(A state sk | jq -r '.annotations["org.moat.audit"]')" "$SINCE1"
+t_is "the log says it, once" "$(jq -r 'select(.kind == "notice") | .what' "$AUD/sk.jsonl" | grep -c '^the audit ended')" 1
+A delete --force sk >/dev/null 2>&1
+t_like "a container that ended normally: ended" \
+  "$(A run -d --bundle "$B" se >/dev/null 2>&1; A kill se KILL; for _ in $(seq 50); do A state se | grep -q stopped && break; sleep 0.1; done; A state se | jq -r '.annotations["org.moat.audit"]')" "^ended$"
+t_is "... and no notice of a loss" "$(grep -c 'the audit ended' "$AUD/se.jsonl")" 0
+A delete --force se >/dev/null 2>&1
+
 # A full audit file system: a storm of denied calls with 4,000-byte paths
 # into a small tmpfs. Batches the disk refuses are taken back whole: every
 # line stays one JSON record, and the loss is a line of its own with its

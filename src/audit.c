@@ -463,7 +463,8 @@ format_outcome (yajl_val r, char *out, size_t n)
       snprintf (out, n, "%s%s%s", eno ? eno : "?", why ? ": " : "", why ? why : "");
       return;
     }
-  if ((wall && strcmp (wall, "seccomp") != 0) || (kind && strcmp (kind, "syscall") != 0))
+  bool call = kind && (strcmp (kind, "syscall") == 0 || strcmp (kind, "aggregate") == 0);
+  if ((wall && strcmp (wall, "seccomp") != 0) || (kind && !call))
     {
       const char *fault = audit_rec_str (r, "fault"), *code = audit_rec_str (r, "code");
       bool survived = kind && strcmp (kind, "fault") == 0;   /* the process lived on */
@@ -525,6 +526,10 @@ print_row (yajl_val r)
     snprintf (call, sizeof call, "%s: %s", kind ? kind : "?", audit_rec_str (r, "what") ? audit_rec_str (r, "what") : "");
   else if (kind && strcmp (kind, "refused") == 0)
     format_call (r, call, sizeof call);
+  else if (kind && strcmp (kind, "aggregate") == 0)
+    /* Calls counted past the log's budget: how many, no arguments. */
+    snprintf (call, sizeof call, "%s(...) x %lld, counted", audit_rec_str (r, "syscall") ? audit_rec_str (r, "syscall") : "?",
+              audit_rec_int (r, "count", 0));
   else if (!(kind && strcmp (kind, "syscall") == 0))
     {
       /* A death or a fault, whatever the wall (a SIGSYS death is at the
@@ -642,7 +647,7 @@ audit_show (const struct audit_query *q, moat_error **err)
             {
               char key[256];
               const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
-              if (kind && strcmp (kind, "syscall") == 0)
+              if (kind && (strcmp (kind, "syscall") == 0 || strcmp (kind, "aggregate") == 0))
                 snprintf (key, sizeof key, "seccomp  %-20s %-14s %s", audit_rec_str (r, "syscall") ? audit_rec_str (r, "syscall") : "?",
                           audit_rec_str (r, "errno") ? audit_rec_str (r, "errno") : (audit_rec_str (r, "action") ? audit_rec_str (r, "action") : "?"),
                           audit_rec_str (r, "rule") ? audit_rec_str (r, "rule") : "?");
@@ -659,7 +664,8 @@ audit_show (const struct audit_query *q, moat_error **err)
                   rows[nrows].key = xstrdup (key);
                   rows[nrows++].count = 0;
                 }
-              rows[i].count++;
+              /* An aggregate stands for its count of calls. */
+              rows[i].count += kind && strcmp (kind, "aggregate") == 0 ? audit_rec_int (r, "count", 1) : 1;
             }
           else if (q->json)
             fputs (line, stdout);

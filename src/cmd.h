@@ -16,6 +16,9 @@ struct global_opts
   const char *kmsg;
   const char *fault_detail;   /* --fault-detail kmsg|bpf, or NULL */
   bool audit_kernel;          /* --audit-kernel */
+  /* --audit-max-size, --audit-rate, --audit-burst: the log's budget (a
+   * container's annotations and its policy come first); NULL: not given */
+  const char *audit_max_size, *audit_rate, *audit_burst;
 };
 
 /* Each returns the process exit status. */

@@ -35,6 +35,9 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
   o->audit_dir = g->audit_dir;
   o->kmsg = g->kmsg;
   o->fault_detail = g->fault_detail;
+  o->audit_max_size = g->audit_max_size;
+  o->audit_rate = g->audit_rate;
+  o->audit_burst = g->audit_burst;
   o->audit_kernel = g->audit_kernel;
   int c;
   while ((c = getopt_long (argc, argv, detach ? "+b:d" : "+b:", opts, NULL)) != -1)

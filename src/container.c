@@ -10,6 +10,7 @@
 #include "process.h"
 #include "policy.h"
 #include "audit.h"
+#include "budget.h"
 #include "seccomp-wall.h"
 #include "spool.h"
 #include "supervisor.h"
@@ -55,6 +56,7 @@ struct creation
   struct moat_seccomp *sc;     /* linux.seccomp, parsed */
   struct sock_fprog prog;      /* ... and compiled (audit mode) */
   struct sock_fprog enforce;   /* ... and with its own actions: the supervisor's verdicts */
+  struct audit_budget budget;  /* the log's (budget.h) */
   struct moat_state st;
   char *bundle, *rootfs;
   int console_master;          /* foreground run with process.terminal: the pty */
@@ -175,6 +177,47 @@ warn_unenforced (const struct moat_config *cfg)
     log_warning ("process.selinuxLabel: SELinux is not supported; ignored");
 }
 
+/* The log's budget: the container's annotations (org.moat.audit.max-size,
+ * .rate, .burst) over its policy's audit section over the global options
+ * over the default, the most particular first, as a bad value names where
+ * it came from. */
+static int
+audit_budget_for (const struct create_opts *o, const struct creation *c, struct audit_budget *b, moat_error **err)
+{
+  *b = (struct audit_budget) AUDIT_BUDGET_DEFAULT;
+  /* Learning wants every call in full (generate makes rules of them). */
+  if (o->learn)
+    b->rate = 0;
+  if ((o->audit_max_size && budget_parse_size (o->audit_max_size, &b->max_size, "--audit-max-size", err) < 0)
+      || (o->audit_rate && budget_parse_count (o->audit_rate, &b->rate, "--audit-rate", err) < 0)
+      || (o->audit_burst && budget_parse_count (o->audit_burst, &b->burst, "--audit-burst", err) < 0))
+    return -1;
+  const struct moat_policy *p = c->policy;
+  if (p && p->has_max_size)
+    b->max_size = p->max_size;
+  if (p && p->has_rate)
+    b->rate = p->rate;
+  if (p && p->has_burst)
+    b->burst = p->burst;
+  const struct moat_config *cfg = c->cfg;
+  for (size_t i = 0; i < cfg->n_annotations; i++)
+    {
+      const char *k = cfg->annotation_keys[i], *v = cfg->annotation_values[i];
+      int r = 0;
+      if (strcmp (k, "org.moat.audit.max-size") == 0)
+        r = budget_parse_size (v, &b->max_size, "config.json: annotations.org.moat.audit.max-size", err);
+      else if (strcmp (k, "org.moat.audit.rate") == 0)
+        r = budget_parse_count (v, &b->rate, "config.json: annotations.org.moat.audit.rate", err);
+      else if (strcmp (k, "org.moat.audit.burst") == 0)
+        r = budget_parse_count (v, &b->burst, "config.json: annotations.org.moat.audit.burst", err);
+      if (r < 0)
+        return -1;
+    }
+  if (b->rate && b->burst == 0)
+    b->burst = b->rate;
+  return 0;
+}
+
 /* Everything that can be checked before anything is created. */
 static int
 validate (const struct create_opts *o, struct creation *c, moat_error **err)
@@ -280,6 +323,8 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
           && seccomp_compile_cached (c->sc, false, cache, &c->enforce, &hit, err) < 0)
         return moat_error_wrap (err, "%s: linux.seccomp", doc);
     }
+  if (audit_budget_for (o, c, &c->budget, err) < 0)
+    return -1;
   return cgroup_path_for (cfg, o->id, &c->cgroup_path, err);
 }
 
@@ -563,6 +608,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
                                    .n_fs_rules = c->policy ? c->policy->n_fs_rules : 0 };
       struct supervisor_args sa = { .id = o->id, .policy = pname, .sc = c->sc,
                                     .enforce = c->enforce.filter ? &c->enforce : NULL,
+                                    .budget = c->budget,
                                     .log_fd = log_fd, .spool_fd = spool_fd, .spool_path = spath,
                                     .ctl_fd = sup_parent, .init_pid = c->pid,
                                     .signals = c->audit_signals, .kmsg = o->kmsg ? o->kmsg : "/dev/kmsg",

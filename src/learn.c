@@ -308,6 +308,26 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
   /* Each call the run needed, once, with the first process that made it. */
   struct needed *need = NULL;
   size_t n_need = 0;
+  /* Calls only counted, past the log's budget: their arguments are
+   * unknown, so no rule is made from them (a rule without its argument
+   * test would allow too much); say which. */
+  for (size_t i = 0; i < recs.n; i++)
+    {
+      yajl_val r = recs.v[i];
+      const char *kind = audit_rec_str (r, "kind"), *name = audit_rec_str (r, "syscall");
+      if (kind == NULL || strcmp (kind, "aggregate") != 0 || name == NULL)
+        continue;
+      bool full = false;
+      for (size_t k = 0; k < recs.n && !full; k++)
+        full = is_stopped_call (recs.v[k]) && audit_rec_str (recs.v[k], "syscall")
+               && strcmp (audit_rec_str (recs.v[k], "syscall"), name) == 0;
+      if (!full)
+        {
+          cleanup_free char *shown = str_printable (name);
+          log_warning ("%s: `%s` was only counted (past the audit budget), its arguments unknown: no rule made for "
+                       "it; learn with --audit-rate 0", id, shown);
+        }
+    }
   for (size_t i = 0; i < recs.n; i++)
     {
       yajl_val r = recs.v[i];
@@ -573,7 +593,10 @@ learn_explain (const char *audit_dir, const char *id, moat_error **err)
       const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
       if (wall == NULL || kind == NULL || strcmp (kind, "notice") == 0)
         continue;
-      cleanup_free char *key = xasprintf ("%s/%s/%s/%s/%s/%s", wall, kind, audit_rec_str (r, "syscall") ?: "",
+      /* A call counted past the log's budget is the same thing as one in
+       * full: explained once, whichever came first. */
+      const char *kk = strcmp (kind, "aggregate") == 0 ? "syscall" : kind;
+      cleanup_free char *key = xasprintf ("%s/%s/%s/%s/%s/%s", wall, kk, audit_rec_str (r, "syscall") ?: "",
                                           audit_rec_str (r, "signal") ?: "", audit_rec_str (r, "rule") ?: "",
                                           audit_rec_str (r, "setting") ?: "");
       bool dup = false;
@@ -583,7 +606,8 @@ learn_explain (const char *audit_dir, const char *id, moat_error **err)
         continue;
       seen = xrealloc (seen, (n_seen + 1) * sizeof *seen);
       seen[n_seen++] = xstrdup (key);
-      if (strcmp (kind, "syscall") == 0 && is_stopped_call (r))
+      if ((strcmp (kind, "syscall") == 0 && is_stopped_call (r))
+          || (strcmp (kind, "aggregate") == 0 && strcmp (audit_rec_str (r, "syscall") ?: "*", "*") != 0))
         explain_syscall (r, id);
       else if (strcmp (kind, "signal") == 0 || strcmp (kind, "fault") == 0)
         explain_signal (r);

@@ -62,6 +62,11 @@ usage (FILE *f)
               "                        the kernel log (rate-limited) or moat's BPF probe (lossless)\n"
               "  --audit-kernel        also record the syscalls the kernel itself refused\n"
               "                        (EPERM, EACCES, EROFS: capabilities, mounts, permissions)\n"
+              "  --audit-max-size SIZE the log size past which calls are only counted (default 64M;\n"
+              "                        0: no cap)\n"
+              "  --audit-rate N        full records a second before calls are counted in\n"
+              "                        aggregates (default 1000; 0: no limit)\n"
+              "  --audit-burst N       ... and at once (default 20000)\n"
               "  -v, --version         print the version\n"
               "  -h, --help            print this help\n\nCommands:\n");
   for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
@@ -105,7 +110,8 @@ int
 main (int argc, char **argv)
 {
   struct global_opts g = { .root = NULL, .log_format = LOG_TEXT };
-  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG, OPT_FAULT_DETAIL, OPT_AUDIT_KERNEL };
+  enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG, OPT_FAULT_DETAIL, OPT_AUDIT_KERNEL,
+         OPT_AUDIT_MAX_SIZE, OPT_AUDIT_RATE, OPT_AUDIT_BURST };
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
     { "log", required_argument, NULL, OPT_LOG },
@@ -116,6 +122,9 @@ main (int argc, char **argv)
     { "kmsg", required_argument, NULL, OPT_KMSG },
     { "fault-detail", required_argument, NULL, OPT_FAULT_DETAIL },
     { "audit-kernel", no_argument, NULL, OPT_AUDIT_KERNEL },
+    { "audit-max-size", required_argument, NULL, OPT_AUDIT_MAX_SIZE },
+    { "audit-rate", required_argument, NULL, OPT_AUDIT_RATE },
+    { "audit-burst", required_argument, NULL, OPT_AUDIT_BURST },
     { "version", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -151,6 +160,9 @@ main (int argc, char **argv)
         g.fault_detail = optarg;
         break;
       case OPT_AUDIT_KERNEL: g.audit_kernel = true; break;
+      case OPT_AUDIT_MAX_SIZE: g.audit_max_size = optarg; break;
+      case OPT_AUDIT_RATE: g.audit_rate = optarg; break;
+      case OPT_AUDIT_BURST: g.audit_burst = optarg; break;
       case 'v': version (); return 0;
       case 'h': usage (stdout); return 0;
       case ':':

@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "policy.h"
+#include "budget.h"
 #include "json.h"
 #include "util.h"
 
@@ -19,6 +20,31 @@ policy_load (const char *path, struct moat_policy **out, moat_error **err)
   if (read_file_at (-100, path, &text, &len, 4 << 20, err) < 0)
     return moat_error_wrap (err, "policy");
   return policy_parse (text, len, path, out, err);
+}
+
+/* audit.maxSize (bytes, or a string with K, M or G), audit.rate and
+ * audit.burst (counts): the log's budget (budget.h). */
+static int
+policy_budget (struct moat_policy *p, yajl_val audit, const char *path, moat_error **err)
+{
+  yajl_val v = json_lookup (audit, "maxSize");
+  if (v && YAJL_IS_STRING (v))
+    {
+      if (budget_parse_size (YAJL_GET_STRING (v), &p->max_size, "audit.maxSize", err) < 0)
+        return moat_error_wrap (err, "%s", path);
+      p->has_max_size = true;
+    }
+  else if (v && !YAJL_IS_NULL (v))
+    {
+      if (json_get_uint64 (audit, "maxSize", path, "audit", &p->max_size, false, err) < 0)
+        return -1;
+      p->has_max_size = true;
+    }
+  p->has_rate = json_lookup (audit, "rate") != NULL;
+  p->has_burst = json_lookup (audit, "burst") != NULL;
+  return json_get_uint32 (audit, "rate", path, "audit", &p->rate, false, err) < 0
+             || json_get_uint32 (audit, "burst", path, "audit", &p->burst, false, err) < 0
+           ? -1 : 0;
 }
 
 int
@@ -79,6 +105,8 @@ policy_parse (const char *text, size_t len, const char *path, struct moat_policy
                 || json_get_bool (audit, "cgroup", path, "audit", &p->audit_cgroup, false, err) < 0
                 || json_get_string (audit, "faultDetail", path, "audit", &p->fault_detail, false, err) < 0
                 || json_get_bool (audit, "kernel", path, "audit", &p->audit_kernel, false, err) < 0))
+    return -1;
+  if (audit && policy_budget (p, audit, path, err) < 0)
     return -1;
   if (p->fault_detail && strcmp (p->fault_detail, "kmsg") != 0 && strcmp (p->fault_detail, "bpf") != 0)
     {

@@ -12,7 +12,8 @@
  *     "audit": {"syscalls": bool,     false: the kernel enforces, nothing recorded
  *               "signals": bool,      false: no records of fault-signal deaths
  *               "faultDetail": "kmsg"|"bpf",   where fault addresses come from
- *               "kernel": bool} }     the syscalls the kernel itself refused
+ *               "kernel": bool,       the syscalls the kernel itself refused
+ *               "maxSize": "64M", "rate": 1000, "burst": 20000} }   the log's budget
  *
  * A bare Docker/Podman seccomp profile (top-level "defaultAction") is a
  * policy with only "seccomp". */
@@ -20,6 +21,7 @@
 #define MOAT_POLICY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <yajl/yajl_tree.h>
 #include "config.h"
 #include "landlock.h"
@@ -42,6 +44,10 @@ struct moat_policy
   bool audit_cgroup;          /* OOM kills, refused forks; default true */
   char *fault_detail;         /* "kmsg" or "bpf"; NULL: the default (kmsg) */
   bool audit_kernel;          /* "kernel": syscalls the kernel refused; default false */
+  /* "maxSize", "rate", "burst": the log's budget (budget.h), each if given */
+  bool has_max_size, has_rate, has_burst;
+  uint64_t max_size;
+  uint32_t rate, burst;
   bool strict;                /* "strict": syscall names unknown here are errors */
   struct moat_fs_rule *fs_rules;   /* "filesystem": Landlock rules; NULL = no such wall */
   size_t n_fs_rules;

@@ -247,7 +247,7 @@ drain_main (void *arg)
           = format_range (sp->ring, tail, head, sp->fmt, sp->ctx, sp->h->id, sp->h->policy, &out, &scratch, &cap, &bad);
       if (audit_append (sp->log_fd, out.buf, out.len) == 0)
         {
-          sp->log_size += out.len;
+          __atomic_store_n (&sp->log_size, sp->log_size + out.len, __ATOMIC_RELAXED);
           lost.count = 0;
         }
       else
@@ -262,7 +262,7 @@ drain_main (void *arg)
           lost.sec = now.tv_sec;
           lost.nsec = now.tv_nsec;
           if (fstat (sp->log_fd, &st) == 0)
-            sp->log_size = (uint64_t) st.st_size;
+            __atomic_store_n (&sp->log_size, (uint64_t) st.st_size, __ATOMIC_RELAXED);
         }
 
       pthread_mutex_lock (&sp->lock);
@@ -361,6 +361,12 @@ spool_flush (struct spool *sp)
     pthread_cond_wait (&sp->drained, &sp->lock);
   sp->flushers--;
   pthread_mutex_unlock (&sp->lock);
+}
+
+uint64_t
+spool_log_size (struct spool *sp)
+{
+  return sp ? __atomic_load_n (&sp->log_size, __ATOMIC_RELAXED) : 0;
 }
 
 unsigned long long

@@ -61,6 +61,9 @@ int spool_put (struct spool *sp, uint32_t type, const void *p, size_t n);
 /* Returns once everything put before the call is in the log (or counted
  * as refused). */
 void spool_flush (struct spool *sp);
+/* The log's size as the thread last wrote it (0 without a spool): what
+ * the budget's size cap is held against (a batch behind, at most). */
+uint64_t spool_log_size (struct spool *sp);
 /* Empty the ring, end the thread, say what the log refused (a notice of
  * its own), remove the file; if the log refuses that notice too, the file
  * stays with the count in it for spool_recover. Returns 0 (what the log

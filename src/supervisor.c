@@ -1,6 +1,7 @@
 #include "config-host.h"
 #include "supervisor.h"
 #include "audit.h"
+#include "budget.h"
 #include "cgroup.h"
 #include "faults.h"
 #include "landlock.h"
@@ -558,6 +559,8 @@ struct sup
   struct jbuf rec;                      /* the main thread's records */
   size_t req_size, resp_size;
   struct spool *spool;                  /* NULL: records are written as they come */
+  struct budget *budget;                /* the log's: past it, calls are counted (budget.h) */
+  struct name_cache *agg_names;         /* the main thread's, for the aggregates it writes */
   struct name_cache *spool_names;       /* the spool thread's */
 };
 
@@ -1086,6 +1089,18 @@ handle_one (struct listener *l)
   r->source = rule >= 0 ? (uint64_t) sc->rules[rule].source : 0;
   _Static_assert (sizeof r->comm == sizeof t.comm, "comm copied whole");
   memcpy (r->comm, t.comm, sizeof r->comm);
+  /* Past the log's budget the call is counted, not taken down: no string
+   * is read from the caller, no record made; the aggregate says how many. */
+  bool counted = s->budget && !budget_take (s->budget, spool_log_size (s->spool));
+  if (counted)
+    {
+      struct agg_key k = { .nr = r->nr, .arch = r->arch, .eno = r->eno, .action = r->action,
+                           .has_rule = (uint8_t) ((r->flags & CALL_UNATTRIBUTED) ? 2 : r->has_rule), .source = r->source };
+      _Static_assert (sizeof k.comm <= sizeof r->comm, "comm fits");
+      memcpy (k.comm, r->comm, sizeof k.comm - 1);
+      budget_count (s->budget, &k, &now);
+      paths = 0;
+    }
   size_t extra = paths ? capture_strings (l, r, paths, t.tid) : 0;
   /* The signal that enforces a trap or a kill, decided before the record
    * is made so the record says what the caller got. */
@@ -1108,7 +1123,9 @@ handle_one (struct listener *l)
    * take it, the call is still answered (a full disk must not hang the
    * container), but the loss is counted and written down as soon as the
    * log takes writes again: never silently. */
-  if (s->spool == NULL || spool_put (s->spool, SPOOL_CALL, r, sizeof *r + extra) < 0)
+  if (counted)
+    ;
+  else if (s->spool == NULL || spool_put (s->spool, SPOOL_CALL, r, sizeof *r + extra) < 0)
     {
       struct jbuf *j = &l->rec;
       j->len = 0;
@@ -1679,11 +1696,89 @@ on_cgroup (struct sup *s, struct cg_watch *w)
     }
 }
 
+/* One kind of call the budget counted, as a record. */
+static void
+format_aggregate (struct jbuf *j, const struct agg_entry *e, const char *id, const char *policy,
+                  struct name_cache *names, const char *why)
+{
+  char t1[48], t2[48];
+  audit_time_at (&e->first, t1, sizeof t1);
+  audit_time_at (&e->last, t2, sizeof t2);
+  jb_open_more (j);
+  jb_str (j, "time", t2);
+  jb_str (j, "container", id);
+  jb_str (j, "wall", "seccomp");
+  jb_str (j, "kind", "aggregate");
+  if (e->key.nr == -1 && strcmp (e->key.comm, "*") == 0)
+    {
+      /* The kinds the table had no room for, all together. */
+      jb_str (j, "comm", "*");
+      jb_str (j, "syscall", "*");
+      jb_str (j, "action", "*");
+    }
+  else
+    {
+      int key;
+      const char *spec;
+      uint8_t paths;
+      const char *name = syscall_name (names, e->key.arch, e->key.nr, &key, &spec, &paths);
+      jb_str (j, "comm", e->key.comm);
+      jb_str (j, "syscall", name ? name : "?");
+      jb_int (j, "nr", e->key.nr);
+      jb_str (j, "arch", arch_name (seccomp_call_abi (e->key.arch, e->key.nr)));
+      enum sc_action act = (enum sc_action) e->key.action;
+      jb_str (j, "action", sc_action_name (act));
+      if (act == SC_ERRNO)
+        {
+          const char *en = strerrorname_np ((int) e->key.eno);
+          if (en)
+            jb_str (j, "errno", en);
+          else
+            jb_int (j, "errno", e->key.eno);
+        }
+      char rb[48];
+      jb_str (j, "rule", e->key.has_rule == 2 ? "unknown"
+                         : e->key.has_rule ? sc_source_label ((size_t) e->key.source, rb, sizeof rb) : "default");
+    }
+  jb_int (j, "count", (long long) e->count);
+  jb_str (j, "first", t1);
+  jb_str (j, "last", t2);
+  jb_str (j, "why", why);
+  jb_str (j, "policy", policy);
+  jb_close (j);
+}
+
+/* Write what the budget counted since the last time, a record per kind;
+ * an aggregate the log refuses is counted as the calls it stood for. */
+static void
+flush_aggregates (struct sup *s)
+{
+  if (s->budget == NULL)
+    return;
+  struct agg_entry *v;
+  size_t n;
+  budget_drain (s->budget, &v, &n);
+  if (n && s->agg_names == NULL)
+    s->agg_names = supervisor_names_new ();
+  struct jbuf j = { 0 };
+  for (size_t i = 0; i < n; i++)
+    {
+      j.len = 0;
+      format_aggregate (&j, &v[i], s->a->id, s->a->policy, s->agg_names, budget_why (s->budget));
+      if (sup_log (s, &j) < 0)
+        __atomic_add_fetch (&s->unwritten, v[i].count, __ATOMIC_RELAXED);
+    }
+  jb_free (&j);
+  free (v);
+}
+
 static int
 supervisor_main (const struct supervisor_args *a, int ready_fd)
 {
   struct sup *s = xmalloc0 (sizeof *s);
   s->a = a;
+  if (a->sc && (a->budget.max_size || a->budget.rate))
+    s->budget = budget_new (&a->budget);
   if (a->spool_fd >= 0)
     {
       /* Its thread's name cache: mapped, as the listeners' are (pages
@@ -1813,6 +1908,22 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
       bool more = s->ctl_open || s->nlisteners > 0 || (f && faults_alive (f)) || init_alive;
       int timeout = f ? faults_next_timeout (f) : -1;
       pthread_mutex_unlock (&s->lock);
+      /* What the budget counted is written once a second (a minute past
+       * the log's size); the answering threads count without waking this
+       * one, which looks at least once a second. */
+      if (s->budget)
+        {
+          int bt = budget_timeout (s->budget, spool_log_size (s->spool));
+          if (bt == 0)
+            {
+              flush_aggregates (s);
+              bt = 1000;
+            }
+          if (bt < 0 || bt > 1000)
+            bt = 1000;
+          if (timeout < 0 || bt < timeout)
+            timeout = bt;
+        }
       if (!more)
         break;
       struct epoll_event evs[16];
@@ -1878,7 +1989,9 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
       s->unwritten += faults_take_unwritten (f);
       faults_close (f);
     }
-  /* Every record is in: the spool goes (its thread writes what it holds). */
+  /* What the budget counted, then every record is in: the spool goes (its
+   * thread writes what it holds). */
+  flush_aggregates (s);
   if (s->spool)
     {
       s->unwritten += spool_finish (s->spool);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
+#include "budget.h"
 #include "seccomp-wall.h"
 #include "faults.h"
 
@@ -28,6 +29,8 @@ struct supervisor_args
    * kernel hands over, its answer is what the call gets. NULL: the rules
    * as moat reads them decide. */
   const struct sock_fprog *enforce;
+  /* The log's budget (budget.h): past it, calls are counted in aggregates. */
+  struct audit_budget budget;
   int log_fd;                       /* the audit log, O_APPEND */
   int spool_fd;                     /* its spool (spool.h), locked; -1: none */
   const char *spool_path;           /* removed once emptied */

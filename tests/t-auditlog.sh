@@ -107,6 +107,56 @@ t_like "a container that ended normally: ended" \
 t_is "... and no notice of a loss" "$(grep -c 'the audit ended' "$AUD/se.jsonl")" 0
 A delete --force se >/dev/null 2>&1
 
+# The log's budget. Past it (a rate, or a size the log reached), calls are
+# counted, not taken down: one aggregate per kind of call and interval,
+# with its count; the records in full plus the counts are every call.
+cfg "$B" '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","getppid"],"action":"SCMP_ACT_ERRNO"}]}'
+setargs "$B" /bin/workload storm 2 5000 getppid
+OUT=$(A --audit-rate 100 --audit-burst 200 run --bundle "$B" bu1 2>&1)
+t_like "a storm past the rate: every call refused" "$OUT" "^storm getppid ok=0 EPERM=10000$"
+FULL=$(jq -s '[.[] | select(.kind == "syscall" and .syscall == "getppid")] | length' "$AUD/bu1.jsonl")
+COUNTED=$(jq -s '[.[] | select(.kind == "aggregate" and .syscall == "getppid") | .count] | add // 0' "$AUD/bu1.jsonl")
+diag "$FULL in full, $COUNTED counted"
+t_is "records in full plus the counted: every call" "$((FULL + COUNTED))" 10000
+t_like "in full: the burst, and the rate's share" "$FULL" "^(2[0-9][0-9]|3[0-9][0-9])$"
+t_like "the aggregates say why" "$(jq -r 'select(.kind == "aggregate") | .why' "$AUD/bu1.jsonl" | sort -u)" \
+  "^over 100 records a second$"
+t_like "the table shows them" "$(A audit bu1 | tail -n 1)" "getppid\(\.\.\.\) x [0-9]+, counted +EPERM +\(syscalls\[0\]\)"
+t_like "--summary counts the calls, not the lines" "$(A audit --summary bu1)" "^ +10000  seccomp +getppid"
+
+# The attack: two threads of 4,000-byte paths. With a 256 KiB cap the log
+# stays near it (a batch past it at most), however long the storm.
+LONG=$(head -c 4000 /dev/zero | tr '\0' y)
+setargs "$B" /bin/workload storm 2 20000 mkdir "s:/tmp/$LONG" 0755
+OUT=$(A --audit-max-size 256K --audit-rate 0 run --bundle "$B" bu2 2>&1)
+t_like "40,000 mkdirs of 4,000-byte paths refused" "$OUT" "^storm mkdir ok=0 EPERM=40000$"
+SIZE=$(stat -c %s "$AUD/bu2.jsonl")
+diag "log: $SIZE bytes"
+t_ok "the log stays near its cap (< 512 KiB, not 160 MB)" test "$SIZE" -lt 524288
+FULL=$(jq -s '[.[] | select(.kind == "syscall" and .syscall == "mkdir")] | length' "$AUD/bu2.jsonl")
+COUNTED=$(jq -s '[.[] | select(.kind == "aggregate" and .syscall == "mkdir") | .count] | add // 0' "$AUD/bu2.jsonl")
+t_is "... and every call is counted in it" "$((FULL + COUNTED))" 40000
+t_like "why: the size" "$(jq -r 'select(.kind == "aggregate") | .why' "$AUD/bu2.jsonl" | sort -u)" "^the log reached its size, 262144 bytes$"
+
+# Set per container: its policy's audit section, its annotations (which
+# win), and a bad value refused naming where it came from.
+cat > "$TMP/budget-policy.json" <<'JSON'
+{"name": "tight", "audit": {"rate": 5, "burst": 5},
+ "seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}]}}
+JSON
+setargs "$B" /bin/workload storm 1 100 getppid
+A run --policy "$TMP/budget-policy.json" --bundle "$B" bu3 >/dev/null 2>&1
+t_like "a policy's budget: few in full" "$(jq -s '[.[] | select(.kind == "syscall")] | length' "$AUD/bu3.jsonl")" "^([5-9]|1[0-9])$"
+cfg "$B" '.annotations["org.moat.audit.rate"] = "0"'
+A run --policy "$TMP/budget-policy.json" --bundle "$B" bu4 >/dev/null 2>&1
+t_is "an annotation over the policy: all in full" "$(jq -s '[.[] | select(.kind == "syscall")] | length' "$AUD/bu4.jsonl")" 100
+cfg "$B" '.annotations["org.moat.audit.max-size"] = "lots"'
+OUT=$(A run --bundle "$B" bu5 2>&1); RC=$?
+t_is "a bad budget: refused" "$RC" 1
+t_like "... naming the annotation" "$OUT" "annotations.org.moat.audit.max-size: \`lots\` is not a size"
+t_fails "... and nothing is left" test -e "$ROOT/bu5"
+cfg "$B" 'del(.annotations)'
+
 # A full audit file system: a storm of denied calls with 4,000-byte paths
 # into a small tmpfs. Batches the disk refuses are taken back whole: every
 # line stays one JSON record, and the loss is a line of its own with its

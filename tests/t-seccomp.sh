@@ -121,10 +121,11 @@ setargs "$B" /bin/workload status
 t_like "and no_new_privs stays off" "$(run_in sc-nonnp2)" "NoNewPrivs:[[:space:]]+0"
 cfg "$B" '.process.noNewPrivileges = true | .process.user = {"uid":0,"gid":0}'
 
-# a storm: 8 threads x 10,000 denied calls -> exactly 80,000 records
+# a storm: 8 threads x 10,000 denied calls -> exactly 80,000 records (in
+# full: no budget, see t-auditlog for the one past it)
 seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO"}]}'
 setargs "$B" /bin/workload storm 8 10000 getppid
-OUT=$(run_in sc-storm)
+OUT=$(A --audit-rate 0 run --bundle "$B" sc-storm)
 t_like "every call in the storm was denied" "$OUT" "storm getppid ok=0 EPERM=80000"
 t_is "exactly 80,000 records: none lost" "$(log sc-storm | wc -l)" 80000
 t_is "10,000 from each of 8 threads" "$(log sc-storm | jq -r .tid | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')" "10000 "
@@ -182,19 +183,23 @@ A delete sc-closed
 # calls denied before the kill are 0..K-1, and the one the supervisor may
 # have taken down without answering (it died first) is K.
 setargs "$B" /bin/workload storm 1 300000 getppid seq
-A create --bundle "$B" sc-spool > "$TMP/spool.out" 2>&1
+A --audit-rate 0 create --bundle "$B" sc-spool > "$TMP/spool.out" 2>&1
 SUP=$(jq -r .supervisorPid "$ROOT/sc-spool/state.json")
 A start sc-spool
 sleep 0.4
 kill -9 "$SUP"
-t_ok "the storm ends on its own" wait_status sc-spool stopped 100
+# (watched by its pid: a `moat state` would find the supervisor gone under
+# a running container, and write the spool and a notice itself)
+INIT=$(jq -r .pid "$ROOT/sc-spool/state.json")
+for _ in $(seq 100); do pid_running "$INIT" || break; sleep 0.1; done
+t_fails "the storm ends on its own" pid_running "$INIT"
 t_ok "the dead supervisor's spool is left beside the log" test -f "$AUD/sc-spool.spool"
 K=$(sed -n 's/.* EPERM=\([0-9]*\).*/\1/p' "$TMP/spool.out")
 t_like "some calls were denied before the kill, the rest failed closed" "$(cat "$TMP/spool.out")" "EPERM=[1-9][0-9]* ENOSYS=[1-9]"
 A --debug delete sc-spool > "$TMP/spool.del" 2>&1
 diag "delete: $(grep -o '[0-9]* records its supervisor left' "$TMP/spool.del" || echo 'nothing left in the spool')"
 t_fails "delete empties the spool and removes it" test -e "$AUD/sc-spool.spool"
-jq -r .args.arg0 "$AUD/sc-spool.jsonl" | sort > "$TMP/spool.got"
+jq -r 'select(.kind == "syscall") | .args.arg0' "$AUD/sc-spool.jsonl" | sort > "$TMP/spool.got"
 N=$(wc -l < "$TMP/spool.got")
 t_like "a record for each denied call, and at most the one in flight ($K denied)" "$N" "^($K|$((K + 1)))\$"
 seq 0 $((N - 1)) | awk '{ printf "0x%x\n", $1 }' | sort > "$TMP/spool.want"

@@ -39,6 +39,15 @@ struct moat_proc_input
 #define KMSG_WAIT_MS 250    /* how long a death waits for its kernel report */
 #define DEAD_KEEP_MS 2000   /* how long an exited task is remembered (late kmsg lines) */
 #define RESYNC_MS 2000      /* with the cgroup filter: how often to look for exits it hid */
+/* A storm's bounds: deaths waiting for their kernel report (past it, a
+ * death is written at once, saying why it has no detail), and tasks kept
+ * dead for late reports (past it, the dead go at the next sweep). The
+ * supervisor's memory stays near these, whatever the storm: the task
+ * table holds the live and at most DEAD_MAX dead, the queue PEND_MAX. */
+#define PEND_MAX 512
+#define DEAD_MAX 4096
+#define STR_(x) #x
+#define STRINGIFY(x) STR_ (x)
 
 struct task
 {
@@ -66,6 +75,8 @@ struct pending
   pid_t fault_tid;        /* for a fault: the thread that took it */
   int sig;
   bool core, death;       /* death: from an exit event; else a survived fault */
+  bool storm;             /* written without waiting for a report: PEND_MAX waited already */
+  bool unseen;            /* its fork was among events the connector dropped */
   unsigned long long deadline;
   char time[48];
   struct detail d;
@@ -109,6 +120,7 @@ struct faults
   unsigned long long last_kill_at;
   struct pending *pend;
   size_t npend, cappend;
+  unsigned long long dropped_at;  /* when the connector last dropped events (0: never) */
   struct jbuf rec;
 };
 
@@ -142,12 +154,18 @@ static void
 task_rehash (struct faults *f, size_t newcap)
 {
   struct task *old = f->tasks;
-  size_t oldcap = f->cap;
+  size_t oldcap = f->cap, dead = 0;
+  for (size_t i = 0; i < oldcap; i++)
+    dead += old[i].used && old[i].dead;
+  /* Past DEAD_MAX (a storm of forks and deaths), the dead go now: their
+   * late kernel reports would only have added detail. */
+  bool sweep_all = dead > DEAD_MAX;
+  unsigned long long now = now_ms ();
   f->tasks = xmalloc0 (newcap * sizeof *f->tasks);
   f->cap = newcap;
   f->used = 0;
   for (size_t i = 0; i < oldcap; i++)
-    if (old[i].used && !(old[i].dead && now_ms () - old[i].dead_at > DEAD_KEEP_MS))
+    if (old[i].used && !(old[i].dead && (sweep_all || now - old[i].dead_at > DEAD_KEEP_MS)))
       task_insert_raw (f, &old[i]);
   free (old);
 }
@@ -172,8 +190,13 @@ task_insert (struct faults *f, const struct task *t)
   if ((f->used + 1) * 2 > f->cap)
     {
       task_rehash (f, f->cap);          /* drop the long dead first */
-      if ((f->used + 1) * 2 > f->cap)
-        task_rehash (f, f->cap * 2);
+      /* Then a quarter full: larger for a growing container, smaller after
+       * a storm (its memory goes back). */
+      size_t want = 1024;
+      while (want < (f->used + 1) * 4)
+        want *= 2;
+      if (want != f->cap)
+        task_rehash (f, want);
     }
   task_insert_raw (f, t);
   return task_find (f, t->tid);
@@ -375,6 +398,10 @@ emit (struct faults *f, struct pending *p)
       jb_str (j, "signal", sig);
       jb_raw (j, "core", p->core ? "true" : "false");
     }
+  else if (f->dropped_at && now_ms () - f->dropped_at < DEAD_KEEP_MS + KMSG_WAIT_MS)
+    /* Its exit may have been among the events the connector dropped: do
+     * not claim it lived on. */
+    jb_raw (j, "survived", "null");
   else
     jb_raw (j, "survived", "true");
   if (p->d.have)
@@ -400,7 +427,10 @@ emit (struct faults *f, struct pending *p)
     }
   else
     {
-      const char *why = (p->sig == SIGSEGV || p->sig == SIGILL || p->sig == SIGFPE)
+      const char *why = p->unseen ? "not available (its fork was among the events the proc connector dropped)"
+        : p->storm ? "not waited for (a storm: " STRINGIFY (PEND_MAX) " deaths were already waiting "
+                                   "for the kernel's report)"
+        : (p->sig == SIGSEGV || p->sig == SIGILL || p->sig == SIGFPE)
         ? "not available (the kernel log printed nothing for it: rate limit, or no access)"
         : "not available (the kernel reports no details for this signal)";
       jb_str (j, "detail", why);
@@ -598,6 +628,22 @@ on_event (struct faults *f, const struct proc_event *ev)
     case PROC_EVENT_EXIT:
       {
         struct task *t = task_find (f, ev->event_data.exit.process_pid);
+        if (t == NULL && f->filtered && ev->event_data.exit.process_pid == ev->event_data.exit.process_tgid)
+          {
+            /* The cgroup filter passes only the container's events: this
+             * is a process of it whose fork was among dropped events. Its
+             * death by a fault is still written, with what is known. */
+            int st = (int) ev->event_data.exit.exit_code;
+            if (!WIFSIGNALED (st) || !fatal_signal (WTERMSIG (st)))
+              return;
+            struct pending p = { .sig = WTERMSIG (st), .core = WCOREDUMP (st) != 0, .death = true, .unseen = true };
+            p.t.tid = p.t.tgid = ev->event_data.exit.process_pid;
+            p.t.nspid = -1;
+            snprintf (p.t.comm, sizeof p.t.comm, "?");
+            audit_time (p.time, sizeof p.time);
+            emit (f, &p);
+            return;
+          }
         if (t == NULL || t->dead)
           return;
         __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
@@ -636,6 +682,11 @@ on_event (struct faults *f, const struct proc_event *ev)
         /* The probe reports SIGBUS too; the kernel log does not. */
         bool may_have_report = p.sig == SIGSEGV || p.sig == SIGILL || p.sig == SIGFPE || (f->bpf && p.sig == SIGBUS);
         p.deadline = (p.d.have || !may_have_report || (f->kmsg < 0 && !f->bpf)) ? 0 : now_ms () + KMSG_WAIT_MS;
+        if (p.deadline && f->npend >= PEND_MAX)
+          {
+            p.deadline = 0;
+            p.storm = true;   /* no wait: too many already wait for theirs */
+          }
         if (p.deadline == 0)
           emit (f, &p);
         else
@@ -668,12 +719,17 @@ mark_gone (struct faults *f, struct task *t)
  * count of live processes would never reach 0 (the supervisor would wait
  * forever). Every tracked process that is no longer there is marked gone;
  * its death, if it was a fault, is among what the "lost" record owns up to. */
-static void
+static unsigned long long
 resync (struct faults *f)
 {
+  unsigned long long n = 0;
   for (size_t i = 0; i < f->cap; i++)
     if (leader_gone (&f->tasks[i]))
-      mark_gone (f, &f->tasks[i]);
+      {
+        mark_gone (f, &f->tasks[i]);
+        n++;
+      }
+  return n;
 }
 
 /* With the cgroup filter, a process moved out of the container's cgroup
@@ -713,12 +769,15 @@ resync_hidden (struct faults *f)
   f->n_suspects = still;
 }
 
-/* Something was dropped: say so in the log rather than pretend. */
+/* Something was dropped: say so in the log rather than pretend, with how
+ * many (COUNT >= 0) and what they are. */
 static void
-lost_record (struct faults *f, const char *what)
+lost_record (struct faults *f, const char *what, long long count)
 {
   struct jbuf *j = rec_begin (f, NULL, "moat", "lost");
   jb_str (j, "what", what);
+  if (count >= 0)
+    jb_int (j, "lost", count);
   rec_end (f, j);
 }
 
@@ -733,8 +792,15 @@ faults_on_connector (struct faults *f)
         {
           if (errno == ENOBUFS)
             {
-              lost_record (f, "proc connector overflow: some process events were dropped");
-              resync (f);
+              /* Which of the container's processes ended unseen is known
+               * (gone from /proc); how is not: each counts as a death whose
+               * signal is unknown. Processes forked and gone within the
+               * dropped events are not even known: with the cgroup filter,
+               * their exits that do arrive are still counted (on_event). */
+              f->dropped_at = now_ms ();
+              long long gone = (long long) resync (f);
+              lost_record (f, "proc connector overflow: some process events were dropped; lost counts the "
+                              "container's processes that ended unseen (how, unknown)", gone);
               /* What passed the filter no longer all arrives: the count
                * cannot say "nothing waiting" any more. */
               f->cn_passed = NULL;
@@ -859,6 +925,8 @@ attach_detail (struct faults *f, pid_t tid, const struct detail *d)
   if (t == NULL)
     return;   /* not the container's */
   pid_t tgid = t->tgid;
+  struct task *lt = task_find (f, tgid);
+  bool dead = t->dead || (lt && lt->dead);
   for (size_t i = 0; i < f->npend; i++)
     if (f->pend[i].death && f->pend[i].t.tgid == tgid && !f->pend[i].d.have)
       {
@@ -877,12 +945,19 @@ attach_detail (struct faults *f, pid_t tid, const struct detail *d)
       }
     else
       i++;
+  /* A report that comes after its process's death was written (a storm
+   * wrote it without waiting): it is not a fault the process lived
+   * through, and its death is in the log already. */
+  if (dead)
+    return;
   /* Printed before the death (the usual order), or for a process that
    * survives it: wait to see which. */
   struct task *leader = task_find (f, tgid);
   struct pending p = { .t = leader ? *leader : *t, .fault_tid = tid, .death = false, .d = *d,
                        .deadline = now_ms () + KMSG_WAIT_MS };
   audit_time (p.time, sizeof p.time);
+  if (f->npend >= PEND_MAX)
+    return;   /* a storm: the report goes; the death it explains is written all the same */
   pend_add (f, &p);
 }
 
@@ -1262,7 +1337,8 @@ faults_on_bpf (struct faults *f)
   fault_bpf_consume (f->bpf);
   unsigned long long lost = fault_bpf_take_dropped (f->bpf);
   if (lost)
-    lost_record (f, "BPF fault probe: its ring buffer was full; some fault details were dropped");
+    lost_record (f, "BPF fault probe: its ring buffer was full; some fault details were dropped (the deaths "
+                    "themselves are recorded from the connector)", (long long) lost);
 }
 
 int
@@ -1296,14 +1372,15 @@ faults_tick (struct faults *f, bool flush)
       resync_hidden (f);
       f->next_resync = now + RESYNC_MS;
     }
-  for (size_t i = 0; i < f->npend;)
+  /* One pass, the queue kept in order: a storm's thousands of deaths
+   * whose wait is over go at once, not one memmove each. */
+  size_t keep = 0;
+  for (size_t i = 0; i < f->npend; i++)
     if (flush || f->pend[i].deadline <= now)
-      {
-        emit (f, &f->pend[i]);
-        pend_remove (f, i);
-      }
+      emit (f, &f->pend[i]);
     else
-      i++;
+      f->pend[keep++] = f->pend[i];
+  f->npend = keep;
 }
 
 bool

@@ -63,6 +63,8 @@
                    raw syscall(2) by name, from the table below
    syscall-nr NR [ARG...]   NR = RET or NR = -1 ENAME, the same by number
                    (NR printed as given: 39, 0x40000027)
+   crash-storm N   crash-storm N signaled=M: N children die of SIGSEGV, 64 at a
+                   time at most
    named NAME SUBCOMMAND [ARG...]  sets comm to NAME (s:TEXT or x:HEX),
                    then runs SUBCOMMAND in the same process
    syscall32 NR [ARG...]    NR = RET or NR = -1 ENAME: an i386 call by
@@ -1560,6 +1562,47 @@ cmd_exec_nx (int argc, char **argv)
   survived ("exec-nx");
 }
 
+/* N children crashing with SIGSEGV, at most 64 alive at once (a storm as
+   long as one likes, without a pids limit or a fork failure in the way).  */
+static int
+cmd_crash_storm (int argc, char **argv)
+{
+  (void) argc;
+  long n = parse_long (argv[1], 0, 100000000), signaled = 0, forked = 0, reaped = 0;
+  fflush (stdout);
+  while (reaped < n)
+    {
+      if (forked < n && forked - reaped < 64)
+        {
+          pid_t pid = fork ();
+          if (pid < 0 && errno != EAGAIN)
+            die ("fork");
+          if (pid == 0)
+            {
+              do_segv ();
+              _exit (0);
+            }
+          if (pid > 0)
+            {
+              forked++;
+              continue;
+            }
+        }
+      int st;
+      if (wait (&st) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          die ("wait");
+        }
+      reaped++;
+      if (WIFSIGNALED (st) && WTERMSIG (st) == SIGSEGV)
+        signaled++;
+    }
+  printf ("crash-storm %ld signaled=%ld\n", n, signaled);
+  return signaled == n ? 0 : 1;
+}
+
 static int
 cmd_fork_crash (int argc, char **argv)
 {
@@ -1886,6 +1929,7 @@ static const struct command
   { "divzero", 0, 0, cmd_divzero }, { "hlt", 0, 0, cmd_hlt },
   { "wrro", 0, 0, cmd_wrro }, { "exec-nx", 0, 0, cmd_exec_nx },
   { "fork-crash N", 1, 1, cmd_fork_crash },
+  { "crash-storm N", 1, 1, cmd_crash_storm },
   { "segv-handled N", 1, 1, cmd_segv_handled },
   { "fork-hold N SECS", 2, 2, cmd_fork_hold },
   { "sigbus", 0, 0, cmd_sigbus },

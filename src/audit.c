@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -46,6 +47,134 @@ audit_open (const char *dir, const char *id, int *fd, moat_error **err)
     return moat_error_set (err, errno, "open audit log `%s`", path);
   *fd = f;
   return 0;
+}
+
+int
+audit_parse_age (const char *s, uint64_t *out, const char *what, moat_error **err)
+{
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull (s, &end, 10);
+  unsigned long long mult = 1;
+  if (*end == 'd')
+    mult = 86400, end++;
+  else if (*end == 'h')
+    mult = 3600, end++;
+  else if (*end == 'm')
+    mult = 60, end++;
+  else if (*end == 's')
+    end++;
+  if (*s == '\0' || *s == '-' || *end != '\0' || errno || v > ~0ULL / mult)
+    {
+      cleanup_free char *shown = str_printable (s);
+      return moat_error_set (err, 0, "%s: `%s` is not an age (seconds, or with d, h, m; 0 for no limit)", what,
+                             shown);
+    }
+  *out = v * mult;
+  return 0;
+}
+
+/* A log file name: ID.jsonl or ID.jsonl.N; its ID into ID (a valid id). */
+static bool
+log_name_id (const char *name, char *id, size_t n)
+{
+  const char *dot = strstr (name, ".jsonl");
+  if (dot == NULL || dot == name || (size_t) (dot - name) >= n)
+    return false;
+  const char *rest = dot + 6;
+  if (*rest == '.')
+    {
+      if (!rest[1])
+        return false;
+      for (const char *p = rest + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+          return false;
+    }
+  else if (*rest)
+    return false;
+  memcpy (id, name, (size_t) (dot - name));
+  id[dot - name] = '\0';
+  return state_validate_id (id, NULL) == 0;
+}
+
+struct old_log
+{
+  char *name;
+  time_t mtime;
+  off_t size;
+};
+
+static int
+by_age (const void *a, const void *b)
+{
+  const struct old_log *x = a, *y = b;
+  return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+}
+
+unsigned
+audit_retire (const char *dir, const char *root, const char *id, bool keep_empty, const struct audit_retention *r)
+{
+  cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return 0;
+  unsigned gone = 0;
+  cleanup_free char *mine = xasprintf ("%s.jsonl", id);
+  struct stat st;
+  if (!keep_empty && fstatat (dfd, mine, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode) && st.st_size == 0
+      && unlinkat (dfd, mine, 0) == 0)
+    gone++;
+  if (r->max_age == 0 && r->max_total == 0)
+    return gone;
+  /* The logs of containers that are gone: no state dir in this root, no
+   * spool (a live supervisor has one; a dead one's is still to be written
+   * into its log), not written for a minute (a container of another root
+   * sharing this directory may be running without a spool). */
+  cleanup_close int rfd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int scan = dup (dfd);
+  DIR *d = scan >= 0 ? fdopendir (scan) : NULL;
+  if (d == NULL)
+    {
+      if (scan >= 0)
+        close (scan);
+      return gone;
+    }
+  struct old_log *v = NULL;
+  size_t nv = 0;
+  time_t now = time (NULL);
+  struct dirent *e;
+  while ((e = readdir (d)) != NULL)
+    {
+      char cid[1100];
+      if (!log_name_id (e->d_name, cid, sizeof cid))
+        continue;
+      cleanup_free char *spool = xasprintf ("%s.spool", cid);
+      if ((rfd >= 0 && fstatat (rfd, cid, &st, AT_SYMLINK_NOFOLLOW) == 0)
+          || fstatat (dfd, spool, &st, AT_SYMLINK_NOFOLLOW) == 0
+          || fstatat (dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (st.st_mode)
+          || now - st.st_mtime < 60)
+        continue;
+      v = xrealloc (v, (nv + 1) * sizeof *v);
+      v[nv++] = (struct old_log) { xstrdup (e->d_name), st.st_mtime, st.st_size };
+    }
+  closedir (d);
+  qsort (v, nv, sizeof *v, by_age);
+  /* Oldest first: past the age, then until what is left fits the total. */
+  uint64_t total = 0;
+  for (size_t i = 0; i < nv; i++)
+    total += (uint64_t) v[i].size;
+  for (size_t i = 0; i < nv; i++)
+    {
+      bool old = r->max_age && (uint64_t) (now - v[i].mtime) > r->max_age;
+      bool over = r->max_total && total > r->max_total;
+      if ((old || over) && unlinkat (dfd, v[i].name, 0) == 0)
+        {
+          total -= (uint64_t) v[i].size;
+          gone++;
+        }
+      free (v[i].name);
+    }
+  free (v);
+  return gone;
 }
 
 static void

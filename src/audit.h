@@ -6,6 +6,7 @@
 #define MOAT_AUDIT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include "error.h"
 
@@ -49,6 +50,25 @@ void audit_time (char *buf, size_t n);
 /* The same for a time taken earlier. */
 struct timespec;
 void audit_time_at (const struct timespec *at, char *buf, size_t n);
+
+/* What the audit directory keeps of the logs of containers that are gone
+ * (deleted): those younger than MAX_AGE seconds, newest first, up to
+ * MAX_TOTAL bytes in all (0: no limit on either). */
+struct audit_retention
+{
+  uint64_t max_age;     /* seconds; default 30 days */
+  uint64_t max_total;   /* bytes; default 1 GiB */
+};
+#define AUDIT_RETENTION_DEFAULT { .max_age = 30 * 24 * 3600, .max_total = 1ULL << 30 }
+
+/* At delete, once ID's log is complete: an empty log goes (a container
+ * that was never stopped by a wall leaves nothing behind) unless
+ * KEEP_EMPTY; then the logs of containers gone (no ROOT/ID, no spool,
+ * untouched for a minute) are held to R. Returns how many files went. */
+unsigned audit_retire (const char *dir, const char *root, const char *id, bool keep_empty,
+                       const struct audit_retention *r);
+/* "30d", "12h", "3600" (seconds): an age. */
+int audit_parse_age (const char *s, uint64_t *out, const char *what, moat_error **err);
 
 /* Append LEN bytes of whole lines to the log FD, all or nothing: what a
  * full disk took in part is cut off again (no torn line). */

@@ -3,6 +3,7 @@
 #define MOAT_CMD_H
 
 #include <stdbool.h>
+#include "audit.h"
 #include "log.h"
 
 struct global_opts
@@ -19,6 +20,8 @@ struct global_opts
   /* --audit-max-size, --audit-rate, --audit-burst: the log's budget (a
    * container's annotations and its policy come first); NULL: not given */
   const char *audit_max_size, *audit_rate, *audit_burst;
+  /* --audit-retain-age, --audit-retain-size, parsed */
+  struct audit_retention retention;
 };
 
 /* Each returns the process exit status. */

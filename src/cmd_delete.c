@@ -21,7 +21,7 @@ cmd_delete (struct global_opts *g, int argc, char **argv)
   if (optind + 1 != argc)
     return cmd_usage ("delete", "[--force] ID", optind >= argc ? "missing container id" : "too many arguments");
   moat_error *err = NULL;
-  if (container_delete (g->root, argv[optind], force, &err) < 0)
+  if (container_delete (g->root, argv[optind], force, &g->retention, &err) < 0)
     return cmd_fail (&err);
   return 0;
 }

@@ -11,7 +11,7 @@ static const char usage_text[] =
 int
 cmd_run (struct global_opts *g, int argc, char **argv)
 {
-  struct run_opts o = { 0 };
+  struct run_opts o = { .retention = &g->retention };
   if (parse_create_opts ("run", usage_text, g, argc, argv, &o.create, &o.detach, &o.keep) < 0)
     return 1;
   if (o.detach && o.keep)

@@ -879,7 +879,7 @@ wait_gone (pid_t pid, unsigned long long start_time, int ms)
 }
 
 int
-container_delete (const char *root, const char *id, bool force, moat_error **err)
+container_delete (const char *root, const char *id, bool force, const struct audit_retention *ret, moat_error **err)
 {
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
@@ -948,6 +948,17 @@ container_delete (const char *root, const char *id, bool force, moat_error **err
         }
       else if (n)
         log_debug ("delete `%s`: %llu records its supervisor left in the spool, now in the log", id, n);
+      /* The log is complete: an empty one goes (unless the container asked
+       * to keep it, org.moat.audit.keep-empty), and the directory keeps
+       * what the retention allows of the logs of containers gone. */
+      bool keep_empty = false;
+      for (size_t i = 0; i < st->n_annotations; i++)
+        keep_empty |= strcmp (st->annotation_keys[i], "org.moat.audit.keep-empty") == 0
+                      && strcmp (st->annotation_values[i], "true") == 0;
+      struct audit_retention def = AUDIT_RETENTION_DEFAULT;
+      unsigned went = audit_retire (st->audit_dir, root, id, keep_empty, ret ? ret : &def);
+      if (went)
+        log_debug ("delete `%s`: %u audit log(s) past the retention removed", id, went);
     }
   if (st->cgroup_path && cgroup_destroy (st->cgroup_path, err) < 0)
     return -1;
@@ -1116,7 +1127,7 @@ container_run (const struct run_opts *o, int *exit_status, moat_error **err)
       if (container_start (o->create.root, o->create.id, err) < 0)
         {
           moat_error *e = NULL;
-          if (container_delete (o->create.root, o->create.id, true, &e) < 0)
+          if (container_delete (o->create.root, o->create.id, true, o->retention, &e) < 0)
             moat_error_free (&e);
           return -1;
         }
@@ -1161,7 +1172,7 @@ container_run (const struct run_opts *o, int *exit_status, moat_error **err)
   if (!o->keep)
     {
       moat_error *e = NULL;
-      if (container_delete (root, id, true, r < 0 ? &e : err) < 0 && r == 0)
+      if (container_delete (root, id, true, o->retention, r < 0 ? &e : err) < 0 && r == 0)
         return -1;
       moat_error_free (&e);
       log_debug ("run `%s`: deleted", id);

@@ -36,6 +36,7 @@ struct run_opts
   struct create_opts create;
   bool detach;
   bool keep;
+  const struct audit_retention *retention;   /* for the delete at the end; NULL: the default */
 };
 /* Foreground: *exit_status is the workload's status (128+signal if killed). */
 int container_run (const struct run_opts *o, int *exit_status, moat_error **err);
@@ -51,7 +52,11 @@ int container_update (const char *root, const char *id, const struct cg_resource
 int container_cgroup (const char *root, const char *id, char **path, moat_error **err);
 /* The host pids of the container's processes. */
 int container_pids (const char *root, const char *id, pid_t **pids, size_t *n, moat_error **err);
-int container_delete (const char *root, const char *id, bool force, moat_error **err);
+struct audit_retention;
+/* RET: what the audit directory keeps of the logs of containers gone (NULL:
+ * the default, AUDIT_RETENTION_DEFAULT). */
+int container_delete (const char *root, const char *id, bool force, const struct audit_retention *ret,
+                      moat_error **err);
 /* The OCI state JSON of one container; its annotation org.moat.audit says
  * whether its audit is "active", "lost since TIME" (the supervisor died
  * while the container lived), "ended" or "off". */

@@ -3,6 +3,7 @@
  * cmd_*() per command. Only this layer prints errors. */
 #include "config-host.h"
 #include "cmd.h"
+#include "budget.h"
 #include "container.h"
 #include "selfexe.h"
 #include "state.h"
@@ -67,6 +68,9 @@ usage (FILE *f)
               "  --audit-rate N        full records a second before calls are counted in\n"
               "                        aggregates (default 1000; 0: no limit)\n"
               "  --audit-burst N       ... and at once (default 20000)\n"
+              "  --audit-retain-age AGE, --audit-retain-size SIZE\n"
+              "                        what delete keeps of the logs of containers gone:\n"
+              "                        younger than AGE (default 30d), SIZE in all (default 1G)\n"
               "  -v, --version         print the version\n"
               "  -h, --help            print this help\n\nCommands:\n");
   for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
@@ -109,9 +113,9 @@ cmd_usage (const char *cmd, const char *usage_text, const char *fmt, ...)
 int
 main (int argc, char **argv)
 {
-  struct global_opts g = { .root = NULL, .log_format = LOG_TEXT };
+  struct global_opts g = { .root = NULL, .log_format = LOG_TEXT, .retention = AUDIT_RETENTION_DEFAULT };
   enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG, OPT_FAULT_DETAIL, OPT_AUDIT_KERNEL,
-         OPT_AUDIT_MAX_SIZE, OPT_AUDIT_RATE, OPT_AUDIT_BURST };
+         OPT_AUDIT_MAX_SIZE, OPT_AUDIT_RATE, OPT_AUDIT_BURST, OPT_AUDIT_RETAIN_AGE, OPT_AUDIT_RETAIN_SIZE };
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
     { "log", required_argument, NULL, OPT_LOG },
@@ -125,6 +129,8 @@ main (int argc, char **argv)
     { "audit-max-size", required_argument, NULL, OPT_AUDIT_MAX_SIZE },
     { "audit-rate", required_argument, NULL, OPT_AUDIT_RATE },
     { "audit-burst", required_argument, NULL, OPT_AUDIT_BURST },
+    { "audit-retain-age", required_argument, NULL, OPT_AUDIT_RETAIN_AGE },
+    { "audit-retain-size", required_argument, NULL, OPT_AUDIT_RETAIN_SIZE },
     { "version", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -163,6 +169,20 @@ main (int argc, char **argv)
       case OPT_AUDIT_MAX_SIZE: g.audit_max_size = optarg; break;
       case OPT_AUDIT_RATE: g.audit_rate = optarg; break;
       case OPT_AUDIT_BURST: g.audit_burst = optarg; break;
+      case OPT_AUDIT_RETAIN_AGE:
+      case OPT_AUDIT_RETAIN_SIZE:
+        {
+          moat_error *e = NULL;
+          if ((c == OPT_AUDIT_RETAIN_AGE && audit_parse_age (optarg, &g.retention.max_age, "--audit-retain-age", &e) < 0)
+              || (c == OPT_AUDIT_RETAIN_SIZE
+                  && budget_parse_size (optarg, &g.retention.max_total, "--audit-retain-size", &e) < 0))
+            {
+              fprintf (stderr, "moat: %s\n", e->msg);
+              moat_error_free (&e);
+              return 1;
+            }
+          break;
+        }
       case 'v': version (); return 0;
       case 'h': usage (stdout); return 0;
       case ':':

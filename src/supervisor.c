@@ -537,9 +537,9 @@ struct listener
   unsigned answered;
   pid_t last_caller;                    /* the thread of the last call answered */
   bool callers_differ;                  /* calls from two threads since the last look */
-  unsigned lone;                        /* calls answered in a row from last_caller */
-  /* The first thread, on v1: the "tasks" files of the container's cpu
-   * cgroup and of the supervisor's own (-1: stays where it is). */
+  /* On v1: the "tasks" files of the container's cpu cgroup, which every
+   * answering thread joins (its work is the container's: its cpu limits
+   * count it), and of the supervisor's own (-1: stays where it is). */
   int cg_join, cg_leave;
   bool in_cg;
 };
@@ -1197,18 +1197,16 @@ standby_wake (struct listener *l)
   syscall (SYS_futex, &l->go, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* Where the first thread answers from, on v1 (a thread moves alone there,
- * in ~5 us). A lone calling thread: from the container's cpu cgroup. CFS
- * takes the caller's group off the run queue when it blocks in the call
- * and puts it back for the answer, each time, unless the thread answering
- * is in the same group: same-run bare round trips were 210k/s in one group,
- * 170k with the caller in a cgroup of its own; a lone thread's audited
- * denials went from 132k/s to 178k. Several calling threads: from the
- * supervisor's own. In the container's group with them, the other CPU sat
- * idle a fifth of the time and 8 threads' denials fell from 177k/s to 163k
- * (it lost the place in the root group from which it was pulled to the idle
- * CPU while the callers ran). The container's cpu limits also pay for the
- * calls it makes the supervisor answer alone. */
+/* Where a thread answers from, on v1 (a thread moves alone there, in
+ * ~5 us): the container's cpu cgroup. Its cpu limits pay for the calls it
+ * makes the supervisor answer. It is the faster place for a lone calling
+ * thread too: CFS takes the caller's group off the run queue when it
+ * blocks in the call and puts it back for the answer, each time, unless
+ * the thread answering is in the same group (same-run bare round trips
+ * were 210k/s in one group, 170k with the caller in a cgroup of its own).
+ * (With several calling threads an earlier session measured 177k/s from
+ * the supervisor's own group against 163k from the container's; the cap
+ * the container's limits put on its storms comes first.) */
 static void
 cpu_group (struct listener *l, bool in)
 {
@@ -1225,7 +1223,6 @@ cpu_group (struct listener *l, bool in)
 }
 
 /* A lone caller for this many calls in a row: back into its group. */
-#define LONE_CALLS 1024
 
 static void *
 listener_main (void *arg)
@@ -1235,8 +1232,13 @@ listener_main (void *arg)
   sigemptyset (&m);
   sigaddset (&m, SIGUSR1);
   pthread_sigmask (SIG_UNBLOCK, &m, NULL);
-  /* (Found here, not as the supervisor starts: create waits for that.) */
-  cleanup_free char *home = l->first && l->s->a->cpu_tasks ? cgroup_cpu_tasks_self () : NULL;
+  /* Into the container's cpu cgroup, for good: what this thread does, it
+   * does for the container, whose cpu limits must count it (a container
+   * capped at 10% of a CPU made the supervisor spend 19% for its storm of
+   * denials when several of its threads called and this one answered from
+   * outside). Calls wake it from inside its group, too, the faster way.
+   * (Found here, not as the supervisor starts: create waits for that.) */
+  cleanup_free char *home = l->s->a->cpu_tasks ? cgroup_cpu_tasks_self () : NULL;
   if (home)
     {
       l->cg_join = open (l->s->a->cpu_tasks, O_WRONLY | O_CLOEXEC);
@@ -1287,12 +1289,7 @@ listener_main (void *arg)
             {
               l->callers_differ = l->last_caller != 0;
               l->last_caller = caller;
-              l->lone = 0;
-              if (l->callers_differ)
-                cpu_group (l, false);
             }
-          else if (++l->lone == LONE_CALLS)
-            cpu_group (l, true);
           if (l->standby && !__atomic_load_n (&l->standby->go, __ATOMIC_ACQUIRE) && (++l->answered & 15) == 0)
             {
               pf.revents = 0;

@@ -44,7 +44,8 @@ struct supervisor_args
   const char *agent_path;           /* linux.seccomp.listenerPath, or NULL */
   const char *cgroup_path;          /* record OOM kills and refused forks here; NULL: no */
   const char *cpu_tasks;            /* v1: the threads answering calls join the container's cpu
-                                       cgroup through this "tasks" file; NULL: they stay */
+                                       cgroup through this "tasks" file, and stay (their work is
+                                       charged to it); NULL: they stay outside */
   int accept_fd;                    /* sup.sock, listening: `moat exec` joins here; -1: none */
   const struct fault_walls *walls;  /* what a kernel refusal is laid at (--audit-kernel), or NULL */
   /* Called first in the supervisor (a fork of its caller) to free what the

@@ -12,6 +12,9 @@
 
 typedef void (*tap_fn) (void);
 struct tap_case { const char *name; tap_fn fn; };
+/* Set by a case to undo what it made (a temp dir, a mount): run as its
+ * child ends, passed (before _exit) or failed (atexit it registers). */
+static tap_fn tap_case_end;
 
 #define TEST(name) static void name (void)
 /* Inside a TEST: fail with a message (the child exits 1). */
@@ -41,6 +44,8 @@ tap_run (const struct tap_case *cases, size_t n)
         {
           cases[i].fn ();
           fflush (NULL);
+          if (tap_case_end)
+            tap_case_end ();
           _exit (0);
         }
       int st = 0;

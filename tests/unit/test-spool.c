@@ -9,6 +9,7 @@
 #include "../../src/util.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -30,11 +31,34 @@ fmt (struct jbuf *out, uint32_t type, const void *p, size_t n, const char *id, c
   (void) n;
 }
 
+/* The case's temp dir, and a small file system mounted in it (if any):
+ * gone when the case's child exits, passed or failed. */
+static char made_dir[64], made_mnt[96];
+
+static int
+rm_one (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+  (void) sb, (void) flag, (void) ftw;
+  return remove (path) < 0 ? 0 : 0;
+}
+
+static void
+remove_made (void)
+{
+  if (made_mnt[0])
+    umount2 (made_mnt, MNT_DETACH);
+  if (made_dir[0])
+    nftw (made_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static char *
 tmpdir (void)
 {
   char t[] = "/tmp/moat-spool-XXXXXX";
   CHECK (mkdtemp (t) != NULL);
+  snprintf (made_dir, sizeof made_dir, "%s", t);
+  atexit (remove_made);
+  tap_case_end = remove_made;
   return xstrdup (t);
 }
 
@@ -274,6 +298,7 @@ TEST (a_disk_full_in_mid_write_tears_no_line)
   CHECK (mkdir (mnt, 0700) == 0);
   if (mount ("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0)
     SKIP_TEST ("cannot mount a tmpfs (not root?)");
+  snprintf (made_mnt, sizeof made_mnt, "%s", mnt);
   /* The spool lives beside, in DIR; only the log is on the small one. */
   cleanup_free char *log = audit_path (mnt, "c5");
   int lfd = open (log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

@@ -1562,6 +1562,23 @@ cmd_exec_nx (int argc, char **argv)
   survived ("exec-nx");
 }
 
+/* Wait for one child: 1 when one was reaped (counted in *SEGV if SIGSEGV
+   killed it), 0 when interrupted.  */
+static long
+reap_one (long *segv)
+{
+  int st;
+  if (wait (&st) < 0)
+    {
+      if (errno == EINTR)
+        return 0;
+      die ("wait");
+    }
+  if (WIFSIGNALED (st) && WTERMSIG (st) == SIGSEGV)
+    ++*segv;
+  return 1;
+}
+
 /* N children crashing with SIGSEGV, at most 64 alive at once (a storm as
    long as one likes, without a pids limit or a fork failure in the way).  */
 static int
@@ -1588,16 +1605,7 @@ cmd_crash_storm (int argc, char **argv)
               continue;
             }
         }
-      int st;
-      if (wait (&st) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          die ("wait");
-        }
-      reaped++;
-      if (WIFSIGNALED (st) && WTERMSIG (st) == SIGSEGV)
-        signaled++;
+      reaped += reap_one (&signaled);
     }
   printf ("crash-storm %ld signaled=%ld\n", n, signaled);
   return signaled == n ? 0 : 1;
@@ -1621,16 +1629,7 @@ cmd_fork_crash (int argc, char **argv)
     }
   for (long reaped = 0; reaped < n;)
     {
-      int st;
-      if (wait (&st) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          die ("wait");
-        }
-      reaped++;
-      if (WIFSIGNALED (st) && WTERMSIG (st) == SIGSEGV)
-        signaled++;
+      reaped += reap_one (&signaled);
     }
   printf ("fork-crash %ld signaled=%ld\n", n, signaled);
   return signaled == n ? 0 : 1;

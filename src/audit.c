@@ -592,7 +592,8 @@ format_outcome (yajl_val r, char *out, size_t n)
       snprintf (out, n, "%s%s%s", eno ? eno : "?", why ? ": " : "", why ? why : "");
       return;
     }
-  bool call = kind && (strcmp (kind, "syscall") == 0 || strcmp (kind, "aggregate") == 0);
+  bool call = kind && (strcmp (kind, "syscall") == 0
+                      || (strcmp (kind, "aggregate") == 0 && audit_rec_str (r, "signal") == NULL));
   if ((wall && strcmp (wall, "seccomp") != 0) || (kind && !call))
     {
       const char *fault = audit_rec_str (r, "fault"), *code = audit_rec_str (r, "code");
@@ -655,6 +656,10 @@ print_row (yajl_val r)
     snprintf (call, sizeof call, "%s: %s", kind ? kind : "?", audit_rec_str (r, "what") ? audit_rec_str (r, "what") : "");
   else if (kind && strcmp (kind, "refused") == 0)
     format_call (r, call, sizeof call);
+  else if (kind && strcmp (kind, "aggregate") == 0 && audit_rec_str (r, "signal"))
+    /* Deaths (or faults lived through) counted past the log's budget. */
+    snprintf (call, sizeof call, "%s x %lld, counted%s", audit_rec_str (r, "signal"), audit_rec_int (r, "count", 0),
+              audit_rec_str (r, "what") && strcmp (audit_rec_str (r, "what"), "fault") == 0 ? " (survived)" : "");
   else if (kind && strcmp (kind, "aggregate") == 0)
     /* Calls counted past the log's budget: how many, no arguments. */
     snprintf (call, sizeof call, "%s(...) x %lld, counted", audit_rec_str (r, "syscall") ? audit_rec_str (r, "syscall") : "?",
@@ -724,6 +729,9 @@ audit_show (const struct audit_query *q, moat_error **err)
       cleanup_free char *why = moat_error_string (oe);
       moat_error_free (&oe);
       cleanup_free char *shown = str_printable (path);
+      if (e == ENOENT)
+        return moat_error_set (err, e, "no audit log for container `%s` (%s): none is kept for a container with "
+                               "no record", q->id, shown);
       if (e != 0)
         return moat_error_set (err, e, "no audit log for container `%s` (%s)", q->id, shown);
       return moat_error_set (err, 0, "no audit log for container `%s`: %s", q->id, why);
@@ -776,7 +784,8 @@ audit_show (const struct audit_query *q, moat_error **err)
             {
               char key[256];
               const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
-              if (kind && (strcmp (kind, "syscall") == 0 || strcmp (kind, "aggregate") == 0))
+              if (kind && (strcmp (kind, "syscall") == 0
+                           || (strcmp (kind, "aggregate") == 0 && audit_rec_str (r, "signal") == NULL)))
                 snprintf (key, sizeof key, "seccomp  %-20s %-14s %s", audit_rec_str (r, "syscall") ? audit_rec_str (r, "syscall") : "?",
                           audit_rec_str (r, "errno") ? audit_rec_str (r, "errno") : (audit_rec_str (r, "action") ? audit_rec_str (r, "action") : "?"),
                           audit_rec_str (r, "rule") ? audit_rec_str (r, "rule") : "?");

@@ -146,7 +146,7 @@ budget_take (struct budget *b, uint64_t log_size)
 static bool
 same_key (const struct agg_key *a, const struct agg_key *b)
 {
-  return a->nr == b->nr && a->arch == b->arch && a->eno == b->eno && a->action == b->action
+  return a->kind == b->kind && a->nr == b->nr && a->arch == b->arch && a->eno == b->eno && a->action == b->action
          && a->has_rule == b->has_rule && a->source == b->source && strncmp (a->comm, b->comm, sizeof a->comm) == 0;
 }
 
@@ -156,6 +156,7 @@ hash_key (const struct agg_key *k)
   /* FNV-1a over the fields (not the struct: its padding is not ours). */
   uint64_t h = 1469598103934665603ULL;
 #define MIX(x) do { uint64_t v_ = (uint64_t) (x); for (int i_ = 0; i_ < 8; i_++) { h ^= v_ & 0xff; h *= 1099511628211ULL; v_ >>= 8; } } while (0)
+  MIX (k->kind);
   MIX (k->nr);
   MIX (k->arch);
   MIX (k->eno);

@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "faults.h"
+#include "budget.h"
 #include "config.h"
 #include "landlock.h"
 #include "faults-bpf.h"
@@ -53,6 +54,7 @@ struct task
 {
   pid_t tid, tgid, nspid;
   bool used, dead;
+  bool written;           /* its death is in the log (or counted): a later report is not a survived fault */
   unsigned long long dead_at;
   char comm[32];
   char exe[256];
@@ -76,7 +78,6 @@ struct pending
   int sig;
   bool core, death;       /* death: from an exit event; else a survived fault */
   bool storm;             /* written without waiting for a report: PEND_MAX waited already */
-  bool unseen;            /* its fork was among events the connector dropped */
   unsigned long long deadline;
   char time[48];
   struct detail d;
@@ -112,6 +113,9 @@ struct faults
   const char *id;
   faults_output_fn out;           /* NULL: records go nowhere */
   void *out_ctx;
+  struct budget *budget;          /* NULL: every record in full */
+  uint64_t (*log_size) (void *);
+  void *size_ctx;
   struct task *tasks;
   size_t cap, used, alive;
   unsigned long long gen;
@@ -380,6 +384,24 @@ emit (struct faults *f, struct pending *p)
 {
   if (f->out == NULL)
     return;
+  if (p->death)
+    {
+      struct task *t = task_find (f, p->t.tgid);
+      if (t)
+        t->written = true;
+    }
+  /* Past the log's budget: counted with the others of its signal and
+   * comm, as the calls are (a crash loop must not fill the disk). */
+  if (f->budget && !budget_take (f->budget, f->log_size (f->size_ctx)))
+    {
+      struct agg_key k = { .kind = p->death ? AGG_DEATH : AGG_FAULT, .nr = p->death ? p->sig : p->d.sig };
+      const char *comm = p->d.have && p->d.comm[0] ? p->d.comm : p->t.comm;
+      memcpy (k.comm, comm, strnlen (comm, sizeof k.comm - 1));
+      struct timespec at;
+      clock_gettime (CLOCK_REALTIME, &at);
+      budget_count (f->budget, &k, &at);
+      return;
+    }
   char hex[32], words[160];
   struct jbuf *j = rec_begin (f, p->time, wall_for (p), p->death ? "signal" : "fault");
   jb_int (j, "pid", p->t.tgid);
@@ -427,8 +449,7 @@ emit (struct faults *f, struct pending *p)
     }
   else
     {
-      const char *why = p->unseen ? "not available (its fork was among the events the proc connector dropped)"
-        : p->storm ? "not waited for (a storm: " STRINGIFY (PEND_MAX) " deaths were already waiting "
+      const char *why = p->storm ? "not waited for (a storm: " STRINGIFY (PEND_MAX) " deaths were already waiting "
                                    "for the kernel's report)"
         : (p->sig == SIGSEGV || p->sig == SIGILL || p->sig == SIGFPE)
         ? "not available (the kernel log printed nothing for it: rate limit, or no access)"
@@ -628,22 +649,6 @@ on_event (struct faults *f, const struct proc_event *ev)
     case PROC_EVENT_EXIT:
       {
         struct task *t = task_find (f, ev->event_data.exit.process_pid);
-        if (t == NULL && f->filtered && ev->event_data.exit.process_pid == ev->event_data.exit.process_tgid)
-          {
-            /* The cgroup filter passes only the container's events: this
-             * is a process of it whose fork was among dropped events. Its
-             * death by a fault is still written, with what is known. */
-            int st = (int) ev->event_data.exit.exit_code;
-            if (!WIFSIGNALED (st) || !fatal_signal (WTERMSIG (st)))
-              return;
-            struct pending p = { .sig = WTERMSIG (st), .core = WCOREDUMP (st) != 0, .death = true, .unseen = true };
-            p.t.tid = p.t.tgid = ev->event_data.exit.process_pid;
-            p.t.nspid = -1;
-            snprintf (p.t.comm, sizeof p.t.comm, "?");
-            audit_time (p.time, sizeof p.time);
-            emit (f, &p);
-            return;
-          }
         if (t == NULL || t->dead)
           return;
         __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
@@ -795,8 +800,11 @@ faults_on_connector (struct faults *f)
               /* Which of the container's processes ended unseen is known
                * (gone from /proc); how is not: each counts as a death whose
                * signal is unknown. Processes forked and gone within the
-               * dropped events are not even known: with the cgroup filter,
-               * their exits that do arrive are still counted (on_event). */
+               * dropped events are not known at all. (An exit whose fork
+               * was not seen is not taken for the container's even with
+               * the cgroup filter: a process the host put into the
+               * container's cgroup, or another container sharing it, would
+               * be recorded as the container's.) */
               f->dropped_at = now_ms ();
               long long gone = (long long) resync (f);
               lost_record (f, "proc connector overflow: some process events were dropped; lost counts the "
@@ -926,7 +934,7 @@ attach_detail (struct faults *f, pid_t tid, const struct detail *d)
     return;   /* not the container's */
   pid_t tgid = t->tgid;
   struct task *lt = task_find (f, tgid);
-  bool dead = t->dead || (lt && lt->dead);
+  bool written = lt && lt->written;
   for (size_t i = 0; i < f->npend; i++)
     if (f->pend[i].death && f->pend[i].t.tgid == tgid && !f->pend[i].d.have)
       {
@@ -948,7 +956,7 @@ attach_detail (struct faults *f, pid_t tid, const struct detail *d)
   /* A report that comes after its process's death was written (a storm
    * wrote it without waiting): it is not a fault the process lived
    * through, and its death is in the log already. */
-  if (dead)
+  if (written)
     return;
   /* Printed before the death (the usual order), or for a process that
    * survives it: wait to see which. */
@@ -1437,6 +1445,14 @@ faults_set_walls (struct faults *f, const struct fault_walls *w)
 {
   f->walls.set = true;
   f->walls.w = *w;
+}
+
+void
+faults_set_budget (struct faults *f, struct budget *b, uint64_t (*log_size) (void *ctx), void *ctx)
+{
+  f->budget = b;
+  f->log_size = log_size;
+  f->size_ctx = ctx;
 }
 
 void

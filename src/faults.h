@@ -22,6 +22,7 @@
 #define MOAT_FAULTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "audit.h"
 #include "error.h"
@@ -77,6 +78,11 @@ void faults_set_walls (struct faults *f, const struct fault_walls *w);
 struct jbuf;
 typedef int (*faults_output_fn) (void *ctx, const struct jbuf *j);
 void faults_set_output (struct faults *f, const char *id, faults_output_fn out, void *ctx);
+/* The log's budget (budget.h): past it, deaths and faults are counted in
+ * its aggregates instead of written one by one. LOG_SIZE(CTX): the log's
+ * size now. */
+struct budget;
+void faults_set_budget (struct faults *f, struct budget *b, uint64_t (*log_size) (void *ctx), void *ctx);
 
 void faults_on_connector (struct faults *f);
 void faults_on_kmsg (struct faults *f);

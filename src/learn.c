@@ -13,6 +13,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ rec_list_free (struct rec_list *l)
 }
 
 static int
-read_records (const char *audit_dir, const char *id, struct rec_list *out, moat_error **err)
+read_records (const char *audit_dir, const char *id, bool missing_ok, struct rec_list *out, moat_error **err)
 {
   /* The id becomes a file name: `../x` or `/etc/x` must not reach outside
    * the audit directory (every reader comes through here). */
@@ -45,6 +46,20 @@ read_records (const char *audit_dir, const char *id, struct rec_list *out, moat_
   cleanup_free char *path = audit_path (audit_dir, id);
   cleanup_free char *text = NULL;
   size_t len = 0;
+  struct stat st;
+  if (stat (path, &st) < 0 && errno == ENOENT)
+    {
+      /* No log: a container whose log stayed empty leaves none (delete
+       * removes it), so this reads as a log with nothing in it; nothing to
+       * learn from, though. */
+      if (!missing_ok)
+        return moat_error_set (err, 0, "audit log of `%s`: none (a container with no record leaves none): no "
+                               "stopped call to learn from", id);
+      cleanup_free char *shown = str_printable (path);
+      log_warning ("%s: no audit log (none is kept for a container with no record; is the id or --audit-dir "
+                   "right?)", shown);
+      return 0;
+    }
   if (read_file_at (AT_FDCWD, path, &text, &len, 0, err) < 0)
     return moat_error_wrap (err, "audit log of `%s`", id);
   char *line = text, *end = text + len;
@@ -300,7 +315,7 @@ learn_generate (const char *audit_dir, const char *id, const char *base, const c
       return moat_error_set (err, 0, "%s: the base has no seccomp.syscalls array to add to", shown);
     }
   struct rec_list recs = { 0 };
-  if (read_records (audit_dir, id, &recs, err) < 0)
+  if (read_records (audit_dir, id, false, &recs, err) < 0)
     {
       rec_list_free (&recs);
       return -1;
@@ -579,7 +594,7 @@ int
 learn_explain (const char *audit_dir, const char *id, moat_error **err)
 {
   struct rec_list recs = { 0 };
-  if (read_records (audit_dir, id, &recs, err) < 0)
+  if (read_records (audit_dir, id, true, &recs, err) < 0)
     {
       rec_list_free (&recs);
       return -1;
@@ -595,7 +610,7 @@ learn_explain (const char *audit_dir, const char *id, moat_error **err)
         continue;
       /* A call counted past the log's budget is the same thing as one in
        * full: explained once, whichever came first. */
-      const char *kk = strcmp (kind, "aggregate") == 0 ? "syscall" : kind;
+      const char *kk = strcmp (kind, "aggregate") != 0 ? kind : audit_rec_str (r, "signal") ? "signal" : "syscall";
       cleanup_free char *key = xasprintf ("%s/%s/%s/%s/%s/%s", wall, kk, audit_rec_str (r, "syscall") ?: "",
                                           audit_rec_str (r, "signal") ?: "", audit_rec_str (r, "rule") ?: "",
                                           audit_rec_str (r, "setting") ?: "");
@@ -609,7 +624,8 @@ learn_explain (const char *audit_dir, const char *id, moat_error **err)
       if ((strcmp (kind, "syscall") == 0 && is_stopped_call (r))
           || (strcmp (kind, "aggregate") == 0 && strcmp (audit_rec_str (r, "syscall") ?: "*", "*") != 0))
         explain_syscall (r, id);
-      else if (strcmp (kind, "signal") == 0 || strcmp (kind, "fault") == 0)
+      else if (strcmp (kind, "signal") == 0 || strcmp (kind, "fault") == 0
+               || (strcmp (kind, "aggregate") == 0 && audit_rec_str (r, "signal")))
         explain_signal (r);
       else if (strcmp (wall, "cgroup") == 0)
         explain_cgroup (r);

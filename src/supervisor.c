@@ -747,6 +747,12 @@ faults_out (void *ctx, const struct jbuf *j)
   return sup_log (ctx, j);
 }
 
+static uint64_t
+sup_log_size (void *ctx)
+{
+  return spool_log_size (((struct sup *) ctx)->spool);
+}
+
 /* A notice; LOST >= 0 adds "lost": the records it stands for, so that a
  * reader's sum of records and losses is every event. */
 static void
@@ -1704,6 +1710,25 @@ format_aggregate (struct jbuf *j, const struct agg_entry *e, const char *id, con
   jb_open_more (j);
   jb_str (j, "time", t2);
   jb_str (j, "container", id);
+  if (e->key.kind != AGG_CALL)
+    {
+      /* Deaths by a fault signal (or faults lived through) past the budget. */
+      int sig = e->key.nr;
+      jb_str (j, "wall", sig == SIGSEGV || sig == SIGBUS ? "mmu" : sig == SIGILL || sig == SIGFPE ? "cpu"
+                         : sig == SIGSYS ? "seccomp" : "process");
+      jb_str (j, "kind", "aggregate");
+      jb_str (j, "what", e->key.kind == AGG_DEATH ? "signal" : "fault");
+      jb_str (j, "comm", e->key.comm);
+      char sb[16];
+      snprintf (sb, sizeof sb, "SIG%s", sig > 0 && sigabbrev_np (sig) ? sigabbrev_np (sig) : "?");
+      jb_str (j, "signal", sb);
+      jb_int (j, "count", (long long) e->count);
+      jb_str (j, "first", t1);
+      jb_str (j, "last", t2);
+      jb_str (j, "why", why);
+      jb_close (j);
+      return;
+    }
   jb_str (j, "wall", "seccomp");
   jb_str (j, "kind", "aggregate");
   if (e->key.nr == -1 && strcmp (e->key.comm, "*") == 0)
@@ -1774,7 +1799,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
 {
   struct sup *s = xmalloc0 (sizeof *s);
   s->a = a;
-  if (a->sc && (a->budget.max_size || a->budget.rate))
+  if (a->budget.max_size || a->budget.rate)
     s->budget = budget_new (&a->budget);
   if (a->spool_fd >= 0)
     {
@@ -1806,6 +1831,8 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
       else
         {
           faults_set_output (f, a->id, faults_out, s);
+          if (s->budget)
+            faults_set_budget (f, s->budget, sup_log_size, s);
           if (a->walls)
             faults_set_walls (f, a->walls);
           /* Loaded before create returns: no fault can come before it. */

@@ -157,7 +157,8 @@ audit_retire (const char *dir, const char *root, const char *id, bool keep_empty
       v[nv++] = (struct old_log) { xstrdup (e->d_name), st.st_mtime, st.st_size };
     }
   closedir (d);
-  qsort (v, nv, sizeof *v, by_age);
+  if (nv)   /* (qsort of a NULL array is undefined, even of none) */
+    qsort (v, nv, sizeof *v, by_age);
   /* Oldest first: past the age, then until what is left fits the total. */
   uint64_t total = 0;
   for (size_t i = 0; i < nv; i++)
@@ -585,7 +586,8 @@ format_outcome (yajl_val r, char *out, size_t n)
 {
   const char *act = audit_rec_str (r, "action"), *rule = audit_rec_str (r, "rule"), *eno = audit_rec_str (r, "errno");
   const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
-  if (kind && strcmp (kind, "refused") == 0)
+  const char *rwhat = audit_rec_str (r, "what");
+  if (kind && (strcmp (kind, "refused") == 0 || (strcmp (kind, "aggregate") == 0 && rwhat && strcmp (rwhat, "refused") == 0)))
     {
       /* refused by the kernel itself: the errno and the likely wall */
       const char *why = audit_rec_str (r, "why");

@@ -36,11 +36,12 @@ int budget_parse_size (const char *s, uint64_t *out, const char *what, moat_erro
 int budget_parse_count (const char *s, uint32_t *out, const char *what, moat_error **err);
 
 /* What a call past the budget is counted under. */
-enum { AGG_CALL, AGG_DEATH, AGG_FAULT };   /* what an entry counts */
+enum { AGG_CALL, AGG_DEATH, AGG_FAULT, AGG_REFUSED };   /* what an entry counts */
 
 struct agg_key
 {
-  uint8_t kind;        /* AGG_*: a call (nr, arch, action...), a death or a fault survived (nr: the signal) */
+  uint8_t kind;        /* AGG_*: a call (nr, arch, action...), a death or a fault survived (nr: the signal),
+                          a call the kernel refused (nr, eno) */
   int32_t nr;
   uint32_t arch;
   uint32_t eno;

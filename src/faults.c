@@ -1284,6 +1284,17 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
     return;   /* not the container's, or the seccomp filter's (recorded) */
   struct task *leader = task_find (f, t->tgid);
   const struct task *who = leader ? leader : t;
+  /* Past the log's budget: counted per call, errno and comm. */
+  if (f->budget && !budget_take (f->budget, f->log_size (f->size_ctx)))
+    {
+      struct agg_key k = { .kind = AGG_REFUSED, .nr = (int32_t) e->nr, .arch = SCMP_ARCH_NATIVE,
+                           .eno = (uint32_t) e->code };
+      memcpy (k.comm, e->comm, sizeof k.comm - 1 < sizeof e->comm ? sizeof k.comm - 1 : sizeof e->comm);
+      struct timespec at;
+      clock_gettime (CLOCK_REALTIME, &at);
+      budget_count (f->budget, &k, &at);
+      return;
+    }
   cleanup_free char *name = seccomp_syscall_resolve_num_arch (SCMP_ARCH_NATIVE, (int) e->nr);
   const char *call = name ? name : "?";
   char s0[sizeof e->str[0] + 1], s1[sizeof e->str[1] + 1];

@@ -621,6 +621,8 @@ learn_explain (const char *audit_dir, const char *id, moat_error **err)
         continue;
       seen = xrealloc (seen, (n_seen + 1) * sizeof *seen);
       seen[n_seen++] = xstrdup (key);
+      if (strcmp (kind, "aggregate") == 0 && strcmp (audit_rec_str (r, "what") ?: "", "refused") == 0)
+        continue;   /* counted refusals: their full records (within the budget) are explained */
       if ((strcmp (kind, "syscall") == 0 && is_stopped_call (r))
           || (strcmp (kind, "aggregate") == 0 && strcmp (audit_rec_str (r, "syscall") ?: "*", "*") != 0))
         explain_syscall (r, id);

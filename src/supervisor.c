@@ -1710,6 +1710,29 @@ format_aggregate (struct jbuf *j, const struct agg_entry *e, const char *id, con
   jb_open_more (j);
   jb_str (j, "time", t2);
   jb_str (j, "container", id);
+  if (e->key.kind == AGG_REFUSED)
+    {
+      /* Calls the kernel itself refused (--audit-kernel), past the budget:
+       * counted without the wall each was laid at. */
+      int key;
+      const char *spec;
+      uint8_t paths;
+      const char *name = syscall_name (names, e->key.arch, e->key.nr, &key, &spec, &paths);
+      jb_str (j, "wall", "kernel");
+      jb_str (j, "kind", "aggregate");
+      jb_str (j, "what", "refused");
+      jb_str (j, "comm", e->key.comm);
+      jb_str (j, "syscall", name ? name : "?");
+      jb_int (j, "nr", e->key.nr);
+      const char *en = strerrorname_np ((int) e->key.eno);
+      jb_str (j, "errno", en ? en : "?");
+      jb_int (j, "count", (long long) e->count);
+      jb_str (j, "first", t1);
+      jb_str (j, "last", t2);
+      jb_str (j, "why", why);
+      jb_close (j);
+      return;
+    }
   if (e->key.kind != AGG_CALL)
     {
       /* Deaths by a fault signal (or faults lived through) past the budget. */

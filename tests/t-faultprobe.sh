@@ -108,6 +108,18 @@ t_is "nothing else (getpid succeeded)" "$(wc -l < "$AUD/fp-kern.jsonl")" 3
 t_like "moat audit shows the call and why" "$("$MOAT" --audit-dir "$AUD" audit fp-kern)" 'capabilities +mount\("none", "/mnt".*EPERM: the process lacks CAP_SYS_ADMIN'
 t_like "explain: the wall and the change" "$("$MOAT" --audit-dir "$AUD" explain fp-kern)" "to the policy.s .capabilities. \(podman/docker: --cap-add SYS_ADMIN\)"
 t_like "explain: the read-only root" "$("$MOAT" --audit-dir "$AUD" explain fp-kern)" "to allow it: root.readonly false"
+# refusals past the log's budget: counted per call, errno and comm (50
+# processes: a storm's threads' refusals are not reported by the probe)
+printf '%s\n' '#!/bin/sh' 'i=0' 'while [ $i -lt 50 ]; do /bin/workload syscall mkdir s:/newdir 0755 >/dev/null; i=$((i + 1)); done' \
+  > "$B/rootfs/bin/refuse50.sh"
+chmod 755 "$B/rootfs/bin/refuse50.sh"
+setargs "$B" /bin/refuse50.sh
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" --audit-kernel --audit-rate 10 --audit-burst 10 run --bundle "$B" fp-kbud >/dev/null 2>&1
+FULL=$(jq -s '[.[] | select(.kind == "refused" and .syscall == "mkdir")] | length' "$AUD/fp-kbud.jsonl")
+COUNTED=$(jq -s '[.[] | select(.kind == "aggregate" and .what == "refused" and .syscall == "mkdir") | .count] | add // 0' "$AUD/fp-kbud.jsonl")
+t_is "refusals past the budget: every one counted" "$((FULL + COUNTED))" 50
+t_like "... most in an aggregate" "$(jq -r 'select(.kind == "aggregate") | [.wall, .errno] | join(" ")' "$AUD/fp-kbud.jsonl" | sort -u)" "^kernel EROFS$"
+setargs "$B" /bin/sh /bin/refuse.sh
 "$MOAT" --root "$ROOT" --audit-dir "$AUD" --fault-detail bpf run --bundle "$B" fp-kern-off >/dev/null 2>&1
 t_is "without --audit-kernel: no such records" "$(cat "$AUD/fp-kern-off.jsonl" 2>/dev/null | wc -l)" 0
 # under an audited seccomp filter, a call the filter denied is its record

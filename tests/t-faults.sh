@@ -170,7 +170,10 @@ t_is "every death counted: a record each, or in a lost record's count" "$((DEATH
 t_is "no lost record without a count" "$(jq -c 'select(.kind == "lost" and .lost == null)' "$AUD/flt-storm.jsonl" | wc -l)" 0
 t_is "no death claimed as a fault the process lived through" \
   "$(jq -c 'select(.kind == "fault" and .survived == true)' "$AUD/flt-storm.jsonl" | wc -l)" 0
-t_ok "the supervisor's peak RSS stayed under 16 MiB" test "$HWM" -lt 16384
+# (AddressSanitizer's shadow memory and quarantine are not the supervisor's
+# own: its lane holds it to 256 MiB, the bound is for the real build)
+if grep -q __asan_init "$MOAT" 2>/dev/null; then RSS_MAX=262144; else RSS_MAX=16384; fi
+t_ok "the supervisor's peak RSS stayed under $((RSS_MAX / 1024)) MiB" test "$HWM" -lt "$RSS_MAX"
 t_ok "it was gone within 5 s of the container's end" test "$LAG" -lt 5000
 A delete --force flt-storm >/dev/null 2>&1
 

@@ -1710,63 +1710,50 @@ format_aggregate (struct jbuf *j, const struct agg_entry *e, const char *id, con
   jb_open_more (j);
   jb_str (j, "time", t2);
   jb_str (j, "container", id);
+  int key;
+  const char *spec;
+  uint8_t paths;
   if (e->key.kind == AGG_REFUSED)
     {
       /* Calls the kernel itself refused (--audit-kernel), past the budget:
        * counted without the wall each was laid at. */
-      int key;
-      const char *spec;
-      uint8_t paths;
       const char *name = syscall_name (names, e->key.arch, e->key.nr, &key, &spec, &paths);
+      const char *en = strerrorname_np ((int) e->key.eno);
       jb_str (j, "wall", "kernel");
       jb_str (j, "kind", "aggregate");
       jb_str (j, "what", "refused");
       jb_str (j, "comm", e->key.comm);
       jb_str (j, "syscall", name ? name : "?");
       jb_int (j, "nr", e->key.nr);
-      const char *en = strerrorname_np ((int) e->key.eno);
       jb_str (j, "errno", en ? en : "?");
-      jb_int (j, "count", (long long) e->count);
-      jb_str (j, "first", t1);
-      jb_str (j, "last", t2);
-      jb_str (j, "why", why);
-      jb_close (j);
-      return;
     }
-  if (e->key.kind != AGG_CALL)
+  else if (e->key.kind != AGG_CALL)
     {
       /* Deaths by a fault signal (or faults lived through) past the budget. */
       int sig = e->key.nr;
+      char sb[16];
+      snprintf (sb, sizeof sb, "SIG%s", sig > 0 && sigabbrev_np (sig) ? sigabbrev_np (sig) : "?");
       jb_str (j, "wall", sig == SIGSEGV || sig == SIGBUS ? "mmu" : sig == SIGILL || sig == SIGFPE ? "cpu"
                          : sig == SIGSYS ? "seccomp" : "process");
       jb_str (j, "kind", "aggregate");
       jb_str (j, "what", e->key.kind == AGG_DEATH ? "signal" : "fault");
       jb_str (j, "comm", e->key.comm);
-      char sb[16];
-      snprintf (sb, sizeof sb, "SIG%s", sig > 0 && sigabbrev_np (sig) ? sigabbrev_np (sig) : "?");
       jb_str (j, "signal", sb);
-      jb_int (j, "count", (long long) e->count);
-      jb_str (j, "first", t1);
-      jb_str (j, "last", t2);
-      jb_str (j, "why", why);
-      jb_close (j);
-      return;
     }
-  jb_str (j, "wall", "seccomp");
-  jb_str (j, "kind", "aggregate");
-  if (e->key.nr == -1 && strcmp (e->key.comm, "*") == 0)
+  else if (e->key.nr == -1 && strcmp (e->key.comm, "*") == 0)
     {
       /* The kinds the table had no room for, all together. */
+      jb_str (j, "wall", "seccomp");
+      jb_str (j, "kind", "aggregate");
       jb_str (j, "comm", "*");
       jb_str (j, "syscall", "*");
       jb_str (j, "action", "*");
     }
   else
     {
-      int key;
-      const char *spec;
-      uint8_t paths;
       const char *name = syscall_name (names, e->key.arch, e->key.nr, &key, &spec, &paths);
+      jb_str (j, "wall", "seccomp");
+      jb_str (j, "kind", "aggregate");
       jb_str (j, "comm", e->key.comm);
       jb_str (j, "syscall", name ? name : "?");
       jb_int (j, "nr", e->key.nr);
@@ -1789,7 +1776,8 @@ format_aggregate (struct jbuf *j, const struct agg_entry *e, const char *id, con
   jb_str (j, "first", t1);
   jb_str (j, "last", t2);
   jb_str (j, "why", why);
-  jb_str (j, "policy", policy);
+  if (e->key.kind == AGG_CALL)
+    jb_str (j, "policy", policy);
   jb_close (j);
 }
 

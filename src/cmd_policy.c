@@ -458,17 +458,16 @@ cmd_policy (struct global_opts *g, int argc, char **argv)
       /* Never silent: what a rule cannot do on an ABI it covers. */
       size_t last = (size_t) -1;
       for (size_t i = 0; sc && i < sc->n_rules; i++)
-        if (sc->rules[i].source != last && seccomp_rule_loses_args_on_x86 (sc, &sc->rules[i]))
-          {
-            char lb[48];
-            last = sc->rules[i].source;
-            bool ipc = strncmp (sc->rules[i].name, "sem", 3) == 0 || strncmp (sc->rules[i].name, "msg", 3) == 0
-                       || strncmp (sc->rules[i].name, "shm", 3) == 0;
-            log_warning ("%s: %s (%s): on x86, i386's %s(2) carries this call's arguments in memory, where no filter "
-                         "looks: the rule's argument tests do not apply there (see moat-policy(5), x86)",
-                         file, sc_rule_label (&sc->rules[i], lb, sizeof lb), sc->rules[i].name,
-                         ipc ? "ipc" : "socketcall");
-          }
+        {
+          const char *mux = sc->rules[i].source != last ? seccomp_rule_loses_args_on_x86 (sc, &sc->rules[i]) : NULL;
+          if (mux == NULL)
+            continue;
+          char lb[48];
+          last = sc->rules[i].source;
+          log_warning ("%s: %s (%s): on x86, i386's %s(2) carries this call's arguments in memory, where no filter "
+                       "looks: the rule's argument tests do not apply there (see moat-policy(5), x86)",
+                       file, sc_rule_label (&sc->rules[i], lb, sizeof lb), sc->rules[i].name, mux);
+        }
       return 0;
     }
   if (strcmp (sub, "show") == 0)

@@ -6,7 +6,7 @@
  * In audit mode every rule whose action is not ALLOW, and a default action
  * that is not ALLOW, compiles to SCMP_ACT_NOTIFY: the kernel then stops the
  * caller and asks moat's supervisor, which records the call and enforces the
- * rule's real action (seccomp_decide tells it which rule that is). */
+ * rule's real action (seccomp_verdict; seccomp_decide_abi names the rule). */
 #ifndef MOAT_SECCOMP_H
 #define MOAT_SECCOMP_H
 
@@ -107,14 +107,7 @@ bool seccomp_needs_listener (const struct moat_seccomp *sc, bool audit);
 int seccomp_load_prog (const struct sock_fprog *prog, unsigned flags, bool want_listener,
                        int *listener, moat_error **err);
 
-/* Which rule decides a call: the matching rule with the strongest action
- * (the kernel's precedence), or -1 for the default action. NR is the
- * rules' own number for the call's name (seccomp_syscall_resolve_name:
- * native, or libseccomp's negative pseudo number for a name the native
- * ABI lacks), arguments compared in 64 bits (the native ABI). */
-int seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6]);
-
-/* The index seccomp_decide uses (first_rule, next_rule): the length of
+/* The index seccomp_decide_abi uses (first_rule, next_rule): the length of
  * FIRST it needs (0: none, the rules are scanned), and its making in the
  * caller's arrays (NEXT of n_rules entries). */
 int seccomp_index_len (const struct moat_seccomp *sc);
@@ -126,8 +119,11 @@ void seccomp_index (struct moat_seccomp *sc, int32_t *first, int32_t *next, int 
  * ARCH itself for any other. */
 uint32_t seccomp_call_abi (uint32_t arch, int nr);
 
-/* seccomp_decide for a call of ABI, as libseccomp compiles the rules for
- * it: KEY is the rules' number for the call's name (as above); on a 32-bit
+/* Which rule decides a call of ABI, as libseccomp compiles the rules for
+ * it: the matching rule with the strongest action (the kernel's
+ * precedence), or -1 for the default action. KEY is the rules' number for
+ * the call's name (seccomp_syscall_resolve_name: native, or libseccomp's
+ * negative pseudo number for a name the native ABI lacks); on a 32-bit
  * ABI (x86, x32) arguments and values compare in their low 32 bits; on
  * x86, socketcall(2) and ipc(2) are decided by the rules of the call their
  * first argument names (socketcall(SYS_SOCKET, ...) by socket's), whose
@@ -137,8 +133,9 @@ int seccomp_decide_abi (const struct moat_seccomp *sc, uint32_t abi, int key, co
 
 /* Does rule R, on a profile that covers x86, test arguments of a call
  * i386 also makes through socketcall(2) or ipc(2)? There those tests do
- * not apply (seccomp_decide_abi): `moat policy check` says so. */
-bool seccomp_rule_loses_args_on_x86 (const struct moat_seccomp *sc, const struct sc_rule *r);
+ * not apply (seccomp_decide_abi): `moat policy check` says so. Returns the
+ * multiplexer's name, "socketcall" or "ipc", or NULL. */
+const char *seccomp_rule_loses_args_on_x86 (const struct moat_seccomp *sc, const struct sc_rule *r);
 
 struct seccomp_data;
 

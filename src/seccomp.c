@@ -449,7 +449,7 @@ cmp_rule_index (const void *a, const void *b, void *rules)
  * one rule written 10,000 times.  They used to reach libseccomp, whose rule
  * add costs more with each rule already there (3 s for `moat policy check`
  * of 10,000 `getpid`), and every other pass over the rules.  Nothing
- * decided changes: seccomp_decide keeps the first of equal actions, and
+ * decided changes: seccomp_decide_abi keeps the first of equal actions, and
  * libseccomp merges identical rules.  Sorting keeps this n log n; the
  * rules kept stay in their order. */
 static void
@@ -872,12 +872,6 @@ decide_among (const struct moat_seccomp *sc, int nr, const uint64_t args[6], uin
 }
 
 int
-seccomp_decide (const struct moat_seccomp *sc, int nr, const uint64_t args[6])
-{
-  return decide_among (sc, nr, args, ~0ULL, -1);
-}
-
-int
 seccomp_index_len (const struct moat_seccomp *sc)
 {
   int max = -1;
@@ -961,21 +955,21 @@ seccomp_decide_abi (const struct moat_seccomp *sc, uint32_t abi, int key, const 
   return decide_among (sc, key_of (calls[call], &keys[call]), NULL, mask, best);
 }
 
-bool
+const char *
 seccomp_rule_loses_args_on_x86 (const struct moat_seccomp *sc, const struct sc_rule *r)
 {
   bool x86 = false;
   for (size_t i = 0; i < sc->n_arches; i++)
     x86 |= sc->arches[i] == SCMP_ARCH_X86;
   if (!x86 || r->n_args == 0)
-    return false;
+    return NULL;
   for (size_t i = 0; i < ARRAY_SIZE (socketcall_calls); i++)
     if (socketcall_calls[i] && strcmp (socketcall_calls[i], r->name) == 0)
-      return true;
+      return "socketcall";
   for (size_t i = 0; i < ARRAY_SIZE (ipc_calls); i++)
     if (ipc_calls[i] && strcmp (ipc_calls[i], r->name) == 0)
-      return true;
-  return false;
+      return "ipc";
+  return NULL;
 }
 
 int

@@ -450,6 +450,25 @@ audit_time_at (const struct timespec *at, char *buf, size_t n)
   p[10] = '\0';
 }
 
+void
+audit_notice (struct jbuf *j, const struct timespec *at, const char *id, const char *what, long long lost)
+{
+  char tb[48];
+  if (at)
+    audit_time_at (at, tb, sizeof tb);
+  else
+    audit_time (tb, sizeof tb);
+  jb_open_more (j);
+  jb_str (j, "time", tb);
+  jb_str (j, "container", id);
+  jb_str (j, "wall", "moat");
+  jb_str (j, "kind", "notice");
+  jb_str (j, "what", what);
+  if (lost >= 0)
+    jb_int (j, "lost", lost);
+  jb_close (j);
+}
+
 /* The appends of one process to a log are serialised: taking back a
  * write needs the log's length before it. (A log has one writer process
  * at a time: its supervisor, or, once that is dead, the moat command that

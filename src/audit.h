@@ -70,6 +70,12 @@ unsigned audit_retire (const char *dir, const char *root, const char *id, bool k
 /* "30d", "12h", "3600" (seconds): an age. */
 int audit_parse_age (const char *s, uint64_t *out, const char *what, moat_error **err);
 
+/* moat's own record of something about the audit itself (wall "moat",
+ * kind "notice"), after what J holds, at AT (NULL: now); LOST >= 0 adds
+ * "lost": the records it stands for, so that a reader's sum of records and
+ * losses is every event. */
+void audit_notice (struct jbuf *j, const struct timespec *at, const char *id, const char *what, long long lost);
+
 /* Append LEN bytes of whole lines to the log FD, all or nothing: what a
  * full disk took in part is cut off again (no torn line). */
 int audit_append (int fd, const void *buf, size_t len);

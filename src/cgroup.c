@@ -258,31 +258,9 @@ cgroup_cpu_tasks (const char *path)
   return NULL;
 }
 
-char *
-cgroup_cpu_tasks_self (void)
-{
-  if (cgroup_detect_layout () == CGROUP_V2)
-    return NULL;
-  cleanup_free char *text = NULL;
-  if (read_file ("/proc/self/cgroup", &text, NULL, NULL) < 0)
-    return NULL;
-  /* "N:cpu,cpuacct:/path" */
-  char *save = NULL;
-  for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
-    {
-      char *ctl = strchr (line, ':'), *path = ctl ? strchr (ctl + 1, ':') : NULL;
-      if (path == NULL)
-        continue;
-      *path++ = '\0';
-      if (lists_controller (ctl + 1, "cpu"))
-        return cgroup_cpu_tasks (strcmp (path, "/") == 0 ? "" : path);
-    }
-  return NULL;
-}
-
 /* The hierarchy that lists every process: pids (v1), else unified, else any
- * but cpu's, where the supervisor's first thread may be (it answers a lone
- * calling thread from the container's cpu cgroup: supervisor.c cpu_group). */
+ * but cpu's, where the supervisor's answering threads are (they answer
+ * from the container's cpu cgroup: supervisor.c cpu_join). */
 static char *
 listing_hierarchy (void)
 {

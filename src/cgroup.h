@@ -133,8 +133,6 @@ void cgroup_entry_close (struct cgroup_entry *e);
  * to join it alone), or NULL: no such hierarchy (pure v2 moves processes
  * whole), or no such cgroup. */
 char *cgroup_cpu_tasks (const char *path);
-/* The same for the cpu cgroup the caller is in (/proc/self/cgroup). */
-char *cgroup_cpu_tasks_self (void);
 
 /* Every pid in the container's cgroup (from the pids or unified hierarchy). */
 int cgroup_pids (const char *path, pid_t **pids, size_t *n, moat_error **err);

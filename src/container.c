@@ -321,7 +321,10 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
        * same rules, each with its own action): from the same cache. */
       if (c->audit_syscalls && seccomp_needs_listener (c->sc, true)
           && seccomp_compile_cached (c->sc, false, cache, &c->enforce, &hit, err) < 0)
-        return moat_error_wrap (err, "%s: linux.seccomp", doc);
+        {
+          cleanup_free char *shown = str_printable (doc);
+          return moat_error_wrap (err, "%s: linux.seccomp", shown);
+        }
     }
   if (audit_budget_for (o, c, &c->budget, err) < 0)
     return -1;
@@ -695,21 +698,6 @@ supervisor_listening (int dirfd)
   return connect (s, (struct sockaddr *) &sa, sizeof sa) == 0 || errno == EAGAIN || errno == EINPROGRESS;
 }
 
-/* A zombie init is a container that has ended, its supervisor with it. */
-static bool
-pid_zombie (pid_t pid)
-{
-  char path[64], buf[512];
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read (fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    return true;
-  buf[n] = '\0';
-  const char *p = strrchr (buf, ')');
-  return p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
-}
-
 /* The audit's state, as org.moat.audit shows it, into BUF: "active", "lost
  * since TIME", "ended" or "off". A supervisor that dies while its
  * container lives (killed, say) leaves the filter failing closed (ENOSYS)
@@ -727,12 +715,15 @@ audit_watch (const char *root, int dirfd, const struct moat_state *st, enum moat
       snprintf (buf, n, "lost since %s", since);
       return buf;
     }
-  if (status == STATUS_STOPPED || status == STATUS_CREATING || pid_zombie (st->pid))
+  /* (A zombie init is a container that has ended, its supervisor with it.) */
+  if (status == STATUS_STOPPED || status == STATUS_CREATING || !pid_running (st->pid))
     return "ended";
   if (supervisor_listening (dirfd))
     return "active";
+  struct timespec now;
+  clock_gettime (CLOCK_REALTIME, &now);
   char tb[48];
-  audit_time (tb, sizeof tb);
+  audit_time_at (&now, tb, sizeof tb);
   cleanup_close int fd = openat (dirfd, AUDIT_LOST_NAME, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     {
@@ -746,15 +737,10 @@ audit_watch (const char *root, int dirfd, const struct moat_state *st, enum moat
   (void) write_all (fd, tb, strlen (tb));
   supervisor_log_sync (root, st->audit_dir, st->id);
   struct jbuf j = { 0 };
-  jb_open (&j);
-  jb_str (&j, "time", tb);
-  jb_str (&j, "container", st->id);
-  jb_str (&j, "wall", "moat");
-  jb_str (&j, "kind", "notice");
-  jb_str (&j, "what", "the audit ended: the container's supervisor is gone (killed?) while the container runs; "
-                      "every call its filter would have sent it now fails with ENOSYS, unrecorded, and no death "
-                      "or cgroup event is recorded any more");
-  jb_close (&j);
+  audit_notice (&j, &now, st->id,
+                "the audit ended: the container's supervisor is gone (killed?) while the container runs; every call "
+                "its filter would have sent it now fails with ENOSYS, unrecorded, and no death or cgroup event is "
+                "recorded any more", -1);
   cleanup_free char *log = audit_path (st->audit_dir, st->id);
   cleanup_close int lfd = open (log, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
   if (lfd < 0 || audit_write (lfd, &j) < 0)
@@ -766,14 +752,20 @@ audit_watch (const char *root, int dirfd, const struct moat_state *st, enum moat
 }
 
 void
+container_audit_note (const char *root, int dirfd, const struct moat_state *st, enum moat_status status)
+{
+  char buf[96];
+  (void) audit_watch (root, dirfd, st, status, buf, sizeof buf);
+}
+
+void
 container_audit_watch (const char *root, const char *id)
 {
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
   moat_error *e = NULL;
-  char buf[96];
   if (open_container (root, id, false, &rootfd, &dirfd, &st, &e) == 0)
-    (void) audit_watch (root, dirfd, st, live_status (dirfd, st), buf, sizeof buf);
+    container_audit_note (root, dirfd, st, live_status (dirfd, st));
   moat_error_free (&e);
 }
 
@@ -887,8 +879,7 @@ container_delete (const char *root, const char *id, bool force, const struct aud
   if (open_container (root, id, true, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   enum moat_status s = live_status (dirfd, st);
-  char abuf[96];
-  (void) audit_watch (root, dirfd, st, s, abuf, sizeof abuf);
+  container_audit_note (root, dirfd, st, s);
   if ((s == STATUS_RUNNING || s == STATUS_PAUSED) && !force)
     return moat_error_set (err, 0, "container `%s` is %s: stop it first, or use --force", id, status_name (s));
   if (s != STATUS_STOPPED)

@@ -65,6 +65,9 @@ int container_state (const char *root, const char *id, char **json, moat_error *
  * container's log (audit, explain): a supervisor found gone while the
  * container lives is said, once, in the log. */
 void container_audit_watch (const char *root, const char *id);
+/* The same for a container already open (ROOT/ID as DIRFD, its state and
+ * live status). */
+void container_audit_note (const char *root, int dirfd, const struct moat_state *st, enum moat_status status);
 
 struct container_info
 {

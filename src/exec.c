@@ -312,9 +312,9 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
   cleanup_state struct moat_state *st = NULL;
   if (open_container (o->root, o->id, false, &rootfd, &dirfd, &st, err) < 0)
     return -1;
-  /* A supervisor gone while the container lives is said in its log. */
-  container_audit_watch (o->root, o->id);
   enum moat_status status = live_status (dirfd, st);
+  /* A supervisor gone while the container lives is said in its log. */
+  container_audit_note (o->root, dirfd, st, status);
   if (status == STATUS_STOPPED || status == STATUS_CREATING)
     return moat_error_set (err, 0, "container `%s` is %s: cannot exec in it", o->id, status_name (status));
   if (status == STATUS_PAUSED && !o->ignore_paused)

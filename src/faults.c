@@ -266,17 +266,6 @@ task_refresh (struct task *t)
     }
 }
 
-/* Is TGID still a live process (not a zombie)? */
-static bool
-process_running (pid_t tgid)
-{
-  char path[64], buf[512];
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) tgid);
-  read_small (path, buf, sizeof buf);
-  const char *p = strrchr (buf, ')');
-  return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X' && p[2] != '\0';
-}
-
 /* ---- records ------------------------------------------------------------- */
 
 void
@@ -656,7 +645,7 @@ on_event (struct faults *f, const struct proc_event *ev)
         /* When a non-leader thread execs, the kernel ends the leader and
          * gives its pid to the exec'ing thread: the "leader exit" is not the
          * process's end if the process is still there. */
-        if (t->tid == t->tgid && !(WIFSIGNALED (st) && fatal_signal (WTERMSIG (st))) && process_running (t->tgid))
+        if (t->tid == t->tgid && !(WIFSIGNALED (st) && fatal_signal (WTERMSIG (st))) && pid_running (t->tgid))
           return;
         t->dead = true;
         t->dead_at = now_ms ();
@@ -707,7 +696,7 @@ on_event (struct faults *f, const struct proc_event *ev)
 static bool
 leader_gone (const struct task *t)
 {
-  return t->used && !t->dead && t->tid == t->tgid && !process_running (t->tgid);
+  return t->used && !t->dead && t->tid == t->tgid && !pid_running (t->tgid);
 }
 
 /* Gone without an exit event to say how. */

@@ -537,11 +537,6 @@ struct listener
   unsigned answered;
   pid_t last_caller;                    /* the thread of the last call answered */
   bool callers_differ;                  /* calls from two threads since the last look */
-  /* On v1: the "tasks" files of the container's cpu cgroup, which every
-   * answering thread joins (its work is the container's: its cpu limits
-   * count it), and of the supervisor's own (-1: stays where it is). */
-  int cg_join, cg_leave;
-  bool in_cg;
 };
 
 struct sup
@@ -753,27 +748,6 @@ sup_log_size (void *ctx)
   return spool_log_size (((struct sup *) ctx)->spool);
 }
 
-/* A notice; LOST >= 0 adds "lost": the records it stands for, so that a
- * reader's sum of records and losses is every event. */
-static void
-notice_at (struct jbuf *j, const struct timespec *at, const char *id, const char *what, long long lost)
-{
-  char tb[48];
-  if (at)
-    audit_time_at (at, tb, sizeof tb);
-  else
-    audit_time (tb, sizeof tb);
-  jb_open_more (j);
-  jb_str (j, "time", tb);
-  jb_str (j, "container", id);
-  jb_str (j, "wall", "moat");
-  jb_str (j, "kind", "notice");
-  jb_str (j, "what", what);
-  if (lost >= 0)
-    jb_int (j, "lost", lost);
-  jb_close (j);
-}
-
 static void notice_lost (struct sup *s, const char *what, long long lost);
 
 static void
@@ -786,7 +760,7 @@ static void
 notice_lost (struct sup *s, const char *what, long long lost)
 {
   struct jbuf j = { 0 };
-  notice_at (&j, NULL, s->a->id, what, lost);
+  audit_notice (&j, NULL, s->a->id, what, lost);
   if (sup_log (s, &j) < 0)
     s->unwritten++;
   jb_free (&j);
@@ -884,7 +858,7 @@ format_rec (struct jbuf *out, uint32_t type, const void *p, size_t n, const char
       snprintf (what, sizeof what, "%llu records could not be written to the audit log (it refused them: a full "
                 "disk?); the time is that of the last", (unsigned long long) lost.count);
       struct timespec at = { (time_t) lost.sec, (long) lost.nsec };
-      notice_at (out, &at, id, what, (long long) lost.count);
+      audit_notice (out, &at, id, what, (long long) lost.count);
     }
   else if (type == SPOOL_CALL && n >= sizeof (struct call_rec))
     {
@@ -1214,21 +1188,12 @@ standby_wake (struct listener *l)
  * the supervisor's own group against 163k from the container's; the cap
  * the container's limits put on its storms comes first.) */
 static void
-cpu_group (struct listener *l, bool in)
+cpu_join (const char *tasks)
 {
-  if (l->cg_join < 0 || l->cg_leave < 0 || l->in_cg == in)
-    return;
-  if (write (in ? l->cg_join : l->cg_leave, "0", 1) == 1)
-    l->in_cg = in;
-  else
-    {
-      /* (a move refused, the cgroup gone: no more moves) */
-      close (l->cg_join);
-      l->cg_join = -1;
-    }
+  cleanup_close int fd = open (tasks, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0 && write (fd, "0", 1) != 1)
+    log_debug ("supervisor: an answering thread stays out of the container's cpu cgroup: %s", strerror (errno));
 }
-
-/* A lone caller for this many calls in a row: back into its group. */
 
 static void *
 listener_main (void *arg)
@@ -1243,14 +1208,9 @@ listener_main (void *arg)
    * capped at 10% of a CPU made the supervisor spend 19% for its storm of
    * denials when several of its threads called and this one answered from
    * outside). Calls wake it from inside its group, too, the faster way.
-   * (Found here, not as the supervisor starts: create waits for that.) */
-  cleanup_free char *home = l->s->a->cpu_tasks ? cgroup_cpu_tasks_self () : NULL;
-  if (home)
-    {
-      l->cg_join = open (l->s->a->cpu_tasks, O_WRONLY | O_CLOEXEC);
-      l->cg_leave = open (home, O_WRONLY | O_CLOEXEC);
-      cpu_group (l, true);
-    }
+   * (Here, not as the supervisor starts: create waits for that.) */
+  if (l->s->a->cpu_tasks)
+    cpu_join (l->s->a->cpu_tasks);
   while (!__atomic_load_n (&l->stop, __ATOMIC_ACQUIRE))
     {
       /* A standby: until woken, or interrupted by listener_stop (EINTR). */
@@ -1339,7 +1299,6 @@ listener_new (struct sup *s, int fd)
     abort ();   /* as xmalloc0 does */
   l->s = s;
   l->fd = fd;
-  l->cg_join = l->cg_leave = -1;
   l->req = xmalloc0 (s->req_size);
   l->resp = xmalloc0 (s->resp_size);
   return l;
@@ -1349,10 +1308,6 @@ static void
 listener_free (struct listener *l)
 {
   names_free (l->names);
-  if (l->cg_join >= 0)
-    close (l->cg_join);
-  if (l->cg_leave >= 0)
-    close (l->cg_leave);
   jb_free (&l->rec);
   free (l->req);
   free (l->resp);
@@ -2125,7 +2080,7 @@ args_own (const struct supervisor_args *a)
           c->rules[i].name = ar_str (&ar, sc->rules[i].name);
           c->rules[i].args = ar_dup (&ar, sc->rules[i].args, sc->rules[i].n_args * sizeof *sc->rules[i].args);
         }
-      /* The rules by syscall number, for seccomp_decide on every call:
+      /* The rules by syscall number, for seccomp_decide_abi on every call:
        * scanning all of them (350 for the default policy, 20 KB) cost more
        * than the rest of taking a call down. */
       int n_first = seccomp_index_len (c);

@@ -510,6 +510,21 @@ send_with_fd (int sock, const void *buf, size_t len, int passed)
   return n < 0 ? -1 : 0;
 }
 
+bool
+pid_running (pid_t pid)
+{
+  char path[64], buf[512];
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read (fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  /* "PID (comm) S ...": the comm may hold ")" and spaces, the state follows the last. */
+  const char *p = strrchr (buf, ')');
+  return p && p[1] == ' ' && p[2] != '\0' && p[2] != 'Z' && p[2] != 'X';
+}
+
 ssize_t
 recv_with_fd (int sock, void *buf, size_t len, int *passed)
 {

@@ -87,6 +87,8 @@ int mkdir_p (const char *path, mode_t mode, moat_error **err);
 
 /* Write/read exactly n bytes, retrying on EINTR and short counts. */
 int write_all (int fd, const void *buf, size_t n);
+/* Is PID a live process: there, and not a zombie? */
+bool pid_running (pid_t pid);
 ssize_t read_all (int fd, void *buf, size_t n);
 /* One message BUF of LEN bytes with the fd PASSED attached (SCM_RIGHTS),
  * on a connected unix socket; retried on EINTR, no SIGPIPE. 0, or -1 with

@@ -258,6 +258,18 @@ cgroup_cpu_tasks (const char *path)
   return NULL;
 }
 
+char *
+cgroup_cpu_max (const char *path)
+{
+  if (path == NULL || cgroup_detect_layout () != CGROUP_V2)
+    return NULL;
+  char *max = xasprintf (CGROUP_ROOT "%s/cpu.max", path);
+  if (access (max, R_OK) == 0)
+    return max;
+  free (max);
+  return NULL;
+}
+
 /* The hierarchy that lists every process: pids (v1), else unified, else any
  * but cpu's, where the supervisor's answering threads are (they answer
  * from the container's cpu cgroup: supervisor.c cpu_join). */

@@ -133,6 +133,9 @@ void cgroup_entry_close (struct cgroup_entry *e);
  * to join it alone), or NULL: no such hierarchy (pure v2 moves processes
  * whole), or no such cgroup. */
 char *cgroup_cpu_tasks (const char *path);
+/* Pure v2: the container's cpu.max (the supervisor keeps within it,
+ * supcpu.h), or NULL (not v2, no cpu controller there). */
+char *cgroup_cpu_max (const char *path);
 
 /* Every pid in the container's cgroup (from the pids or unified hierarchy). */
 int cgroup_pids (const char *path, pid_t **pids, size_t *n, moat_error **err);

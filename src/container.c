@@ -604,6 +604,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
         }
       cleanup_free char *spath = spool_path (adir, o->id);
       cleanup_free char *cpu_tasks = cgroup_cpu_tasks (c->cgroup_path);
+      cleanup_free char *cpu_max = cpu_tasks ? NULL : cgroup_cpu_max (c->cgroup_path);
       struct fault_walls walls = { .root_readonly = cfg->root_readonly,
                                    .masked = cfg->masked_paths, .readonly = cfg->readonly_paths,
                                    .mounts = cfg->mounts, .n_mounts = cfg->n_mounts,
@@ -621,7 +622,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
                                     .notice = c->no_cgroup_why,
                                     .agent_path = to_agent ? c->sc->listener_path : NULL,
                                     .cgroup_path = c->audit_cgroup ? c->cgroup_path : NULL,
-                                    .cpu_tasks = cpu_tasks,
+                                    .cpu_tasks = cpu_tasks, .cpu_max = cpu_max,
                                     .accept_fd = accept_fd, .walls = &walls,
                                     .drop = creation_free_memory, .drop_arg = c };
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "spool.h"
 #include "state.h"
+#include "supcpu.h"
 #include "util.h"
 
 #include <errno.h>
@@ -534,7 +535,8 @@ struct listener
   int go;                               /* atomic: answer calls (1), or wait */
   struct listener *standby;             /* the next thread of this listener, or NULL */
   bool first;                           /* never stands down */
-  unsigned answered;
+  unsigned answered;                    /* while a standby is left to wake */
+  unsigned charged;                     /* answers since the last sup_cpu_charge */
   pid_t last_caller;                    /* the thread of the last call answered */
   bool callers_differ;                  /* calls from two threads since the last look */
 };
@@ -557,6 +559,7 @@ struct sup
   struct budget *budget;                /* the log's: past it, calls are counted (budget.h) */
   struct name_cache *agg_names;         /* the main thread's, for the aggregates it writes */
   struct name_cache *spool_names;       /* the spool thread's */
+  struct sup_cpu cpu;                   /* its CPU on the container's account (supcpu.h) */
 };
 
 /* Who made the call. A task's tgid and nspid are fixed for its life, its
@@ -1177,24 +1180,6 @@ standby_wake (struct listener *l)
   syscall (SYS_futex, &l->go, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* Where a thread answers from, on v1 (a thread moves alone there, in
- * ~5 us): the container's cpu cgroup. Its cpu limits pay for the calls it
- * makes the supervisor answer. It is the faster place for a lone calling
- * thread too: CFS takes the caller's group off the run queue when it
- * blocks in the call and puts it back for the answer, each time, unless
- * the thread answering is in the same group (same-run bare round trips
- * were 210k/s in one group, 170k with the caller in a cgroup of its own).
- * (With several calling threads an earlier session measured 177k/s from
- * the supervisor's own group against 163k from the container's; the cap
- * the container's limits put on its storms comes first.) */
-static void
-cpu_join (const char *tasks)
-{
-  cleanup_close int fd = open (tasks, O_WRONLY | O_CLOEXEC);
-  if (fd >= 0 && write (fd, "0", 1) != 1)
-    log_debug ("supervisor: an answering thread stays out of the container's cpu cgroup: %s", strerror (errno));
-}
-
 static void *
 listener_main (void *arg)
 {
@@ -1207,10 +1192,15 @@ listener_main (void *arg)
    * does for the container, whose cpu limits must count it (a container
    * capped at 10% of a CPU made the supervisor spend 19% for its storm of
    * denials when several of its threads called and this one answered from
-   * outside). Calls wake it from inside its group, too, the faster way.
-   * (Here, not as the supervisor starts: create waits for that.) */
-  if (l->s->a->cpu_tasks)
-    cpu_join (l->s->a->cpu_tasks);
+   * outside). Calls wake it from inside its group, too, the faster way:
+   * CFS takes the caller's group off the run queue when it blocks in the
+   * call and puts it back for the answer, each time, unless the thread
+   * answering is in the same group (same-run bare round trips were 210k/s
+   * in one group, 170k with the caller in a cgroup of its own). On pure
+   * v2 it cannot join; the supervisor keeps within the container's
+   * cpu.max instead (sup_cpu_charge). (Here, not as the supervisor starts:
+   * create waits for that.) */
+  sup_cpu_join (&l->s->cpu);
   while (!__atomic_load_n (&l->stop, __ATOMIC_ACQUIRE))
     {
       /* A standby: until woken, or interrupted by listener_stop (EINTR). */
@@ -1221,6 +1211,8 @@ listener_main (void *arg)
         }
       if (handle_one (l) == 0)
         {
+          if ((++l->charged & 15) == 0)
+            sup_cpu_charge (&l->s->cpu);
           /* Several threads calling (a standby answers too): let the
            * caller just answered run before taking the next call. The
            * kernel woke it on this CPU; left waiting while this thread
@@ -1840,6 +1832,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
   s->resp_size = sizes.seccomp_notif_resp > sizeof (struct seccomp_notif_resp) ? sizes.seccomp_notif_resp
                                                                                : sizeof (struct seccomp_notif_resp);
   pthread_mutex_init (&s->lock, NULL);
+  sup_cpu_init (&s->cpu, a->cpu_tasks, a->cpu_max);
   /* SIGUSR1 interrupts a listener thread's RECV (no SA_RESTART). */
   struct sigaction sa = { .sa_handler = on_wake };
   sigemptyset (&sa.sa_mask);
@@ -2064,6 +2057,7 @@ args_own (const struct supervisor_args *a)
   o->agent_path = ar_str (&ar, a->agent_path);
   o->cgroup_path = ar_str (&ar, a->cgroup_path);
   o->cpu_tasks = ar_str (&ar, a->cpu_tasks);
+  o->cpu_max = ar_str (&ar, a->cpu_max);
   o->spool_path = ar_str (&ar, a->spool_path);
   o->drop = NULL;
   o->drop_arg = NULL;

@@ -46,6 +46,8 @@ struct supervisor_args
   const char *cpu_tasks;            /* v1: the threads answering calls join the container's cpu
                                        cgroup through this "tasks" file, and stay (their work is
                                        charged to it); NULL: they stay outside */
+  const char *cpu_max;              /* pure v2: the container's cpu.max, which the supervisor keeps
+                                       within instead (supcpu.h); NULL: none */
   int accept_fd;                    /* sup.sock, listening: `moat exec` joins here; -1: none */
   const struct fault_walls *walls;  /* what a kernel refusal is laid at (--audit-kernel), or NULL */
   /* Called first in the supervisor (a fork of its caller) to free what the

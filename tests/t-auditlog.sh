@@ -202,31 +202,6 @@ t_ok "what is not a log is never touched" test -e "$RD/notalog.txt"
 t_like "a bad retention: refused" "$(AR --audit-retain-age forever list 2>&1)" "--audit-retain-age: \`forever\` is not an age"
 AR delete --force rt-live >/dev/null 2>&1
 
-# The supervisor's work is the container's: its threads that answer calls
-# run in the container's cpu cgroup (v1 and hybrid hosts: a thread alone
-# can join one), so a container capped at 10% of a CPU storming denials
-# from 8 threads cannot make the supervisor burn more than that cap for it.
-# (Before: 1.87 s of supervisor CPU in 10 s against a cap of 1.0 s.)
-CPU_V1=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ { print $3; exit }' /proc/self/cgroup)
-if [ -n "$CPU_V1" ] && [ -d /sys/fs/cgroup/cpu ]; then
-  cfg "$B" '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO"}]}'
-  cfg "$B" '.linux.resources = {"cpu": {"quota": 10000, "period": 100000}}'
-  setargs "$B" /bin/workload storm 8 8000000 getppid
-  A run -d --bundle "$B" quota >/dev/null 2>&1
-  SUP=$(jq -r .supervisorPid "$ROOT/quota/state.json")
-  TICK=$(getconf CLK_TCK)
-  cpu_of () { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-  S0=$(cpu_of "$SUP"); sleep 5; S1=$(cpu_of "$SUP")
-  A delete --force quota >/dev/null 2>&1
-  MS=$(( (S1 - S0) * 1000 / TICK ))
-  diag "the supervisor used $MS ms of CPU in 5 s; the container's cap is 500 ms"
-  t_ok "under a 10% cap, the supervisor's CPU stays within the cap (+20%)" test "$MS" -le 600
-  cfg "$B" 'del(.linux.resources)'
-else
-  skip_one () { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $*"; }
-  skip_one "no cgroup v1 cpu hierarchy: on pure v2 the supervisor's CPU is not charged to the container (see moat-audit(8))"
-fi
-
 # A full audit file system: a storm of denied calls with 4,000-byte paths
 # into a small tmpfs. Batches the disk refuses are taken back whole: every
 # line stays one JSON record, and the loss is a line of its own with its

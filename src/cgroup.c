@@ -321,6 +321,27 @@ cgroup_pids (const char *path, pid_t **pids, size_t *n, moat_error **err)
   return 0;
 }
 
+const char *
+cgroup_resources_named (const struct cg_resources *r)
+{
+  if (r->has_mem_limit || r->has_mem_reservation || r->has_mem_swap || r->has_swappiness || r->disable_oom_killer)
+    return "memory";
+  if (r->has_shares || r->has_quota || r->has_period || r->has_rt_runtime || r->has_rt_period || r->cpus || r->mems)
+    return "cpu";
+  if (r->has_pids)
+    return "pids";
+  bool throttled = false;
+  for (size_t i = 0; i < ARRAY_SIZE (r->n_throttle); i++)
+    throttled |= r->n_throttle[i] > 0;
+  if (r->has_blkio_weight || r->n_weight_dev || throttled)
+    return "blockIO";
+  if (r->n_huge)
+    return "hugepageLimits";
+  if (r->n_unified)
+    return "unified";
+  return NULL;
+}
+
 int
 cgroup_kill_all (const char *path, int sig, moat_error **err)
 {

@@ -75,6 +75,8 @@ struct cg_resources
 
 int cgroup_parse_resources (yajl_val resources, const char *docname, struct cg_resources *out, moat_error **err);
 void cgroup_resources_free (struct cg_resources *r);
+/* The first section of R that sets a limit ("memory", "cpu", ...), or NULL. */
+const char *cgroup_resources_named (const struct cg_resources *r);
 /* Write the limits into PATH's files (v1: memory, pids, cpu, cpuset
  * hierarchies; v2: the unified tree, with the controllers enabled from the
  * root down and v1 values converted as runc does). A value this host cannot

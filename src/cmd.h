@@ -12,7 +12,8 @@ struct global_opts
   const char *log;
   enum log_format log_format;
   bool debug;
-  bool systemd_cgroup;
+  bool systemd_cgroup;        /* --systemd-cgroup, --cgroup-manager systemd */
+  bool cgroup_disabled;       /* --cgroup-manager disabled */
   const char *audit_dir;
   const char *kmsg;
   const char *fault_detail;   /* --fault-detail kmsg|bpf, or NULL */

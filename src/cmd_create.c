@@ -8,13 +8,13 @@
 #include <string.h>
 
 static const char usage_text[] =
-  "[--bundle DIR] [--policy FILE] [--pid-file FILE] [--console-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID";
+  "[--bundle DIR] [--config FILE] [--policy FILE] [--pid-file FILE] [--console-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID";
 
 int
 parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, int argc, char **argv,
                    struct create_opts *o, bool *detach, bool *keep)
 {
-  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_KEEP, OPT_POLICY, OPT_LEARN };
+  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_KEEP, OPT_POLICY, OPT_LEARN, OPT_CONFIG };
   static const struct option opts[] = {
     { "bundle", required_argument, NULL, 'b' },
     { "pid-file", required_argument, NULL, OPT_PID_FILE },
@@ -26,12 +26,14 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
     { "keep", no_argument, NULL, OPT_KEEP },
     { "policy", required_argument, NULL, OPT_POLICY },
     { "learn", no_argument, NULL, OPT_LEARN },
+    { "config", required_argument, NULL, OPT_CONFIG },
     { NULL, 0, NULL, 0 },
   };
   memset (o, 0, sizeof *o);
   o->root = g->root;
   o->bundle = ".";
   o->systemd_cgroup = g->systemd_cgroup;
+  o->cgroup_disabled = g->cgroup_disabled;
   o->audit_dir = g->audit_dir;
   o->kmsg = g->kmsg;
   o->fault_detail = g->fault_detail;
@@ -49,6 +51,7 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
       case OPT_NO_PIVOT: o->no_pivot = true; break;
       case OPT_POLICY: o->policy = optarg; break;
       case OPT_LEARN: o->learn = true; break;
+      case OPT_CONFIG: o->config = optarg; break;
       case OPT_NO_KEYRING: o->no_new_keyring = true; break;
       case OPT_PRESERVE:
         {

@@ -116,7 +116,13 @@ cmd_exec (struct global_opts *g, int argc, char **argv)
         return cmd_fail (&err);
       }
   int status = 0;
+  /* runc's status and prefix for an exec that never ran (255: a command
+   * exits with 0-255, so no status of the process is taken for moat's). */
   if (container_exec (&o, &status, &err) < 0)
-    return cmd_fail (&err);
+    {
+      moat_error_wrap (&err, "exec failed");
+      cmd_fail (&err);
+      return 255;
+    }
   return status;
 }

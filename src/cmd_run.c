@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 static const char usage_text[] =
-  "[--bundle DIR] [--policy FILE] [--detach] [--keep] [--pid-file FILE] [--console-socket SOCK] [--no-pivot] "
+  "[--bundle DIR] [--config FILE] [--policy FILE] [--detach] [--keep] [--pid-file FILE] [--console-socket SOCK] [--no-pivot] "
   "[--no-new-keyring] [--preserve-fds N] ID";
 
 int

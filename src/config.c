@@ -972,10 +972,16 @@ config_parse (const char *text, const char *name, struct moat_config **out, moat
 int
 config_load (const char *bundle, struct moat_config **out, moat_error **err)
 {
-  *out = NULL;
   size_t bl = strlen (bundle);
   cleanup_free char *path = xasprintf ("%s%sconfig.json", bundle,
                                        (bl > 0 && bundle[bl - 1] == '/') ? "" : "/");
+  return config_load_file (path, out, err);
+}
+
+int
+config_load_file (const char *path, struct moat_config **out, moat_error **err)
+{
+  *out = NULL;
   cleanup_free char *text = NULL;
   size_t len = 0;
   cleanup_error moat_error *rerr = NULL;

@@ -197,6 +197,8 @@ struct moat_config
 int config_parse (const char *text, const char *name, struct moat_config **out, moat_error **err);
 /* Read and parse BUNDLE/config.json. */
 int config_load (const char *bundle, struct moat_config **out, moat_error **err);
+/* The same from PATH (create/run --config, crun's spelling). */
+int config_load_file (const char *path, struct moat_config **out, moat_error **err);
 void config_free (struct moat_config *cfg);
 
 static inline void cleanup_config_fn (struct moat_config **c) { if (*c) config_free (*c); }

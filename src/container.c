@@ -42,8 +42,9 @@ struct creation
   const char *id;
   int rootfd, dirfd;
   bool dir_made;
+  char *config_path;           /* --config, or BUNDLE/config.json */
   char *cgroup_path;
-  char *no_cgroup_why;         /* rootless without a cgroup: why (a notice in the log) */
+  char *no_cgroup_why;         /* without a cgroup (rootless, --cgroup-manager disabled): why (a notice in the log) */
   bool cgroup_ours;            /* only a cgroup this create entered is undone */
   pid_t pid;
   int sync_fd;                 /* parent's end */
@@ -73,6 +74,7 @@ creation_free_memory (void *arg)
   struct creation *c = arg;
   free (c->cgroup_path);
   free (c->no_cgroup_why);
+  free (c->config_path);
   free (c->bundle);
   free (c->rootfs);
   free (c->st.created);
@@ -238,7 +240,8 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
       cleanup_free char *shown = str_printable (bundle);
       return moat_error_set (err, errno, "bundle `%s`", shown);
     }
-  if (config_load (c->bundle, &c->cfg, err) < 0)
+  c->config_path = o->config ? xstrdup (o->config) : xasprintf ("%s/config.json", c->bundle);
+  if (config_load_file (c->config_path, &c->cfg, err) < 0)
     return -1;
   c->audit_syscalls = c->audit_signals = c->audit_cgroup = true;
   if (o->policy)
@@ -252,8 +255,8 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   const struct moat_config *cfg = c->cfg;
   if (!cfg->has_process)
     {
-      cleanup_free char *shown = str_printable (c->bundle);
-      return moat_error_set (err, 0, "%s/config.json: process: required to create a container", shown);
+      cleanup_free char *shown = str_printable (c->config_path);
+      return moat_error_set (err, 0, "%s: process: required to create a container", shown);
     }
   if (o->console_socket && !cfg->terminal)
     return moat_error_set (err, 0, "--console-socket: process.terminal is false, there is no pty to send");
@@ -273,14 +276,14 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   if (ns_validate (cfg, err) < 0)
     return -1;
   warn_unenforced (cfg);
-  cleanup_free char *cdoc = xasprintf ("%s/config.json", c->bundle);
+  const char *cdoc = c->config_path;
   if (cgroup_parse_devices (cfg->resources, cdoc, &c->dev_rules, &c->n_dev_rules, err) < 0
       || cgroup_parse_resources (cfg->resources, cdoc, &c->res, err) < 0)
     return -1;
   if (cfg->seccomp)
     {
       bool from_policy = c->policy && c->policy->seccomp == cfg->seccomp;
-      cleanup_free char *doc = from_policy ? xstrdup (c->policy->path) : xasprintf ("%s/config.json", c->bundle);
+      cleanup_free char *doc = from_policy ? xstrdup (c->policy->path) : xstrdup (c->config_path);
       const char *path = from_policy ? (c->policy->seccomp == c->policy->tree ? "" : "seccomp") : "linux.seccomp";
       bool strict = from_policy && c->policy->strict;
       if (seccomp_parse (cfg->seccomp, doc, path, cfg->has_caps ? &cfg->caps : NULL, strict, &c->sc, err) < 0)
@@ -328,6 +331,24 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
     }
   if (audit_budget_for (o, c, &c->budget, err) < 0)
     return -1;
+  if (o->cgroup_disabled)
+    {
+      /* crun's --cgroup-manager disabled: the container stays in the
+       * caller's cgroup. A limit asked for could not be applied: refused,
+       * never dropped. The device rules are the usual list every bundle
+       * carries: said, on stderr and in the log. */
+      const char *limit = cgroup_resources_named (&c->res);
+      if (limit)
+        {
+          cleanup_free char *shown = str_printable (cdoc);
+          return moat_error_set (err, 0, "%s: linux.resources.%s: --cgroup-manager disabled makes no cgroup to "
+                                 "apply it in", shown, limit);
+        }
+      c->no_cgroup_why = xstrdup ("--cgroup-manager disabled: no cgroup: the device rules, pause, ps, kill --all "
+                                  "and the cgroup wall's records are not available");
+      log_warning ("%s", c->no_cgroup_why);
+      return 0;
+    }
   return cgroup_path_for (cfg, o->id, &c->cgroup_path, err);
 }
 
@@ -430,8 +451,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
 
   cleanup_free char *cfgtext = NULL;
   size_t cfglen = 0;
-  cleanup_free char *cfgpath = xasprintf ("%s/config.json", c->bundle);
-  if (read_file_at (AT_FDCWD, cfgpath, &cfgtext, &cfglen, 0, err) < 0
+  if (read_file_at (AT_FDCWD, c->config_path, &cfgtext, &cfglen, 0, err) < 0
       || write_file_atomic_at (c->dirfd, "config.json", cfgtext, cfglen, 0600, err) < 0)
     return -1;
   /* The policy in force is kept with the state, so the records it caused
@@ -470,14 +490,15 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     .no_new_keyring = o->no_new_keyring, .console_slave = -1,
   };
   log_debug ("create `%s`: rootfs %s, cgroup %s (%s host), clone flags 0x%x", o->id, c->rootfs,
-             c->cgroup_path, cgroup_layout_name (cgroup_detect_layout ()), ns_clone_flags (cfg));
+             c->cgroup_path ? c->cgroup_path : "none", cgroup_layout_name (cgroup_detect_layout ()),
+             ns_clone_flags (cfg));
   /* From here the cgroup is this container's to undo: the state directory,
    * created exclusively above, says no other create owns this id. It is
    * made, walled and limited before the init exists, which is born in it
    * (see cgroup_entry in cgroup.h: no host-wide wait to get in). */
-  c->cgroup_ours = true;
+  c->cgroup_ours = c->cgroup_path != NULL;
   struct cgroup_entry cge __attribute__ ((cleanup (cgroup_entry_close))) = CGROUP_ENTRY_INIT;
-  if (cgroup_entry_open (c->cgroup_path, &cge, err) < 0)
+  if (c->cgroup_path && cgroup_entry_open (c->cgroup_path, &cge, err) < 0)
     {
       /* Rootless without a delegated cgroup (runc and crun do the same):
        * the container runs without one, and says so, on stderr and in its
@@ -681,6 +702,20 @@ open_container (const char *root, const char *id, bool lock, int *rootfd, int *d
   return state_read (*dirfd, id, st, err);
 }
 
+/* A valid ID with no state directory (nor a state root). */
+static bool
+container_absent (const char *root, const char *id)
+{
+  moat_error *e = NULL;
+  if (state_validate_id (id, &e) < 0)
+    {
+      moat_error_free (&e);
+      return false;
+    }
+  cleanup_free char *dir = xasprintf ("%s/%s", root, id);
+  return access (dir, F_OK) < 0 && errno == ENOENT;
+}
+
 /* ---- the audit's own state: org.moat.audit --------------------------- */
 
 /* Made, exclusively, by the first command to find a live container's
@@ -840,7 +875,7 @@ signal_init (const struct moat_state *st, int sig, moat_error **err)
 {
   cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, st->pid, 0);
   if (pidfd < 0 || !pid_alive (st->pid, st->start_time))
-    return moat_error_set (err, 0, "container `%s` is not running", st->id);
+    return moat_error_set (err, 0, "container not running: the init of `%s` has exited", st->id);
   if (syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
     return moat_error_set (err, errno, "container `%s`: send signal %d", st->id, sig);
   return 0;
@@ -854,10 +889,22 @@ container_kill (const char *root, const char *id, int sig, bool all, moat_error 
   if (open_container (root, id, false, &rootfd, &dirfd, &st, err) < 0)
     return -1;
   enum moat_status s = live_status (dirfd, st);
+  /* --all signals whatever is left in the cgroup, also once the init is
+   * gone (none left is no error), as runc does: containerd's shim sends
+   * `kill --all ID 9` after every exit and retries the exit until it
+   * succeeds. Without --all, runc's wording: the shims take "container
+   * not running" for a process already finished (NotFound). */
+  if (all && st->cgroup_path && s != STATUS_CREATING)
+    {
+      if (cgroup_kill_all (st->cgroup_path, sig, err) == 0)
+        return 0;
+      if (s != STATUS_STOPPED || (*err)->errnum != ENOENT)
+        return -1;
+      moat_error_free (err);   /* its cgroup went with it */
+      return 0;
+    }
   if (s == STATUS_STOPPED || s == STATUS_CREATING)
-    return moat_error_set (err, 0, "container `%s` is not running (%s)", id, status_name (s));
-  if (all && st->cgroup_path)
-    return cgroup_kill_all (st->cgroup_path, sig, err);
+    return moat_error_set (err, 0, "container not running: `%s` is %s", id, status_name (s));
   return signal_init (st, sig, err);
 }
 
@@ -878,7 +925,17 @@ container_delete (const char *root, const char *id, bool force, const struct aud
   cleanup_state struct moat_state *st = NULL;
   /* (The exclusive lock waits for a create in progress to finish.) */
   if (open_container (root, id, true, &rootfd, &dirfd, &st, err) < 0)
-    return -1;
+    {
+      /* --force of an id that is not there is done, as with runc and crun:
+       * engines delete --force after every exit, and may race a delete of
+       * their own (containerd's shim, conmon's cleanup). */
+      if (force && container_absent (root, id))
+        {
+          moat_error_free (err);
+          return 0;
+        }
+      return -1;
+    }
   enum moat_status s = live_status (dirfd, st);
   container_audit_note (root, dirfd, st, s);
   if ((s == STATUS_RUNNING || s == STATUS_PAUSED) && !force)

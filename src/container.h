@@ -19,6 +19,8 @@ struct create_opts
   bool no_new_keyring;
   int preserve_fds;
   bool systemd_cgroup;
+  bool cgroup_disabled;       /* --cgroup-manager disabled: no cgroup at all */
+  const char *config;         /* --config FILE; NULL: BUNDLE/config.json */
   const char *audit_dir;      /* --audit-dir; NULL = /var/log/moat */
   const char *policy;         /* --policy FILE, or NULL */
   const char *kmsg;           /* --kmsg: the kernel log for fault details */

@@ -56,6 +56,8 @@ usage (FILE *f)
               "  --log-format FORMAT   text or json (the --log file's format)\n"
               "  --debug               print debug messages\n"
               "  --systemd-cgroup      use systemd for cgroups (needs systemd)\n"
+              "  --cgroup-manager M    cgroupfs (the default), systemd (as --systemd-cgroup) or\n"
+              "                        disabled (no cgroup: no limits, pause or ps)\n"
               "  --audit-dir DIR       where audit logs go (default /var/log/moat;\n"
               "                        for a non-root user $XDG_STATE_HOME/moat/audit)\n"
               "  --kmsg PATH|none      the kernel log read for fault details (default /dev/kmsg)\n"
@@ -115,13 +117,15 @@ main (int argc, char **argv)
 {
   struct global_opts g = { .root = NULL, .log_format = LOG_TEXT, .retention = AUDIT_RETENTION_DEFAULT };
   enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG, OPT_FAULT_DETAIL, OPT_AUDIT_KERNEL,
-         OPT_AUDIT_MAX_SIZE, OPT_AUDIT_RATE, OPT_AUDIT_BURST, OPT_AUDIT_RETAIN_AGE, OPT_AUDIT_RETAIN_SIZE };
+         OPT_AUDIT_MAX_SIZE, OPT_AUDIT_RATE, OPT_AUDIT_BURST, OPT_AUDIT_RETAIN_AGE, OPT_AUDIT_RETAIN_SIZE,
+         OPT_CGROUP_MANAGER };
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
     { "log", required_argument, NULL, OPT_LOG },
     { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
     { "debug", no_argument, NULL, OPT_DEBUG },
     { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD },
+    { "cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER },
     { "audit-dir", required_argument, NULL, OPT_AUDIT_DIR },
     { "kmsg", required_argument, NULL, OPT_KMSG },
     { "fault-detail", required_argument, NULL, OPT_FAULT_DETAIL },
@@ -154,6 +158,17 @@ main (int argc, char **argv)
         break;
       case OPT_DEBUG: g.debug = true; break;
       case OPT_SYSTEMD: g.systemd_cgroup = true; break;
+      case OPT_CGROUP_MANAGER:
+        /* crun's spelling, which engines pass to it */
+        g.systemd_cgroup = strcmp (optarg, "systemd") == 0;
+        g.cgroup_disabled = strcmp (optarg, "disabled") == 0;
+        if (!g.systemd_cgroup && !g.cgroup_disabled && strcmp (optarg, "cgroupfs") != 0)
+          {
+            cleanup_free char *shown = str_printable (optarg);
+            fprintf (stderr, "moat: --cgroup-manager must be cgroupfs, systemd or disabled, not `%s`\n", shown);
+            return 1;
+          }
+        break;
       case OPT_AUDIT_DIR: g.audit_dir = optarg; break;
       case OPT_KMSG: g.kmsg = optarg; break;
       case OPT_FAULT_DETAIL:

@@ -537,17 +537,57 @@ propagation_flag (const char *name)
   return 0;
 }
 
+/* The mount PATH lies on (PATH itself when it is a mount's root) made
+ * private, alone: what is bound on the rootfs then propagates nowhere, and
+ * pivot_root accepts it (it refuses a new root whose parent mount is
+ * shared). */
+static int
+private_parent_mount (const char *path, moat_error **err)
+{
+  cleanup_free char *p = realpath (path, NULL);
+  if (p == NULL)
+    {
+      cleanup_free char *shown = str_printable (path);
+      return moat_error_set (err, errno, "rootfs `%s`", shown);
+    }
+  for (;;)
+    {
+      struct statx stx;
+      if (statx (AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, 0, &stx) < 0)
+        return moat_error_set (err, errno, "statx `%s`", p);
+      if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) == 0)
+        return moat_error_set (err, 0, "rootfs: this kernel does not say where mounts start (statx)");
+      if ((stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) || strcmp (p, "/") == 0)
+        break;
+      char *slash = strrchr (p, '/');
+      slash[slash == p] = '\0';
+    }
+  if (mount (NULL, p, NULL, MS_PRIVATE, NULL) < 0)
+    {
+      cleanup_free char *shown = str_printable (p);
+      return moat_error_set (err, errno, "make `%s` private in the container's mount namespace", shown);
+    }
+  return 0;
+}
+
 int
 rootfs_prepare (const struct rootfs_ctx *ctx, moat_error **err)
 {
   const struct moat_config *cfg = ctx->cfg;
-  /* Nothing mounted from here on may propagate back to the host: make the
-   * copy of the host's tree private (slave when the user asked for shared
-   * propagation, so the container can still receive host mounts). */
+  /* What moat mounts from here on must not propagate back to the host:
+   * by default the copy of the host's tree is made private (slave when the
+   * user asked for slave propagation, so the container still receives host
+   * mounts). With shared propagation (Kubernetes' Bidirectional, CSI node
+   * plugins) the copy stays in its peer groups, as runc leaves it, so a
+   * mount made inside an rshared bind reaches the host; only the mount the
+   * rootfs lies on is made private, so the rootfs and what is mounted on
+   * it stay in this namespace. */
   unsigned long rprop = propagation_flag (cfg->rootfs_propagation);
-  unsigned long first = (rprop & (MS_SHARED | MS_SLAVE)) ? MS_SLAVE | MS_REC : MS_PRIVATE | MS_REC;
+  unsigned long first = (rprop & MS_SHARED) ? rprop : (rprop & MS_SLAVE) ? MS_SLAVE | MS_REC : MS_PRIVATE | MS_REC;
   if (mount (NULL, "/", NULL, first, NULL) < 0)
-    return moat_error_set (err, errno, "make / private in the container's mount namespace");
+    return moat_error_set (err, errno, "set the propagation of / in the container's mount namespace");
+  if ((rprop & MS_SHARED) && private_parent_mount (ctx->rootfs, err) < 0)
+    return -1;
   /* pivot_root needs the new root to be a mount point. */
   if (mount (ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     {

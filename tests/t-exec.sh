@@ -83,7 +83,7 @@ t_is "SIGTERM to moat exec is forwarded: the process dies by it (143)" "$?" 143
 
 # bad input: clear errors, no process left
 OUT=$(MA exec nosuch /bin/true 2>&1); RC=$?
-t_like "unknown container: an error naming it" "$RC $OUT" "^1 .*container \`nosuch\` does not exist"
+t_like "unknown container: an error naming it, runc's status (255) and prefix" "$RC $OUT" "^255 moat: exec failed: container \`nosuch\` does not exist"
 t_like "missing executable" "$(MA exec ex1 /nonexistent 2>&1)" "/nonexistent.*No such file"
 t_like "--cap with an unknown name" "$(MA exec --cap bogus ex1 /bin/true 2>&1)" "--cap \`bogus\`: unknown capability"
 t_like "--user not numeric" "$(MA exec -u nobody ex1 /bin/true 2>&1)" "--user: \`nobody\` is not a numeric id"

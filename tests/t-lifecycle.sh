@@ -49,7 +49,18 @@ t_ok "kill ID 9" M kill life-1 9
 t_ok "stopped is seen without a daemon" wait_status life-1 stopped
 t_is "state: pid is 0 once stopped" "$(M state life-1 | jq -r .pid)" 0
 t_fails "kill of a stopped container fails" M kill life-1 KILL
+# containerd's shim maps runc's "container not running" to NotFound (the
+# process already finished) and sends `kill --all ID 9` after every exit,
+# retrying the exit until it succeeds: runc's wording and status, or
+# Kubernetes cannot stop a pod.
+t_like "... with runc's wording, which the shims parse" "$(M kill life-1 KILL 2>&1)" "container not running"
+t_ok "kill --all of a stopped container succeeds (runc: 0)" M kill --all life-1 9
 t_ok "delete a stopped container" M delete life-1
+t_fails "delete of an unknown id fails" M delete life-1
+t_like "... saying it does not exist" "$(M delete life-1 2>&1)" "container \`life-1\` does not exist"
+t_ok "delete --force of an unknown id succeeds (runc, crun: 0)" M delete --force life-1
+t_ok "... and makes nothing" test ! -e "$ROOT/life-1"
+t_fails "delete --force of an id that cannot be one still fails" M delete --force ../x
 t_fails "state after delete fails" M state life-1
 t_is "no state dir after delete" "$(ls "$ROOT")" ""
 t_fails "no cgroup after delete" cgroup_exists life-1
@@ -87,6 +98,18 @@ t_ok "all of them die" wait_status life-4 stopped
 sleep 0.2
 t_is "no process left in the cgroup" "$(cat "$PROCS" | wc -l)" 0
 M delete life-4
+
+# kill --all once the init is gone: what it left in the cgroup (no pid
+# namespace, so a child outlives it) still gets the signal, as with runc.
+cfg "$B" '.process.args = ["/bin/sh", "-c", "/bin/busybox sleep 60 & echo $!"]'
+M create --bundle "$B" life-4b
+M start life-4b
+t_ok "an init that leaves a child behind stops" wait_status life-4b stopped
+t_is "its child is still in the cgroup" "$(wc -l < "${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs")" 1
+t_ok "kill --all of the stopped container" M kill --all life-4b KILL
+for _ in $(seq 100); do [ -s "${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs" ] || break; sleep 0.05; done
+t_is "signals what was left" "$(wc -l < "${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs")" 0
+M delete --force life-4b
 
 # delete --force of a running container
 setargs "$B" /bin/workload sleep 30
@@ -184,6 +207,28 @@ t_ok "delete --force after a killed run" M delete --force life-15
 t_fails "removes its cgroup" cgroup_exists life-15
 sleep 0.2
 t_is "and no process remains" "$(stray_procs life-15)" 0
+
+# crun's spellings that engines pass: create/run --config FILE (the bundle
+# stays the base of root.path) and the global --cgroup-manager.
+mkbundle "$TMP/cfgb" /bin/workload echo from-bundle-config
+jq '.process.args = ["/bin/workload", "echo", "from-config-file"]' "$TMP/cfgb/config.json" > "$TMP/other.json"
+t_is "run --config FILE: the config is FILE's" "$(M run --bundle "$TMP/cfgb" --config "$TMP/other.json" life-cfg)" from-config-file
+t_is "the bundle's own config.json otherwise" "$(M run --bundle "$TMP/cfgb" life-cfg)" from-bundle-config
+OUT=$(M create --bundle "$TMP/cfgb" --config "$TMP/nosuch.json" life-cfg2 2>&1); RC=$?
+t_like "--config of a missing file: an error naming it" "$RC $OUT" "^1 .*$TMP/nosuch.json"
+t_fails "... and no state is left" test -e "$ROOT/life-cfg2"
+t_is "--cgroup-manager cgroupfs: the default" "$("$MOAT" --root "$ROOT" --cgroup-manager cgroupfs run --bundle "$TMP/cfgb" life-cgm)" from-bundle-config
+t_like "--cgroup-manager systemd: as --systemd-cgroup" "$("$MOAT" --root "$ROOT" --cgroup-manager systemd run --bundle "$TMP/cfgb" life-cgm 2>&1)" "--systemd-cgroup"
+t_like "--cgroup-manager of another kind: refused" "$("$MOAT" --cgroup-manager bogus list 2>&1)" "must be cgroupfs, systemd or disabled, not \`bogus\`"
+cfg "$TMP/cfgb" 'del(.linux.resources) | .process.args = ["/bin/workload", "cat", "/proc/self/cgroup"]'
+OUT=$("$MOAT" --root "$ROOT" --cgroup-manager disabled run -d --bundle "$TMP/cfgb" life-cgd 2>&1); RC=$?
+t_like "--cgroup-manager disabled: created, and says what it leaves out" "$RC $OUT" "^0 .*disabled: no cgroup"
+t_fails "... no cgroup is made" cgroup_exists life-cgd
+M delete --force life-cgd >/dev/null 2>&1
+cfg "$TMP/cfgb" '.linux.resources = {"memory": {"limit": 67108864}}'
+OUT=$("$MOAT" --root "$ROOT" --cgroup-manager disabled run --bundle "$TMP/cfgb" life-cgd2 2>&1); RC=$?
+t_like "--cgroup-manager disabled with a limit: refused, naming it" "$RC $OUT" "^1 .*linux.resources.memory: --cgroup-manager disabled"
+t_fails "... and no state is left" test -e "$ROOT/life-cgd2"
 
 # global flags and version
 t_like "--version in runc's shape" "$("$MOAT" --version)" "^moat version [0-9]"

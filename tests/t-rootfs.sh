@@ -161,6 +161,42 @@ ln -s /proc/self/cwd "$B/rootfs/magic"
 cfg "$B" '.root.readonly = false | .mounts += [{"destination":"/magic/x","type":"tmpfs","source":"tmpfs"}]'
 t_fails "a magic /proc link on the way is refused" run_in
 t_like "with an error naming the destination" "$(M run --bundle "$B" rootfs-magic 2>&1)" "/magic"
+# Bidirectional propagation (Kubernetes' mountPropagation: Bidirectional,
+# which CSI node plugins need): with rootfsPropagation rshared, a mount made
+# inside an rshared bind reaches the host, as with runc; the container's own
+# mounts (its rootfs, /proc, /dev) never do. Without it, nothing reaches the
+# host. (Before: / was made rslave first, so nothing ever came back.)
+SHR="$TMP/shared-vol"
+mkdir -p "$SHR"
+if mount -t tmpfs -o size=1m moat-shr "$SHR" && mount --make-shared "$SHR"; then
+  trap 'umount -l "$SHR/sub" 2>/dev/null; umount -l "$SHR" 2>/dev/null; cleanup' EXIT
+  PB="$TMP/prop"
+  mkbundle "$PB"
+  cfg "$PB" '.process.args = ["/bin/sh", "-c", "/bin/busybox mkdir -p /vol/sub && /bin/busybox mount -t tmpfs -o size=4k inside /vol/sub && echo mounted"]'
+  cfg "$PB" 'del(.linux.seccomp) | .process.capabilities |= with_entries(.value += ["CAP_SYS_ADMIN"])'
+  cfg "$PB" '.mounts += [{"destination":"/vol","type":"bind","source":$s,"options":["rbind","rshared"]}]' --arg s "$SHR"
+  t_is "rshared bind without rootfsPropagation: the container mounts in it" "$(M run --bundle "$PB" prop-none 2>&1)" mounted
+  t_fails "... and the host does not see that mount" grep -q " $SHR/sub " /proc/self/mountinfo
+  cfg "$PB" '.linux.rootfsPropagation = "rshared"'
+  t_is "rootfsPropagation rshared: the container mounts in the rshared bind" "$(M run --bundle "$PB" prop-shared 2>&1)" mounted
+  t_like "... and the mount reaches the host (both ways)" "$(grep " $SHR/sub " /proc/self/mountinfo)" " - tmpfs inside "
+  t_unlike "the container's own mounts stay in its namespace" "$(cut -d' ' -f5 /proc/self/mountinfo)" "^$PB/"
+  umount "$SHR/sub" 2>/dev/null
+  # and a host mount made once the container runs reaches it
+  cfg "$PB" '.process.args = ["/bin/sh", "-c", "i=0; while [ $i -lt 400 ] && ! /bin/busybox grep -q \" /vol/fromhost \" /proc/self/mountinfo; do /bin/busybox sleep 0.05; i=$((i+1)); done; /bin/busybox grep -c \" /vol/fromhost \" /proc/self/mountinfo"]'
+  M run --bundle "$PB" prop-in > "$TMP/prop-in.out" 2>&1 &
+  RUNPID=$!
+  for _ in $(seq 200); do [ "$(M state prop-in 2>/dev/null | jq -r .status)" = running ] && break; sleep 0.05; done
+  mkdir -p "$SHR/fromhost" && mount -t tmpfs -o size=4k fromhost "$SHR/fromhost"
+  wait "$RUNPID"
+  t_is "a host mount made in the shared volume while it runs reaches the container" "$(cat "$TMP/prop-in.out")" 1
+  umount "$SHR/fromhost"
+  M delete --force prop-in >/dev/null 2>&1
+  umount -l "$SHR" 2>/dev/null
+else
+  not_ok "a shared tmpfs for the propagation test"
+fi
+
 # 8,000 mounts: each one is set up (a hang guard only; how long they take
 # is a benchmark's business).
 BIG="$TMP/big"

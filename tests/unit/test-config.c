@@ -929,7 +929,7 @@ rm_rf_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
   return remove (path);
 }
 
-TEST (config_load_file)
+TEST (config_load_from_bundle)
 {
   char dir[] = "/tmp/moat-test-config.XXXXXX";
   CHECK (mkdtemp (dir) != NULL);
@@ -1008,4 +1008,4 @@ TAP_MAIN (CASE (full_config_parses),
           CASE (default_spec_rootless),
           CASE (default_spec_rootless_ranges),
           CASE (subid_range_lookup),
-          CASE (config_load_file))
+          CASE (config_load_from_bundle))

@@ -17,7 +17,7 @@ apt-get install -y -qq --no-install-recommends \
 # The engines that drive moat (tests/t-podman.sh, tests/t-containerd.sh), and
 # script(1) for the terminal tests. Without them those tests skip, saying why.
 apt-get install -y -qq --no-install-recommends \
-  podman conmon containerd bsdutils >/dev/null 2>&1 \
+  podman conmon catatonit containerd bsdutils >/dev/null 2>&1 \
   || echo "install-deps: podman/conmon/containerd not installed: the engine tests will skip" >&2
 # valgrind's memcheck for tests/t-valgrind.sh (skips without it).
 apt-get install -y -qq --no-install-recommends valgrind >/dev/null 2>&1 \

@@ -143,5 +143,53 @@ P wait lg >/dev/null 2>&1
 t_is "podman logs" "$(P logs lg 2>&1)" "$(printf 'line-one\nline-two')"
 P rm lg >/dev/null 2>&1
 
+# What else podman asks of a runtime (the commands a podman user types):
+# top (runtime ps), cp in and out, kill with a signal the workload handles,
+# restart, wait's exit code, named volumes.
+P run -d --name more --network none "$IMG" workload trap USR1 >/dev/null
+for _ in $(seq 100); do [ "$(P logs more 2>/dev/null)" = ready ] && break; sleep 0.1; done
+t_like "top lists the container's process" "$(P top more 2>&1)" "workload trap USR1"
+echo from-host > "$TMP/hostfile"
+t_ok "cp a host file in" P cp "$TMP/hostfile" more:/tmp/hostfile
+t_is "... and the container reads it" "$(P exec more cat /tmp/hostfile 2>&1)" from-host
+t_ok "cp a file out" P cp more:/etc/passwd "$TMP/passwd-out"
+t_is "... byte for byte" "$(cat "$TMP/passwd-out")" "root:x:0:0:root:/:/bin/sh"
+t_ok "kill -s USR1" P kill -s USR1 more
+P wait more >/dev/null 2>&1
+t_like "... reaches the workload's handler" "$(P logs more 2>&1)" "got SIGUSR1"
+t_ok "restart" P restart -t 1 more
+t_is "running again after restart" "$(P inspect -f '{{.State.Status}}' more)" running
+P rm -f -t 0 more >/dev/null 2>&1
+P run -d --name waited --network none "$IMG" sh -c 'sleep 0.3; exit 5' >/dev/null
+t_is "wait: the exit code" "$(P wait waited 2>&1)" 5
+P rm waited >/dev/null 2>&1
+t_ok "volume create" P volume create moatvol
+t_is "a named volume is written and read" "$("${RUN[@]}" -v moatvol:/data "$IMG" sh -c 'echo v1 > /data/x; cat /data/x' 2>&1)" v1
+t_is "... and keeps its data for the next container" "$("${RUN[@]}" -v moatvol:/data "$IMG" cat /data/x 2>&1)" v1
+P volume rm moatvol >/dev/null 2>&1
+# conmon leaves SIGPIPE ignored for itself; the workload starts with every
+# disposition at its default and nothing blocked (runc resets them), or
+# `podman kill -s PIPE` never reaches it.
+t_is "the workload starts with no signal ignored or blocked" \
+  "$("${RUN[@]}" "$IMG" workload cat /proc/self/status 2>&1 | grep -E '^Sig(Ign|Blk)' | tr '\t\n' '  ')" \
+  "SigBlk: 0000000000000000 SigIgn: 0000000000000000 "
+# pods: an infra container (podman's catatonit pause image) and one in it
+if command -v catatonit >/dev/null || [ -x /usr/libexec/podman/catatonit ]; then
+  t_ok "pod create" P pod create --name moatpod --network none
+  t_ok "run a container in the pod" P run -d --pod moatpod --name inpod "$IMG" sleep 300
+  t_is "the pod runs, with its infra container" "$(P pod inspect -f '{{.State}} {{.NumContainers}}' moatpod 2>&1)" "Running 2"
+  t_is "the container shares the pod's ipc namespace with the infra" \
+    "$(P exec inpod readlink /proc/1/ns/ipc 2>&1)" "$(P exec inpod readlink /proc/self/ns/ipc 2>&1)"
+  t_ok "pod stop" P pod stop -t 1 moatpod
+  t_ok "pod rm" P pod rm moatpod
+else
+  not_ok "pods need catatonit (apt-get install catatonit): tests/install-deps.sh installs it"
+fi
+# build: buildah's RUN goes through the runtime too
+mkdir -p "$TMP/bctx"
+printf 'FROM %s\nRUN echo built-by-moat > /built\n' "$IMG" > "$TMP/bctx/Containerfile"
+t_ok "build: a RUN step through moat" P build --runtime "$TMP/pm/moat" --network none -t localhost/moat-built "$TMP/bctx"
+t_is "... and the image has what it made" "$("${RUN[@]}" localhost/moat-built cat /built 2>&1)" built-by-moat
+
 t_is "nothing of these containers is left in moat's state" "$(ls "$ROOT" 2>/dev/null | wc -l)" 0
 t_done

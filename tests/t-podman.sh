@@ -143,5 +143,19 @@ P wait lg >/dev/null 2>&1
 t_is "podman logs" "$(P logs lg 2>&1)" "$(printf 'line-one\nline-two')"
 P rm lg >/dev/null 2>&1
 
+# podman build: buildah's RUN goes through moat, asking for ambient
+# capabilities it does not make inheritable; moat leaves them out, as runc
+# does (it used to fail create with exit 1, and the build with it).
+mkdir -p "$TMP/ctx"
+printf 'FROM %s\nRUN workload caps > /caps.txt\nRUN echo built > /built.txt\n' "$IMG" > "$TMP/ctx/Containerfile"
+P build --network none --isolation oci -t localhost/moat-built:latest "$TMP/ctx" >"$TMP/build.out" 2>&1
+RC=$?
+t_is "podman build with two RUN steps through moat: exit 0" "$RC" 0
+[ "$RC" = 0 ] || diag "$(tail -n 4 "$TMP/build.out")"
+t_is "the RUN step ran (seen from a container of the built image)" \
+  "$("${RUN[@]}" --pull never localhost/moat-built:latest cat /built.txt 2>&1)" built
+t_like "and the RUN step had its capabilities" "$("${RUN[@]}" --pull never localhost/moat-built:latest cat /caps.txt 2>&1)" \
+  'CapEff:[[:space:]]+[0-9a-f]*[1-9a-f][0-9a-f]*$'
+
 t_is "nothing of these containers is left in moat's state" "$(ls "$ROOT" 2>/dev/null | wc -l)" 0
 t_done

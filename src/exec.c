@@ -231,6 +231,8 @@ apply_overrides (const struct exec_opts *o, struct moat_config *cfg, moat_error 
     return moat_error_set (err, 0, "--tty with --detach: needs --console-socket");
   if (cfg->has_caps && caps_validate (&cfg->caps, err) < 0)
     return -1;
+  if (cfg->has_caps)
+    caps_warn_ambient (&cfg->caps);
   return 0;
 }
 

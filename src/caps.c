@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "caps.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -106,15 +107,31 @@ caps_apply (const struct moat_caps *c, moat_error **err)
     return moat_error_set (err, e, "set process capabilities");
   if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return moat_error_set (err, errno, "clear ambient capabilities");
+  /* One by one, and one that cannot be raised (the kernel wants it in both
+   * the permitted and the inheritable set) is left out, not fatal: runc's
+   * rule (libcontainer/capabilities: "set ambient caps one by one and don't
+   * return any errors, only warn"). buildah's RUN asks for ambient
+   * capabilities it does not make inheritable. The warning is
+   * caps_warn_ambient's, in the runtime, where it can be read. */
   for (size_t i = 0; c->ambient && c->ambient[i]; i++)
     {
       cap_value_t v;
-      if (cap_value (c->ambient[i], &v) == 0
-          && prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) < 0)
-        {
-          cleanup_free char *shown = str_printable (c->ambient[i]);
-          return moat_error_set (err, errno, "raise ambient capability `%s`", shown);
-        }
+      if (cap_value (c->ambient[i], &v) == 0)
+        (void) prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0);
     }
   return 0;
+}
+
+void
+caps_warn_ambient (const struct moat_caps *c)
+{
+  for (size_t i = 0; c->ambient && c->ambient[i]; i++)
+    {
+      cap_value_t v;
+      if (cap_value (c->ambient[i], &v) == 0 && listed (c->permitted, v) && listed (c->inheritable, v))
+        continue;
+      cleanup_free char *shown = str_printable (c->ambient[i]);
+      log_warning ("process.capabilities.ambient[%zu]: `%s` is not both permitted and inheritable: "
+                   "it cannot be raised; left out", i, shown);
+    }
 }

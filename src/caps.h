@@ -15,7 +15,11 @@ bool caps_name_known (const char *name);
  * before changing uid). A NULL bounding list is empty: everything goes. */
 int caps_drop_bounding (const struct moat_caps *c, moat_error **err);
 /* After setresuid (with PR_SET_KEEPCAPS): set effective, permitted,
- * inheritable exactly as listed, then the ambient set. */
+ * inheritable exactly as listed, then the ambient set: each listed one the
+ * kernel lets raise (runc's rule: the others are left out, not an error). */
 int caps_apply (const struct moat_caps *c, moat_error **err);
+/* A warning for each ambient capability caps_apply will leave out (not in
+ * both the permitted and the inheritable set). */
+void caps_warn_ambient (const struct moat_caps *c);
 
 #endif

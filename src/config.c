@@ -280,6 +280,17 @@ element_object (struct pctx *c, yajl_val arr, size_t i, const char *arr_path, ch
   return json_as_object (arr->u.array.values[i], c->doc, *path, c->err);
 }
 
+/* "/dev//null", "/mnt/x/": the same path as "/dev/null" and "/mnt/x" for
+ * everything that compares them (a /dev bind, a device overriding a
+ * default one, the audit's mount table), as runc cleans them. */
+static void
+clean_in_place (char **path)
+{
+  char *c = path_clean (*path);
+  free (*path);
+  *path = c;
+}
+
 static int
 require_absolute (struct pctx *c, const char *value, const char *parent, const char *key)
 {
@@ -609,6 +620,7 @@ parse_mounts (struct pctx *c, yajl_val arr)
       struct moat_mount *m = &cfg->mounts[cfg->n_mounts++];
       TRY (json_get_string (o, "destination", c->doc, p, &m->destination, true, c->err));
       TRY (require_absolute (c, m->destination, p, "destination"));
+      clean_in_place (&m->destination);
       TRY (json_get_string (o, "type", c->doc, p, &m->type, false, c->err));
       TRY (json_get_string (o, "source", c->doc, p, &m->source, false, c->err));
       TRY (json_get_strv (o, "options", c->doc, p, &m->options, false, c->err));
@@ -768,6 +780,12 @@ parse_devices (struct pctx *c, yajl_val arr)
       struct moat_device *d = &cfg->devices[cfg->n_devices++];
       TRY (json_get_string (o, "path", c->doc, p, &d->path, true, c->err));
       TRY (require_absolute (c, d->path, p, "path"));
+      clean_in_place (&d->path);
+      if (strcmp (d->path, "/") == 0)
+        {
+          cleanup_free char *pp = json_path_key (p, "path");
+          return json_error (c->err, c->doc, pp, "must name a device node, not the root");
+        }
       cleanup_free char *type = NULL;
       TRY (json_get_string (o, "type", c->doc, p, &type, true, c->err));
       if (strlen (type) != 1 || strchr ("cbup", type[0]) == NULL)

@@ -8,6 +8,8 @@
 #include "log.h"
 #include "namespaces.h"
 #include "process.h"
+#include "procsetup.h"
+#include "rootfs.h"
 #include "policy.h"
 #include "audit.h"
 #include "budget.h"
@@ -61,6 +63,7 @@ struct creation
   struct moat_state st;
   char *bundle, *rootfs;
   int console_master;          /* foreground run with process.terminal: the pty */
+  bool *preserve_closed;       /* --preserve-fds slots the caller left closed */
 };
 
 /* The heap a creation holds. Also called in the supervisor, a fork of
@@ -81,6 +84,7 @@ creation_free_memory (void *arg)
   free (c->st.audit_dir);
   free (c->prog.filter);
   free (c->enforce.filter);
+  free (c->preserve_closed);
   free (c->dev_rules);
   cgroup_resources_free (&c->res);
   seccomp_free (c->sc);
@@ -226,6 +230,8 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
 {
   if (state_validate_id (o->id, err) < 0)
     return -1;
+  /* First of all, before moat opens anything that could take a slot. */
+  c->preserve_closed = proc_preserve_reserve (o->preserve_fds, log_file_fd ());
   if (o->systemd_cgroup)
     {
       struct stat st;
@@ -262,17 +268,12 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
     return moat_error_set (err, 0, "--console-socket: process.terminal is false, there is no pty to send");
   if (o->preserve_fds < 0)
     return moat_error_set (err, 0, "--preserve-fds: must not be negative");
-  for (int fd = 3; fd < 3 + o->preserve_fds; fd++)
-    {
-      if (fcntl (fd, F_GETFD) < 0)
-        return moat_error_set (err, EBADF, "--preserve-fds %d: fd %d", o->preserve_fds, fd);
-      if (fd == log_file_fd ())
-        return moat_error_set (err, 0, "--preserve-fds %d: fd %d is moat's own --log file", o->preserve_fds, fd);
-    }
   if (resolve_rootfs (cfg, c->bundle, &c->rootfs, err) < 0)
     return -1;
   if (cfg->has_caps && caps_validate (&cfg->caps, err) < 0)
     return -1;
+  if (cfg->has_caps)
+    caps_warn_ambient (&cfg->caps);
   if (ns_validate (cfg, err) < 0)
     return -1;
   warn_unenforced (cfg);
@@ -414,6 +415,25 @@ hook_state (struct creation *c, enum moat_status s)
   return state_oci_json (&c->st, s, false);
 }
 
+/* A new user namespace: the bind sources are opened here, with the caller's
+ * rights, and handed to the init, whose root is nobody on the host. */
+static int
+send_bind_sources (struct creation *c, moat_error **err)
+{
+  const struct moat_config *cfg = c->cfg;
+  cleanup_free int *fds = xmalloc0 (cfg->n_mounts * sizeof *fds);
+  rootfs_open_bind_sources (cfg, c->pid, fds);
+  int r = 0;
+  for (size_t i = 0; i < cfg->n_mounts; i++)
+    if (fds[i] >= 0)
+      {
+        if (r == 0)
+          r = sync_send_mount_src (c->sync_fd, i, fds[i], err);
+        close (fds[i]);
+      }
+  return r;
+}
+
 /* create, up to an init waiting to be started. With run_mode the init waits
  * on the sync socket (kept in c->sync_fd) instead of exec.sock. */
 static int
@@ -486,7 +506,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     .sc_agent_metadata = c->sc ? c->sc->listener_metadata : NULL,
     .cfg = cfg, .id = o->id, .rootfs = c->rootfs, .bundle = c->bundle,
     .cgroup_path = c->cgroup_path, .sync_fd = child_end,
-    .listen_fd = listen_fd, .preserve_fds = o->preserve_fds, .no_pivot = o->no_pivot,
+    .listen_fd = listen_fd, .preserve_fds = o->preserve_fds, .preserve_closed = c->preserve_closed,
+    .no_pivot = o->no_pivot,
     .no_new_keyring = o->no_new_keyring, .console_slave = -1,
   };
   log_debug ("create `%s`: rootfs %s, cgroup %s (%s host), clone flags 0x%x", o->id, c->rootfs,
@@ -564,6 +585,9 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   if (state_write (c->dirfd, &c->st, err) < 0)
     return -1;
 
+  if (cfg->ns[MOAT_NS_USER].present && cfg->ns[MOAT_NS_USER].path == NULL && cfg->n_mounts
+      && send_bind_sources (c, err) < 0)
+    return -1;
   cleanup_free char *creating = hook_state (c, STATUS_CREATING);
   if (sync_send (c->sync_fd, SYNC_GO, 0, creating, err) < 0)
     return -1;
@@ -582,9 +606,13 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     {
       if (sync_expect (c->sync_fd, SYNC_HOOKS, NULL, err) < 0)
         return -1;
-      /* In the runtime's namespaces, while the init waits before pivot_root. */
-      if (hooks_run (cfg, MOAT_HOOK_PRESTART, creating, c->bundle, err) < 0
-          || hooks_run (cfg, MOAT_HOOK_CREATE_RUNTIME, creating, c->bundle, err) < 0
+      /* In the runtime's namespaces, while the init waits before pivot_root.
+       * The runtime environment exists (step 2 of the lifecycle is done),
+       * so their state says "created", as crun's does (runc says
+       * "creating"); createContainer, run by the init, sees "creating". */
+      cleanup_free char *created = hook_state (c, STATUS_CREATED);
+      if (hooks_run (cfg, MOAT_HOOK_PRESTART, created, c->bundle, err) < 0
+          || hooks_run (cfg, MOAT_HOOK_CREATE_RUNTIME, created, c->bundle, err) < 0
           || sync_send (c->sync_fd, SYNC_HOOKS_DONE, 0, NULL, err) < 0)
         return -1;
     }
@@ -805,18 +833,13 @@ container_audit_watch (const char *root, const char *id)
   moat_error_free (&e);
 }
 
-/* poststart and poststop hooks only warn when they fail (runtime-spec). */
+/* poststart and poststop hooks only warn when they fail, and the others of
+ * the stage still run (runtime-spec). */
 static void
 run_hooks_warn (const struct moat_config *cfg, enum moat_hook_stage stage, const char *json,
                 const char *bundle)
 {
-  moat_error *e = NULL;
-  if (hooks_run (cfg, stage, json, bundle, &e) < 0)
-    {
-      cleanup_free char *s = moat_error_string (e);
-      log_warning ("%s", s);
-      moat_error_free (&e);
-    }
+  hooks_run_all (cfg, stage, json, bundle);
 }
 
 /* Release an init waiting on FD and learn whether its execve worked: the

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "policy.h"
 #include "process.h"
+#include "procsetup.h"
 #include "seccomp-wall.h"
 #include "state.h"
 #include "supervisor.h"
@@ -230,6 +231,8 @@ apply_overrides (const struct exec_opts *o, struct moat_config *cfg, moat_error 
     return moat_error_set (err, 0, "--tty with --detach: needs --console-socket");
   if (cfg->has_caps && caps_validate (&cfg->caps, err) < 0)
     return -1;
+  if (cfg->has_caps)
+    caps_warn_ambient (&cfg->caps);
   return 0;
 }
 
@@ -308,6 +311,9 @@ helper_main (struct init_args *a, int pidfd, int nsflags, int rootfd, struct cgr
 int
 container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
 {
+  /* Before moat opens anything that could take a slot the caller left
+   * closed (skipped, as runc does). */
+  cleanup_free bool *preserve_closed = proc_preserve_reserve (o->preserve_fds, log_file_fd ());
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
   if (open_container (o->root, o->id, false, &rootfd, &dirfd, &st, err) < 0)
@@ -322,9 +328,6 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
                            o->id);
   if (o->preserve_fds < 0)
     return moat_error_set (err, 0, "--preserve-fds: must not be negative");
-  for (int fd = 3; fd < 3 + o->preserve_fds; fd++)
-    if (fcntl (fd, F_GETFD) < 0)
-      return moat_error_set (err, EBADF, "--preserve-fds %d: fd %d", o->preserve_fds, fd);
 
   /* The container's process as created: its config with its policy on top. */
   cleanup_config struct moat_config *cfg = NULL;
@@ -411,7 +414,7 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
 
   struct init_args a = {
     .cfg = cfg, .id = o->id, .rootfs = st->rootfs, .bundle = st->bundle, .cgroup_path = st->cgroup_path,
-    .sync_fd = child_end, .listen_fd = -1, .preserve_fds = o->preserve_fds,
+    .sync_fd = child_end, .listen_fd = -1, .preserve_fds = o->preserve_fds, .preserve_closed = preserve_closed,
     .sc_prog = sc ? &prog : NULL, .sc_flags = sc ? sc->flags : 0, .sc_listener = listener,
     .sup_fd = -1, .joining = true, .console_slave = -1,
   };

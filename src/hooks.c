@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "hooks.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -36,7 +37,9 @@ run_one (const struct moat_hook *h, const char *stage, size_t idx, const char *s
   if (pid == 0)
     {
       /* The hook: state on stdin, everything else inherited (CLOEXEC keeps
-       * moat's own fds out). */
+       * moat's own fds out), the environment too when the hook has no env
+       * of its own (as runc and crun run them: hooks such as
+       * nvidia-container-runtime-hook find their tools through PATH). */
       sigset_t none;
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);   /* `moat run` blocks signals it forwards */
@@ -46,8 +49,7 @@ run_one (const struct moat_hook *h, const char *stage, size_t idx, const char *s
       if (cwd && chdir (cwd) < 0)
         _exit (127);
       char *fallback[] = { h->path, NULL };
-      char *empty[] = { NULL };
-      execve (h->path, h->args ? h->args : fallback, h->env ? h->env : empty);
+      execve (h->path, h->args ? h->args : fallback, h->env ? h->env : environ);
       dprintf (2, "moat: %s hook `%s`: %s\n", stage, h->path, strerror (errno));
       _exit (127);
     }
@@ -102,4 +104,20 @@ hooks_run (const struct moat_config *cfg, enum moat_hook_stage stage, const char
     if (run_one (&cfg->hooks[stage][i], hook_stage_name (stage), i, state_json, cwd, err) < 0)
       return -1;
   return 0;
+}
+
+void
+hooks_run_all (const struct moat_config *cfg, enum moat_hook_stage stage, const char *state_json,
+               const char *cwd)
+{
+  for (size_t i = 0; i < cfg->n_hooks[stage]; i++)
+    {
+      moat_error *e = NULL;
+      if (run_one (&cfg->hooks[stage][i], hook_stage_name (stage), i, state_json, cwd, &e) < 0)
+        {
+          cleanup_free char *s = moat_error_string (e);
+          log_warning ("%s", s);
+          moat_error_free (&e);
+        }
+    }
 }

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -120,8 +123,25 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
                                  ns_type_name (t), shown);
         }
     }
+  /* Without a mount namespace the container lives in the caller's (a
+   * missing namespace type is inherited, runtime-spec config-linux.md):
+   * its root is a chroot, and moat makes no mount there, as every one would
+   * be the caller's, left behind on the host after the container (runc and
+   * crun make them anyway). What needs a mount is refused, by name. */
   if (!cfg->ns[MOAT_NS_MNT].present)
-    return moat_error_set (err, 0, "linux.namespaces: a mount namespace is required");
+    {
+      const char *what = cfg->n_mounts ? "mounts"
+                         : cfg->masked_paths && *cfg->masked_paths ? "linux.maskedPaths"
+                         : cfg->readonly_paths && *cfg->readonly_paths ? "linux.readonlyPaths"
+                         : cfg->root_readonly ? "root.readonly"
+                         : cfg->n_devices ? "linux.devices"
+                         : cfg->terminal ? "process.terminal"
+                         : cfg->rootfs_propagation ? "linux.rootfsPropagation" : NULL;
+      if (what)
+        return moat_error_set (err, 0, "%s: needs a mount namespace (without one, its mounts would be made in "
+                               "the caller's and stay there); add {\"type\": \"mount\"} to linux.namespaces",
+                               what);
+    }
   /* A missing helper is known now, before a state directory or an init
    * exists; whether it accepts the ranges only when it runs. */
   if (cfg->ns[MOAT_NS_USER].present && cfg->ns[MOAT_NS_USER].path == NULL)
@@ -141,12 +161,17 @@ ns_validate (const struct moat_config *cfg, moat_error **err)
     {
       const char *k = cfg->sysctl[i].key;
       int need = -1;
+      /* Namespaced, but the OCI hostname field owns it (runc refuses it
+       * the same way; kernel.domainname has no field of its own). */
+      if (strcmp (k, "kernel.hostname") == 0)
+        return moat_error_set (err, 0, "linux.sysctl: `kernel.hostname` is not allowed: it conflicts with the "
+                               "OCI `hostname` field; set that instead");
       if (strncmp (k, "net.", 4) == 0)
         need = MOAT_NS_NET;
       else if (strncmp (k, "kernel.shm", 10) == 0 || strncmp (k, "kernel.msg", 10) == 0
                || strcmp (k, "kernel.sem") == 0 || strncmp (k, "fs.mqueue.", 10) == 0)
         need = MOAT_NS_IPC;
-      else if (strcmp (k, "kernel.hostname") == 0 || strcmp (k, "kernel.domainname") == 0)
+      else if (strcmp (k, "kernel.domainname") == 0)
         need = MOAT_NS_UTS;
       if (need < 0)
         {
@@ -399,6 +424,29 @@ ns_child_unshare_late (const struct moat_config *cfg, moat_error **err)
   const struct moat_namespace *n = &cfg->ns[MOAT_NS_CGROUP];
   if (n->present && n->path == NULL && unshare (CLONE_NEWCGROUP) < 0)
     return moat_error_set (err, errno, "unshare cgroup namespace");
+  return 0;
+}
+
+int
+ns_child_loopback_up (const struct moat_config *cfg, moat_error **err)
+{
+  /* A new network namespace starts with lo down: 127.0.0.1 would not
+   * answer. runc and crun bring it up (runc's "loopback" network). */
+  const struct moat_namespace *n = &cfg->ns[MOAT_NS_NET];
+  if (!n->present || n->path)
+    return 0;
+  cleanup_close int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return moat_error_set (err, errno, "network namespace: socket to bring lo up");
+  struct ifreq ifr = { 0 };
+  snprintf (ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
+    return moat_error_set (err, errno, "network namespace: read the flags of lo");
+  if (ifr.ifr_flags & IFF_UP)
+    return 0;
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl (s, SIOCSIFFLAGS, &ifr) < 0)
+    return moat_error_set (err, errno, "network namespace: bring lo up");
   return 0;
 }
 

@@ -52,6 +52,9 @@ bool ns_rootless_idmaps (uid_t uid, gid_t gid, struct moat_idmap uidmap[2], size
 /* Child: join every namespace that has a path (user first, so the others are
  * joined with its privileges), except pid and time (done by the parent). */
 int ns_child_join (const struct moat_config *cfg, moat_error **err);
+/* Child, in a new network namespace: bring lo up (a joined one is left as
+ * it is). */
+int ns_child_loopback_up (const struct moat_config *cfg, moat_error **err);
 /* Child: create the cgroup namespace (after the parent placed us in the cgroup). */
 int ns_child_unshare_late (const struct moat_config *cfg, moat_error **err);
 

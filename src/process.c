@@ -4,6 +4,7 @@
 #include "hooks.h"
 #include "landlock.h"
 #include "namespaces.h"
+#include "procsetup.h"
 #include "rootfs.h"
 #include "seccomp-wall.h"
 #include "supervisor.h"
@@ -90,6 +91,55 @@ sync_send_fd (int fd, enum sync_type type, int passed, moat_error **err)
   if (send_with_fd (fd, &h, sizeof h, passed) < 0)
     return moat_error_set (err, errno, "send to the parent");
   return 0;
+}
+
+int
+sync_send_mount_src (int fd, size_t idx, int passed, moat_error **err)
+{
+  struct sync_hdr h = { .type = SYNC_MOUNT_SRC, .errnum = (int32_t) idx };
+  if (send_with_fd (fd, &h, sizeof h, passed) < 0)
+    return moat_error_set (err, errno, "send a bind source to container init");
+  return 0;
+}
+
+/* The init's first wait: SYNC_GO (its data into *STATE_JSON), after the
+ * bind sources the parent opened for it, if any (SYNC_MOUNT_SRC). */
+static int
+expect_go (struct init_args *a, char **state_json, moat_error **err)
+{
+  for (;;)
+    {
+      cleanup_free char *buf = xmalloc0 (SYNC_MAX + 1);
+      int got;
+      ssize_t n = recv_with_fd (a->sync_fd, buf, SYNC_MAX, &got);
+      if (n < 0)
+        return moat_error_set (err, errno, "receive from the parent");
+      if (n == 0)
+        return moat_error_set (err, 0, "the parent exited during set-up");
+      struct sync_hdr h = { 0 };
+      if ((size_t) n >= sizeof h)
+        memcpy (&h, buf, sizeof h);
+      buf[n] = '\0';
+      if (h.type == SYNC_MOUNT_SRC && got >= 0 && h.errnum >= 0 && (size_t) h.errnum < a->cfg->n_mounts)
+        {
+          if (a->src_fds == NULL)
+            {
+              a->src_fds = xmalloc0 (a->cfg->n_mounts * sizeof *a->src_fds);
+              for (size_t i = 0; i < a->cfg->n_mounts; i++)
+                a->src_fds[i] = -1;
+            }
+          if (a->src_fds[h.errnum] >= 0)
+            close (a->src_fds[h.errnum]);
+          a->src_fds[h.errnum] = got;
+          continue;
+        }
+      if (got >= 0)
+        close (got);
+      if ((size_t) n < sizeof h || h.type != SYNC_GO)
+        return moat_error_set (err, 0, "unexpected message %u from the parent (wanted %u)", h.type, SYNC_GO);
+      *state_json = xstrdup (buf + sizeof h);
+      return 0;
+    }
 }
 
 int
@@ -273,7 +323,7 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
 
   /* Until the parent has mapped our ids and placed us in the cgroup, we
    * must not touch anything. */
-  if (sync_expect (a->sync_fd, SYNC_GO, state_json, err) < 0)
+  if (expect_go (a, state_json, err) < 0)
     return -1;
   if (ns_child_join (cfg, err) < 0 || ns_child_unshare_late (cfg, err) < 0)
     return -1;
@@ -293,10 +343,19 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
     }
   *can_setgroups = setgroups_allowed_here ();
   umask (0);   /* modes of device nodes and mount points are exact */
+  if (ns_child_loopback_up (cfg, err) < 0)
+    return -1;
 
   struct rootfs_ctx ctx = { .cfg = cfg, .rootfs = a->rootfs, .userns = userns,
-                            .no_pivot = a->no_pivot, .cgroup_path = a->cgroup_path };
-  if (rootfs_prepare (&ctx, err) < 0)
+                            .no_pivot = a->no_pivot, .cgroup_path = a->cgroup_path, .src_fds = a->src_fds };
+  int r = rootfs_prepare (&ctx, err);
+  /* The sources are mounted: their fds go (none may reach the workload). */
+  for (size_t i = 0; a->src_fds && i < cfg->n_mounts; i++)
+    if (a->src_fds[i] >= 0)
+      close (a->src_fds[i]);
+  free (a->src_fds);
+  a->src_fds = NULL;
+  if (r < 0)
     return -1;
   if (cfg->terminal)
     {
@@ -335,6 +394,7 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
     return moat_error_set (err, errno, "process.cwd: chdir `%s`", cfg->cwd);
   if (find_executable (cfg, exe, err) < 0)
     return -1;
+  a->exec_env = proc_env_with_home (cfg->env, cfg->uid);
   if (set_rlimits (cfg, err) < 0 || set_oom_score_adj (cfg, err) < 0 || set_sched_ioprio (cfg, err) < 0)
     return -1;
   if (cfg->has_personality && personality (cfg->personality) < 0)
@@ -447,7 +507,8 @@ filtered_thread (void *arg)
       return 0;
     }
   char *empty[] = { NULL };
-  execve (p->exe, cfg->args, cfg->env ? cfg->env : empty);
+  char **env = p->a->exec_env ? p->a->exec_env : cfg->env ? cfg->env : empty;
+  execve (p->exe, cfg->args, env);
   moat_error_set (&e, errno, "exec `%s`", p->exe);
   share_fail (sh, e);
   return 0;
@@ -506,6 +567,11 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
   /* startContainer belongs to the container's own process, not an exec's. */
   if (!a->joining && hooks_run (cfg, MOAT_HOOK_START_CONTAINER, start_state, NULL, err) < 0)
     return -1;
+  /* No hook runs from here: what the caller ignored or blocked goes back
+   * to the defaults for the workload (execve keeps an ignored signal
+   * ignored). The filtered thread of exec_with_listener shares the
+   * dispositions and inherits this mask. */
+  proc_reset_signals ();
   if (cfg->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return moat_error_set (err, errno, "prctl PR_SET_NO_NEW_PRIVS");
   umask (cfg->has_umask ? cfg->umask : 022);
@@ -515,6 +581,8 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
     return -1;
   if (a->console_slave >= 0 && term_make_controlling (a->console_slave, err) < 0)
     return -1;
+  /* Before the uid changes: the stdio becomes the user's own. */
+  proc_fix_stdio_owner (cfg->uid, cfg->terminal);
   /* The container sees 0, 1, 2 and the preserved fds only: everything else
    * (the state dir, the sync socket, the log) closes at execve. */
   int first = 3 + a->preserve_fds;
@@ -522,6 +590,10 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
     return moat_error_set (err, errno, "close_range");
   for (int fd = 3; fd < first; fd++)
     {
+      /* A slot the caller left closed holds a placeholder (see
+       * proc_preserve_reserve): it stays close-on-exec. */
+      if (a->preserve_closed && a->preserve_closed[fd - 3])
+        continue;
       int fl = fcntl (fd, F_GETFD);
       if (fl >= 0)
         fcntl (fd, F_SETFD, fl & ~FD_CLOEXEC);
@@ -540,7 +612,7 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
   if (a->sc_prog && !early && seccomp_load_prog (a->sc_prog, a->sc_flags, false, NULL, err) < 0)
     return -1;
   char *empty[] = { NULL };
-  execve (exe, cfg->args, cfg->env ? cfg->env : empty);
+  execve (exe, cfg->args, a->exec_env ? a->exec_env : cfg->env ? cfg->env : empty);
   return moat_error_set (err, errno, "exec `%s`", exe);
 }
 
@@ -664,13 +736,21 @@ joined_main (struct init_args *a)
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
   cleanup_free char *exe = NULL;
   const struct moat_config *cfg = a->cfg;
+  /* A session and process group of its own, as runc's exec'd processes
+   * have: a signal to the caller's process group (a shell's ^C to `moat
+   * exec -d`'s group) does not reach it, and it may take a pty. */
+  if (setsid () < 0)
+    {
+      moat_error_set (&err, errno, "setsid");
+      report (a->sync_fd, err);
+      moat_error_free (&err);
+      return 127;
+    }
   if (cfg->terminal)
     {
-      /* A session of its own to own the pty; the master goes to `moat exec`. */
+      /* The pty's master goes to `moat exec`. */
       int master = -1;
-      if (setsid () < 0)
-        moat_error_set (&err, errno, "setsid");
-      else if (term_open_pty (AT_FDCWD, "/dev/ptmx", cfg->console_height, cfg->console_width, &master,
+      if (term_open_pty (AT_FDCWD, "/dev/ptmx", cfg->console_height, cfg->console_width, &master,
                               &a->console_slave, &err) == 0)
         {
           sync_send_fd (a->sync_fd, SYNC_CONSOLE, master, &err);
@@ -686,7 +766,10 @@ joined_main (struct init_args *a)
   if (chdir (cfg->cwd) < 0)
     moat_error_set (&err, errno, "process.cwd: chdir `%s`", cfg->cwd);
   else if (find_executable (cfg, &exe, &err) == 0 && set_rlimits (cfg, &err) == 0 && set_sched_ioprio (cfg, &err) == 0)
-    init_finish (a, exe, NULL, setgroups_allowed_here (), &err);
+    {
+      a->exec_env = proc_env_with_home (cfg->env, cfg->uid);
+      init_finish (a, exe, NULL, setgroups_allowed_here (), &err);
+    }
   report (a->sync_fd, err);
   moat_error_free (&err);
   return 127;

@@ -27,6 +27,7 @@ enum sync_type
   SYNC_CONSOLE,       /* init (or exec'd process) -> parent: the pty master, SCM_RIGHTS */
   SYNC_LISTENER,      /* exec'd process -> `moat exec`: its seccomp listener, SCM_RIGHTS;
                          answered SYNC_GO once the supervisor holds it */
+  SYNC_MOUNT_SRC,     /* parent -> init, before SYNC_GO: mounts[errnum]'s bind source, SCM_RIGHTS */
 };
 
 struct init_args
@@ -40,6 +41,9 @@ struct init_args
   int sync_fd;               /* the init's end of the pair */
   int listen_fd;             /* exec.sock (create), or -1 (run: started over sync_fd) */
   int preserve_fds;
+  /* preserve_fds entries, from fd 3: true where the caller's fd was closed
+   * and a placeholder holds the slot (proc_preserve_reserve). May be NULL. */
+  const bool *preserve_closed;
   /* The seccomp filter, compiled by the parent (NULL: none), and whether it
    * has a listener to hand to the supervisor over sup_fd. */
   const struct sock_fprog *sc_prog;
@@ -56,6 +60,8 @@ struct init_args
    * connection to the supervisor's sup.sock; no hooks run. */
   bool joining;
   int console_slave;         /* set by the init: the pty's peer for stdio (-1: none) */
+  int *src_fds;              /* set by the init: the bind sources create sent (SYNC_MOUNT_SRC), or NULL */
+  char **exec_env;           /* set by the init: process.env with HOME added, or NULL (as it is) */
   /* The way into the container's cgroup (create): cloned into its v2 part,
    * the init moves itself into the v1 ones first thing. NULL: no cgroup. */
   const struct cgroup_entry *cg_entry;
@@ -87,6 +93,9 @@ int process_wait_exec (int fd, int sup, moat_error **err);
  * SYNC_ERROR instead becomes *err, as with sync_expect. */
 int sync_send_fd (int fd, enum sync_type type, int passed, moat_error **err);
 int sync_expect_fd (int fd, enum sync_type want, int *passed, moat_error **err);
+
+/* Parent, before SYNC_GO: mounts[IDX]'s bind source, opened by the parent. */
+int sync_send_mount_src (int fd, size_t idx, int passed, moat_error **err);
 
 /* Send one message. */
 int sync_send (int fd, enum sync_type type, int errnum, const char *data, moat_error **err);

@@ -69,6 +69,25 @@ path_components (const char *path, size_t *n)
   return v;
 }
 
+/* The path of the directory DIRFD inside the rootfs ROOTFD ("" for the
+ * root itself), from the kernel's own record of both (/proc/self/fd), so a
+ * symlink met on the way is what it resolved to, not what its name says. */
+static int
+path_in_root (int rootfd, int dirfd, char **out, moat_error **err)
+{
+  char p[64], root[4096], dir[4096];
+  ssize_t rl = readlink (PROCFD (p, rootfd), root, sizeof root - 1);
+  ssize_t dl = rl < 0 ? -1 : readlink (PROCFD (p, dirfd), dir, sizeof dir - 1);
+  if (rl < 0 || dl < 0)
+    return moat_error_set (err, errno, "read the path of a directory in the rootfs");
+  root[rl] = dir[dl] = '\0';
+  size_t n = strcmp (root, "/") == 0 ? 0 : (size_t) rl;
+  if (strncmp (dir, root, n) != 0 || (dir[n] != '/' && dir[n] != '\0'))
+    return moat_error_set (err, EXDEV, "a directory met in the rootfs is outside it");
+  *out = xstrdup (dir + n);
+  return 0;
+}
+
 int
 mkdir_in_root (int rootfd, const char *path, bool dir, mode_t mode, int *out, moat_error **err)
 {
@@ -78,6 +97,7 @@ mkdir_in_root (int rootfd, const char *path, bool dir, mode_t mode, int *out, mo
   if (parent < 0)
     return moat_error_set (err, errno, "open rootfs");
   cleanup_free char *prefix = xstrdup ("");
+  int links = 0;
   for (size_t i = 0; i < n; i++)
     {
       bool last = (i + 1 == n);
@@ -89,6 +109,45 @@ mkdir_in_root (int rootfd, const char *path, bool dir, mode_t mode, int *out, mo
       int fd = sys_openat2 (rootfd, prefix, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
       if (fd < 0 && errno == ENOENT)
         {
+          /* A dangling symlink: its target is made, inside the rootfs, as
+           * runc's securejoin resolves it (an image's /var/run -> /run with
+           * no /run yet). The walk starts again from the root with the
+           * target in place of the link; a relative target counts from the
+           * directory the link is in, as the kernel reads it. */
+          char target[4096];
+          ssize_t tl = readlinkat (parent, comp[i], target, sizeof target - 1);
+          if (tl >= 0)
+            {
+              if (++links > 40)
+                {
+                  cleanup_free char *shown = str_printable (path);
+                  return moat_error_set (err, ELOOP, "resolve `%s` in the rootfs", shown);
+                }
+              target[tl] = '\0';
+              cleanup_free char *base = NULL;
+              if (target[0] != '/' && path_in_root (rootfd, parent, &base, err) < 0)
+                return -1;
+              char *rest = xasprintf ("%s/%s", base ? base : "", target);
+              for (size_t j = i + 1; j < n; j++)
+                {
+                  char *r = xasprintf ("%s/%s", rest, comp[j]);
+                  free (rest);
+                  rest = r;
+                }
+              strv_free (comp);
+              comp = path_components (rest, &n);
+              free (rest);
+              close (parent);
+              parent = sys_openat2 (rootfd, ".", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT);
+              if (parent < 0)
+                return moat_error_set (err, errno, "open rootfs");
+              free (prefix);
+              prefix = xstrdup ("");
+              i = (size_t) -1;   /* the loop's i++ makes it 0 */
+              if (n == 0)
+                break;
+              continue;
+            }
           /* Create the missing component by name in its resolved parent:
            * mkdirat/openat(O_EXCL|O_NOFOLLOW) never follow the last link. */
           int r;
@@ -106,11 +165,6 @@ mkdir_in_root (int rootfd, const char *path, bool dir, mode_t mode, int *out, mo
               return moat_error_set (err, errno, "create `%s` in the rootfs", shown);
             }
           fd = sys_openat2 (rootfd, prefix, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-          if (fd < 0 && errno == ENOENT)
-            {
-              cleanup_free char *shown = str_printable (prefix);
-              return moat_error_set (err, 0, "create `%s` in the rootfs: it is a dangling symlink", shown);
-            }
         }
       if (fd < 0)
         {
@@ -351,6 +405,17 @@ mount_cgroup (const struct rootfs_ctx *ctx, int rootfd, const struct moat_mount 
   return 0;
 }
 
+/* Does the comma-separated option list DATA hold NAME=...? */
+static bool
+has_option (const char *data, const char *name)
+{
+  size_t l = strlen (name);
+  for (const char *o = data; o && *o; o = strchr (o, ','), o = o ? o + 1 : NULL)
+    if (strncmp (o, name, l) == 0 && o[l] == '=')
+      return true;
+  return false;
+}
+
 static int
 do_mount (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err)
 {
@@ -365,26 +430,54 @@ do_mount (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err
           cleanup_free char *shown = str_printable (m->destination);
           return moat_error_set (err, 0, "mounts[%zu]: bind mount of `%s` has no source", idx, shown);
         }
+      /* In a user namespace the source may sit where the container's root
+       * cannot look (a 0700 directory of the host's root): `moat create`
+       * opened it for us, as itself (rootfs_open_bind_sources). */
+      int sfd = ctx->src_fds ? ctx->src_fds[idx] : -1;
+      char sp[64];
+      const char *src = sfd >= 0 ? PROCFD (sp, sfd) : m->source;
       struct stat st;
-      if (stat (m->source, &st) < 0)
+      if (stat (src, &st) < 0)
         {
           cleanup_free char *shown = str_printable (m->source);
           return moat_error_set (err, errno, "mounts[%zu]: bind source `%s`", idx, shown);
         }
-      if (bind_mount (rootfd, m->source, m->destination, m->flags, m->clear_flags, ctx->userns,
-                      S_ISDIR (st.st_mode), err) < 0)
+      int r = bind_mount (rootfd, src, m->destination, m->flags, m->clear_flags, ctx->userns, S_ISDIR (st.st_mode),
+                          err);
+      if (r < 0 && sfd >= 0 && (*err)->errnum == EINVAL)
+        {
+          /* The source went through a magic link of create's (/proc/self/...):
+           * its mount is not in our namespace. The path, then. */
+          moat_error_free (err);
+          r = bind_mount (rootfd, m->source, m->destination, m->flags, m->clear_flags, ctx->userns,
+                          S_ISDIR (st.st_mode), err);
+        }
+      if (r < 0)
         return -1;
       return set_propagation (rootfd, m->destination, prop, err);
     }
   if (strcmp (type, "cgroup") == 0)
     return mount_cgroup (ctx, rootfd, m, err);
 
+  /* A tmpfs without mode= takes the mode of the directory it covers, as
+   * runc's does (an image's 1777 /tmp, or a 0700 one, stays so); a new
+   * mount point keeps tmpfs' own default. */
+  cleanup_free char *data = NULL;
+  cleanup_close int existing = -1;
+  moat_error *ignored = NULL;
+  struct stat dst;
+  if (strcmp (type, "tmpfs") == 0 && !has_option (m->data, "mode")
+      && resolve_in_root (rootfd, m->destination, 0, &existing, &ignored) == 0
+      && fstat (existing, &dst) == 0 && S_ISDIR (dst.st_mode))
+    data = m->data ? xasprintf ("%s,mode=%04o", m->data, (unsigned) (dst.st_mode & 07777))
+                   : xasprintf ("mode=%04o", (unsigned) (dst.st_mode & 07777));
+  moat_error_free (&ignored);
   cleanup_close int target = -1;
   if (mkdir_in_root (rootfd, m->destination, true, 0755, &target, err) < 0)
     return -1;
   char p[64];
   unsigned long flags = m->flags & ~(MS_BIND | MS_REC);
-  if (mount (m->source ? m->source : type, PROCFD (p, target), type, flags, m->data) < 0)
+  if (mount (m->source ? m->source : type, PROCFD (p, target), type, flags, data ? data : m->data) < 0)
     {
       int e = errno;
       /* sysfs needs a network namespace owned by our user namespace, and
@@ -410,6 +503,39 @@ static const struct default_dev default_devs[] = {
   { "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
   { "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
 };
+
+/* A node of type FMT and device RDEV under DIR (the host's /dev, a few
+ * levels deep, symlinks not followed), its path into OUT. */
+static bool
+find_host_node (const char *dir, mode_t fmt, dev_t rdev, int depth, char *out, size_t n)
+{
+  if (depth > 3)
+    return false;
+  cleanup_dir DIR *d = opendir (dir);
+  if (d == NULL)
+    return false;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (de->d_name[0] == '.')
+        continue;
+      struct stat st;
+      if (fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if ((st.st_mode & S_IFMT) == fmt && st.st_rdev == rdev)
+        {
+          snprintf (out, n, "%s/%s", dir, de->d_name);
+          return true;
+        }
+      if (S_ISDIR (st.st_mode))
+        {
+          cleanup_free char *sub = xasprintf ("%s/%s", dir, de->d_name);
+          if (find_host_node (sub, fmt, rdev, depth + 1, out, n))
+            return true;
+        }
+    }
+  return false;
+}
 
 static int
 make_device (int rootfd, const char *path, char type, unsigned major, unsigned minor,
@@ -439,21 +565,27 @@ make_device (int rootfd, const char *path, char type, unsigned major, unsigned m
           return 0;
         }
       /* The host's node at the same path (runc's way), if it is that
-       * device; else udev's /dev/char/M:N link, where udev runs. */
-      char hostpath[64];
+       * device; else udev's /dev/char/M:N link, where udev runs; else any
+       * node of the host's /dev that is that device (crun's way: the
+       * container's name for it need not be the host's). */
+      char hostpath[4096];
       struct stat st;
       mode_t want = type == 'b' ? S_IFBLK : S_IFCHR;
-      if (stat (path, &st) == 0 && (st.st_mode & S_IFMT) == want && st.st_rdev == makedev (major, minor))
+      dev_t rdev = makedev (major, minor);
+      if (stat (path, &st) == 0 && (st.st_mode & S_IFMT) == want && st.st_rdev == rdev)
         snprintf (hostpath, sizeof hostpath, "%s", path);
       else
         snprintf (hostpath, sizeof hostpath, "/dev/%s/%u:%u", type == 'b' ? "block" : "char", major, minor);
-      if (stat (hostpath, &st) < 0)
+      if ((stat (hostpath, &st) < 0 || (st.st_mode & S_IFMT) != want || st.st_rdev != rdev)
+          && !find_host_node ("/dev", want, rdev, 0, hostpath, sizeof hostpath))
         {
           cleanup_free char *shown = str_printable (path);
-          return moat_error_set (err, errno, "device `%s` (%c %u:%u): no such device on the host to bind "
+          return moat_error_set (err, ENOENT, "device `%s` (%c %u:%u): no such device on the host to bind "
                                  "(mknod is not allowed in a user namespace)", shown, type, major, minor);
         }
-      return bind_mount (rootfd, hostpath, path, MS_BIND, 0, true, false, err);
+      /* A device node needs neither setuid nor exec: the bind gets
+       * nosuid,noexec (the tmpfs /dev around it has them too). */
+      return bind_mount (rootfd, hostpath, path, MS_BIND | MS_NOSUID | MS_NOEXEC, 0, true, false, err);
     }
   (void) unlinkat (dfd, base_copy, 0);
   mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
@@ -574,6 +706,22 @@ int
 rootfs_prepare (const struct rootfs_ctx *ctx, moat_error **err)
 {
   const struct moat_config *cfg = ctx->cfg;
+  if (!cfg->ns[MOAT_NS_MNT].present)
+    {
+      /* The caller's mount namespace: no mount at all (ns_validate refused
+       * what would need one), and no node written into the image; only
+       * the working directory, as runc makes it. */
+      cleanup_close int rootfd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int cwdfd = -1;
+      if (rootfd < 0)
+        {
+          cleanup_free char *shown = str_printable (ctx->rootfs);
+          return moat_error_set (err, errno, "open rootfs `%s`", shown);
+        }
+      if (cfg->cwd && mkdir_in_root (rootfd, cfg->cwd, true, 0755, &cwdfd, err) < 0)
+        return moat_error_wrap (err, "process.cwd");
+      return 0;
+    }
   /* What moat mounts from here on must not propagate back to the host:
    * by default the copy of the host's tree is made private (slave when the
    * user asked for slave propagation, so the container still receives host
@@ -709,6 +857,8 @@ readonly_paths (const struct rootfs_ctx *ctx, int rootfd, moat_error **err)
 int
 rootfs_finish (const struct rootfs_ctx *ctx, moat_error **err)
 {
+  if (!ctx->cfg->ns[MOAT_NS_MNT].present)
+    return 0;
   cleanup_close int rootfd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     {
@@ -734,6 +884,17 @@ int
 rootfs_pivot (const struct rootfs_ctx *ctx, moat_error **err)
 {
   unsigned long rprop = propagation_flag (ctx->cfg->rootfs_propagation);
+  if (!ctx->cfg->ns[MOAT_NS_MNT].present)
+    {
+      /* No mount namespace of its own: the root can only be a chroot (as
+       * runc's and crun's is then); MS_MOVE would move the caller's. */
+      if (chdir (ctx->rootfs) < 0 || chroot (".") < 0 || chdir ("/") < 0)
+        {
+          cleanup_free char *shown = str_printable (ctx->rootfs);
+          return moat_error_set (err, errno, "chroot to `%s` (no mount namespace)", shown);
+        }
+      return 0;
+    }
   if (ctx->no_pivot)
     {
       if (chdir (ctx->rootfs) < 0)
@@ -821,4 +982,30 @@ rootfs_set_uts_sysctl (const struct moat_config *cfg, moat_error **err)
         }
     }
   return 0;
+}
+
+void
+rootfs_open_bind_sources (const struct moat_config *cfg, pid_t pid, int *fds)
+{
+  for (size_t i = 0; i < cfg->n_mounts; i++)
+    fds[i] = -1;
+  /* Through the init's root, so the fd is of a mount in its namespace (a
+   * bind from another namespace's mount is refused, EINVAL); resolved in
+   * that root, where absolute symlinks of the source land too. */
+  char p[64];
+  snprintf (p, sizeof p, "/proc/%d/root", (int) pid);
+  cleanup_close int root = open (p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return;
+  for (size_t i = 0; i < cfg->n_mounts; i++)
+    {
+      const struct moat_mount *m = &cfg->mounts[i];
+      if (!m->bind || m->source == NULL || m->source[0] != '/')
+        continue;
+      int fd;
+      do
+        fd = sys_openat2 (root, m->source, O_PATH, RESOLVE_IN_ROOT);
+      while (fd < 0 && errno == EAGAIN);
+      fds[i] = fd;   /* -1: the init tries the path itself, and says why */
+    }
 }

@@ -21,6 +21,9 @@ struct rootfs_ctx
   bool userns;               /* in a new user namespace: mknod is denied, bind instead */
   bool no_pivot;
   const char *cgroup_path;   /* container cgroup (for a cgroup mount without cgroupns) */
+  /* mounts[i]'s bind source, opened by `moat create` (-1: use the path),
+   * or NULL (see rootfs_open_bind_sources). */
+  const int *src_fds;
 };
 
 /* Before pivot_root: propagation, the rootfs bind, config mounts, devices. */
@@ -32,6 +35,13 @@ int rootfs_pivot (const struct rootfs_ctx *ctx, moat_error **err);
 int rootfs_finish (const struct rootfs_ctx *ctx, moat_error **err);
 /* Hostname, domainname and sysctls (after pivot: /proc is the container's). */
 int rootfs_set_uts_sysctl (const struct moat_config *cfg, moat_error **err);
+
+/* Parent half, with a new user namespace: open every bind source (O_PATH)
+ * for the init PID, as the caller, through the init's own root, into FDS
+ * (cfg->n_mounts entries, -1 where there is none or it failed). The init,
+ * root of its user namespace but nobody on the host, could not reach a
+ * source under a directory only the host's root may enter. */
+void rootfs_open_bind_sources (const struct moat_config *cfg, pid_t pid, int *fds);
 
 /* Resolve PATH inside the directory fd ROOTFD, never leaving it. Returns an
  * O_PATH fd (flags may add O_DIRECTORY). */

@@ -95,6 +95,48 @@ strv_dup (char *const *v)
   return r;
 }
 
+char *
+path_clean (const char *path)
+{
+  /* Each component onto OUT: "" and "." dropped, ".." takes one back
+   * (never above the root), as Go's filepath.Clean reads a path. */
+  size_t len = strlen (path);
+  char *out = xmalloc0 (len + 2);
+  size_t o = 0;
+  bool abs = path[0] == '/';
+  const char *p = path;
+  while (*p)
+    {
+      while (*p == '/')
+        p++;
+      const char *e = p;
+      while (*e && *e != '/')
+        e++;
+      size_t l = (size_t) (e - p);
+      if (l == 0 || (l == 1 && p[0] == '.'))
+        ;
+      else if (l == 2 && p[0] == '.' && p[1] == '.' && (o > 0 || abs))
+        {
+          while (o > 0 && out[o - 1] != '/')
+            o--;
+          if (o > 0)
+            o--;
+        }
+      else
+        {
+          if (o > 0 || abs)
+            out[o++] = '/';
+          memcpy (out + o, p, l);
+          o += l;
+        }
+      p = e;
+    }
+  if (o == 0)
+    out[o++] = abs ? '/' : '.';
+  out[o] = '\0';
+  return out;
+}
+
 const char *
 user_name (uid_t uid, char *buf, size_t n)
 {

@@ -108,6 +108,11 @@ int thread_start_small (pthread_t *t, void *(*fn) (void *), void *arg);
 /* Close every fd from FIRST up, except the N in KEEP (-1 entries ignored). */
 void close_fds_except (int first, const int *keep, size_t n);
 
+/* PATH without "//", "/./", a trailing "/", and with ".." taken back
+ * lexically (never above "/"): "/dev//null" and "/mnt/x/" are "/dev/null"
+ * and "/mnt/x". Malloc'd. */
+char *path_clean (const char *path);
+
 size_t strv_len (char *const *v);
 /* A deep copy of the NULL-terminated V (NULL gives an empty list). */
 char **strv_dup (char *const *v);

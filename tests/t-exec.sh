@@ -11,6 +11,7 @@ AUD="$TMP/audit"
 POL=$(cd "$(dirname "$0")/../policies" && pwd)
 mkbundle "$B" /bin/workload sleep 60
 mkdir -p "$B/rootfs/work"
+echo "u:x:1000:1000::/home/u:/bin/sh" >> "$B/rootfs/etc/passwd"
 MA () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
 sh_in () { local id=$1; shift; MA exec "$id" /bin/busybox sh -c "$*"; }
 
@@ -64,6 +65,17 @@ cat > "$TMP/proc.json" <<'EOF'
 {"args":["/bin/busybox","sh","-c","echo $A $(id -u) $(pwd)"],"cwd":"/work","user":{"uid":7,"gid":7},"env":["A=fromfile"]}
 EOF
 t_is "--process FILE" "$(MA exec --process "$TMP/proc.json" ex1)" "fromfile 7 /work"
+
+# what runc gives an exec'd process too
+t_is "exec: HOME from the container's /etc/passwd for --user" \
+  "$(MA exec -u 1000:1000 ex1 /bin/workload env | grep ^HOME=)" "HOME=/home/u"
+t_is "exec: the process leads its own process group and session (runc's setsid)" \
+  "$(MA exec ex1 /bin/workload cat /proc/self/stat | awk '{print ($1 == $5 && $1 == $6)}')" 1
+ST=$(trap '' PIPE; MA exec ex1 /bin/workload cat /proc/self/status)
+t_like "exec: a signal the caller ignores (SIGPIPE) is not ignored inside" "$ST" '^SigIgn:[[:space:]]+0000000000000000$'
+t_is "exec --preserve-fds 2 with fd 3 closed: fd 4 passes, 3 is skipped" \
+  "$(MA exec --preserve-fds 2 ex1 /bin/workload fds 3<&- 4</etc/passwd 2>&1 | awk '/^fd/ {print $2}' | tr '\n' ' ')" \
+  "0 1 2 4 "
 
 # detached
 rm -f "$TMP/pid"

@@ -98,9 +98,13 @@ done
 for s in prestart createRuntime createContainer startContainer poststart; do
   t_is "$s: state pid is the container's pid" "$(field "$s" pid)" "$PID"
 done
-for s in prestart createRuntime createContainer; do
-  t_is "$s: status creating" "$(field "$s" status)" creating
+# After step 2 of the lifecycle (the runtime environment exists): prestart
+# and createRuntime see "created" (runtime-spec's state; crun's value, runc
+# says "creating"); createContainer, run by the init itself, "creating".
+for s in prestart createRuntime; do
+  t_is "$s: status created" "$(field "$s" status)" created
 done
+t_is "createContainer: status creating" "$(field createContainer status)" creating
 t_like "startContainer: status created or running" "$(field startContainer status)" '^(created|running)$'
 t_is "poststart: status running" "$(field poststart status)" running
 t_is "poststop: status stopped" "$(field poststop status)" stopped
@@ -215,6 +219,28 @@ t_is "failing poststop hook: delete still exits 0" "$?" 0
 t_like "failing poststop hook: a warning on stderr" "$(cat "$TMP/pst.err")" "poststop"
 t_fails "failing poststop hook: the container is gone" M state hooks-pstfail
 t_fails "failing poststop hook: no cgroup" cgroup_exists hooks-pstfail
+
+# All the poststart and poststop hooks run when one of them fails
+# (runtime-spec: "the remaining hooks and lifecycle continue as if the hook
+# had succeeded").
+B7="$TMP/b7"
+mkbundle "$B7" /bin/workload echo ran
+cfg "$B7" '.hooks = {poststart: [$ps1, $ps2], poststop: [$pst1, $pst2]}' \
+  --argjson ps1 "$(hookdef poststart-1 1)" --argjson ps2 "$(hookdef poststart-2)" \
+  --argjson pst1 "$(hookdef poststop-1 1)" --argjson pst2 "$(hookdef poststop-2)"
+: > "$LOG"
+M run --bundle "$B7" hooks-rest >/dev/null 2>"$TMP/rest.err"
+t_is "a failing poststart and poststop hook: run still exits 0" "$?" 0
+t_is "the hooks after a failing one in the same stage still ran" \
+  "$(stages)" "poststart-1 poststart-2 poststop-1 poststop-2"
+t_like "each failure is a warning naming its hook" "$(cat "$TMP/rest.err")" "poststop hook \[0\]"
+
+# A hook without env gets moat's environment (runc and crun do the same).
+cfg "$B7" '.hooks = {prestart: [{path: $p, args: ["hook", "noenv"]}]}' --arg p "$HOOK"
+: > "$LOG"
+HOOKVAR=from-moat M run --bundle "$B7" hooks-noenv >/dev/null 2>&1
+t_is "a hook without env inherits moat's environment" "$(field noenv leak)" leaked
+t_is "... all of it" "$(field noenv env)" from-moat
 
 # --- moat run runs them too ----------------------------------------------------
 B6="$TMP/b6"

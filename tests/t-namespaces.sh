@@ -47,15 +47,35 @@ done
 t_unlike "without a pid namespace the workload is not pid 1" \
   "$(run_in "$TMP/b-pid" ns-nopid1 pid | head -n 1)" '^pid 1$'
 
-# mount is required
+# No mount namespace: the caller's (a missing type is inherited, as runc and
+# crun run it), the root a chroot; moat makes no mount there, so what needs
+# one is refused by name.
 Bm="$TMP/b-nomount"
-mkbundle "$Bm"
+mkbundle "$Bm" /bin/workload wait-file /mnt/marker 10
+mkdir -p "$Bm/rootfs/mnt"
 cfg "$Bm" '.linux.namespaces |= map(select(.type != "mount"))'
 M create --bundle "$Bm" ns-nomount >"$TMP/nomount.out" 2>&1
-t_unlike "without a mount namespace: create fails" "$?" '^0$'
-t_like "without a mount namespace: the error says so" "$(cat "$TMP/nomount.out")" "mount namespace"
-t_is "without a mount namespace: no state dir" "$(ls "$ROOT" 2>/dev/null)" ""
-t_fails "without a mount namespace: no cgroup" cgroup_exists ns-nomount
+t_unlike "without a mount namespace, with mounts: create fails" "$?" '^0$'
+t_like "... naming the mounts and why" "$(cat "$TMP/nomount.out")" "mounts: needs a mount namespace"
+t_is "... no state dir" "$(ls "$ROOT" 2>/dev/null)" ""
+t_fails "... no cgroup" cgroup_exists ns-nomount
+cfg "$Bm" '.mounts = [] | del(.linux.maskedPaths) | del(.linux.readonlyPaths) | .root.readonly = false'
+MOUNTS=$(mount_count)
+M run -d --bundle "$Bm" ns-nomount2 >"$TMP/nomount2.out" 2>&1
+t_is "without a mount namespace nor mounts: it runs" "$?" 0
+# A mount the host makes under the rootfs after the start reaches the
+# workload only if it shares the host's mount namespace.
+mount -t tmpfs moat-t-nomount "$Bm/rootfs/mnt" && touch "$Bm/rootfs/mnt/marker"
+wait_status ns-nomount2 stopped 150
+t_is "it lives in the caller's mount namespace: it sees a mount the host made after its start" \
+  "$(cat "$TMP/nomount2.out")" "found /mnt/marker"
+umount "$Bm/rootfs/mnt"
+t_is "and moat left no mount on the host" "$(mount_count)" "$MOUNTS"
+M delete --force ns-nomount2 >/dev/null 2>&1
+
+# A new network namespace has its loopback up (runc and crun do that).
+t_is "a new network namespace: lo is up (flags IFF_UP|IFF_LOOPBACK)" \
+  "$(run_in "$B" ns-lo cat /sys/class/net/lo/flags)" 0x9
 
 # --- uts: hostname and domainname --------------------------------------------------
 HOST_HN=$(hostname)
@@ -69,6 +89,15 @@ t_is "the host's hostname is untouched" "$(hostname)" "$HOST_HN"
 cfg "$Bu" 'del(.hostname) | del(.domainname)'
 t_like "no hostname in config: the new uts namespace keeps the host's name" \
   "$(run_in "$Bu" ns-uts2 hostname)" "^hostname $HOST_HN\$"
+# kernel.hostname as a sysctl: refused, it belongs to the hostname field
+# (runc's rule); kernel.domainname has no field of its own and is allowed.
+cfg "$Bu" '.linux.sysctl = {"kernel.hostname": "via-sysctl"}'
+t_like "linux.sysctl kernel.hostname: refused, naming the field it conflicts with" \
+  "$(M run --bundle "$Bu" ns-sysctl-hn 2>&1)" 'kernel.hostname`? is not allowed: it conflicts with the OCI `hostname` field'
+cfg "$Bu" '.linux.sysctl = {"kernel.domainname": "via.sysctl"}'
+t_like "linux.sysctl kernel.domainname, with a uts namespace: set" \
+  "$(run_in "$Bu" ns-sysctl-dn hostname)" '^domainname via\.sysctl$'
+cfg "$Bu" 'del(.linux.sysctl)'
 # A hostname without a uts namespace of its own would rename the host.
 cfg "$Bu" '.hostname = "ns-clobber" | .linux.namespaces |= map(select(.type != "uts"))'
 t_fails "hostname without a uts namespace: create fails" M create --bundle "$Bu" ns-uts3
@@ -99,6 +128,24 @@ t_like "user namespace: /dev/zero is the zero device" \
   "$(run_in "$Bus" ns-user-zero stat /dev/zero)" '^type chr .*rdev 1:5$'
 run_in "$Bus" ns-user-wnull write /dev/null discard >/dev/null
 t_is "user namespace: /dev/null is writable" "$?" 0
+t_like "user namespace: the bound /dev/null is nosuid" \
+  "$(run_in "$Bus" ns-user-mi mounts | awk '$5 == "/dev/null" {print $6}')" '(^|,)nosuid(,|$)'
+t_like "user namespace: and noexec" "$(run_in "$Bus" ns-user-mi2 mounts | awk '$5 == "/dev/null" {print $6}')" '(^|,)noexec(,|$)'
+# A device the host has under another name (mknod is not allowed in a user
+# namespace): the host's node is bound, found in its /dev.
+cfg "$Bus" '.linux.devices = [{path: "/dev/moat-null", type: "c", major: 1, minor: 3}]'
+t_like "user namespace: linux.devices /dev/moat-null (1:3, no such path on the host) is the host's null device" \
+  "$(run_in "$Bus" ns-user-dev stat /dev/moat-null)" '^type chr .*rdev 1:3$'
+cfg "$Bus" 'del(.linux.devices)'
+# A bind source under a directory only the host's root may enter: create
+# opens it, the init (nobody on the host) mounts it.
+mkdir -p "$TMP/priv/data"
+chmod 700 "$TMP/priv"
+echo secret-ok > "$TMP/priv/data/f"
+cfg "$Bus" '.mounts += [{destination: "/data", type: "bind", source: $s, options: ["rbind", "ro"]}]' --arg s "$TMP/priv/data"
+t_is "user namespace: a bind source under a 0700 root-owned directory is mounted" \
+  "$(run_in "$Bus" ns-user-bind cat /data/f)" secret-ok
+cfg "$Bus" '.mounts |= map(select(.destination != "/data"))'
 # From the host, the container runs as the mapped ids.
 setargs "$Bus" /bin/workload sleep 30
 M create --bundle "$Bus" --pid-file "$TMP/upid" ns-user-host >/dev/null 2>&1

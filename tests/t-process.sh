@@ -15,7 +15,8 @@ t_is "args[0] is looked up in the container's PATH" "$(run_in)" "found-by-PATH"
 
 cfg "$B" '.process.env = ["PATH=/bin", "A=1", "B=two words"]'
 setargs "$B" /bin/workload env
-t_is "env is exactly process.env" "$(run_in)" "$(printf 'PATH=/bin\nA=1\nB=two words')"
+t_is "env is exactly process.env, and HOME (from /etc/passwd, root's: /) as runc adds it" "$(run_in)" \
+  "$(printf 'PATH=/bin\nA=1\nB=two words\nHOME=/')"
 
 cfg "$B" '.process.user = {"uid":1000, "gid":1001, "additionalGids":[5, 7], "umask": 63}'
 setargs "$B" /bin/workload ids
@@ -117,4 +118,49 @@ setargs "$B" /bin/workload cat /proc/self/stat
 t_is "the workload leads its own session (no controlling tty of the caller's)" "$(run_in | awk '{print $1 == $6}')" 1
 setargs "$B" /bin/workload openat-escape
 t_like "no directory fd leaks to escape through (CVE-2024-21626 class)" "$(run_in)" "no leaked fds"
+
+# --preserve-fds with a closed fd in the range: skipped, as runc does
+setargs "$B" /bin/workload fds
+FDS=$(run_in --preserve-fds 3 3</etc/hostname 4<&- 5</etc/passwd 2>&1)
+t_is "--preserve-fds 3 with fd 4 closed: fds 3 and 5 pass, the closed one is skipped" \
+  "$(printf '%s\n' "$FDS" | awk '/^fd/ {print $2}' | tr '\n' ' ')" "0 1 2 3 5 "
+
+# HOME from the container's /etc/passwd when process.env has none (runc's rule)
+echo "u:x:1000:1000::/home/u:/bin/sh" >> "$B/rootfs/etc/passwd"
+cfg "$B" '.process.env = ["PATH=/bin"] | .process.user = {"uid": 1000, "gid": 1000} |
+  .process.capabilities = {"bounding": [], "effective": [], "permitted": []}'
+setargs "$B" /bin/workload env
+t_is "HOME is process.user's home in the container's /etc/passwd" "$(run_in | grep ^HOME=)" "HOME=/home/u"
+cfg "$B" '.process.user = {"uid": 1234, "gid": 1234}'
+t_is "HOME is / for a uid the container's /etc/passwd does not know" "$(run_in | grep ^HOME=)" "HOME=/"
+cfg "$B" '.process.env = ["PATH=/bin", "HOME=/mine"]'
+t_is "a HOME in process.env stays, alone" "$(run_in | grep ^HOME=)" "HOME=/mine"
+
+# stdio belongs to process.user: a non-root process can reopen its stdout
+# (/proc/self/fd/1), as programs writing to /dev/stdout do (runc fixes the
+# owner the same way)
+cfg "$B" '.process.env = ["PATH=/bin"] | .process.user = {"uid": 1000, "gid": 1000}'
+setargs "$B" /bin/workload fstat 1
+t_like "the stdout pipe is uid 1000's inside" "$(run_in)" "^type fifo mode 0600 uid 1000 "
+setargs "$B" /bin/workload reopen 1
+t_is "uid 1000 (no capability) reopens /proc/self/fd/1" "$(run_in 2>&1)" "reopened fd 1"
+
+# Signals: what the caller ignores or blocks is not the workload's (conmon
+# leaves SIGPIPE ignored); everything is back to the defaults at execve.
+cfg "$B" '.process.user = {"uid": 0, "gid": 0}'
+setargs "$B" /bin/workload cat /proc/self/status
+ST=$(trap '' PIPE; run_in)
+t_like "SIGPIPE ignored by the caller: no signal is ignored inside" "$ST" '^SigIgn:[[:space:]]+0000000000000000$'
+t_like "and none is blocked" "$ST" '^SigBlk:[[:space:]]+0000000000000000$'
+
+# An ambient capability the process cannot raise (not inheritable, as
+# buildah's RUN asks): left out with a warning, the others raised (runc's
+# rule); before, create failed and `podman build` with it.
+cfg "$B" '.process.user = {"uid": 1000, "gid": 1000} |
+  .process.capabilities = {"bounding": ["CAP_KILL", "CAP_NET_RAW"], "effective": ["CAP_KILL", "CAP_NET_RAW"],
+  "permitted": ["CAP_KILL", "CAP_NET_RAW"], "inheritable": ["CAP_KILL"], "ambient": ["CAP_NET_RAW", "CAP_KILL"]}'
+setargs "$B" /bin/workload caps
+CAPS=$(run_in 2>"$TMP/amb.err")
+t_like "ambient CAP_NET_RAW (not inheritable) left out, CAP_KILL raised" "$CAPS" "CapAmb:[[:space:]]+0000000000000020"
+t_like "a warning names the one left out" "$(cat "$TMP/amb.err")" 'ambient\[0\]: `CAP_NET_RAW`'
 t_done

@@ -144,10 +144,10 @@ ln -s "$TMP/victim" "$B/rootfs/abs"          # absolute link to a host dir
 ln -s ../../../../../../.. "$B/rootfs/up"   # relative link climbing out
 setargs "$B" /bin/workload pid
 cfg "$B" '.mounts += [{"destination":"/abs/planted","type":"tmpfs","source":"tmpfs"}]'
-OUT=$(M run --bundle "$B" rootfs-abs 2>&1)
+t_ok "a dangling absolute symlink on the way: create works (resolved in the rootfs, as runc's securejoin)" \
+  M run --bundle "$B" rootfs-abs
 t_fails "an absolute symlink does not create a mount point on the host" test -e "$TMP/victim/planted"
-t_like "it resolves inside the rootfs, where its target is missing" "$OUT" "dangling symlink"
-mkdir -p "$B/rootfs$TMP/victim"
+t_ok "its target was made inside the rootfs" test -d "$B/rootfs$TMP/victim/planted"
 t_ok "once the target exists inside the rootfs, the mount goes there" M run --bundle "$B" rootfs-abs2
 t_ok "the mount point was made inside the rootfs" test -d "$B/rootfs$TMP/victim/planted"
 t_fails "and still not on the host" test -e "$TMP/victim/planted"
@@ -161,6 +161,55 @@ ln -s /proc/self/cwd "$B/rootfs/magic"
 cfg "$B" '.root.readonly = false | .mounts += [{"destination":"/magic/x","type":"tmpfs","source":"tmpfs"}]'
 t_fails "a magic /proc link on the way is refused" run_in
 t_like "with an error naming the destination" "$(M run --bundle "$B" rootfs-magic 2>&1)" "/magic"
+# A mount destination that is a dangling symlink to /etc/...: made at the
+# target inside the rootfs, seen there from inside, nothing on the host.
+ETCL="moat-t-etclink-$$"
+ln -s "/etc/$ETCL" "$B/rootfs/etclink"
+ln -s "../var/rel-$ETCL" "$B/rootfs/etc/rel"
+cfg "$B" '.root.readonly = true | .mounts |= map(select(.destination != "/magic/x"))
+  | .mounts += [{destination: "/etclink/sub", type: "tmpfs", source: "tmpfs"}, {destination: "/etc/rel", type: "tmpfs", source: "tmpfs"}]'
+setargs "$B" /bin/workload mounts
+MI=$(run_in)
+t_like "a dangling absolute symlink to /etc/X: the mount is at /etc/X inside" "$MI" " /etc/$ETCL/sub "
+t_like "a dangling relative one (/etc/rel -> ../var/rel-X): at /var/rel-X" "$MI" " /var/rel-$ETCL "
+t_fails "and the host's /etc has nothing of it" test -e "/etc/$ETCL"
+rm -rf "$B/rootfs/etclink" "$B/rootfs/etc/rel" "$B/rootfs/etc/$ETCL" "$B/rootfs/var/rel-$ETCL"
+cfg "$B" '.mounts |= map(select(.destination != "/etclink/sub" and .destination != "/etc/rel"))'
+
+# A tmpfs without mode= keeps the mode of the directory it covers (runc
+# copies it); mode= wins; a new mount point has tmpfs' own 1777.
+mkdir -p "$B/rootfs/scratch" "$B/rootfs/scratch2"
+chmod 0750 "$B/rootfs/scratch" "$B/rootfs/scratch2"
+cfg "$B" '.mounts += [{destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["size=1m"]},
+  {destination: "/scratch2", type: "tmpfs", source: "tmpfs", options: ["mode=0711"]},
+  {destination: "/scratch3", type: "tmpfs", source: "tmpfs"}]'
+setargs "$B" /bin/workload stat /scratch
+t_like "a tmpfs without mode= on a 0750 directory: 0750" "$(run_in)" '^type dir mode 0750 '
+setargs "$B" /bin/workload stat /scratch2
+t_like "with mode=0711: 0711" "$(run_in)" '^type dir mode 0711 '
+setargs "$B" /bin/workload stat /scratch3
+rm -rf "$B/rootfs/scratch3"   # (made, 0755, by the runs above)
+t_like "on a new mount point: 01777" "$(run_in)" '^type dir mode 01777 '
+cfg "$B" '.mounts |= map(select(.destination | startswith("/scratch") | not))'
+
+# Paths are cleaned (runc does): a bind on "/dev/" is the /dev bind, so
+# nothing is made in its source; a device "/dev/mynull/" is /dev/mynull.
+mkdir -p "$TMP/devdir"
+echo mine > "$TMP/devdir/mine"
+cp -a "$B/config.json" "$TMP/config.saved"
+cfg "$B" '.mounts = [.mounts[] | select(.destination != "/dev" and (.destination | startswith("/dev/") | not))]
+  + [{destination: "/dev/", type: "bind", source: $d, options: ["rbind"]}]' --arg d "$TMP/devdir"
+setargs "$B" /bin/workload ls /dev
+t_is "a bind on /dev/ (trailing slash): the container sees the source as it is" "$(run_in)" mine
+t_is "and nothing was made in the source on the host" "$(ls -A "$TMP/devdir")" mine
+cp -a "$TMP/config.saved" "$B/config.json"
+cfg "$B" '.linux.devices = [{path: "/dev/mynull/", type: "c", major: 1, minor: 3}, {path: "/dev//myzero", type: "c", major: 1, minor: 5}]'
+setargs "$B" /bin/workload stat /dev/mynull
+t_like "a device /dev/mynull/ (trailing slash) is made at /dev/mynull" "$(run_in)" '^type chr .*rdev 1:3$'
+setargs "$B" /bin/workload stat /dev/myzero
+t_like "a device /dev//myzero at /dev/myzero" "$(run_in)" '^type chr .*rdev 1:5$'
+cfg "$B" 'del(.linux.devices)'
+
 # Bidirectional propagation (Kubernetes' mountPropagation: Bidirectional,
 # which CSI node plugins need): with rootfsPropagation rshared, a mount made
 # inside an rshared bind reaches the host, as with runc; the container's own

@@ -65,6 +65,8 @@ OUT=$(M exec -t tt9 /bin/busybox sh -c 'tty; exit 4' < /dev/null | tr -d '\r')
 t_is "exec -t: the process gets a pty" "$OUT" /dev/pts/0
 M exec -t tt9 /bin/busybox sh -c 'exit 4' < /dev/null > /dev/null
 t_is "exec -t: exit status" "$?" 4
+OUT=$(M exec -t -u 1000:1000 tt9 /bin/workload fstat 0 < /dev/null | tr -d '\r')
+t_like "exec -t --user 1000: the pty is uid 1000's (runc gives it to the user)" "$OUT" '^type chr mode 0[0-7]+ uid 1000 '
 "$W" console "$TMP/con2.sock" again > "$TMP/con2.out" &
 CP=$!
 for i in $(seq 50); do [ -S "$TMP/con2.sock" ] && break; sleep 0.1; done

@@ -273,6 +273,23 @@ TEST (user_name_from_passwd)
   CHECK (user_name (0, b, 4) == NULL);
 }
 
+/* path_clean reads a path as Go's filepath.Clean does (runc cleans mount
+ * destinations and device paths that way). */
+TEST (path_clean_as_runc)
+{
+  static const char *const cases[][2] = {
+    { "/dev//null", "/dev/null" }, { "/mnt/x/", "/mnt/x" }, { "/a/./b", "/a/b" },
+    { "/a/b/../c", "/a/c" }, { "/..", "/" }, { "/../../x", "/x" }, { "//", "/" },
+    { "/", "/" }, { "a//b/", "a/b" }, { "", "." }, { "/dev/", "/dev" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      char *c = path_clean (cases[i][0]);
+      CHECK_STR (c, cases[i][1]);
+      free (c);
+    }
+}
+
 TAP_MAIN (CASE (read_file_at_reads_and_limits),
           CASE (write_file_atomic_leaves_no_temp),
           CASE (mkdir_p_creates_parents),
@@ -280,4 +297,5 @@ TAP_MAIN (CASE (read_file_at_reads_and_limits),
           CASE (error_wrap_prefixes),
           CASE (strv_helpers),
           CASE (sha256_known_answers),
-          CASE (user_name_from_passwd))
+          CASE (user_name_from_passwd),
+          CASE (path_clean_as_runc))

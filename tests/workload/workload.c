@@ -32,6 +32,12 @@
    stat PATH       type T mode 0NNN uid U gid G[ rdev MAJ:MIN] (lstat; T is
                    file dir link chr blk fifo sock; mode may be 01777)
    exists PATH     no output; exit 0 if lstat succeeds, else 1
+   fstat FD        the same as stat, for the open file FD (fstat)
+   reopen FD       no output but `reopened fd FD` written to
+                   /proc/self/fd/FD, opened anew for writing
+   wait-file PATH SECONDS
+                   found PATH once it exists; missing PATH (exit 1) after
+                   SECONDS
    echo ARGS...    ARGS joined by single spaces
    args            argv[I]=VALUE (argv[0] included)
    exit N          exit status N
@@ -530,12 +536,69 @@ cmd_ls (int argc, char **argv)
   return 0;
 }
 
+static void print_stat (const struct stat *stp);
+
 static int
 cmd_stat (int argc, char **argv)
 {
   struct stat st;
   if (lstat (argv[1], &st))
     die ("lstat %s", argv[1]);
+  print_stat (&st);
+  return 0;
+}
+
+/* The open file behind FD, in stat's format (for stdio: a pipe, a pty). */
+static int
+cmd_fstat (int argc, char **argv)
+{
+  struct stat st;
+  int fd = (int) parse_long (argv[1], 0, 1023);
+  if (fstat (fd, &st))
+    die ("fstat %d", fd);
+  print_stat (&st);
+  return 0;
+}
+
+/* Open FD's file anew through /proc/self/fd/FD for writing, as a program
+ * that reopens its stdout does, and write a line to it. */
+static int
+cmd_reopen (int argc, char **argv)
+{
+  char p[64];
+  int fd = (int) parse_long (argv[1], 0, 1023);
+  snprintf (p, sizeof p, "/proc/self/fd/%d", fd);
+  int w = open (p, O_WRONLY | O_CLOEXEC);
+  if (w < 0)
+    die ("reopen %s", p);
+  dprintf (w, "reopened fd %d\n", fd);
+  close (w);
+  return 0;
+}
+
+/* Wait until PATH exists (lstat), at most SECONDS. */
+static int
+cmd_wait_file (int argc, char **argv)
+{
+  double limit = parse_seconds (argv[2]), t0 = now_mono ();
+  struct stat st;
+  while (lstat (argv[1], &st) != 0)
+    {
+      if (now_mono () - t0 > limit)
+        {
+          printf ("missing %s\n", argv[1]);
+          return 1;
+        }
+      sleep_seconds (0.02);
+    }
+  printf ("found %s\n", argv[1]);
+  return 0;
+}
+
+static void
+print_stat (const struct stat *stp)
+{
+  const struct stat st = *stp;
   mode_t m = st.st_mode;
   const char *t = S_ISREG (m) ? "file" : S_ISDIR (m) ? "dir"
                   : S_ISLNK (m) ? "link" : S_ISCHR (m) ? "chr"
@@ -546,7 +609,6 @@ cmd_stat (int argc, char **argv)
   if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode))
     printf (" rdev %u:%u", major (st.st_rdev), minor (st.st_rdev));
   putchar ('\n');
-  return 0;
 }
 
 static int
@@ -1904,6 +1966,8 @@ static const struct command
   { "umask", 0, 0, cmd_umask }, { "cat FILE...", 1, -1, cmd_cat },
   { "write FILE TEXT", 2, 2, cmd_write }, { "ls DIR", 1, 1, cmd_ls },
   { "stat PATH", 1, 1, cmd_stat }, { "exists PATH", 1, 1, cmd_exists },
+  { "fstat FD", 1, 1, cmd_fstat }, { "reopen FD", 1, 1, cmd_reopen },
+  { "wait-file PATH SECONDS", 2, 2, cmd_wait_file },
   { "echo [ARGS...]", 0, -1, cmd_echo }, { "args [ARGS...]", 0, -1, cmd_args },
   { "exit N", 1, 1, cmd_exit }, { "sleep SECONDS", 1, 1, cmd_sleep },
   { "kill-self SIGNAL", 1, 1, cmd_kill_self },

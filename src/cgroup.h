@@ -81,6 +81,9 @@ void cgroup_resources_free (struct cg_resources *r);
  * take is an error naming it. */
 int cgroup_apply_resources (const char *path, const struct cg_resources *r, moat_error **err);
 
+/* A number read from DIR/FILE, 0 when it cannot be read. */
+unsigned long long cgroup_read_ull (const char *dir, const char *file);
+
 /* Freeze / thaw every process of the cgroup (v1 freezer, v2 cgroup.freeze),
  * waiting until the kernel says it is done. */
 int cgroup_freeze (const char *path, bool freeze, moat_error **err);

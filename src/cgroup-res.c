@@ -10,7 +10,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +104,94 @@ parse_huge (yajl_val res, const char *doc, struct cg_resources *r, moat_error **
   return 0;
 }
 
+static int
+parse_network (yajl_val res, const char *doc, struct cg_resources *r, moat_error **err)
+{
+  const char *P = "linux.resources.network";
+  yajl_val net = NULL, arr = NULL;
+  if (json_get_object (res, "network", doc, "linux.resources", &net, false, err) < 0)
+    return -1;
+  if (net == NULL)
+    return 0;
+  if (json_get_uint32 (net, "classID", doc, P, &r->class_id, false, err) < 0
+      || json_get_array (net, "priorities", doc, P, &arr, false, err) < 0)
+    return -1;
+  r->has_class_id = json_lookup (net, "classID") != NULL;
+  size_t len = arr ? YAJL_GET_ARRAY (arr)->len : 0;
+  r->prio_names = xmalloc0 ((len + 1) * sizeof (char *));
+  r->prio_values = xmalloc0 ((len + 1) * sizeof (uint32_t));
+  for (size_t i = 0; i < len; i++)
+    {
+      yajl_val e = YAJL_GET_ARRAY (arr)->values[i];
+      cleanup_free char *ep = json_path_index ("linux.resources.network.priorities", i);
+      if (json_as_object (e, doc, ep, err) < 0
+          || json_get_string (e, "name", doc, ep, &r->prio_names[i], true, err) < 0
+          || json_get_uint32 (e, "priority", doc, ep, &r->prio_values[i], true, err) < 0)
+        return -1;
+      r->n_prio = i + 1;
+      /* net_prio.ifpriomap takes "NAME PRIO": a name with a blank would
+       * write another line. */
+      if (!*r->prio_names[i] || strpbrk (r->prio_names[i], " \t\n/"))
+        {
+          cleanup_free char *np = json_path_key (ep, "name");
+          return json_error (err, doc, np, "not an interface name");
+        }
+    }
+  return 0;
+}
+
+static int
+parse_rdma (yajl_val res, const char *doc, struct cg_resources *r, moat_error **err)
+{
+  yajl_val rd = NULL;
+  if (json_get_object (res, "rdma", doc, "linux.resources", &rd, false, err) < 0)
+    return -1;
+  if (rd == NULL)
+    return 0;
+  size_t len = YAJL_GET_OBJECT (rd)->len;
+  r->rdma_devices = xmalloc0 ((len + 1) * sizeof (char *));
+  r->rdma_handles = xmalloc0 ((len + 1) * sizeof (int64_t));
+  r->rdma_objects = xmalloc0 ((len + 1) * sizeof (int64_t));
+  for (size_t i = 0; i < len; i++)
+    {
+      const char *dev = YAJL_GET_OBJECT (rd)->keys[i];
+      yajl_val e = YAJL_GET_OBJECT (rd)->values[i];
+      cleanup_free char *ep = json_path_key ("linux.resources.rdma", dev);
+      uint32_t h = 0, o = 0;
+      if (json_as_object (e, doc, ep, err) < 0
+          || json_get_uint32 (e, "hcaHandles", doc, ep, &h, false, err) < 0
+          || json_get_uint32 (e, "hcaObjects", doc, ep, &o, false, err) < 0)
+        return -1;
+      bool has_h = json_lookup (e, "hcaHandles") != NULL, has_o = json_lookup (e, "hcaObjects") != NULL;
+      if (!has_h && !has_o)
+        return json_error (err, doc, ep, "needs hcaHandles or hcaObjects (or both)");
+      if (!*dev || strpbrk (dev, " \t\n/="))
+        return json_error (err, doc, ep, "not an RDMA device name");
+      r->rdma_devices[i] = xstrdup (dev);
+      r->rdma_handles[i] = has_h ? (int64_t) h : -1;
+      r->rdma_objects[i] = has_o ? (int64_t) o : -1;
+      r->n_rdma = i + 1;
+    }
+  return 0;
+}
+
+uint64_t
+cgroup_shares_to_weight (uint64_t shares)
+{
+  if (shares == 0)
+    return 0;
+  if (shares <= 2)
+    return 1;
+  if (shares >= 262144)
+    return 10000;
+  /* A quadratic in log2(shares) through (1, 0), (10, 2) and (18, 4) in
+   * log10(weight) space: the old linear map gave the default 1024 shares a
+   * weight of 39, not v2's 100. */
+  double l = log2 ((double) shares);
+  double e = (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
+  return (uint64_t) ceil (pow (10, e));
+}
+
 int
 cgroup_parse_resources (yajl_val res, const char *doc, struct cg_resources *r, moat_error **err)
 {
@@ -150,12 +240,27 @@ cgroup_parse_resources (yajl_val res, const char *doc, struct cg_resources *r, m
         return -1;
       r->has_rt_runtime = json_lookup (cpu, "realtimeRuntime") != NULL;
       r->has_rt_period = json_lookup (cpu, "realtimePeriod") != NULL;
+      if (json_get_uint64 (cpu, "burst", doc, CP, &r->burst, false, err) < 0
+          || json_get_int64 (cpu, "idle", doc, CP, &r->idle, false, err) < 0)
+        return -1;
+      r->has_burst = json_lookup (cpu, "burst") != NULL;
+      r->has_idle = json_lookup (cpu, "idle") != NULL;
+      /* The spec lets a runtime refuse a burst above a positive quota; the
+       * kernel would refuse it later with a bare EINVAL. */
+      if (r->has_burst && r->has_quota && r->quota > 0 && r->burst > (uint64_t) r->quota)
+        return json_error (err, doc, "linux.resources.cpu.burst", "%llu is more than the quota (%lld)",
+                           (unsigned long long) r->burst, (long long) r->quota);
+      if (r->has_idle && r->idle != 0 && r->idle != 1)
+        return json_error (err, doc, "linux.resources.cpu.idle", "must be 0 or 1");
     }
   if (pids)
     {
-      if (json_get_int64 (pids, "limit", doc, "linux.resources.pids", &r->pids_limit, true, err) < 0)
+      /* Optional since runtime-spec 1.3: absent leaves pids.max alone, -1
+       * (any negative) is "max", 0 is a limit of 0 like any other number
+       * (runc follows from 1.4; it wrote "max" for 0 before, and so did moat). */
+      if (json_get_int64 (pids, "limit", doc, "linux.resources.pids", &r->pids_limit, false, err) < 0)
         return -1;
-      r->has_pids = true;
+      r->has_pids = json_lookup (pids, "limit") != NULL;
     }
   if (json_get_string_map (res, "unified", doc, P, &r->unified_keys, &r->unified_values, &r->n_unified, false, err) < 0)
     return -1;
@@ -167,13 +272,8 @@ cgroup_parse_resources (yajl_val res, const char *doc, struct cg_resources *r, m
       }
   if (parse_blkio (res, doc, r, err) < 0 || parse_huge (res, doc, r, err) < 0)
     return -1;
-  /* Not applied yet: said, never silent. */
-  static const char *const later[] = { "network", "rdma" };
-  size_t nl = 0;
-  r->ignored = xmalloc0 ((ARRAY_SIZE (later) + 1) * sizeof (char *));
-  for (size_t i = 0; i < ARRAY_SIZE (later); i++)
-    if (json_lookup (res, later[i]))
-      r->ignored[nl++] = xstrdup (later[i]);
+  if (parse_network (res, doc, r, err) < 0 || parse_rdma (res, doc, r, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -184,7 +284,11 @@ cgroup_resources_free (struct cg_resources *r)
   free (r->mems);
   strv_free (r->unified_keys);
   strv_free (r->unified_values);
-  strv_free (r->ignored);
+  strv_free (r->prio_names);
+  free (r->prio_values);
+  strv_free (r->rdma_devices);
+  free (r->rdma_handles);
+  free (r->rdma_objects);
   free (r->weight_dev);
   for (int i = 0; i < 4; i++)
     free (r->throttle[i]);
@@ -218,6 +322,71 @@ exists (const char *path)
   return stat (path, &st) == 0;
 }
 
+
+/* A file only some kernels have: its absence is said with the feature. */
+static int
+need_kernel_file (const char *dir, const char *file, const char *what, const char *feature, moat_error **err)
+{
+  cleanup_free char *f = xasprintf ("%s/%s", dir, file);
+  if (exists (f))
+    return 0;
+  return moat_error_set (err, 0, "linux.resources.%s: this kernel has no %s (no %s in the container's cgroup)",
+                         what, feature, file);
+}
+
+/* The hugetlb reservation limit next to the fault one: where the kernel
+ * accounts reservations (Linux 5.7), the spec wants hugepageLimits to limit
+ * them too, so that a process gets ENOMEM at mmap time rather than SIGBUS
+ * at a fault. Kernels without it keep the fault limit alone. */
+static int
+put_rsvd (const char *dir, const char *size, const char *suffix, uint64_t limit, moat_error **err)
+{
+  cleanup_free char *f = xasprintf ("hugetlb.%s.%s", size, suffix);
+  cleanup_free char *full = xasprintf ("%s/%s", dir, f);
+  if (!exists (full))
+    return 0;
+  return put (dir, f, "hugepageLimits", err, "%llu", (unsigned long long) limit);
+}
+
+/* rdma.max takes one line per device: "DEV hca_handle=N hca_object=M". */
+static int
+put_rdma (const char *dir, const struct cg_resources *r, moat_error **err)
+{
+  for (size_t i = 0; i < r->n_rdma; i++)
+    {
+      char h[32], o[32];
+      if (r->rdma_handles[i] < 0)
+        snprintf (h, sizeof h, "max");
+      else
+        snprintf (h, sizeof h, "%lld", (long long) r->rdma_handles[i]);
+      if (r->rdma_objects[i] < 0)
+        snprintf (o, sizeof o, "max");
+      else
+        snprintf (o, sizeof o, "%lld", (long long) r->rdma_objects[i]);
+      if (put (dir, "rdma.max", "rdma", err, "%s hca_handle=%s hca_object=%s", r->rdma_devices[i], h, o) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* A v1 controller's directory for PATH: /sys/fs/cgroup/CTL (a link to a
+ * joint mount such as net_cls,net_prio on most hosts), else the joint
+ * mount's own name. NULL: the controller is not mounted. */
+static char *
+v1_dir (const char *ctl, const char *path)
+{
+  cleanup_free char *direct = xasprintf (CGROUP_ROOT "/%s", ctl);
+  if (exists (direct))
+    return xasprintf ("%s%s", direct, path);
+  cleanup_dir DIR *d = opendir (CGROUP_ROOT);
+  struct dirent *de;
+  size_t l = strlen (ctl);
+  while (d && (de = readdir (d)) != NULL)
+    for (const char *p = de->d_name; (p = strstr (p, ctl)) != NULL; p += l)
+      if ((p == de->d_name || p[-1] == ',') && (p[l] == ',' || p[l] == '\0'))
+        return xasprintf (CGROUP_ROOT "/%s%s", de->d_name, path);
+  return NULL;
+}
 
 static int
 apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
@@ -255,17 +424,33 @@ apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
     {
       if (!exists (pids))
         return moat_error_set (err, 0, "linux.resources.pids: no pids controller on this host");
-      if (r->pids_limit > 0 ? put (pids, "pids.max", "pids.limit", err, "%lld", (long long) r->pids_limit) < 0
-                            : put (pids, "pids.max", "pids.limit", err, "max") < 0)
+      if (r->pids_limit >= 0 ? put (pids, "pids.max", "pids.limit", err, "%lld", (long long) r->pids_limit) < 0
+                             : put (pids, "pids.max", "pids.limit", err, "max") < 0)
         return -1;
     }
-  if ((r->has_shares || r->has_quota || r->has_period) && !exists (cpu))
+  if ((r->has_shares || r->has_quota || r->has_period || r->has_burst || r->has_idle) && !exists (cpu))
     return moat_error_set (err, 0, "linux.resources.cpu: no cpu controller on this host");
   if (r->has_shares && put (cpu, "cpu.shares", "cpu.shares", err, "%llu", (unsigned long long) r->shares) < 0)
     return -1;
   if (r->has_period && put (cpu, "cpu.cfs_period_us", "cpu.period", err, "%llu", (unsigned long long) r->period) < 0)
     return -1;
+  if (r->has_burst && need_kernel_file (cpu, "cpu.cfs_burst_us", "cpu.burst", "CFS bandwidth bursts (Linux 5.14)", err) < 0)
+    return -1;
+  if (r->has_burst && r->has_quota)
+    {
+      /* The kernel wants burst <= quota at every step: a smaller burst goes
+       * first, a larger one after the quota (that try may fail: no matter). */
+      moat_error *e = NULL;
+      if (put (cpu, "cpu.cfs_burst_us", "cpu.burst", &e, "%llu", (unsigned long long) r->burst) < 0)
+        moat_error_free (&e);
+    }
   if (r->has_quota && put (cpu, "cpu.cfs_quota_us", "cpu.quota", err, "%lld", (long long) r->quota) < 0)
+    return -1;
+  if (r->has_burst && put (cpu, "cpu.cfs_burst_us", "cpu.burst", err, "%llu", (unsigned long long) r->burst) < 0)
+    return -1;
+  if (r->has_idle
+      && (need_kernel_file (cpu, "cpu.idle", "cpu.idle", "SCHED_IDLE groups (Linux 5.15)", err) < 0
+          || put (cpu, "cpu.idle", "cpu.idle", err, "%lld", (long long) r->idle) < 0))
     return -1;
   if (r->has_rt_period || r->has_rt_runtime)
     {
@@ -350,9 +535,30 @@ apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
       for (size_t i = 0; i < r->n_huge; i++)
         {
           cleanup_free char *f = xasprintf ("hugetlb.%s.limit_in_bytes", r->huge_sizes[i]);
-          if (put (huge, f, "hugepageLimits", err, "%llu", (unsigned long long) r->huge_limits[i]) < 0)
+          if (put (huge, f, "hugepageLimits", err, "%llu", (unsigned long long) r->huge_limits[i]) < 0
+              || put_rsvd (huge, r->huge_sizes[i], "rsvd.limit_in_bytes", r->huge_limits[i], err) < 0)
             return -1;
         }
+    }
+  if (r->has_class_id || r->n_prio)
+    {
+      cleanup_free char *cls = v1_dir ("net_cls", path), *prio = v1_dir ("net_prio", path);
+      if (r->has_class_id && cls == NULL)
+        return moat_error_set (err, 0, "linux.resources.network.classID: no net_cls hierarchy is mounted on this host");
+      if (r->n_prio && prio == NULL)
+        return moat_error_set (err, 0, "linux.resources.network.priorities: no net_prio hierarchy is mounted on this host");
+      if (r->has_class_id && put (cls, "net_cls.classid", "network.classID", err, "%u", r->class_id) < 0)
+        return -1;
+      for (size_t i = 0; i < r->n_prio; i++)
+        if (put (prio, "net_prio.ifpriomap", "network.priorities", err, "%s %u", r->prio_names[i], r->prio_values[i]) < 0)
+          return -1;
+    }
+  if (r->n_rdma)
+    {
+      cleanup_free char *rdma = v1_dir ("rdma", path);
+      if (rdma == NULL)
+        return moat_error_set (err, 0, "linux.resources.rdma: no rdma hierarchy is mounted on this host");
+      return put_rdma (rdma, r, err);
     }
   return 0;
 }
@@ -432,7 +638,13 @@ apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
     return -1;
   if (r->has_pids && need_file (dir, "pids.max", "pids", err) < 0)
     return -1;
-  if ((r->has_shares || r->has_quota || r->has_period) && need_file (dir, "cpu.max", "cpu", err) < 0)
+  if ((r->has_shares || r->has_quota || r->has_period || r->has_burst || r->has_idle)
+      && need_file (dir, "cpu.max", "cpu", err) < 0)
+    return -1;
+  if (r->has_class_id || r->n_prio)
+    return moat_error_set (err, 0, "linux.resources.network: cgroup v2 has no net_cls or net_prio controller "
+                           "(tag the traffic with an eBPF program or nftables' socket cgroupv2 match instead)");
+  if (r->n_rdma && need_file (dir, "rdma.max", "rdma", err) < 0)
     return -1;
   if (((r->cpus && *r->cpus) || (r->mems && *r->mems)) && need_file (dir, "cpuset.cpus", "cpu.cpus", err) < 0)
     return -1;
@@ -466,16 +678,19 @@ apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
     return moat_error_set (err, 0, "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer");
   if (r->has_pids)
     {
-      if (r->pids_limit > 0 ? put (dir, "pids.max", "pids.limit", err, "%lld", (long long) r->pids_limit) < 0
-                            : put (dir, "pids.max", "pids.limit", err, "max") < 0)
+      if (r->pids_limit >= 0 ? put (dir, "pids.max", "pids.limit", err, "%lld", (long long) r->pids_limit) < 0
+                             : put (dir, "pids.max", "pids.limit", err, "max") < 0)
         return -1;
     }
-  if (r->has_shares && r->shares > 0)
+  if (r->has_shares && r->shares > 0
+      && put (dir, "cpu.weight", "cpu.shares", err, "%llu", (unsigned long long) cgroup_shares_to_weight (r->shares)) < 0)
+    return -1;
+  if (r->has_burst && r->has_quota)
     {
-      /* runc's conversion of shares [2, 262144] to weight [1, 10000]. */
-      unsigned long long s = r->shares < 2 ? 2 : r->shares > 262144 ? 262144 : r->shares;
-      if (put (dir, "cpu.weight", "cpu.shares", err, "%llu", 1 + ((s - 2) * 9999) / 262142) < 0)
-        return -1;
+      /* As on v1: a smaller burst before the quota, a larger one after. */
+      moat_error *e = NULL;
+      if (put (dir, "cpu.max.burst", "cpu.burst", &e, "%llu", (unsigned long long) r->burst) < 0)
+        moat_error_free (&e);
     }
   if (r->has_quota || r->has_period)
     {
@@ -484,6 +699,14 @@ apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
                                           : put (dir, "cpu.max", "cpu.quota", err, "%lld %llu", (long long) r->quota, period) < 0)
         return -1;
     }
+  if (r->has_burst
+      && (need_kernel_file (dir, "cpu.max.burst", "cpu.burst", "CFS bandwidth bursts (Linux 5.14)", err) < 0
+          || put (dir, "cpu.max.burst", "cpu.burst", err, "%llu", (unsigned long long) r->burst) < 0))
+    return -1;
+  if (r->has_idle
+      && (need_kernel_file (dir, "cpu.idle", "cpu.idle", "SCHED_IDLE groups (Linux 5.15)", err) < 0
+          || put (dir, "cpu.idle", "cpu.idle", err, "%lld", (long long) r->idle) < 0))
+    return -1;
   if (r->cpus && *r->cpus && put (dir, "cpuset.cpus", "cpu.cpus", err, "%s", r->cpus) < 0)
     return -1;
   if (r->mems && *r->mems && put (dir, "cpuset.mems", "cpu.mems", err, "%s", r->mems) < 0)
@@ -512,9 +735,12 @@ apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
   for (size_t i = 0; i < r->n_huge; i++)
     {
       cleanup_free char *f = xasprintf ("hugetlb.%s.max", r->huge_sizes[i]);
-      if (put (dir, f, "hugepageLimits", err, "%llu", (unsigned long long) r->huge_limits[i]) < 0)
+      if (put (dir, f, "hugepageLimits", err, "%llu", (unsigned long long) r->huge_limits[i]) < 0
+          || put_rsvd (dir, r->huge_sizes[i], "rsvd.max", r->huge_limits[i], err) < 0)
         return -1;
     }
+  if (r->n_rdma && put_rdma (dir, r, err) < 0)
+    return -1;
   for (size_t i = 0; i < r->n_unified; i++)
     {
       cleanup_free char *what = xasprintf ("unified.%s", r->unified_keys[i]);
@@ -527,7 +753,5 @@ apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
 int
 cgroup_apply_resources (const char *path, const struct cg_resources *r, moat_error **err)
 {
-  for (size_t i = 0; r->ignored && r->ignored[i]; i++)
-    log_warning ("linux.resources.%s: not applied yet", r->ignored[i]);
   return cgroup_detect_layout () == CGROUP_V2 ? apply_v2 (path, r, err) : apply_v1 (path, r, err);
 }

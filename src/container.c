@@ -499,7 +499,12 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       c->st.cgroup_path = NULL;
       c->cgroup_ours = false;
     }
-  /* Before the init runs a line of set-up: the device wall is up first. */
+  /* Before the init runs a line of set-up: the device wall is up first.
+   * A pids.limit of 0 would refuse the init its own birth in the cgroup
+   * (clone3 into a cgroup counts against pids.max, a move does not): that
+   * one limit goes on once the init is in. */
+  bool late_pids = c->res.has_pids && c->res.pids_limit == 0;
+  c->res.has_pids = c->res.has_pids && !late_pids;
   bool dev_applied;
   if (c->cgroup_path == NULL)
     dev_applied = false;
@@ -534,6 +539,12 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     return -1;
   cgroup_entry_close (&cge);
   log_debug ("create `%s`: init %d cloned%s", o->id, (int) c->pid, in_v2 ? " into its cgroup" : "");
+  if (late_pids && c->cgroup_path)
+    {
+      struct cg_resources pids0 = { .has_pids = true, .pids_limit = 0 };
+      if (cgroup_apply_resources (c->cgroup_path, &pids0, err) < 0)
+        return -1;
+    }
   if (ns_write_id_maps (cfg, c->pid, err) < 0)
     return -1;
   log_debug ("create `%s`: device cgroup %s", o->id, dev_applied ? "applied" : "not available on this host");

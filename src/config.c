@@ -12,6 +12,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "json.h"
+#include "mountopts.h"
 #include "util.h"
 
 #ifndef CLONE_NEWCGROUP
@@ -163,15 +164,6 @@ static const struct
   { "runbindable", MS_UNBINDABLE | MS_REC },
 };
 
-/* Options understood by other runtimes that moat does not implement yet:
- * neither flags nor filesystem data.  (They stay in mount->options.) */
-static const char *const mount_ignored_options[] = {
-  "tmpcopyup", "idmap", "ridmap",
-  "rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
-  "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime", "ratime",
-  "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow",
-};
-
 static const char *const hook_stage_names[MOAT_HOOK_STAGES] = {
   [MOAT_HOOK_PRESTART] = "prestart",
   [MOAT_HOOK_CREATE_RUNTIME] = "createRuntime",
@@ -224,6 +216,8 @@ config_free (struct moat_config *cfg)
       free (m->source);
       strv_free (m->options);
       free (m->data);
+      free (m->uid_mappings);
+      free (m->gid_mappings);
     }
   free (cfg->mounts);
   for (int s = 0; s < MOAT_HOOK_STAGES; s++)
@@ -585,15 +579,17 @@ translate_mount_options (struct moat_mount *m)
             m->propagation = propagation_table[k].flag;
             done = true;
           }
-      for (size_t k = 0; !done && k < ARRAY_SIZE (mount_ignored_options); k++)
-        if (strcmp (*o, mount_ignored_options[k]) == 0)
-          done = true;
+      if (!done)
+        done = mountopts_option (*o, m);
       if (!done)
         data_append (&m->data, *o);
     }
   if (m->bind)
     m->flags |= MS_BIND;
 }
+
+static int parse_idmaps (struct pctx *c, yajl_val lx, const char *parent, const char *key, const char *what,
+                         struct moat_idmap **out, size_t *n_out);
 
 static int
 parse_mounts (struct pctx *c, yajl_val arr)
@@ -612,6 +608,8 @@ parse_mounts (struct pctx *c, yajl_val arr)
       TRY (json_get_string (o, "type", c->doc, p, &m->type, false, c->err));
       TRY (json_get_string (o, "source", c->doc, p, &m->source, false, c->err));
       TRY (json_get_strv (o, "options", c->doc, p, &m->options, false, c->err));
+      TRY (parse_idmaps (c, o, p, "uidMappings", "uid", &m->uid_mappings, &m->n_uid_mappings));
+      TRY (parse_idmaps (c, o, p, "gidMappings", "gid", &m->gid_mappings, &m->n_gid_mappings));
       translate_mount_options (m);
     }
   return 0;
@@ -682,15 +680,15 @@ parse_namespaces (struct pctx *c, yajl_val arr)
 }
 
 static int
-parse_idmaps (struct pctx *c, yajl_val lx, const char *key, const char *what,
+parse_idmaps (struct pctx *c, yajl_val lx, const char *parent, const char *key, const char *what,
               struct moat_idmap **out, size_t *n_out)
 {
   yajl_val arr;
   int r;
-  TRY (r = json_get_array (lx, key, c->doc, "linux", &arr, false, c->err));
+  TRY (r = json_get_array (lx, key, c->doc, parent, &arr, false, c->err));
   if (r == 0)
     return 0;
-  cleanup_free char *ap = json_path_key ("linux", key);
+  cleanup_free char *ap = json_path_key (parent, key);
   size_t n = arr->u.array.len;
   *out = xmalloc0 ((n ? n : 1) * sizeof (struct moat_idmap));
   for (size_t i = 0; i < n; i++)
@@ -822,8 +820,8 @@ parse_linux (struct pctx *c, yajl_val lx)
   if (r > 0)
     TRY (parse_namespaces (c, v));
 
-  TRY (parse_idmaps (c, lx, "uidMappings", "uid", &cfg->uid_mappings, &cfg->n_uid_mappings));
-  TRY (parse_idmaps (c, lx, "gidMappings", "gid", &cfg->gid_mappings, &cfg->n_gid_mappings));
+  TRY (parse_idmaps (c, lx, "linux", "uidMappings", "uid", &cfg->uid_mappings, &cfg->n_uid_mappings));
+  TRY (parse_idmaps (c, lx, "linux", "gidMappings", "gid", &cfg->gid_mappings, &cfg->n_gid_mappings));
   if (!cfg->ns[MOAT_NS_USER].present)
     {
       if (cfg->n_uid_mappings > 0)
@@ -945,7 +943,7 @@ parse_document (struct pctx *c, yajl_val tree)
   TRY (r = json_get_object (tree, "linux", c->doc, "", &v, false, c->err));
   if (r > 0)
     TRY (parse_linux (c, v));
-  return 0;
+  return mountopts_check (cfg, c->doc, c->err);
 }
 
 static int

@@ -53,6 +53,13 @@ struct moat_mount
   unsigned long propagation;  /* MS_PRIVATE|MS_SLAVE|MS_SHARED|MS_UNBINDABLE (|MS_REC), 0 = none */
   char *data;                 /* the options that are not flags, comma-joined ("mode=755,size=65536k") or NULL */
   bool bind;                  /* "bind" or "rbind" in options, or type "bind" */
+  /* runtime-spec's extensions (mountopts.c): the recursive options as
+   * mount_setattr(2) attributes, for the mount and every mount below it */
+  uint64_t rec_set, rec_clr;
+  bool idmap, idmap_recursive;  /* "idmap", "ridmap", or mappings given */
+  bool tmpcopyup;               /* copy what the mount point held into the new tmpfs */
+  struct moat_idmap *uid_mappings, *gid_mappings;   /* mounts[].uidMappings/gidMappings */
+  size_t n_uid_mappings, n_gid_mappings;
 };
 
 struct moat_device

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "namespaces.h"
 #include "process.h"
+#include "mountopts.h"
 #include "policy.h"
 #include "audit.h"
 #include "budget.h"
@@ -523,11 +524,19 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
    * /proc/PID/uid_map would then be root's, not the user's, to write. */
   if (geteuid () == 0 && prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return moat_error_set (err, errno, "prctl PR_SET_DUMPABLE");
+  /* Idmapped mounts need the host's CAP_SYS_ADMIN: made here, inherited
+   * by the init (a fork-like clone), put in place by it. */
+  int *mount_fds = NULL;
+  if (mountopts_idmap_prepare (cfg, &mount_fds, err) < 0)
+    return -1;
+  a.mount_fds = mount_fds;
+  a.n_mount_fds = mount_fds ? cfg->n_mounts : 0;
   struct ns_saved saved;
   bool in_v2 = false;
   int r = ns_parent_prepare (cfg, &saved, err);
   if (r == 0)
     r = process_spawn_init (&a, ns_clone_flags (cfg), &c->pid, &in_v2, err);
+  mountopts_fds_close (mount_fds, a.n_mount_fds);
   if (ns_parent_restore (&saved, err) < 0 || r < 0)
     return -1;
   close (steal_fd (&child_end));

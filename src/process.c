@@ -295,7 +295,8 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
   umask (0);   /* modes of device nodes and mount points are exact */
 
   struct rootfs_ctx ctx = { .cfg = cfg, .rootfs = a->rootfs, .userns = userns,
-                            .no_pivot = a->no_pivot, .cgroup_path = a->cgroup_path };
+                            .no_pivot = a->no_pivot, .cgroup_path = a->cgroup_path,
+                            .mount_fds = a->mount_fds };
   if (rootfs_prepare (&ctx, err) < 0)
     return -1;
   if (cfg->terminal)
@@ -568,8 +569,14 @@ init_main (struct init_args *a)
   /* Keep only what the init needs: its sync socket, exec.sock and the fds
    * to preserve. An inherited fd would also hold the parent's flock on the
    * state directory for as long as the container lives. */
-  int keep[] = { a->sync_fd, a->listen_fd, a->sup_fd };
-  close_fds_except (3 + a->preserve_fds, keep, ARRAY_SIZE (keep));
+  size_t nk = 0;
+  int keep[3 + a->n_mount_fds];
+  keep[nk++] = a->sync_fd;
+  keep[nk++] = a->listen_fd;
+  keep[nk++] = a->sup_fd;
+  for (size_t i = 0; a->mount_fds && i < a->n_mount_fds; i++)
+    keep[nk++] = a->mount_fds[i];
+  close_fds_except (3 + a->preserve_fds, keep, nk);
   /* Nothing blocked is inherited by the workload (`moat run` blocks the
    * signals it forwards while it creates the container). */
   sigset_t none;

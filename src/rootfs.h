@@ -21,6 +21,7 @@ struct rootfs_ctx
   bool userns;               /* in a new user namespace: mknod is denied, bind instead */
   bool no_pivot;
   const char *cgroup_path;   /* container cgroup (for a cgroup mount without cgroupns) */
+  const int *mount_fds;      /* per mount: its idmapped tree made by the parent, or -1; NULL: none */
 };
 
 /* Before pivot_root: propagation, the rootfs bind, config mounts, devices. */

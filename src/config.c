@@ -13,6 +13,7 @@
 
 #include "json.h"
 #include "mountopts.h"
+#include "procattr.h"
 #include "util.h"
 
 #ifndef CLONE_NEWCGROUP
@@ -204,6 +205,9 @@ config_free (struct moat_config *cfg)
   for (size_t i = 0; i < cfg->n_rlimits; i++)
     free (cfg->rlimits[i].name);
   free (cfg->rlimits);
+  free (cfg->exec_cpu_initial);
+  free (cfg->exec_cpu_final);
+  free (cfg->mempolicy_nodes);
   free (cfg->apparmor_profile);
   free (cfg->selinux_label);
   free (cfg->hostname);
@@ -463,6 +467,33 @@ parse_process (struct pctx *c, yajl_val proc)
         return json_error (c->err, c->doc, "process.ioPriority.priority", "must be between 0 and 7");
       cfg->ioprio_level = level;
       cfg->has_ioprio = true;
+    }
+
+  yajl_val aff;
+  TRY (r = json_get_object (proc, "execCPUAffinity", c->doc, P, &aff, false, c->err));
+  if (r > 0)
+    {
+      const char *AP = "process.execCPUAffinity";
+      TRY (json_get_string (aff, "initial", c->doc, AP, &cfg->exec_cpu_initial, false, c->err));
+      TRY (json_get_string (aff, "final", c->doc, AP, &cfg->exec_cpu_final, false, c->err));
+      cpu_set_t set;
+      const char *keys[] = { "initial", "final" };
+      char **vals[] = { &cfg->exec_cpu_initial, &cfg->exec_cpu_final };
+      for (int k = 0; k < 2; k++)
+        {
+          if (*vals[k] && **vals[k] == '\0')
+            {
+              /* empty: "the container's default CPU affinity" (spec) */
+              free (*vals[k]);
+              *vals[k] = NULL;
+            }
+          if (*vals[k] && !procattr_parse_list (*vals[k], (unsigned long *) &set, CPU_SETSIZE))
+            {
+              cleanup_free char *kp = json_path_key (AP, keys[k]);
+              cleanup_free char *shown = json_printable (*vals[k]);
+              return json_error (c->err, c->doc, kp, "`%s` is not a CPU list like \"0-3,7\"", shown);
+            }
+        }
     }
 
   yajl_val sch;
@@ -881,6 +912,33 @@ parse_linux (struct pctx *c, yajl_val lx)
         }
     }
   TRY (json_get_string (lx, "mountLabel", c->doc, P, &cfg->mount_label, false, c->err));
+  yajl_val mp;
+  TRY (r = json_get_object (lx, "memoryPolicy", c->doc, P, &mp, false, c->err));
+  if (r > 0)
+    {
+      const char *MP = "linux.memoryPolicy";
+      cleanup_free char *mode = NULL;
+      cleanup_strv char **flags = NULL;
+      TRY (json_get_string (mp, "mode", c->doc, MP, &mode, true, c->err));
+      TRY (json_get_string (mp, "nodes", c->doc, MP, &cfg->mempolicy_nodes, false, c->err));
+      TRY (json_get_strv (mp, "flags", c->doc, MP, &flags, false, c->err));
+      const char *bad = NULL;
+      cfg->mempolicy_mode = procattr_mempolicy_mode (mode, flags, &bad);
+      if (cfg->mempolicy_mode < 0)
+        {
+          cleanup_free char *shown = json_printable (bad);
+          return json_error (c->err, c->doc, bad == mode ? "linux.memoryPolicy.mode" : "linux.memoryPolicy.flags",
+                             "unknown %s `%s`", bad == mode ? "mode" : "flag", shown);
+        }
+      unsigned long nodes[1024 / (sizeof (unsigned long) * 8)];
+      if (cfg->mempolicy_nodes && *cfg->mempolicy_nodes
+          && !procattr_parse_list (cfg->mempolicy_nodes, nodes, 1024))
+        {
+          cleanup_free char *shown = json_printable (cfg->mempolicy_nodes);
+          return json_error (c->err, c->doc, "linux.memoryPolicy.nodes", "`%s` is not a node list like \"0-3,7\"", shown);
+        }
+      cfg->has_mempolicy = true;
+    }
   yajl_val pers;
   TRY (r = json_get_object (lx, "personality", c->doc, P, &pers, false, c->err));
   if (r > 0)

@@ -156,6 +156,13 @@ struct moat_config
   int32_t sched_nice;
   uint32_t sched_priority;
   uint64_t sched_flags, sched_runtime, sched_deadline, sched_period;
+  /* process.execCPUAffinity: CPU lists for a process `moat exec` adds
+   * (runtime-spec: not the init); NULL = not set */
+  char *exec_cpu_initial, *exec_cpu_final;
+  /* linux.memoryPolicy, for set_mempolicy(2): mode | flags, nodes (NULL: none) */
+  bool has_mempolicy;
+  int mempolicy_mode;
+  char *mempolicy_nodes;
   /* linux.personality.domain: PER_LINUX or PER_LINUX32 */
   bool has_personality;
   unsigned long personality;

@@ -4,6 +4,7 @@
 #include "hooks.h"
 #include "landlock.h"
 #include "namespaces.h"
+#include "procattr.h"
 #include "rootfs.h"
 #include "seccomp-wall.h"
 #include "supervisor.h"
@@ -340,7 +341,8 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
     return -1;
   if (cfg->has_personality && personality (cfg->personality) < 0)
     return moat_error_set (err, errno, "linux.personality");
-  return 0;
+  /* The workload's memory policy: kept across execve, inherited by forks. */
+  return procattr_apply_mempolicy (cfg, err);
 }
 
 

@@ -60,4 +60,48 @@ cfg "$B" '(.mounts[] | select(.destination == "/etc")) |= (.type = "bind" | .sou
 t_like "tmpcopyup on a bind mount: an error naming it" "$(run_in 2>&1)" "mounts\[[0-9]+\]: tmpcopyup: only for a tmpfs mount"
 cfg "$B" 'del(.mounts[] | select(.destination == "/etc"))'
 
+# ---- linux.memoryPolicy (set_mempolicy before the workload's execve) -------
+NODES=$(cat /sys/devices/system/node/online 2>/dev/null || echo 0)
+N0=${NODES%%[-,]*}
+setargs "$B" /bin/workload mempolicy
+cfg "$B" '.linux.memoryPolicy = {"mode": "MPOL_BIND", "nodes": $n}' --arg n "$N0"
+t_is "memoryPolicy MPOL_BIND: the workload's policy is bind to node $N0" "$(run_in 2>&1)" "mempolicy 2 flags 0x0 nodes $N0"
+cfg "$B" '.linux.memoryPolicy = {"mode": "MPOL_PREFERRED", "nodes": $n, "flags": ["MPOL_F_STATIC_NODES"]}' --arg n "$N0"
+t_is "memoryPolicy flags: MPOL_F_STATIC_NODES is kept" "$(run_in 2>&1)" "mempolicy 1 flags 0x8000 nodes $N0"
+cfg "$B" '.linux.memoryPolicy = {"mode": "MPOL_LOCAL"}'
+t_is "memoryPolicy MPOL_LOCAL (no nodes)" "$(run_in 2>&1)" "mempolicy 4 flags 0x0 nodes -"
+cfg "$B" '.linux.memoryPolicy = {"mode": "MPOL_SOMETIMES"}'
+t_like "an unknown mode: an error naming it" "$(run_in 2>&1)" 'config.json: linux.memoryPolicy.mode: unknown mode `MPOL_SOMETIMES`'
+cfg "$B" '.linux.memoryPolicy = {"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_LOUD"]}'
+t_like "an unknown flag: an error naming it" "$(run_in 2>&1)" 'linux.memoryPolicy.flags: unknown flag `MPOL_F_LOUD`'
+cfg "$B" '.linux.memoryPolicy = {"mode": "MPOL_BIND", "nodes": "0-"}'
+t_like "a bad node list: an error naming it" "$(run_in 2>&1)" 'linux.memoryPolicy.nodes: `0-` is not a node list'
+cfg "$B" '.linux.memoryPolicy = {"mode": "MPOL_BIND", "nodes": "1000"}'
+t_like "a node the host lacks: the kernel's refusal, naming the field" "$(run_in 2>&1)" "linux.memoryPolicy: set_mempolicy \\(mode MPOL_BIND, nodes .1000.\\).*Invalid argument"
+cfg "$B" 'del(.linux.memoryPolicy)'
+
+# ---- process.execCPUAffinity (moat exec; runtime-spec: not the init) -------
+NCPU=$(nproc)
+if [ "$NCPU" -ge 2 ]; then
+  LAST=$((NCPU - 1))
+  setargs "$B" /bin/workload sleep 30
+  M run -d --bundle "$B" s13-aff
+  printf '{"args":["/bin/workload","cat","/proc/self/status"],"cwd":"/","env":["PATH=/bin"],"execCPUAffinity":{"final":"%s"}}' "$LAST" > "$TMP/proc-final.json"
+  t_is "execCPUAffinity.final: the exec'd process runs on CPU $LAST only" \
+    "$(M exec --process "$TMP/proc-final.json" s13-aff 2>&1 | awk '/^Cpus_allowed_list:/ {print $2}')" "$LAST"
+  printf '{"args":["/bin/workload","cat","/proc/self/status"],"cwd":"/","env":["PATH=/bin"],"execCPUAffinity":{"initial":"0"}}' > "$TMP/proc-initial.json"
+  t_is "execCPUAffinity.initial alone: back to every CPU once in the cgroup" \
+    "$(M exec --process "$TMP/proc-initial.json" s13-aff 2>&1 | awk '/^Cpus_allowed_list:/ {print $2}')" "$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status)"
+  printf '{"args":["/bin/workload","pid"],"cwd":"/","execCPUAffinity":{"final":"1-0"}}' > "$TMP/proc-bad.json"
+  t_like "a bad CPU list: an error naming it" "$(M exec --process "$TMP/proc-bad.json" s13-aff 2>&1)" \
+    'process.execCPUAffinity.final: `1-0` is not a CPU list'
+  printf '{"args":["/bin/workload","pid"],"cwd":"/","execCPUAffinity":{"final":"1000"}}' > "$TMP/proc-off.json"
+  t_like "a CPU the host lacks: sched_setaffinity's refusal, naming the field" "$(M exec --process "$TMP/proc-off.json" s13-aff 2>&1)" \
+    'process.execCPUAffinity.final: sched_setaffinity `1000`'
+  M delete --force s13-aff
+  setargs "$B" /bin/workload pid
+else
+  ok "execCPUAffinity # SKIP one CPU"
+fi
+
 t_done

@@ -9,6 +9,8 @@
 #include "namespaces.h"
 #include "process.h"
 #include "mountopts.h"
+#include "netdev.h"
+#include "intelrdt.h"
 #include "policy.h"
 #include "audit.h"
 #include "budget.h"
@@ -53,6 +55,8 @@ struct creation
   bool audit_syscalls, audit_signals, audit_cgroup;
   struct cg_dev_rule *dev_rules;   /* linux.resources.devices, parsed */
   struct cg_resources res;         /* the rest of linux.resources */
+  struct moat_netdev *netdevs;     /* linux.netDevices */
+  size_t n_netdevs;
   size_t n_dev_rules;
   struct moat_seccomp *sc;     /* linux.seccomp, parsed */
   struct sock_fprog prog;      /* ... and compiled (audit mode) */
@@ -82,6 +86,9 @@ creation_free_memory (void *arg)
   free (c->enforce.filter);
   free (c->dev_rules);
   cgroup_resources_free (&c->res);
+  netdev_free (c->netdevs, c->n_netdevs);
+  c->netdevs = NULL;
+  c->n_netdevs = 0;
   seccomp_free (c->sc);
   if (c->cfg)
     config_free (c->cfg);
@@ -277,6 +284,9 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   cleanup_free char *cdoc = xasprintf ("%s/config.json", c->bundle);
   if (cgroup_parse_devices (cfg->resources, cdoc, &c->dev_rules, &c->n_dev_rules, err) < 0
       || cgroup_parse_resources (cfg->resources, cdoc, &c->res, err) < 0)
+    return -1;
+  yajl_val lx = json_lookup (cfg->tree, "linux");
+  if (netdev_parse (lx, cfg, cdoc, &c->netdevs, &c->n_netdevs, err) < 0 || intelrdt_check (lx, cdoc, err) < 0)
     return -1;
   if (cfg->seccomp)
     {
@@ -555,6 +565,9 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
         return -1;
     }
   if (ns_write_id_maps (cfg, c->pid, err) < 0)
+    return -1;
+  /* Before the init goes on: its network namespace gets its devices. */
+  if (netdev_move (cfg, c->netdevs, c->n_netdevs, c->pid, err) < 0)
     return -1;
   log_debug ("create `%s`: device cgroup %s", o->id, dev_applied ? "applied" : "not available on this host");
   c->st.pid = c->pid;

@@ -104,4 +104,41 @@ else
   ok "execCPUAffinity # SKIP one CPU"
 fi
 
+# ---- linux.netDevices ------------------------------------------------------
+# A veth pair made for the test (Debian's kernel here has veth built in; the
+# dummy driver may be a module): one end moved in and renamed, the other
+# left on the host. It is gone with the container's namespace.
+V=mt$$; VP=mp$$
+if ip link add "$V" type veth peer name "$VP" 2>/dev/null; then
+  cfg "$B" '.linux.netDevices = {($v): {"name": "eth9"}}' --arg v "$V"
+  setargs "$B" /bin/workload ls /sys/class/net
+  t_like "netDevices: the host's $V is the container's eth9" "$(run_in 2>&1 | tr '\n' ' ')" "(^| )eth9 "
+  t_fails "and it left the host's namespace" ip link show "$V"
+  t_fails "the namespace gone, the veth pair is gone (its host end too)" ip link show "$VP"
+  ip link del "$VP" 2>/dev/null
+  cfg "$B" '.linux.netDevices = {"nosuchif0": {}}'
+  t_like "a device the host lacks: an error naming it" "$(run_in 2>&1)" "linux.netDevices.nosuchif0: no such network interface on the host"
+  cfg "$B" '.linux.netDevices = {"lo": {"name": "a/b"}}'
+  t_like "a bad name: an error naming it" "$(run_in 2>&1)" 'linux.netDevices.lo.name: `a/b` is not an interface name'
+  cfg "$B" '.linux.netDevices = {"lo": {}} | .linux.namespaces |= map(select(.type != "network"))'
+  t_like "without a network namespace of its own: refused" "$(run_in 2>&1)" "linux.netDevices: needs a network namespace"
+  t_ok "and the host's lo is still the host's" ip link show lo
+  cfg "$B" 'del(.linux.netDevices) | .linux.namespaces += [{"type": "network"}]'
+  setargs "$B" /bin/workload pid
+else
+  ok "netDevices # SKIP cannot make a veth pair here"
+fi
+
+# ---- linux.intelRdt ----------------------------------------------------------
+cfg "$B" '.linux.intelRdt = {"closID": "guaranteed_group", "schemata": "L3:0=7f0"}'
+if grep -qw resctrl /proc/self/mountinfo; then
+  t_like "intelRdt: refused, with why (moat does not drive resctrl)" "$(run_in 2>&1)" "linux.intelRdt: moat does not apply Intel RDT"
+else
+  t_like "intelRdt without resctrl mounted: refused, as the spec asks" "$(run_in 2>&1)" \
+    "config.json: linux.intelRdt: no resctrl file system is mounted on this host"
+fi
+cfg "$B" '.linux.intelRdt = {"closID": 7}'
+t_like "intelRdt.closID of the wrong type: an error naming it" "$(run_in 2>&1)" "linux.intelRdt.closID"
+cfg "$B" 'del(.linux.intelRdt)'
+
 t_done

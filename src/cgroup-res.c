@@ -220,6 +220,13 @@ cgroup_parse_resources (yajl_val res, const char *doc, struct cg_resources *r, m
       r->has_swappiness = json_lookup (mem, "swappiness") != NULL;
       if (r->has_swappiness && r->swappiness > 100)
         return json_error (err, doc, "linux.resources.memory.swappiness", "must be 0 to 100");
+      /* v1's memory.use_hierarchy is fixed at 1 since Linux 6.1 (and v2 is
+       * hierarchical); an explicit false cannot be had. */
+      bool hier = true;
+      if (json_get_bool (mem, "useHierarchy", doc, MP, &hier, false, err) < 0)
+        return -1;
+      if (!hier)
+        log_warning ("linux.resources.memory.useHierarchy: false is not applied (the kernel accounts hierarchically)");
       if (json_lookup (mem, "kernel") || json_lookup (mem, "kernelTCP"))
         log_warning ("linux.resources.memory.kernel: kernel memory limits are deprecated and not applied");
     }

@@ -178,6 +178,29 @@ static const char *const rootfs_propagations[] = {
   "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
 };
 
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+char **
+config_mount_option_names (void)
+{
+  size_t n = 0, ext = 0;
+  while (mountopts_names[ext])
+    ext++;
+  char **v = xmalloc0 ((ARRAY_SIZE (mount_flag_table) + ARRAY_SIZE (propagation_table) + ext + 1) * sizeof (char *));
+  for (size_t k = 0; k < ARRAY_SIZE (mount_flag_table); k++)
+    v[n++] = xstrdup (mount_flag_table[k].name);
+  for (size_t k = 0; k < ARRAY_SIZE (propagation_table); k++)
+    v[n++] = xstrdup (propagation_table[k].name);
+  for (size_t k = 0; k < ext; k++)
+    v[n++] = xstrdup (mountopts_names[k]);
+  qsort (v, n, sizeof *v, cmp_str);
+  return v;
+}
+
 /* ---- freeing ----------------------------------------------------------- */
 
 static void
@@ -1151,7 +1174,7 @@ config_default_spec (bool rootless, const struct moat_idmap *uidmap, size_t n_ui
   yajl_gen_config (g, yajl_gen_indent_string, "  ");
 
   yajl_gen_map_open (g);
-  gen_kv (g, "ociVersion", "1.2.0");
+  gen_kv (g, "ociVersion", "1.3.0");
 
   gen_str (g, "process");
   yajl_gen_map_open (g);

@@ -216,6 +216,10 @@ void config_free (struct moat_config *cfg);
 static inline void cleanup_config_fn (struct moat_config **c) { if (*c) config_free (*c); }
 #define cleanup_config __attribute__ ((cleanup (cleanup_config_fn)))
 
+/* Every mount option moat recognises (flags, propagation, the extensions
+ * of mountopts.h), sorted, NULL-terminated, malloc'd: for `moat features`. */
+char **config_mount_option_names (void);
+
 /* "pid" -> MOAT_NS_PID ... ; -1 if unknown. */
 int ns_type_from_name (const char *name);
 const char *ns_type_name (int type);    /* the OCI name: "pid", "network", "mount", ... */

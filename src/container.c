@@ -183,6 +183,8 @@ warn_unenforced (const struct moat_config *cfg)
     log_warning ("process.apparmorProfile: AppArmor is not supported; ignored");
   if (cfg->selinux_label && *cfg->selinux_label)
     log_warning ("process.selinuxLabel: SELinux is not supported; ignored");
+  if (cfg->mount_label && *cfg->mount_label)
+    log_warning ("linux.mountLabel: SELinux is not supported; ignored");
 }
 
 /* The log's budget: the container's annotations (org.moat.audit.max-size,

@@ -141,4 +141,24 @@ cfg "$B" '.linux.intelRdt = {"closID": 7}'
 t_like "intelRdt.closID of the wrong type: an error naming it" "$(run_in 2>&1)" "linux.intelRdt.closID"
 cfg "$B" 'del(.linux.intelRdt)'
 
+# ---- moat features ---------------------------------------------------------
+F=$(M features)
+t_is "features: ociVersionMax is 1.3.0" "$(jq -r .ociVersionMax <<<"$F")" 1.3.0
+t_is "features: the mount extensions are listed" \
+  "$(jq -r '[.mountOptions[] | select(. == "rro" or . == "rnosymfollow" or . == "idmap" or . == "ridmap" or . == "tmpcopyup")] | join(" ")' <<<"$F")" \
+  "idmap ridmap rnosymfollow rro tmpcopyup"
+t_is "features: linux.mountExtensions.idmap, netDevices, cgroup.rdma enabled" \
+  "$(jq -c '[.linux.mountExtensions.idmap.enabled, .linux.netDevices.enabled, .linux.cgroup.rdma]' <<<"$F")" "[true,true,true]"
+t_is "features: memoryPolicy's modes and flags" \
+  "$(jq -c '[(.linux.memoryPolicy.modes | length), (.linux.memoryPolicy.flags | length)]' <<<"$F")" "[7,3]"
+t_is "features: intelRdt is not enabled (refused, not applied)" "$(jq -c .linux.intelRdt.enabled <<<"$F")" false
+t_is "features: potentiallyUnsafeConfigAnnotations" "$(jq -c .potentiallyUnsafeConfigAnnotations <<<"$F")" '["org.moat.audit."]'
+# every mount option features lists is one config.json may use
+OPTS=$(jq -c '[.mountOptions[] | select(. != "idmap" and . != "ridmap" and . != "tmpcopyup" and . != "bind" and . != "rbind" and . != "remount")]' <<<"$F")
+cfg "$B" '.mounts += [{"destination":"/opts","type":"tmpfs","source":"tmpfs","options":$o}]' --argjson o "$OPTS"
+setargs "$B" /bin/workload exit 0
+OUT=$(run_in 2>&1); RC=$?
+t_unlike "a tmpfs with every listed flag option: no option is passed on as file system data" "$OUT" "mount .tmpfs. .*Invalid argument"
+cfg "$B" 'del(.mounts[] | select(.destination == "/opts"))'
+
 t_done

@@ -820,7 +820,7 @@ check_default_spec (bool rootless)
   const struct moat_idmap um[] = { { 0, 1234, 1 } }, gm[] = { { 0, 5678, 1 } };
   cleanup_free char *spec = config_default_spec (rootless, um, 1, gm, 1);
   CHECK (spec != NULL);
-  CHECK_CONTAINS (spec, "{\n  \"ociVersion\": \"1.2.0\",\n  \"process\": {\n    \"terminal\": false,");
+  CHECK_CONTAINS (spec, "{\n  \"ociVersion\": \"1.3.0\",\n  \"process\": {\n    \"terminal\": false,");
   cleanup_config struct moat_config *c = NULL;
   cleanup_error moat_error *err = NULL;
   if (config_parse (spec, "spec", &c, &err) < 0)
@@ -828,7 +828,7 @@ check_default_spec (bool rootless)
       fprintf (stderr, "#   %s\n", err->msg);
       exit (1);
     }
-  CHECK_STR (c->oci_version, "1.2.0");
+  CHECK_STR (c->oci_version, "1.3.0");
   CHECK (c->has_process && !c->terminal);
   CHECK (c->uid == 0 && c->gid == 0);
   CHECK (strv_len (c->args) == 1);

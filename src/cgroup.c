@@ -326,7 +326,8 @@ cgroup_resources_named (const struct cg_resources *r)
 {
   if (r->has_mem_limit || r->has_mem_reservation || r->has_mem_swap || r->has_swappiness || r->disable_oom_killer)
     return "memory";
-  if (r->has_shares || r->has_quota || r->has_period || r->has_rt_runtime || r->has_rt_period || r->cpus || r->mems)
+  if (r->has_shares || r->has_quota || r->has_period || r->has_burst || r->has_idle || r->has_rt_runtime
+      || r->has_rt_period || r->cpus || r->mems)
     return "cpu";
   if (r->has_pids)
     return "pids";
@@ -339,6 +340,10 @@ cgroup_resources_named (const struct cg_resources *r)
     return "hugepageLimits";
   if (r->n_unified)
     return "unified";
+  if (r->has_class_id || r->n_prio)
+    return "network";
+  if (r->n_rdma)
+    return "rdma";
   return NULL;
 }
 
@@ -631,205 +636,10 @@ cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, size_t 
   return 0;
 }
 
-/* ---- resources ---------------------------------------------------------- */
-
-static int
-parse_dev_values (yajl_val obj, const char *key, const char *doc, const char *parent, const char *vkey,
-                  struct cg_dev_value **out, size_t *n, moat_error **err)
-{
-  yajl_val arr = NULL;
-  cleanup_free char *p = json_path_key (parent, key);
-  if (json_get_array (obj, key, doc, parent, &arr, false, err) < 0)
-    return -1;
-  if (arr == NULL)
-    return 0;
-  size_t len = YAJL_GET_ARRAY (arr)->len;
-  *out = xmalloc0 ((len + 1) * sizeof **out);
-  for (size_t i = 0; i < len; i++)
-    {
-      yajl_val e = YAJL_GET_ARRAY (arr)->values[i];
-      cleanup_free char *ep = json_path_index (p, i);
-      if (json_as_object (e, doc, ep, err) < 0
-          || json_get_int64 (e, "major", doc, ep, &(*out)[i].major, true, err) < 0
-          || json_get_int64 (e, "minor", doc, ep, &(*out)[i].minor, true, err) < 0
-          || json_get_uint64 (e, vkey, doc, ep, &(*out)[i].value, true, err) < 0)
-        return -1;
-    }
-  *n = len;
-  return 0;
-}
-
-static int
-parse_blkio (yajl_val res, const char *doc, struct cg_resources *r, moat_error **err)
-{
-  yajl_val b = NULL;
-  const char *P = "linux.resources.blockIO";
-  if (json_get_object (res, "blockIO", doc, "linux.resources", &b, false, err) < 0)
-    return -1;
-  if (b == NULL)
-    return 0;
-  if (json_get_uint64 (b, "weight", doc, P, &r->blkio_weight, false, err) < 0)
-    return -1;
-  r->has_blkio_weight = json_lookup (b, "weight") != NULL;
-  if (json_lookup (b, "leafWeight"))
-    log_warning ("%s.leafWeight: obsolete (removed from Linux), not applied", P);
-  static const char *const keys[] = { "throttleReadBpsDevice", "throttleWriteBpsDevice",
-                                      "throttleReadIOPSDevice", "throttleWriteIOPSDevice" };
-  if (parse_dev_values (b, "weightDevice", doc, P, "weight", &r->weight_dev, &r->n_weight_dev, err) < 0)
-    return -1;
-  for (int i = 0; i < 4; i++)
-    if (parse_dev_values (b, keys[i], doc, P, "rate", &r->throttle[i], &r->n_throttle[i], err) < 0)
-      return -1;
-  return 0;
-}
-
-static int
-parse_huge (yajl_val res, const char *doc, struct cg_resources *r, moat_error **err)
-{
-  yajl_val arr = NULL;
-  if (json_get_array (res, "hugepageLimits", doc, "linux.resources", &arr, false, err) < 0)
-    return -1;
-  if (arr == NULL)
-    return 0;
-  size_t len = YAJL_GET_ARRAY (arr)->len;
-  r->huge_sizes = xmalloc0 ((len + 1) * sizeof (char *));
-  r->huge_limits = xmalloc0 ((len + 1) * sizeof (uint64_t));
-  for (size_t i = 0; i < len; i++)
-    {
-      yajl_val e = YAJL_GET_ARRAY (arr)->values[i];
-      cleanup_free char *ep = json_path_index ("linux.resources.hugepageLimits", i);
-      if (json_as_object (e, doc, ep, err) < 0
-          || json_get_string (e, "pageSize", doc, ep, &r->huge_sizes[i], true, err) < 0
-          || json_get_uint64 (e, "limit", doc, ep, &r->huge_limits[i], true, err) < 0)
-        return -1;
-      r->n_huge = i + 1;
-      if (strchr (r->huge_sizes[i], '/') || strchr (r->huge_sizes[i], '.'))
-        {
-          cleanup_free char *pp = json_path_key (ep, "pageSize");
-          return json_error (err, doc, pp, "not a page size like \"2MB\"");
-        }
-    }
-  return 0;
-}
-
-int
-cgroup_parse_resources (yajl_val res, const char *doc, struct cg_resources *r, moat_error **err)
-{
-  memset (r, 0, sizeof *r);
-  if (res == NULL)
-    return 0;
-  const char *P = "linux.resources";
-  yajl_val mem = NULL, cpu = NULL, pids = NULL;
-  if (json_get_object (res, "memory", doc, P, &mem, false, err) < 0
-      || json_get_object (res, "cpu", doc, P, &cpu, false, err) < 0
-      || json_get_object (res, "pids", doc, P, &pids, false, err) < 0)
-    return -1;
-  if (mem)
-    {
-      const char *MP = "linux.resources.memory";
-      if (json_get_int64 (mem, "limit", doc, MP, &r->mem_limit, false, err) < 0
-          || json_get_int64 (mem, "reservation", doc, MP, &r->mem_reservation, false, err) < 0
-          || json_get_int64 (mem, "swap", doc, MP, &r->mem_swap, false, err) < 0
-          || json_get_uint64 (mem, "swappiness", doc, MP, &r->swappiness, false, err) < 0
-          || json_get_bool (mem, "disableOOMKiller", doc, MP, &r->disable_oom_killer, false, err) < 0
-          || json_get_bool (mem, "checkBeforeUpdate", doc, MP, &r->check_before_update, false, err) < 0)
-        return -1;
-      r->has_mem_limit = json_lookup (mem, "limit") != NULL;
-      r->has_mem_reservation = json_lookup (mem, "reservation") != NULL;
-      r->has_mem_swap = json_lookup (mem, "swap") != NULL;
-      r->has_swappiness = json_lookup (mem, "swappiness") != NULL;
-      if (r->has_swappiness && r->swappiness > 100)
-        return json_error (err, doc, "linux.resources.memory.swappiness", "must be 0 to 100");
-      if (json_lookup (mem, "kernel") || json_lookup (mem, "kernelTCP"))
-        log_warning ("linux.resources.memory.kernel: kernel memory limits are deprecated and not applied");
-    }
-  if (cpu)
-    {
-      const char *CP = "linux.resources.cpu";
-      if (json_get_uint64 (cpu, "shares", doc, CP, &r->shares, false, err) < 0
-          || json_get_int64 (cpu, "quota", doc, CP, &r->quota, false, err) < 0
-          || json_get_uint64 (cpu, "period", doc, CP, &r->period, false, err) < 0
-          || json_get_string (cpu, "cpus", doc, CP, &r->cpus, false, err) < 0
-          || json_get_string (cpu, "mems", doc, CP, &r->mems, false, err) < 0)
-        return -1;
-      r->has_shares = json_lookup (cpu, "shares") != NULL;
-      r->has_quota = json_lookup (cpu, "quota") != NULL;
-      r->has_period = json_lookup (cpu, "period") != NULL;
-      if (json_get_int64 (cpu, "realtimeRuntime", doc, CP, &r->rt_runtime, false, err) < 0
-          || json_get_uint64 (cpu, "realtimePeriod", doc, CP, &r->rt_period, false, err) < 0)
-        return -1;
-      r->has_rt_runtime = json_lookup (cpu, "realtimeRuntime") != NULL;
-      r->has_rt_period = json_lookup (cpu, "realtimePeriod") != NULL;
-    }
-  if (pids)
-    {
-      if (json_get_int64 (pids, "limit", doc, "linux.resources.pids", &r->pids_limit, true, err) < 0)
-        return -1;
-      r->has_pids = true;
-    }
-  if (json_get_string_map (res, "unified", doc, P, &r->unified_keys, &r->unified_values, &r->n_unified, false, err) < 0)
-    return -1;
-  for (size_t i = 0; i < r->n_unified; i++)
-    if (strchr (r->unified_keys[i], '/') || r->unified_keys[i][0] == '.')
-      {
-        cleanup_free char *kp = json_path_key ("linux.resources.unified", r->unified_keys[i]);
-        return json_error (err, doc, kp, "not a cgroup file name");
-      }
-  if (parse_blkio (res, doc, r, err) < 0 || parse_huge (res, doc, r, err) < 0)
-    return -1;
-  /* Not applied yet: said, never silent. */
-  static const char *const later[] = { "network", "rdma" };
-  size_t nl = 0;
-  r->ignored = xmalloc0 ((ARRAY_SIZE (later) + 1) * sizeof (char *));
-  for (size_t i = 0; i < ARRAY_SIZE (later); i++)
-    if (json_lookup (res, later[i]))
-      r->ignored[nl++] = xstrdup (later[i]);
-  return 0;
-}
-
-void
-cgroup_resources_free (struct cg_resources *r)
-{
-  free (r->cpus);
-  free (r->mems);
-  strv_free (r->unified_keys);
-  strv_free (r->unified_values);
-  strv_free (r->ignored);
-  free (r->weight_dev);
-  for (int i = 0; i < 4; i++)
-    free (r->throttle[i]);
-  strv_free (r->huge_sizes);
-  free (r->huge_limits);
-  memset (r, 0, sizeof *r);
-}
-
-static int
-put (const char *dir, const char *file, const char *what, moat_error **err, const char *fmt, ...)
-  __attribute__ ((format (printf, 5, 6)));
-
-static int
-put (const char *dir, const char *file, const char *what, moat_error **err, const char *fmt, ...)
-{
-  char val[128];
-  va_list ap;
-  va_start (ap, fmt);
-  int n = vsnprintf (val, sizeof val, fmt, ap);
-  va_end (ap);
-  cleanup_free char *path = xasprintf ("%s/%s", dir, file);
-  if (write_file_at (AT_FDCWD, path, val, (size_t) n, err) < 0)
-    return moat_error_wrap (err, "linux.resources.%s", what);
-  return 0;
-}
-
-static bool
-exists (const char *path)
-{
-  struct stat st;
-  return stat (path, &st) == 0;
-}
-
-static unsigned long long
-read_ull (const char *dir, const char *file)
+/* A number from DIR/FILE (0 when unreadable): stats, and the checks
+ * resources make against current usage. */
+unsigned long long
+cgroup_read_ull (const char *dir, const char *file)
 {
   cleanup_free char *f = xasprintf ("%s/%s", dir, file);
   cleanup_free char *text = NULL;
@@ -840,319 +650,6 @@ read_ull (const char *dir, const char *file)
       return 0;
     }
   return strtoull (text, NULL, 10);
-}
-
-static int
-apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
-{
-  cleanup_free char *mem = xasprintf (CGROUP_ROOT "/memory%s", path);
-  cleanup_free char *pids = xasprintf (CGROUP_ROOT "/pids%s", path);
-  cleanup_free char *cpu = xasprintf (CGROUP_ROOT "/cpu%s", path);
-  cleanup_free char *cpuset = xasprintf (CGROUP_ROOT "/cpuset%s", path);
-  if ((r->has_mem_limit || r->has_mem_reservation || r->has_mem_swap || r->has_swappiness || r->disable_oom_killer)
-      && !exists (mem))
-    return moat_error_set (err, 0, "linux.resources.memory: no memory controller on this host");
-  if (r->has_mem_limit && r->check_before_update && r->mem_limit >= 0
-      && (unsigned long long) r->mem_limit < read_ull (mem, "memory.usage_in_bytes"))
-    return moat_error_set (err, 0, "linux.resources.memory.limit: %lld is below the current usage (checkBeforeUpdate)",
-                           (long long) r->mem_limit);
-  if (r->has_mem_limit && put (mem, "memory.limit_in_bytes", "memory.limit", err, "%lld", (long long) r->mem_limit) < 0)
-    return -1;
-  if (r->has_mem_swap)
-    {
-      cleanup_free char *f = xasprintf ("%s/memory.memsw.limit_in_bytes", mem);
-      if (!exists (f))
-        return moat_error_set (err, 0, "linux.resources.memory.swap: this kernel does not account swap (memsw)");
-      if (put (mem, "memory.memsw.limit_in_bytes", "memory.swap", err, "%lld", (long long) r->mem_swap) < 0)
-        return -1;
-    }
-  if (r->has_mem_reservation
-      && put (mem, "memory.soft_limit_in_bytes", "memory.reservation", err, "%lld", (long long) r->mem_reservation) < 0)
-    return -1;
-  if (r->has_swappiness && put (mem, "memory.swappiness", "memory.swappiness", err, "%llu",
-                                (unsigned long long) r->swappiness) < 0)
-    return -1;
-  if (r->disable_oom_killer && put (mem, "memory.oom_control", "memory.disableOOMKiller", err, "1") < 0)
-    return -1;
-  if (r->has_pids)
-    {
-      if (!exists (pids))
-        return moat_error_set (err, 0, "linux.resources.pids: no pids controller on this host");
-      if (r->pids_limit > 0 ? put (pids, "pids.max", "pids.limit", err, "%lld", (long long) r->pids_limit) < 0
-                            : put (pids, "pids.max", "pids.limit", err, "max") < 0)
-        return -1;
-    }
-  if ((r->has_shares || r->has_quota || r->has_period) && !exists (cpu))
-    return moat_error_set (err, 0, "linux.resources.cpu: no cpu controller on this host");
-  if (r->has_shares && put (cpu, "cpu.shares", "cpu.shares", err, "%llu", (unsigned long long) r->shares) < 0)
-    return -1;
-  if (r->has_period && put (cpu, "cpu.cfs_period_us", "cpu.period", err, "%llu", (unsigned long long) r->period) < 0)
-    return -1;
-  if (r->has_quota && put (cpu, "cpu.cfs_quota_us", "cpu.quota", err, "%lld", (long long) r->quota) < 0)
-    return -1;
-  if (r->has_rt_period || r->has_rt_runtime)
-    {
-      /* Real-time group scheduling: only with CONFIG_RT_GROUP_SCHED. */
-      cleanup_free char *f = xasprintf ("%s/cpu.rt_runtime_us", cpu);
-      if (!exists (f))
-        return moat_error_set (err, 0, "linux.resources.cpu.realtimeRuntime: this kernel has no real-time group scheduling");
-      /* A cgroup's RT bandwidth (runtime/period) comes out of its parent's:
-       * give the ancestors below the root at least the same share first
-       * (new cgroups start with none). */
-      if (r->has_rt_runtime && r->rt_runtime > 0)
-        {
-          unsigned long long period = r->has_rt_period && r->rt_period ? r->rt_period : read_ull (cpu, "cpu.rt_period_us");
-          cleanup_free char *anc = xstrdup (cpu);
-          size_t base = strlen (CGROUP_ROOT "/cpu");
-          for (char *s = anc + base + 1; *s && period; s++)
-            {
-              if (*s != '/')
-                continue;
-              *s = '\0';
-              unsigned long long ap = read_ull (anc, "cpu.rt_period_us");
-              long long need = (long long) ((unsigned long long) r->rt_runtime * ap / period);
-              if ((long long) read_ull (anc, "cpu.rt_runtime_us") < need
-                  && put (anc, "cpu.rt_runtime_us", "cpu.realtimeRuntime", err, "%lld", need) < 0)
-                return -1;
-              *s = '/';
-            }
-        }
-      if (r->has_rt_period && put (cpu, "cpu.rt_period_us", "cpu.realtimePeriod", err, "%llu",
-                                   (unsigned long long) r->rt_period) < 0)
-        return -1;
-      if (r->has_rt_runtime && put (cpu, "cpu.rt_runtime_us", "cpu.realtimeRuntime", err, "%lld",
-                                    (long long) r->rt_runtime) < 0)
-        return -1;
-    }
-  if (r->cpus && *r->cpus && put (cpuset, "cpuset.cpus", "cpu.cpus", err, "%s", r->cpus) < 0)
-    return -1;
-  if (r->mems && *r->mems && put (cpuset, "cpuset.mems", "cpu.mems", err, "%s", r->mems) < 0)
-    return -1;
-  if (r->n_unified)
-    return moat_error_set (err, 0, "linux.resources.unified: needs a cgroup v2 host (this one is %s)",
-                           cgroup_layout_name (cgroup_detect_layout ()));
-  cleanup_free char *blkio = xasprintf (CGROUP_ROOT "/blkio%s", path);
-  bool any_blkio = r->has_blkio_weight || r->n_weight_dev;
-  for (int i = 0; i < 4; i++)
-    any_blkio |= r->n_throttle[i] > 0;
-  if (any_blkio && !exists (blkio))
-    return moat_error_set (err, 0, "linux.resources.blockIO: no blkio controller on this host");
-  if (r->has_blkio_weight || r->n_weight_dev)
-    {
-      /* Weights need a proportional I/O scheduler (CFQ/BFQ) to have a file. */
-      const char *wf = NULL;
-      static const char *const cands[] = { "blkio.weight", "blkio.bfq.weight" };
-      for (size_t i = 0; i < ARRAY_SIZE (cands) && !wf; i++)
-        {
-          cleanup_free char *f = xasprintf ("%s/%s", blkio, cands[i]);
-          if (exists (f))
-            wf = cands[i];
-        }
-      if (wf == NULL)
-        return moat_error_set (err, 0, "linux.resources.blockIO.weight: this host's I/O schedulers take no weights");
-      if (r->has_blkio_weight && put (blkio, wf, "blockIO.weight", err, "%llu", (unsigned long long) r->blkio_weight) < 0)
-        return -1;
-      cleanup_free char *wdev = xasprintf ("%s_device", wf);
-      for (size_t i = 0; i < r->n_weight_dev; i++)
-        if (put (blkio, wdev, "blockIO.weightDevice", err, "%lld:%lld %llu", (long long) r->weight_dev[i].major,
-                 (long long) r->weight_dev[i].minor, (unsigned long long) r->weight_dev[i].value) < 0)
-          return -1;
-    }
-  static const char *const tfiles[] = { "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
-                                        "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device" };
-  for (int t = 0; t < 4; t++)
-    for (size_t i = 0; i < r->n_throttle[t]; i++)
-      if (put (blkio, tfiles[t], "blockIO.throttle", err, "%lld:%lld %llu", (long long) r->throttle[t][i].major,
-               (long long) r->throttle[t][i].minor, (unsigned long long) r->throttle[t][i].value) < 0)
-        return -1;
-  if (r->n_huge)
-    {
-      cleanup_free char *huge = xasprintf (CGROUP_ROOT "/hugetlb%s", path);
-      if (!exists (huge))
-        return moat_error_set (err, 0, "linux.resources.hugepageLimits: no hugetlb hierarchy moat can use on this host");
-      for (size_t i = 0; i < r->n_huge; i++)
-        {
-          cleanup_free char *f = xasprintf ("hugetlb.%s.limit_in_bytes", r->huge_sizes[i]);
-          if (put (huge, f, "hugepageLimits", err, "%llu", (unsigned long long) r->huge_limits[i]) < 0)
-            return -1;
-        }
-    }
-  return 0;
-}
-
-/* v2: a controller must be enabled in every ancestor's subtree_control.
- * One write per controller (one refusal must not cost the others), and a
- * second try: the kernel refuses "+cpu" for a moment in some states. */
-static void
-enable_controllers (const char *path)
-{
-  cleanup_free char *avail = NULL;
-  moat_error *e = NULL;
-  if (read_file (CGROUP_ROOT "/cgroup.controllers", &avail, NULL, &e) < 0)
-    {
-      moat_error_free (&e);
-      return;
-    }
-  static const char *const ctl[] = { "cpu", "cpuset", "memory", "pids", "io", "hugetlb" };
-  cleanup_free char *dir = xstrdup (CGROUP_ROOT);
-  cleanup_free char *rest = xstrdup (path);
-  char *save = NULL;
-  char *comp = strtok_r (rest, "/", &save);
-  while (comp)
-    {
-      char *next = strtok_r (NULL, "/", &save);
-      cleanup_free char *f = xasprintf ("%s/cgroup.subtree_control", dir);
-      for (size_t i = 0; i < ARRAY_SIZE (ctl); i++)
-        {
-          /* A whole word of cgroup.controllers ("cpu" is also in "cpuset"). */
-          bool have = false;
-          size_t l = strlen (ctl[i]);
-          for (const char *p = avail; (p = strstr (p, ctl[i])) != NULL; p += l)
-            if ((p == avail || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\n' || p[l] == '\0'))
-              have = true;
-          if (!have)
-            continue;
-          char plus[16];
-          snprintf (plus, sizeof plus, "+%s", ctl[i]);
-          for (int tries = 0; tries < 2; tries++)
-            {
-              if (write_file_at (AT_FDCWD, f, plus, strlen (plus), &e) == 0)
-                break;
-              moat_error_free (&e);
-              struct timespec ts = { 0, 10 * 1000 * 1000 };
-              nanosleep (&ts, NULL);
-            }
-        }
-      if (!next)
-        break;
-      char *d = xasprintf ("%s/%s", dir, comp);
-      free (dir);
-      dir = d;
-      comp = next;
-    }
-}
-
-/* The file a v2 limit goes to must exist: else its controller could not be
- * enabled here, and that is said by name. */
-static int
-need_file (const char *dir, const char *file, const char *what, moat_error **err)
-{
-  cleanup_free char *f = xasprintf ("%s/%s", dir, file);
-  if (exists (f))
-    return 0;
-  char ctl[32];
-  snprintf (ctl, sizeof ctl, "%.*s", (int) strcspn (file, "."), file);
-  return moat_error_set (err, 0, "linux.resources.%s: the %s controller is not available to the container's cgroup "
-                         "(could not be enabled in its ancestors' cgroup.subtree_control)", what, ctl);
-}
-
-static int
-apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
-{
-  enable_controllers (path);
-  cleanup_free char *dir = xasprintf (CGROUP_ROOT "%s", path);
-  if ((r->has_mem_limit || r->has_mem_reservation || r->has_mem_swap) && need_file (dir, "memory.max", "memory", err) < 0)
-    return -1;
-  if (r->has_pids && need_file (dir, "pids.max", "pids", err) < 0)
-    return -1;
-  if ((r->has_shares || r->has_quota || r->has_period) && need_file (dir, "cpu.max", "cpu", err) < 0)
-    return -1;
-  if (((r->cpus && *r->cpus) || (r->mems && *r->mems)) && need_file (dir, "cpuset.cpus", "cpu.cpus", err) < 0)
-    return -1;
-  if (r->has_mem_limit && r->check_before_update && r->mem_limit >= 0
-      && (unsigned long long) r->mem_limit < read_ull (dir, "memory.current"))
-    return moat_error_set (err, 0, "linux.resources.memory.limit: %lld is below the current usage (checkBeforeUpdate)",
-                           (long long) r->mem_limit);
-  if (r->has_rt_period || r->has_rt_runtime)
-    return moat_error_set (err, 0, "linux.resources.cpu.realtimeRuntime: cgroup v2 has no real-time group scheduling");
-  if (r->has_mem_limit)
-    {
-      if (r->mem_limit < 0 ? put (dir, "memory.max", "memory.limit", err, "max") < 0
-                           : put (dir, "memory.max", "memory.limit", err, "%lld", (long long) r->mem_limit) < 0)
-        return -1;
-    }
-  if (r->has_mem_reservation && put (dir, "memory.low", "memory.reservation", err, "%lld", (long long) r->mem_reservation) < 0)
-    return -1;
-  if (r->has_mem_swap)
-    {
-      /* v1's swap is memory+swap; v2's memory.swap.max is swap alone. */
-      long long sw = r->mem_swap < 0 ? -1 : (r->has_mem_limit && r->mem_limit >= 0 ? r->mem_swap - r->mem_limit : r->mem_swap);
-      if (sw < -1)
-        return moat_error_set (err, 0, "linux.resources.memory.swap: smaller than the memory limit");
-      if (sw < 0 ? put (dir, "memory.swap.max", "memory.swap", err, "max") < 0
-                 : put (dir, "memory.swap.max", "memory.swap", err, "%lld", sw) < 0)
-        return -1;
-    }
-  if (r->has_swappiness)
-    return moat_error_set (err, 0, "linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness");
-  if (r->disable_oom_killer)
-    return moat_error_set (err, 0, "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer");
-  if (r->has_pids)
-    {
-      if (r->pids_limit > 0 ? put (dir, "pids.max", "pids.limit", err, "%lld", (long long) r->pids_limit) < 0
-                            : put (dir, "pids.max", "pids.limit", err, "max") < 0)
-        return -1;
-    }
-  if (r->has_shares && r->shares > 0)
-    {
-      /* runc's conversion of shares [2, 262144] to weight [1, 10000]. */
-      unsigned long long s = r->shares < 2 ? 2 : r->shares > 262144 ? 262144 : r->shares;
-      if (put (dir, "cpu.weight", "cpu.shares", err, "%llu", 1 + ((s - 2) * 9999) / 262142) < 0)
-        return -1;
-    }
-  if (r->has_quota || r->has_period)
-    {
-      unsigned long long period = r->has_period && r->period ? r->period : 100000;
-      if ((!r->has_quota || r->quota < 0) ? put (dir, "cpu.max", "cpu.quota", err, "max %llu", period) < 0
-                                          : put (dir, "cpu.max", "cpu.quota", err, "%lld %llu", (long long) r->quota, period) < 0)
-        return -1;
-    }
-  if (r->cpus && *r->cpus && put (dir, "cpuset.cpus", "cpu.cpus", err, "%s", r->cpus) < 0)
-    return -1;
-  if (r->mems && *r->mems && put (dir, "cpuset.mems", "cpu.mems", err, "%s", r->mems) < 0)
-    return -1;
-  if (r->has_blkio_weight)
-    {
-      /* runc's conversion of blkio weight [10, 1000] to io.weight [1, 10000]. */
-      unsigned long long w = r->blkio_weight < 10 ? 10 : r->blkio_weight > 1000 ? 1000 : r->blkio_weight;
-      if (put (dir, "io.weight", "blockIO.weight", err, "default %llu", 1 + (w - 10) * 9999 / 990) < 0)
-        return -1;
-    }
-  for (size_t i = 0; i < r->n_weight_dev; i++)
-    {
-      unsigned long long w = r->weight_dev[i].value;
-      w = w < 10 ? 10 : w > 1000 ? 1000 : w;
-      if (put (dir, "io.weight", "blockIO.weightDevice", err, "%lld:%lld %llu", (long long) r->weight_dev[i].major,
-               (long long) r->weight_dev[i].minor, 1 + (w - 10) * 9999 / 990) < 0)
-        return -1;
-    }
-  static const char *const io_keys[] = { "rbps", "wbps", "riops", "wiops" };
-  for (int t = 0; t < 4; t++)
-    for (size_t i = 0; i < r->n_throttle[t]; i++)
-      if (put (dir, "io.max", "blockIO.throttle", err, "%lld:%lld %s=%llu", (long long) r->throttle[t][i].major,
-               (long long) r->throttle[t][i].minor, io_keys[t], (unsigned long long) r->throttle[t][i].value) < 0)
-        return -1;
-  for (size_t i = 0; i < r->n_huge; i++)
-    {
-      cleanup_free char *f = xasprintf ("hugetlb.%s.max", r->huge_sizes[i]);
-      if (put (dir, f, "hugepageLimits", err, "%llu", (unsigned long long) r->huge_limits[i]) < 0)
-        return -1;
-    }
-  for (size_t i = 0; i < r->n_unified; i++)
-    {
-      cleanup_free char *what = xasprintf ("unified.%s", r->unified_keys[i]);
-      if (put (dir, r->unified_keys[i], what, err, "%s", r->unified_values[i]) < 0)
-        return -1;
-    }
-  return 0;
-}
-
-int
-cgroup_apply_resources (const char *path, const struct cg_resources *r, moat_error **err)
-{
-  for (size_t i = 0; r->ignored && r->ignored[i]; i++)
-    log_warning ("linux.resources.%s: not applied yet", r->ignored[i]);
-  return cgroup_detect_layout () == CGROUP_V2 ? apply_v2 (path, r, err) : apply_v1 (path, r, err);
 }
 
 /* ---- freezer ------------------------------------------------------------- */
@@ -1468,7 +965,7 @@ cgroup_stats (const char *path, struct jbuf *j)
   else
     {
       /* cpuacct.stat counts USER_HZ ticks (100 per second). */
-      jb_int (j, "total", (long long) read_ull (acct, "cpuacct.usage"));
+      jb_int (j, "total", (long long) cgroup_read_ull (acct, "cpuacct.usage"));
       jb_int (j, "user", (long long) kv_get (acct, "cpuacct.stat", "user") * 10000000LL);
       jb_int (j, "kernel", (long long) kv_get (acct, "cpuacct.stat", "system") * 10000000LL);
     }
@@ -1485,18 +982,18 @@ cgroup_stats (const char *path, struct jbuf *j)
   jb_obj_open (j, "usage");
   if (v2)
     {
-      jb_int (j, "usage", (long long) read_ull (mem, "memory.current"));
-      jb_int (j, "max", (long long) read_ull (mem, "memory.peak"));
-      unsigned long long lim = read_ull (mem, "memory.max");
+      jb_int (j, "usage", (long long) cgroup_read_ull (mem, "memory.current"));
+      jb_int (j, "max", (long long) cgroup_read_ull (mem, "memory.peak"));
+      unsigned long long lim = cgroup_read_ull (mem, "memory.max");
       jb_int (j, "limit", (long long) (lim ? lim : ~0ULL >> 1));
       jb_int (j, "failcnt", (long long) kv_get (mem, "memory.events", "max"));
     }
   else
     {
-      jb_int (j, "usage", (long long) read_ull (mem, "memory.usage_in_bytes"));
-      jb_int (j, "max", (long long) read_ull (mem, "memory.max_usage_in_bytes"));
-      jb_int (j, "limit", (long long) read_ull (mem, "memory.limit_in_bytes"));
-      jb_int (j, "failcnt", (long long) read_ull (mem, "memory.failcnt"));
+      jb_int (j, "usage", (long long) cgroup_read_ull (mem, "memory.usage_in_bytes"));
+      jb_int (j, "max", (long long) cgroup_read_ull (mem, "memory.max_usage_in_bytes"));
+      jb_int (j, "limit", (long long) cgroup_read_ull (mem, "memory.limit_in_bytes"));
+      jb_int (j, "failcnt", (long long) cgroup_read_ull (mem, "memory.failcnt"));
     }
   jb_obj_close (j);
   kv_object (j, "raw", mem, "memory.stat");
@@ -1505,8 +1002,8 @@ cgroup_stats (const char *path, struct jbuf *j)
   blkio_stats (j, path, v2);
 
   jb_obj_open (j, "pids");
-  jb_int (j, "current", (long long) read_ull (pids, "pids.current"));
-  jb_int (j, "limit", (long long) read_ull (pids, "pids.max"));   /* 0: unlimited ("max") */
+  jb_int (j, "current", (long long) cgroup_read_ull (pids, "pids.current"));
+  jb_int (j, "limit", (long long) cgroup_read_ull (pids, "pids.max"));   /* 0: unlimited ("max") */
   jb_obj_close (j);
 
   jb_obj_close (j);

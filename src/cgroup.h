@@ -54,10 +54,11 @@ struct cg_resources
   int64_t mem_limit, mem_reservation, mem_swap;   /* bytes; -1: unlimited */
   uint64_t swappiness;
   bool has_pids;
-  int64_t pids_limit;                             /* <= 0: unlimited */
-  bool has_shares, has_quota, has_period;
-  uint64_t shares, period;
+  int64_t pids_limit;                             /* < 0: unlimited ("max"); 0 is a limit (spec 1.3) */
+  bool has_shares, has_quota, has_period, has_burst, has_idle;
+  uint64_t shares, period, burst;                 /* burst: microseconds a period may run over quota */
   int64_t quota;                                  /* -1: unlimited */
+  int64_t idle;                                   /* 0 or 1 (SCHED_IDLE for the group) */
   char *cpus, *mems;
   char **unified_keys, **unified_values;          /* raw cgroup v2 files */
   /* blockIO */
@@ -70,8 +71,22 @@ struct cg_resources
   uint64_t *huge_limits;
   size_t n_huge;
   size_t n_unified;
-  char **ignored;                                 /* sections moat does not apply yet */
+  /* network (v1 net_cls, net_prio) */
+  bool has_class_id;
+  uint32_t class_id;
+  char **prio_names;                              /* interface names, in the runtime's netns */
+  uint32_t *prio_values;
+  size_t n_prio;
+  /* rdma: per device, hca_handle and hca_object (-1: max) */
+  char **rdma_devices;
+  int64_t *rdma_handles, *rdma_objects;
+  size_t n_rdma;
 };
+
+/* cpu.shares (v1, 2..262144) as a v2 cpu.weight (1..10000): runc 1.3.2's
+ * and crun 1.23's curve, which maps 2, 1024 (the default) and 262144 to 1,
+ * 100 (v2's default) and 10000. 0 (unset) stays 0. */
+uint64_t cgroup_shares_to_weight (uint64_t shares);
 
 int cgroup_parse_resources (yajl_val resources, const char *docname, struct cg_resources *out, moat_error **err);
 void cgroup_resources_free (struct cg_resources *r);
@@ -82,6 +97,9 @@ const char *cgroup_resources_named (const struct cg_resources *r);
  * root down and v1 values converted as runc does). A value this host cannot
  * take is an error naming it. */
 int cgroup_apply_resources (const char *path, const struct cg_resources *r, moat_error **err);
+
+/* A number read from DIR/FILE, 0 when it cannot be read. */
+unsigned long long cgroup_read_ull (const char *dir, const char *file);
 
 /* Freeze / thaw every process of the cgroup (v1 freezer, v2 cgroup.freeze),
  * waiting until the kernel says it is done. */

@@ -12,6 +12,8 @@
 #include <yajl/yajl_gen.h>
 
 #include "json.h"
+#include "mountopts.h"
+#include "procattr.h"
 #include "util.h"
 
 #ifndef CLONE_NEWCGROUP
@@ -163,15 +165,6 @@ static const struct
   { "runbindable", MS_UNBINDABLE | MS_REC },
 };
 
-/* Options understood by other runtimes that moat does not implement yet:
- * neither flags nor filesystem data.  (They stay in mount->options.) */
-static const char *const mount_ignored_options[] = {
-  "tmpcopyup", "idmap", "ridmap",
-  "rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
-  "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime", "ratime",
-  "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow",
-};
-
 static const char *const hook_stage_names[MOAT_HOOK_STAGES] = {
   [MOAT_HOOK_PRESTART] = "prestart",
   [MOAT_HOOK_CREATE_RUNTIME] = "createRuntime",
@@ -184,6 +177,29 @@ static const char *const hook_stage_names[MOAT_HOOK_STAGES] = {
 static const char *const rootfs_propagations[] = {
   "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
 };
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+char **
+config_mount_option_names (void)
+{
+  size_t n = 0, ext = 0;
+  while (mountopts_names[ext])
+    ext++;
+  char **v = xmalloc0 ((ARRAY_SIZE (mount_flag_table) + ARRAY_SIZE (propagation_table) + ext + 1) * sizeof (char *));
+  for (size_t k = 0; k < ARRAY_SIZE (mount_flag_table); k++)
+    v[n++] = xstrdup (mount_flag_table[k].name);
+  for (size_t k = 0; k < ARRAY_SIZE (propagation_table); k++)
+    v[n++] = xstrdup (propagation_table[k].name);
+  for (size_t k = 0; k < ext; k++)
+    v[n++] = xstrdup (mountopts_names[k]);
+  qsort (v, n, sizeof *v, cmp_str);
+  return v;
+}
 
 /* ---- freeing ----------------------------------------------------------- */
 
@@ -212,6 +228,9 @@ config_free (struct moat_config *cfg)
   for (size_t i = 0; i < cfg->n_rlimits; i++)
     free (cfg->rlimits[i].name);
   free (cfg->rlimits);
+  free (cfg->exec_cpu_initial);
+  free (cfg->exec_cpu_final);
+  free (cfg->mempolicy_nodes);
   free (cfg->apparmor_profile);
   free (cfg->selinux_label);
   free (cfg->hostname);
@@ -224,6 +243,8 @@ config_free (struct moat_config *cfg)
       free (m->source);
       strv_free (m->options);
       free (m->data);
+      free (m->uid_mappings);
+      free (m->gid_mappings);
     }
   free (cfg->mounts);
   for (int s = 0; s < MOAT_HOOK_STAGES; s++)
@@ -482,6 +503,33 @@ parse_process (struct pctx *c, yajl_val proc)
       cfg->has_ioprio = true;
     }
 
+  yajl_val aff;
+  TRY (r = json_get_object (proc, "execCPUAffinity", c->doc, P, &aff, false, c->err));
+  if (r > 0)
+    {
+      const char *AP = "process.execCPUAffinity";
+      TRY (json_get_string (aff, "initial", c->doc, AP, &cfg->exec_cpu_initial, false, c->err));
+      TRY (json_get_string (aff, "final", c->doc, AP, &cfg->exec_cpu_final, false, c->err));
+      cpu_set_t set;
+      const char *keys[] = { "initial", "final" };
+      char **vals[] = { &cfg->exec_cpu_initial, &cfg->exec_cpu_final };
+      for (int k = 0; k < 2; k++)
+        {
+          if (*vals[k] && **vals[k] == '\0')
+            {
+              /* empty: "the container's default CPU affinity" (spec) */
+              free (*vals[k]);
+              *vals[k] = NULL;
+            }
+          if (*vals[k] && !procattr_parse_list (*vals[k], (unsigned long *) &set, CPU_SETSIZE))
+            {
+              cleanup_free char *kp = json_path_key (AP, keys[k]);
+              cleanup_free char *shown = json_printable (*vals[k]);
+              return json_error (c->err, c->doc, kp, "`%s` is not a CPU list like \"0-3,7\"", shown);
+            }
+        }
+    }
+
   yajl_val sch;
   TRY (r = json_get_object (proc, "scheduler", c->doc, P, &sch, false, c->err));
   if (r > 0)
@@ -596,15 +644,17 @@ translate_mount_options (struct moat_mount *m)
             m->propagation = propagation_table[k].flag;
             done = true;
           }
-      for (size_t k = 0; !done && k < ARRAY_SIZE (mount_ignored_options); k++)
-        if (strcmp (*o, mount_ignored_options[k]) == 0)
-          done = true;
+      if (!done)
+        done = mountopts_option (*o, m);
       if (!done)
         data_append (&m->data, *o);
     }
   if (m->bind)
     m->flags |= MS_BIND;
 }
+
+static int parse_idmaps (struct pctx *c, yajl_val lx, const char *parent, const char *key, const char *what,
+                         struct moat_idmap **out, size_t *n_out);
 
 static int
 parse_mounts (struct pctx *c, yajl_val arr)
@@ -624,6 +674,8 @@ parse_mounts (struct pctx *c, yajl_val arr)
       TRY (json_get_string (o, "type", c->doc, p, &m->type, false, c->err));
       TRY (json_get_string (o, "source", c->doc, p, &m->source, false, c->err));
       TRY (json_get_strv (o, "options", c->doc, p, &m->options, false, c->err));
+      TRY (parse_idmaps (c, o, p, "uidMappings", "uid", &m->uid_mappings, &m->n_uid_mappings));
+      TRY (parse_idmaps (c, o, p, "gidMappings", "gid", &m->gid_mappings, &m->n_gid_mappings));
       translate_mount_options (m);
     }
   return 0;
@@ -694,15 +746,15 @@ parse_namespaces (struct pctx *c, yajl_val arr)
 }
 
 static int
-parse_idmaps (struct pctx *c, yajl_val lx, const char *key, const char *what,
+parse_idmaps (struct pctx *c, yajl_val lx, const char *parent, const char *key, const char *what,
               struct moat_idmap **out, size_t *n_out)
 {
   yajl_val arr;
   int r;
-  TRY (r = json_get_array (lx, key, c->doc, "linux", &arr, false, c->err));
+  TRY (r = json_get_array (lx, key, c->doc, parent, &arr, false, c->err));
   if (r == 0)
     return 0;
-  cleanup_free char *ap = json_path_key ("linux", key);
+  cleanup_free char *ap = json_path_key (parent, key);
   size_t n = arr->u.array.len;
   *out = xmalloc0 ((n ? n : 1) * sizeof (struct moat_idmap));
   for (size_t i = 0; i < n; i++)
@@ -840,8 +892,8 @@ parse_linux (struct pctx *c, yajl_val lx)
   if (r > 0)
     TRY (parse_namespaces (c, v));
 
-  TRY (parse_idmaps (c, lx, "uidMappings", "uid", &cfg->uid_mappings, &cfg->n_uid_mappings));
-  TRY (parse_idmaps (c, lx, "gidMappings", "gid", &cfg->gid_mappings, &cfg->n_gid_mappings));
+  TRY (parse_idmaps (c, lx, "linux", "uidMappings", "uid", &cfg->uid_mappings, &cfg->n_uid_mappings));
+  TRY (parse_idmaps (c, lx, "linux", "gidMappings", "gid", &cfg->gid_mappings, &cfg->n_gid_mappings));
   if (!cfg->ns[MOAT_NS_USER].present)
     {
       if (cfg->n_uid_mappings > 0)
@@ -901,6 +953,33 @@ parse_linux (struct pctx *c, yajl_val lx)
         }
     }
   TRY (json_get_string (lx, "mountLabel", c->doc, P, &cfg->mount_label, false, c->err));
+  yajl_val mp;
+  TRY (r = json_get_object (lx, "memoryPolicy", c->doc, P, &mp, false, c->err));
+  if (r > 0)
+    {
+      const char *MP = "linux.memoryPolicy";
+      cleanup_free char *mode = NULL;
+      cleanup_strv char **flags = NULL;
+      TRY (json_get_string (mp, "mode", c->doc, MP, &mode, true, c->err));
+      TRY (json_get_string (mp, "nodes", c->doc, MP, &cfg->mempolicy_nodes, false, c->err));
+      TRY (json_get_strv (mp, "flags", c->doc, MP, &flags, false, c->err));
+      const char *bad = NULL;
+      cfg->mempolicy_mode = procattr_mempolicy_mode (mode, flags, &bad);
+      if (cfg->mempolicy_mode < 0)
+        {
+          cleanup_free char *shown = json_printable (bad);
+          return json_error (c->err, c->doc, bad == mode ? "linux.memoryPolicy.mode" : "linux.memoryPolicy.flags",
+                             "unknown %s `%s`", bad == mode ? "mode" : "flag", shown);
+        }
+      unsigned long nodes[1024 / (sizeof (unsigned long) * 8)];
+      if (cfg->mempolicy_nodes && *cfg->mempolicy_nodes
+          && !procattr_parse_list (cfg->mempolicy_nodes, nodes, 1024))
+        {
+          cleanup_free char *shown = json_printable (cfg->mempolicy_nodes);
+          return json_error (c->err, c->doc, "linux.memoryPolicy.nodes", "`%s` is not a node list like \"0-3,7\"", shown);
+        }
+      cfg->has_mempolicy = true;
+    }
   yajl_val pers;
   TRY (r = json_get_object (lx, "personality", c->doc, P, &pers, false, c->err));
   if (r > 0)
@@ -963,7 +1042,7 @@ parse_document (struct pctx *c, yajl_val tree)
   TRY (r = json_get_object (tree, "linux", c->doc, "", &v, false, c->err));
   if (r > 0)
     TRY (parse_linux (c, v));
-  return 0;
+  return mountopts_check (cfg, c->doc, c->err);
 }
 
 static int
@@ -1119,7 +1198,7 @@ config_default_spec (bool rootless, const struct moat_idmap *uidmap, size_t n_ui
   yajl_gen_config (g, yajl_gen_indent_string, "  ");
 
   yajl_gen_map_open (g);
-  gen_kv (g, "ociVersion", "1.2.0");
+  gen_kv (g, "ociVersion", "1.3.0");
 
   gen_str (g, "process");
   yajl_gen_map_open (g);

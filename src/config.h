@@ -53,6 +53,13 @@ struct moat_mount
   unsigned long propagation;  /* MS_PRIVATE|MS_SLAVE|MS_SHARED|MS_UNBINDABLE (|MS_REC), 0 = none */
   char *data;                 /* the options that are not flags, comma-joined ("mode=755,size=65536k") or NULL */
   bool bind;                  /* "bind" or "rbind" in options, or type "bind" */
+  /* runtime-spec's extensions (mountopts.c): the recursive options as
+   * mount_setattr(2) attributes, for the mount and every mount below it */
+  uint64_t rec_set, rec_clr;
+  bool idmap, idmap_recursive;  /* "idmap", "ridmap", or mappings given */
+  bool tmpcopyup;               /* copy what the mount point held into the new tmpfs */
+  struct moat_idmap *uid_mappings, *gid_mappings;   /* mounts[].uidMappings/gidMappings */
+  size_t n_uid_mappings, n_gid_mappings;
 };
 
 struct moat_device
@@ -149,6 +156,13 @@ struct moat_config
   int32_t sched_nice;
   uint32_t sched_priority;
   uint64_t sched_flags, sched_runtime, sched_deadline, sched_period;
+  /* process.execCPUAffinity: CPU lists for a process `moat exec` adds
+   * (runtime-spec: not the init); NULL = not set */
+  char *exec_cpu_initial, *exec_cpu_final;
+  /* linux.memoryPolicy, for set_mempolicy(2): mode | flags, nodes (NULL: none) */
+  bool has_mempolicy;
+  int mempolicy_mode;
+  char *mempolicy_nodes;
   /* linux.personality.domain: PER_LINUX or PER_LINUX32 */
   bool has_personality;
   unsigned long personality;
@@ -203,6 +217,10 @@ void config_free (struct moat_config *cfg);
 
 static inline void cleanup_config_fn (struct moat_config **c) { if (*c) config_free (*c); }
 #define cleanup_config __attribute__ ((cleanup (cleanup_config_fn)))
+
+/* Every mount option moat recognises (flags, propagation, the extensions
+ * of mountopts.h), sorted, NULL-terminated, malloc'd: for `moat features`. */
+char **config_mount_option_names (void);
 
 /* "pid" -> MOAT_NS_PID ... ; -1 if unknown. */
 int ns_type_from_name (const char *name);

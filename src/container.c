@@ -10,6 +10,9 @@
 #include "process.h"
 #include "procsetup.h"
 #include "rootfs.h"
+#include "mountopts.h"
+#include "netdev.h"
+#include "intelrdt.h"
 #include "policy.h"
 #include "audit.h"
 #include "budget.h"
@@ -55,6 +58,8 @@ struct creation
   bool audit_syscalls, audit_signals, audit_cgroup;
   struct cg_dev_rule *dev_rules;   /* linux.resources.devices, parsed */
   struct cg_resources res;         /* the rest of linux.resources */
+  struct moat_netdev *netdevs;     /* linux.netDevices */
+  size_t n_netdevs;
   size_t n_dev_rules;
   struct moat_seccomp *sc;     /* linux.seccomp, parsed */
   struct sock_fprog prog;      /* ... and compiled (audit mode) */
@@ -87,6 +92,9 @@ creation_free_memory (void *arg)
   free (c->preserve_closed);
   free (c->dev_rules);
   cgroup_resources_free (&c->res);
+  netdev_free (c->netdevs, c->n_netdevs);
+  c->netdevs = NULL;
+  c->n_netdevs = 0;
   seccomp_free (c->sc);
   if (c->cfg)
     config_free (c->cfg);
@@ -181,6 +189,8 @@ warn_unenforced (const struct moat_config *cfg)
     log_warning ("process.apparmorProfile: AppArmor is not supported; ignored");
   if (cfg->selinux_label && *cfg->selinux_label)
     log_warning ("process.selinuxLabel: SELinux is not supported; ignored");
+  if (cfg->mount_label && *cfg->mount_label)
+    log_warning ("linux.mountLabel: SELinux is not supported; ignored");
 }
 
 /* The log's budget: the container's annotations (org.moat.audit.max-size,
@@ -280,6 +290,9 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
   const char *cdoc = c->config_path;
   if (cgroup_parse_devices (cfg->resources, cdoc, &c->dev_rules, &c->n_dev_rules, err) < 0
       || cgroup_parse_resources (cfg->resources, cdoc, &c->res, err) < 0)
+    return -1;
+  yajl_val lx = json_lookup (cfg->tree, "linux");
+  if (netdev_parse (lx, cfg, cdoc, &c->netdevs, &c->n_netdevs, err) < 0 || intelrdt_check (lx, cdoc, err) < 0)
     return -1;
   if (cfg->seccomp)
     {
@@ -541,7 +554,12 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       c->st.cgroup_path = NULL;
       c->cgroup_ours = false;
     }
-  /* Before the init runs a line of set-up: the device wall is up first. */
+  /* Before the init runs a line of set-up: the device wall is up first.
+   * A pids.limit of 0 would refuse the init its own birth in the cgroup
+   * (clone3 into a cgroup counts against pids.max, a move does not): that
+   * one limit goes on once the init is in. */
+  bool late_pids = c->res.has_pids && c->res.pids_limit == 0;
+  c->res.has_pids = c->res.has_pids && !late_pids;
   bool dev_applied;
   if (c->cgroup_path == NULL)
     dev_applied = false;
@@ -560,11 +578,19 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
    * /proc/PID/uid_map would then be root's, not the user's, to write. */
   if (geteuid () == 0 && prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return moat_error_set (err, errno, "prctl PR_SET_DUMPABLE");
+  /* Idmapped mounts need the host's CAP_SYS_ADMIN: made here, inherited
+   * by the init (a fork-like clone), put in place by it. */
+  int *mount_fds = NULL;
+  if (mountopts_idmap_prepare (cfg, &mount_fds, err) < 0)
+    return -1;
+  a.mount_fds = mount_fds;
+  a.n_mount_fds = mount_fds ? cfg->n_mounts : 0;
   struct ns_saved saved;
   bool in_v2 = false;
   int r = ns_parent_prepare (cfg, &saved, err);
   if (r == 0)
     r = process_spawn_init (&a, ns_clone_flags (cfg), &c->pid, &in_v2, err);
+  mountopts_fds_close (mount_fds, a.n_mount_fds);
   if (ns_parent_restore (&saved, err) < 0 || r < 0)
     return -1;
   close (steal_fd (&child_end));
@@ -576,7 +602,16 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     return -1;
   cgroup_entry_close (&cge);
   log_debug ("create `%s`: init %d cloned%s", o->id, (int) c->pid, in_v2 ? " into its cgroup" : "");
+  if (late_pids && c->cgroup_path)
+    {
+      struct cg_resources pids0 = { .has_pids = true, .pids_limit = 0 };
+      if (cgroup_apply_resources (c->cgroup_path, &pids0, err) < 0)
+        return -1;
+    }
   if (ns_write_id_maps (cfg, c->pid, err) < 0)
+    return -1;
+  /* Before the init goes on: its network namespace gets its devices. */
+  if (netdev_move (cfg, c->netdevs, c->n_netdevs, c->pid, err) < 0)
     return -1;
   log_debug ("create `%s`: device cgroup %s", o->id, dev_applied ? "applied" : "not available on this host");
   c->st.pid = c->pid;
@@ -863,6 +898,9 @@ release_init (int fd, const char *state_json, moat_error **err)
   return moat_error_set (err, 0, "unexpected reply from container init");
 }
 
+static int signal_init (const struct moat_state *st, int sig, moat_error **err);
+static void wait_gone (pid_t pid, unsigned long long start_time, int ms);
+
 int
 container_start (const char *root, const char *id, moat_error **err)
 {
@@ -887,7 +925,17 @@ container_start (const char *root, const char *id, moat_error **err)
   cleanup_config struct moat_config *cfg = NULL;
   if (load_saved_config (dirfd, id, &cfg, err) < 0)
     return -1;
-  run_hooks_warn (cfg, MOAT_HOOK_POSTSTART, json, st->bundle);
+  /* runtime-spec 1.3 (lifecycle step 9): a failing poststart hook is an
+   * error, the container is stopped, and the lifecycle goes on at its
+   * destruction (the caller's delete). The hooks after it do not run. */
+  if (hooks_run (cfg, MOAT_HOOK_POSTSTART, json, st->bundle, err) < 0)
+    {
+      moat_error *e = NULL;
+      if (signal_init (st, SIGKILL, &e) == 0)
+        wait_gone (st->pid, st->start_time, 5000);
+      moat_error_free (&e);
+      return moat_error_wrap (err, "container `%s` stopped", id);
+    }
   return 0;
 }
 
@@ -1225,9 +1273,14 @@ container_run (const struct run_opts *o, int *exit_status, moat_error **err)
   flock (c.dirfd, LOCK_UN);
   int r = release_init (c.sync_fd, json, err);
   log_debug ("run `%s`: started", c.id);
+  if (r == 0 && hooks_run (c.cfg, MOAT_HOOK_POSTSTART, json, c.bundle, err) < 0)
+    {
+      /* runtime-spec 1.3: stopped, then destroyed (below), and an error */
+      r = -1;
+      moat_error_wrap (err, "container `%s` stopped", c.id);
+    }
   if (r == 0)
     {
-      run_hooks_warn (c.cfg, MOAT_HOOK_POSTSTART, json, c.bundle);
       r = c.console_master >= 0 ? term_relay_and_wait (c.console_master, c.pid, exit_status, err)
                                 : forward_and_wait (c.pid, exit_status, err);
     }

@@ -19,6 +19,7 @@
 #include "container.h"
 #include "caps.h"
 #include "cgroup.h"
+#include "procattr.h"
 #include "config.h"
 #include "json.h"
 #include "log.h"
@@ -102,6 +103,8 @@ load_process_file (const char *path, struct moat_config *cfg, moat_error **err)
   SWAP_FIELD (cfg, p, caps);
   SWAP_FIELD (cfg, p, rlimits);
   SWAP_FIELD (cfg, p, n_rlimits);
+  SWAP_FIELD (cfg, p, exec_cpu_initial);
+  SWAP_FIELD (cfg, p, exec_cpu_final);
   SWAP_FIELD (cfg, p, apparmor_profile);
   SWAP_FIELD (cfg, p, selinux_label);
   return 0;
@@ -286,6 +289,16 @@ helper_main (struct init_args *a, int pidfd, int nsflags, int rootfd, struct cgr
     moat_error_wrap (&err, "join the container's cgroup (v2)");
   else if (cge && cgroup_entry_join_self (cge, &err) < 0)
     ;
+  /* In the container's cgroup now (whose cpuset set this process's CPUs):
+   * process.execCPUAffinity.final, for it and the process it clones. */
+  else if (a->cfg->exec_cpu_final
+           && procattr_set_affinity (a->cfg->exec_cpu_final, "process.execCPUAffinity.final", &err) < 0)
+    ;
+  /* initial alone: back to the default, every CPU the cpuset allows (a
+   * cgroup without cpuset reset nothing) */
+  else if (!a->cfg->exec_cpu_final && a->cfg->exec_cpu_initial
+           && procattr_set_affinity ("0-1023", "process.execCPUAffinity (back from initial)", &err) < 0)
+    ;
   else if (nsflags && setns (pidfd, nsflags) < 0)
     moat_error_set (&err, errno, "join the container's namespaces (setns 0x%x)", (unsigned) nsflags);
   else if (fchdir (rootfd) < 0 || chroot (".") < 0)
@@ -424,6 +437,12 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
    * container's. The helper and the process inherit this. */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return moat_error_set (err, errno, "prctl PR_SET_DUMPABLE");
+  /* process.execCPUAffinity.initial: where `moat exec` and its helper run
+   * until the helper is in the container's cgroup (joining its cpuset
+   * resets a process's CPUs to the cpuset's, final's or the default). */
+  if (cfg->exec_cpu_initial
+      && procattr_set_affinity (cfg->exec_cpu_initial, "process.execCPUAffinity.initial", err) < 0)
+    return -1;
   bool in_v2;
   pid_t helper = process_fork_into_cgroup (st->cgroup_path ? &cge : NULL, &in_v2);
   if (helper < 0)

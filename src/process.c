@@ -5,6 +5,7 @@
 #include "landlock.h"
 #include "namespaces.h"
 #include "procsetup.h"
+#include "procattr.h"
 #include "rootfs.h"
 #include "seccomp-wall.h"
 #include "supervisor.h"
@@ -347,7 +348,8 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
     return -1;
 
   struct rootfs_ctx ctx = { .cfg = cfg, .rootfs = a->rootfs, .userns = userns,
-                            .no_pivot = a->no_pivot, .cgroup_path = a->cgroup_path, .src_fds = a->src_fds };
+                            .no_pivot = a->no_pivot, .cgroup_path = a->cgroup_path, .src_fds = a->src_fds,
+                            .mount_fds = a->mount_fds };
   int r = rootfs_prepare (&ctx, err);
   /* The sources are mounted: their fds go (none may reach the workload). */
   for (size_t i = 0; a->src_fds && i < cfg->n_mounts; i++)
@@ -399,7 +401,8 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
     return -1;
   if (cfg->has_personality && personality (cfg->personality) < 0)
     return moat_error_set (err, errno, "linux.personality");
-  return 0;
+  /* The workload's memory policy: kept across execve, inherited by forks. */
+  return procattr_apply_mempolicy (cfg, err);
 }
 
 
@@ -640,8 +643,14 @@ init_main (struct init_args *a)
   /* Keep only what the init needs: its sync socket, exec.sock and the fds
    * to preserve. An inherited fd would also hold the parent's flock on the
    * state directory for as long as the container lives. */
-  int keep[] = { a->sync_fd, a->listen_fd, a->sup_fd };
-  close_fds_except (3 + a->preserve_fds, keep, ARRAY_SIZE (keep));
+  size_t nk = 0;
+  int keep[3 + a->n_mount_fds];
+  keep[nk++] = a->sync_fd;
+  keep[nk++] = a->listen_fd;
+  keep[nk++] = a->sup_fd;
+  for (size_t i = 0; a->mount_fds && i < a->n_mount_fds; i++)
+    keep[nk++] = a->mount_fds[i];
+  close_fds_except (3 + a->preserve_fds, keep, nk);
   /* Nothing blocked is inherited by the workload (`moat run` blocks the
    * signals it forwards while it creates the container). */
   sigset_t none;

@@ -65,6 +65,9 @@ struct init_args
   /* The way into the container's cgroup (create): cloned into its v2 part,
    * the init moves itself into the v1 ones first thing. NULL: no cgroup. */
   const struct cgroup_entry *cg_entry;
+  /* Idmapped trees the parent made, one per mount (-1: none); NULL: none. */
+  const int *mount_fds;
+  size_t n_mount_fds;
 };
 
 /* Clone the init with FLAGS (CLONE_NEW*). Returns its host pid. With

@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "rootfs.h"
+#include "mountopts.h"
 #include "util.h"
 
 #include <errno.h>
@@ -417,7 +418,7 @@ has_option (const char *data, const char *name)
 }
 
 static int
-do_mount (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err)
+do_mount_plain (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err)
 {
   const struct moat_mount *m = &ctx->cfg->mounts[idx];
   const char *type = m->type ? m->type : "";
@@ -496,6 +497,78 @@ do_mount (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err
                              shown, *type ? type : "none", shown2);
     }
   return set_propagation (rootfd, m->destination, prop, err);
+}
+
+/* An idmapped tree the parent made (mountopts_idmap_prepare): put in
+ * place, then given the mount's own options. */
+static int
+mount_prepared (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err)
+{
+  const struct moat_mount *m = &ctx->cfg->mounts[idx];
+  struct stat st;
+  if (stat (m->source, &st) < 0)
+    {
+      cleanup_free char *shown = str_printable (m->source);
+      return moat_error_set (err, errno, "mounts[%zu]: bind source `%s`", idx, shown);
+    }
+  cleanup_close int target = -1, fresh = -1;
+  if (mkdir_in_root (rootfd, m->destination, S_ISDIR (st.st_mode), 0755, &target, err) < 0
+      || mountopts_attach (ctx->mount_fds[idx], target, m->destination, err) < 0
+      || resolve_in_root (rootfd, m->destination, 0, &fresh, err) < 0
+      || mountopts_set_flags (fresh, m, m->destination, err) < 0)
+    return moat_error_wrap (err, "mounts[%zu]", idx);
+  return set_propagation (rootfd, m->destination, m->propagation, err);
+}
+
+/* tmpcopyup (crun's): the tmpfs starts with what its mount point held. */
+static int
+mount_copyup (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err)
+{
+  const struct moat_mount *m = &ctx->cfg->mounts[idx];
+  cleanup_close int target = -1, below = -1, fresh = -1, top = -1;
+  if (mkdir_in_root (rootfd, m->destination, true, 0755, &target, err) < 0)
+    return -1;
+  /* Opened before the mount: the directory it is about to cover. */
+  below = openat (target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (below < 0)
+    {
+      cleanup_free char *shown = str_printable (m->destination);
+      return moat_error_set (err, errno, "mounts[%zu]: tmpcopyup: open `%s`", idx, shown);
+    }
+  if (do_mount_plain (ctx, rootfd, idx, err) < 0
+      || resolve_in_root (rootfd, m->destination, O_DIRECTORY, &fresh, err) < 0)
+    return -1;
+  top = openat (fresh, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (top < 0)
+    {
+      cleanup_free char *shown = str_printable (m->destination);
+      return moat_error_set (err, errno, "mounts[%zu]: tmpcopyup: open the new `%s`", idx, shown);
+    }
+  bool mode_given = m->data && (strncmp (m->data, "mode=", 5) == 0 || strstr (m->data, ",mode="));
+  if (mountopts_copy_up (below, top, m->destination, !mode_given, err) < 0)
+    return moat_error_wrap (err, "mounts[%zu]", idx);
+  return 0;
+}
+
+static int
+do_mount (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error **err)
+{
+  const struct moat_mount *m = &ctx->cfg->mounts[idx];
+  int r;
+  if (ctx->mount_fds && ctx->mount_fds[idx] >= 0)
+    r = mount_prepared (ctx, rootfd, idx, err);
+  else if (m->tmpcopyup)
+    r = mount_copyup (ctx, rootfd, idx, err);
+  else
+    r = do_mount_plain (ctx, rootfd, idx, err);
+  if (r < 0 || (m->rec_set == 0 && m->rec_clr == 0))
+    return r;
+  /* rro, rnosuid, ...: on the new mount and every mount below it. */
+  cleanup_close int fresh = -1;
+  if (resolve_in_root (rootfd, m->destination, 0, &fresh, err) < 0
+      || mountopts_set_recursive (fresh, m, m->destination, err) < 0)
+    return moat_error_wrap (err, "mounts[%zu]", idx);
+  return 0;
 }
 
 struct default_dev { const char *path; unsigned major, minor; };

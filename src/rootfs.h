@@ -24,6 +24,7 @@ struct rootfs_ctx
   /* mounts[i]'s bind source, opened by `moat create` (-1: use the path),
    * or NULL (see rootfs_open_bind_sources). */
   const int *src_fds;
+  const int *mount_fds;      /* per mount: its idmapped tree made by the parent, or -1; NULL: none */
 };
 
 /* Before pivot_root: propagation, the rootfs bind, config mounts, devices. */

@@ -17,7 +17,7 @@
 #include "error.h"
 
 #define MOAT_DEFAULT_ROOT "/run/moat"
-#define MOAT_OCI_VERSION "1.2.0"
+#define MOAT_OCI_VERSION "1.3.0"
 #define EXEC_SOCK_NAME "exec.sock"
 /* The supervisor listens here for `moat exec`: a joining process and its
  * seccomp listener. */

@@ -103,9 +103,26 @@ t_is "a busy loop under a 0.2 quota gets at most 0.2 of the time (+1 period)" "$
 t_is "and it did run (> 0.05 s)" "$([ "$USEC" -gt 50000 ] && echo yes || echo "no: $USEC us")" yes
 cfg "$B" '.linux.resources.cpu = {"shares": 512}'
 setargs "$B" /bin/workload cat "$(cgfile cpu cpu.shares cpu.weight)"
-if [ "$LAYOUT" = v2 ]; then want=20; else want=512; fi
-t_is "cpu.shares (v2: converted to cpu.weight as runc does)" "$(run_in)" "$want"
+# v2: runc 1.3.2's and crun 1.23's curve (512 -> 59; the old linear map gave 20)
+if [ "$LAYOUT" = v2 ]; then want=59; else want=512; fi
+t_is "cpu.shares (v2: converted to cpu.weight as runc 1.3.2 does)" "$(run_in)" "$want"
+# runtime-spec 1.3: cpu.burst and cpu.idle
+cfg "$B" '.linux.resources.cpu = {"quota": 50000, "period": 100000, "burst": 20000}'
+setargs "$B" /bin/workload cat "$(cgfile cpu cpu.cfs_burst_us cpu.max.burst)"
+t_is "cpu.burst: the container reads its burst (v1 cpu.cfs_burst_us, v2 cpu.max.burst)" "$(run_in 2>&1)" 20000
+cfg "$B" '.linux.resources.cpu = {"quota": 50000, "burst": 60000}'
+t_like "cpu.burst above the quota: an error naming it" "$(run_in 2>&1)" "linux.resources.cpu.burst: 60000 is more than the quota"
+cfg "$B" '.linux.resources.cpu = {"idle": 1}'
+setargs "$B" /bin/workload cat "$(cgfile cpu cpu.idle cpu.idle)"
+t_is "cpu.idle: the container's cgroup is a SCHED_IDLE group" "$(run_in 2>&1)" 1
 cfg "$B" 'del(.linux.resources.cpu)'
+# runtime-spec 1.3: pids.limit 0 is a limit (moat, like runc before 1.4, wrote "max")
+cfg "$B" '.linux.resources.pids = {"limit": 0}'
+setargs "$B" /bin/workload cat "$(cgfile pids pids.max pids.max)"
+t_is "pids.limit 0: pids.max is 0, not max" "$(run_in 2>&1)" 0
+cfg "$B" '.linux.resources.pids = {"limit": -1}'
+t_is "pids.limit -1: pids.max is max" "$(run_in 2>&1)" max
+cfg "$B" 'del(.linux.resources.pids)'
 
 # values the host cannot take are errors, not silent skips
 cfg "$B" '.linux.resources.memory = {"limit": 67108864, "swappiness": 150}'
@@ -152,10 +169,43 @@ cfg "$B" '.linux.resources.hugepageLimits = [{"pageSize": "2MB", "limit": 0}]'
 OUT=$(run_in 2>&1); RC=$?
 if [ "$LAYOUT" = v2 ] || [ -d /sys/fs/cgroup/hugetlb ]; then
   t_is "hugepageLimits are applied" "$RC" 0
+  # Where the kernel accounts reservations, they are limited too (spec):
+  # a process gets ENOMEM at mmap, not SIGBUS at a fault.
+  cfg "$B" '.linux.resources.hugepageLimits = [{"pageSize": "2MB", "limit": 4194304}]'
+  RSVD=$(cgfile hugetlb hugetlb.2MB.rsvd.limit_in_bytes hugetlb.2MB.rsvd.max)
+  setargs "$B" /bin/workload cat "$RSVD"
+  if [ -e "/sys/fs/cgroup/hugetlb/hugetlb.2MB.rsvd.limit_in_bytes" ] || { [ "$LAYOUT" = v2 ] && grep -qw hugetlb /sys/fs/cgroup/cgroup.controllers; }; then
+    t_is "hugepageLimits: the reservation limit too (hugetlb.2MB.rsvd)" "$(run_in 2>&1)" 4194304
+  else
+    ok "hugepageLimits reservations # SKIP no hugetlb rsvd files on this kernel"
+  fi
+  setargs "$B" /bin/workload pid
 else
   t_like "hugepageLimits without a usable hugetlb hierarchy: an error" "$OUT" "hugepageLimits: no hugetlb hierarchy"
 fi
 cfg "$B" 'del(.linux.resources.hugepageLimits)'
+# linux.resources.network: v1's net_cls and net_prio, an error where there is none
+cfg "$B" '.linux.resources.network = {"classID": 1048577}'
+NETCLS=$(ls -d /sys/fs/cgroup/net_cls /sys/fs/cgroup/*net_cls* 2>/dev/null | head -n 1)
+# (Where no net_cls hierarchy is mounted, as here, the error is what is
+# tested: mounting one would change the host's cgroup layout, which a test
+# never does.)
+if [ -z "$NETCLS" ]; then
+  OUT=$(run_in 2>&1)
+  if [ "$LAYOUT" = v2 ]; then want="linux.resources.network: cgroup v2 has no net_cls"; else want="linux.resources.network.classID: no net_cls hierarchy"; fi
+  t_like "network.classID without net_cls: an error naming it, not a warning" "$OUT" "$want"
+  t_fails "and the container does not run" M run --bundle "$B" cg-netcls
+else
+  setargs "$B" /bin/workload cat /sys/fs/cgroup/net_cls/net_cls.classid
+  t_is "network.classID: the container's packets carry the class (net_cls.classid)" "$(run_in 2>&1)" 1048577
+  # priorities name interfaces of the runtime's netns: share it to read them
+  cfg "$B" '.linux.resources.network = {"priorities": [{"name": "lo", "priority": 5}]} | .linux.namespaces |= map(select(.type != "network"))'
+  setargs "$B" /bin/workload cat /sys/fs/cgroup/net_prio/net_prio.ifpriomap
+  t_like "network.priorities: net_prio.ifpriomap has lo 5" "$(run_in 2>&1)" "^lo 5$"
+  cfg "$B" '.linux.namespaces += [{"type": "network"}]'
+fi
+cfg "$B" 'del(.linux.resources.network)'
+setargs "$B" /bin/workload pid
 t_is "no cgroup is left by the failed creates" "$(ls -d /sys/fs/cgroup/*/moat/cg-* /sys/fs/cgroup/moat/cg-* 2>/dev/null | wc -l)" 0
 
 # pause and resume: progress stops and restarts

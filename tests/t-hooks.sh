@@ -192,21 +192,24 @@ t_is "failing prestart hook: no state dir" "$(ls "$ROOT" 2>/dev/null)" ""
 t_fails "failing prestart hook: no cgroup" cgroup_exists hooks-prefail
 t_is "failing prestart hook: no stray process" "$(stray_procs hooks-prefail 2>/dev/null)" 0
 
-# --- a failing poststart hook only warns -------------------------------------
+# --- a failing poststart hook stops the container (runtime-spec 1.3) -----------
+# Lifecycle step 9: "If any poststart hook fails, the runtime MUST generate
+# an error, stop the container, and continue the lifecycle at step 12" (its
+# destruction). (1.2 and before: a warning; moat used to only warn.)
 B5="$TMP/b5"
 mkbundle_hooks "$B5" /bin/workload sleep 30
-cfg "$B5" '.hooks.poststart = [$ps]' --argjson ps "$(hookdef poststart 1)"
+cfg "$B5" '.hooks.poststart = [$ps, $ps2]' --argjson ps "$(hookdef poststart 1)" --argjson ps2 "$(hookdef poststart-2)"
 : > "$LOG"
 t_ok "failing poststart hook: create" M create --bundle "$B5" hooks-psfail
 M start hooks-psfail >"$TMP/ps.out" 2>"$TMP/ps.err"
-t_is "failing poststart hook: start still exits 0" "$?" 0
-t_like "failing poststart hook: a warning on stderr names the stage" "$(cat "$TMP/ps.err")" "poststart"
-t_is "failing poststart hook: the container runs" "$(M state hooks-psfail | jq -r .status)" running
-t_ok "failing poststart hook: kill" M kill hooks-psfail KILL
-wait_status hooks-psfail stopped
+t_is "failing poststart hook: start exits 1" "$?" 1
+t_like "failing poststart hook: the error names the stage and says the container stopped" "$(cat "$TMP/ps.err")" \
+  "stopped.*poststart hook \[0\]"
+t_is "failing poststart hook: the container is stopped (its workload killed)" "$(M state hooks-psfail | jq -r .status)" stopped
 t_ok "failing poststart hook: delete" M delete hooks-psfail
-t_is "failing poststart hook: poststop still ran" \
+t_is "failing poststart hook: the poststart hooks after it did not run; poststop did" \
   "$(stages)" "prestart createRuntime createContainer startContainer poststart poststop"
+cfg "$B5" '.hooks.poststart = [$ps]' --argjson ps "$(hookdef poststart)"
 
 # A failing poststop hook only warns too: the container is still deleted.
 cfg "$B5" '.hooks.poststart = [$ps] | .hooks.poststop = [$pst]' \
@@ -220,20 +223,28 @@ t_like "failing poststop hook: a warning on stderr" "$(cat "$TMP/pst.err")" "pos
 t_fails "failing poststop hook: the container is gone" M state hooks-pstfail
 t_fails "failing poststop hook: no cgroup" cgroup_exists hooks-pstfail
 
-# All the poststart and poststop hooks run when one of them fails
-# (runtime-spec: "the remaining hooks and lifecycle continue as if the hook
-# had succeeded").
+# All the poststop hooks run when one of them fails (runtime-spec: "the
+# remaining hooks and lifecycle continue as if the hook had succeeded").
+# With run, a failing poststart hook: an error, and the container is gone.
 B7="$TMP/b7"
 mkbundle "$B7" /bin/workload echo ran
-cfg "$B7" '.hooks = {poststart: [$ps1, $ps2], poststop: [$pst1, $pst2]}' \
-  --argjson ps1 "$(hookdef poststart-1 1)" --argjson ps2 "$(hookdef poststart-2)" \
+cfg "$B7" '.hooks = {poststart: [$ps1], poststop: [$pst1, $pst2]}' \
+  --argjson ps1 "$(hookdef poststart-1)" \
   --argjson pst1 "$(hookdef poststop-1 1)" --argjson pst2 "$(hookdef poststop-2)"
 : > "$LOG"
 M run --bundle "$B7" hooks-rest >/dev/null 2>"$TMP/rest.err"
-t_is "a failing poststart and poststop hook: run still exits 0" "$?" 0
+t_is "a failing poststop hook: run still exits 0" "$?" 0
 t_is "the hooks after a failing one in the same stage still ran" \
-  "$(stages)" "poststart-1 poststart-2 poststop-1 poststop-2"
+  "$(stages)" "poststart-1 poststop-1 poststop-2"
 t_like "each failure is a warning naming its hook" "$(cat "$TMP/rest.err")" "poststop hook \[0\]"
+cfg "$B7" '.hooks = {poststart: [$ps1, $ps2], poststop: [$pst1]}' \
+  --argjson ps1 "$(hookdef poststart-1 1)" --argjson ps2 "$(hookdef poststart-2)" --argjson pst1 "$(hookdef poststop-1)"
+: > "$LOG"
+M run --bundle "$B7" hooks-psrun >/dev/null 2>"$TMP/psrun.err"
+t_is "run with a failing poststart hook: exits 1 (runtime-spec 1.3)" "$?" 1
+t_is "... the next poststart hook does not run, the container is destroyed (poststop ran)" \
+  "$(stages)" "poststart-1 poststop-1"
+t_fails "... and nothing of it is left" M state hooks-psrun
 
 # A hook without env gets moat's environment (runc and crun do the same).
 cfg "$B7" '.hooks = {prestart: [{path: $p, args: ["hook", "noenv"]}]}' --arg p "$HOOK"

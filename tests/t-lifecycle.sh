@@ -11,7 +11,7 @@ t_fails "spec refuses to overwrite config.json" "$MOAT" spec --bundle "$B"
 t_like "spec error names the file" "$("$MOAT" spec --bundle "$B" 2>&1)" "config.json already exists"
 mkdir -p "$TMP/specdir"
 "$MOAT" spec --bundle "$TMP/specdir"
-t_is "spec writes a config that parses" "$(jq -r .ociVersion "$TMP/specdir/config.json")" "1.2.0"
+t_is "spec writes a config that parses" "$(jq -r .ociVersion "$TMP/specdir/config.json")" "1.3.0"
 t_is "spec: process.args is sh" "$(jq -c .process.args "$TMP/specdir/config.json")" '["sh"]'
 mkdir -p "$TMP/rl"
 "$MOAT" spec --rootless --bundle "$TMP/rl"
@@ -24,7 +24,7 @@ PID=$(cat "$TMP/pid")
 t_is "state: created after create" "$(M state life-1 | jq -r .status)" created
 t_is "state: pid matches --pid-file" "$(M state life-1 | jq -r .pid)" "$PID"
 t_is "state: bundle is absolute" "$(M state life-1 | jq -r .bundle)" "$B"
-t_is "state: ociVersion" "$(M state life-1 | jq -r .ociVersion)" "1.2.0"
+t_is "state: ociVersion" "$(M state life-1 | jq -r .ociVersion)" "1.3.0"
 t_is "state: id" "$(M state life-1 | jq -r .id)" life-1
 t_like "created: the init is alive and not yet the workload" "$(tr '\0' ' ' < /proc/$PID/cmdline)" "moat"
 t_is "created: the init sits in the container's cgroup" \
@@ -235,7 +235,7 @@ t_like "--version in runc's shape" "$("$MOAT" --version)" "^moat version [0-9]"
 t_like "--help lists commands" "$("$MOAT" --help)" "create"
 t_fails "unknown command" "$MOAT" frobnicate
 F=$("$MOAT" features)
-t_is "features: OCI features JSON" "$(jq -r '.ociVersionMax + " " + (.linux.seccomp.enabled|tostring)' <<<"$F")" "1.2.0 true"
+t_is "features: OCI features JSON" "$(jq -r '.ociVersionMax + " " + (.linux.seccomp.enabled|tostring)' <<<"$F")" "1.3.0 true"
 t_is "features: every namespace type" "$(jq -r '.linux.namespaces | length' <<<"$F")" 8
 t_like "features: the host CPU's user/kernel protections" "$(jq -r '.annotations["org.moat.cpu.smep"]' <<<"$F")" "^(true|false)$"
 t_is "features: matches /proc/cpuinfo for smap" "$(jq -r '.annotations["org.moat.cpu.smap"]' <<<"$F")" \

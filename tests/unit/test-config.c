@@ -2,6 +2,8 @@
 #include "config-host.h"
 #include "tap.h"
 
+#include <linux/mount.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -468,6 +470,37 @@ TEST (mount_checks)
   LEAK_CHECK ();
 }
 
+TEST (mount_extensions)
+{
+  cleanup_config struct moat_config *c =
+    parse_ok (HEAD "'mounts':["
+              "{'destination':'/a','type':'bind','source':'/s','options':['rbind','ridmap'],"
+              "'uidMappings':[{'containerID':0,'hostID':1000,'size':10}],"
+              "'gidMappings':[{'containerID':0,'hostID':2000,'size':10}]},"
+              "{'destination':'/b','type':'tmpfs','source':'tmpfs','options':['tmpcopyup']},"
+              "{'destination':'/c','type':'bind','source':'/s','uidMappings':[{'containerID':0,'hostID':1,'size':1}],"
+              "'gidMappings':[{'containerID':0,'hostID':1,'size':1}]}]}");
+  CHECK (c->mounts[0].idmap && c->mounts[0].idmap_recursive && c->mounts[0].data == NULL);
+  CHECK (c->mounts[0].n_uid_mappings == 1 && c->mounts[0].uid_mappings[0].host_id == 1000);
+  CHECK (c->mounts[0].n_gid_mappings == 1 && c->mounts[0].gid_mappings[0].host_id == 2000);
+  CHECK (c->mounts[1].tmpcopyup && c->mounts[1].data == NULL);
+  CHECK (!c->mounts[2].idmap && c->mounts[2].n_uid_mappings == 1);   /* mappings alone: idmapped too */
+  EXPECT_ERROR (HEAD "'mounts':[{'destination':'/a','type':'bind','source':'/s','options':['bind','idmap']}]}",
+                "config.json: mounts[0]: idmap without uidMappings/gidMappings needs a user namespace to take "
+                "the mapping from (runtime-spec)");
+  EXPECT_ERROR (HEAD "'mounts':[{'destination':'/a','type':'tmpfs','source':'tmpfs','options':['idmap'],"
+                "'uidMappings':[{'containerID':0,'hostID':1,'size':1}],'gidMappings':[{'containerID':0,'hostID':1,'size':1}]}]}",
+                "config.json: mounts[0]: idmapped mounts: moat maps bind mounts only (this one is type `tmpfs`)");
+  EXPECT_ERROR (HEAD "'mounts':[{'destination':'/a','type':'bind','source':'/s','options':['bind'],"
+                "'gidMappings':[{'containerID':0,'hostID':1,'size':1}]}]}",
+                "config.json: mounts[0]: uidMappings and gidMappings go together (runtime-spec)");
+  EXPECT_ERROR (HEAD "'mounts':[{'destination':'/a','type':'bind','source':'/s','options':['bind'],"
+                "'uidMappings':[{'containerID':0,'hostID':1,'size':0}]}]}",
+                "config.json: mounts[0].uidMappings[0].size: invalid uid mapping: size must not be 0");
+  EXPECT_ERROR (HEAD "'mounts':[{'destination':'/a','type':'proc','source':'proc','options':['tmpcopyup']}]}",
+                "config.json: mounts[0]: tmpcopyup: only for a tmpfs mount");
+}
+
 TEST (mount_options)
 {
   cleanup_config struct moat_config *c =
@@ -475,7 +508,7 @@ TEST (mount_options)
               "{'destination':'/a','source':'/src','options':['nosuid','noexec','nodev','ro','rbind','rprivate','mode=755','size=1k']},"
               "{'destination':'/b','type':'tmpfs','options':['rw','suid','dev','exec','relatime','private','newinstance']},"
               "{'destination':'/c','type':'bind','source':'/x'},"
-              "{'destination':'/d','type':'none','options':['bind','slave','tmpcopyup','idmap','rro','ratime']},"
+              "{'destination':'/d','type':'none','options':['bind','slave','rro','rnosuid','rsuid','ratime']},"
               "{'destination':'/e','type':'devpts','options':['nosuid','noexec','newinstance','ptmxmode=0666','mode=0620','gid=5']},"
               "{'destination':'/f','options':['ro','rw','noatime','atime','strictatime','sync','dirsync','remount','mand','nodiratime','lazytime']},"
               "{'destination':'/g','options':['rshared']},"
@@ -503,8 +536,12 @@ TEST (mount_options)
 
   CHECK (m[3].bind && m[3].flags == MS_BIND);
   CHECK (m[3].propagation == MS_SLAVE);
-  CHECK (m[3].data == NULL);   /* tmpcopyup, idmap, rro, ratime: ignored */
+  CHECK (m[3].data == NULL);   /* the recursive options are not file system data */
   CHECK (strv_len (m[3].options) == 6);
+  /* rro sets read-only; rsuid, later, undoes rnosuid; ratime is the
+   * kernel's default atime mode (relatime), set whole */
+  CHECK (m[3].rec_set == (MOUNT_ATTR_RDONLY | MOUNT_ATTR_RELATIME));
+  CHECK (m[3].rec_clr == (MOUNT_ATTR_NOSUID | MOUNT_ATTR__ATIME));
 
   CHECK (m[4].flags == (MS_NOSUID | MS_NOEXEC));
   CHECK_STR (m[4].data, "newinstance,ptmxmode=0666,mode=0620,gid=5");
@@ -783,7 +820,7 @@ check_default_spec (bool rootless)
   const struct moat_idmap um[] = { { 0, 1234, 1 } }, gm[] = { { 0, 5678, 1 } };
   cleanup_free char *spec = config_default_spec (rootless, um, 1, gm, 1);
   CHECK (spec != NULL);
-  CHECK_CONTAINS (spec, "{\n  \"ociVersion\": \"1.2.0\",\n  \"process\": {\n    \"terminal\": false,");
+  CHECK_CONTAINS (spec, "{\n  \"ociVersion\": \"1.3.0\",\n  \"process\": {\n    \"terminal\": false,");
   cleanup_config struct moat_config *c = NULL;
   cleanup_error moat_error *err = NULL;
   if (config_parse (spec, "spec", &c, &err) < 0)
@@ -791,7 +828,7 @@ check_default_spec (bool rootless)
       fprintf (stderr, "#   %s\n", err->msg);
       exit (1);
     }
-  CHECK_STR (c->oci_version, "1.2.0");
+  CHECK_STR (c->oci_version, "1.3.0");
   CHECK (c->has_process && !c->terminal);
   CHECK (c->uid == 0 && c->gid == 0);
   CHECK (strv_len (c->args) == 1);
@@ -998,6 +1035,7 @@ TAP_MAIN (CASE (full_config_parses),
           CASE (process_checks),
           CASE (mount_checks),
           CASE (mount_options),
+          CASE (mount_extensions),
           CASE (namespace_checks),
           CASE (device_checks),
           CASE (nul_bytes_rejected),

@@ -26,6 +26,8 @@
                    mnt net pid pid_for_children time time_for_children user
                    uts; ones the kernel lacks are skipped)
    umask           umask 0022
+   mempolicy       mempolicy MODE flags 0xF nodes LIST (get_mempolicy: MODE is
+                   the number, e.g. 2 for MPOL_BIND; LIST as in 0-1,3, or -)
    cat FILE...     the files' contents
    write FILE TEXT no output; FILE created/truncated, TEXT written as is
    ls DIR          NAME (bytewise sorted, without . and ..)
@@ -485,6 +487,32 @@ cmd_umask (int argc, char **argv)
   mode_t m = umask (0); /* Reading the umask means setting it.  */
   umask (m);
   printf ("umask %04o\n", (unsigned) m);
+  return 0;
+}
+
+static int
+cmd_mempolicy (int argc, char **argv)
+{
+  (void) argc;
+  (void) argv;
+  int mode = 0;
+  unsigned long mask[1024 / (8 * sizeof (unsigned long))] = { 0 };
+  if (syscall (SYS_get_mempolicy, &mode, mask, 1024UL, NULL, 0UL) < 0)
+    die ("get_mempolicy");
+  printf ("mempolicy %d flags 0x%x nodes ", mode & 0xff, (unsigned) mode & ~0xffu);
+  bool any = false;
+  for (unsigned i = 0; i < 1024; i++)
+    {
+      if (!(mask[i / (8 * sizeof (unsigned long))] & (1UL << (i % (8 * sizeof (unsigned long))))))
+        continue;
+      unsigned j = i;
+      while (j + 1 < 1024 && (mask[(j + 1) / (8 * sizeof (unsigned long))] & (1UL << ((j + 1) % (8 * sizeof (unsigned long))))))
+        j++;
+      printf (j > i ? "%s%u-%u" : "%s%u", any ? "," : "", i, j);
+      any = true;
+      i = j;
+    }
+  printf ("%s\n", any ? "" : "-");
   return 0;
 }
 
@@ -1963,7 +1991,7 @@ static const struct command
   { "pid", 0, 0, cmd_pid }, { "mounts", 0, 0, cmd_mounts },
   { "fds", 0, 0, cmd_fds }, { "cwd", 0, 0, cmd_cwd }, { "env", 0, 0, cmd_env },
   { "rlimits", 0, 0, cmd_rlimits }, { "ns", 0, 0, cmd_ns },
-  { "umask", 0, 0, cmd_umask }, { "cat FILE...", 1, -1, cmd_cat },
+  { "umask", 0, 0, cmd_umask }, { "mempolicy", 0, 0, cmd_mempolicy }, { "cat FILE...", 1, -1, cmd_cat },
   { "write FILE TEXT", 2, 2, cmd_write }, { "ls DIR", 1, 1, cmd_ls },
   { "stat PATH", 1, 1, cmd_stat }, { "exists PATH", 1, 1, cmd_exists },
   { "fstat FD", 1, 1, cmd_fstat }, { "reopen FD", 1, 1, cmd_reopen },

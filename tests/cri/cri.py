@@ -22,11 +22,19 @@ Commands:
   ps [POD_ID]                      ListContainers
   exec-sync [--timeout S] ID CMD...  ExecSync: the command's stdout and
                                    stderr, and its exit code as ours
-  exec ID CMD...                   Exec: prints the streaming URL
+  exec [--tty] ID CMD...           Exec, then the session on the streaming
+                                   server's URL (WebSocket, v4.channel.k8s.io,
+                                   as kubectl exec): the command's stdout and
+                                   stderr, and its exit code as ours
+  exec-url ID CMD...               Exec: prints the streaming URL only
 """
+import base64
 import json
 import os
+import socket
+import struct
 import sys
+import urllib.parse
 
 import grpc
 
@@ -34,6 +42,58 @@ import grpc
 def die(msg, code=125):
     sys.stderr.write("cri: %s\n" % msg)
     sys.exit(code)
+
+
+def stream(url, deadline):
+    """The exec session at URL over WebSocket: channel 1 and 2 (stdout,
+    stderr) copied to ours, channel 3 the end (a metav1.Status); returns
+    the exit code."""
+    u = urllib.parse.urlsplit(url)
+    s = socket.create_connection((u.hostname, u.port or 80), timeout=deadline)
+    key = base64.b64encode(os.urandom(16)).decode()
+    path = u.path + ("?" + u.query if u.query else "")
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n" % (path, u.netloc, key)).encode())
+    f = s.makefile("rb")
+    head = f.readline()
+    if b" 101 " not in head:
+        die("exec: %s: %s" % (url, head.decode(errors="replace").strip()))
+    while f.readline() not in (b"\r\n", b""):
+        pass
+    out = {1: sys.stdout.buffer, 2: sys.stderr.buffer}
+    status = None
+    while True:
+        h = f.read(2)
+        if len(h) < 2:
+            break
+        op, n = h[0] & 0x0F, h[1] & 0x7F
+        if n == 126:
+            n = struct.unpack(">H", f.read(2))[0]
+        elif n == 127:
+            n = struct.unpack(">Q", f.read(8))[0]
+        mask = f.read(4) if h[1] & 0x80 else None
+        data = f.read(n)
+        if mask:
+            data = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+        if op == 8:   # close
+            break
+        if op != 2 or len(data) < 2:   # binary frames: channel byte, payload
+            continue
+        if data[0] in out:
+            out[data[0]].write(data[1:])
+            out[data[0]].flush()
+        elif data[0] == 3:
+            status = json.loads(data[1:])
+    s.close()
+    if status is None:
+        die("exec: the stream ended without a status")
+    if status.get("status") == "Success":
+        return 0
+    for cause in status.get("details", {}).get("causes", []):
+        if cause.get("reason") == "ExitCode":
+            return int(cause["message"])
+    die("exec: %s" % status.get("message", status))
 
 
 def main(argv):
@@ -125,9 +185,15 @@ def main(argv):
         sys.stdout.buffer.write(r.stdout)
         sys.stderr.buffer.write(r.stderr)
         sys.exit(r.exit_code)
-    elif cmd == "exec":
-        r = call(rt.Exec, pb.ExecRequest(container_id=args[0], cmd=args[1:], stdout=True, stderr=True))
-        print(r.url)
+    elif cmd in ("exec", "exec-url"):
+        tty = bool(args) and args[0] == "--tty"
+        args = args[1:] if tty else args
+        r = call(rt.Exec, pb.ExecRequest(container_id=args[0], cmd=args[1:], tty=tty,
+                                         stdout=True, stderr=not tty))
+        if cmd == "exec-url":
+            print(r.url)
+        else:
+            sys.exit(stream(r.url, deadline))
     else:
         die("unknown command %s" % cmd, 2)
 

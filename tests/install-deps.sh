@@ -19,6 +19,12 @@ apt-get install -y -qq --no-install-recommends \
 apt-get install -y -qq --no-install-recommends \
   podman conmon catatonit containerd bsdutils >/dev/null 2>&1 \
   || echo "install-deps: podman/conmon/containerd not installed: the engine tests will skip" >&2
+# tests/t-containerd.sh's CRI part: the gRPC client (Debian's python3 with
+# grpc and grpc_tools' protoc, tests/cri/cri.py) and the pod network's CNI
+# plugins (bridge, host-local, portmap, loopback in /usr/lib/cni).
+apt-get install -y -qq --no-install-recommends \
+  python3-grpcio python3-grpc-tools containernetworking-plugins iproute2 >/dev/null 2>&1 \
+  || echo "install-deps: python3-grpcio/python3-grpc-tools/containernetworking-plugins not installed: tests/t-containerd.sh will skip" >&2
 # valgrind's memcheck for tests/t-valgrind.sh (skips without it).
 apt-get install -y -qq --no-install-recommends valgrind >/dev/null 2>&1 \
   || echo "install-deps: valgrind not installed: tests/t-valgrind.sh will skip" >&2

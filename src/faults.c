@@ -384,7 +384,7 @@ emit (struct faults *f, struct pending *p)
   if (f->budget && !budget_take (f->budget, f->log_size (f->size_ctx)))
     {
       struct agg_key k = { .kind = p->death ? AGG_DEATH : AGG_FAULT, .nr = p->death ? p->sig : p->d.sig };
-      const char *comm = p->d.have && p->d.comm[0] ? p->d.comm : p->t.comm;
+      const char *comm = p->d.have && p->d.comm[0] ? p->d.comm : p->t.comm[0] ? p->t.comm : "?";
       memcpy (k.comm, comm, strnlen (comm, sizeof k.comm - 1));
       struct timespec at;
       clock_gettime (CLOCK_REALTIME, &at);
@@ -397,7 +397,12 @@ emit (struct faults *f, struct pending *p)
   put_nspid (j, p->t.nspid);
   /* The kernel's report names the task as it was at the fault: better than
    * a comm read before a last exec the connector had not told us yet. */
-  jb_str (j, "comm", p->d.have && p->d.comm[0] ? p->d.comm : p->t.comm);
+  if (p->d.have && p->d.comm[0])
+    jb_str (j, "comm", p->d.comm);
+  else if (p->t.comm[0])
+    jb_str (j, "comm", p->t.comm);
+  else
+    jb_raw (j, "comm", "null");   /* exec'd and gone before it could be read */
   if (p->t.exe[0])
     jb_str (j, "exe", p->t.exe);
   else
@@ -622,9 +627,12 @@ on_event (struct faults *f, const struct proc_event *ev)
           return;
         __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
         /* What ran before the exec is not what runs now: if the process
-         * is gone before its new exe can be read, say nothing rather than
-         * name the old one. */
+         * is gone (reaped) before its new exe and comm can be read, say
+         * nothing rather than name the old one (the shell that forked it,
+         * or "memfd:moat" for the init). The connector's exec event carries
+         * no name, and no comm event comes for an exec. */
         t->exe[0] = '\0';
+        t->comm[0] = '\0';
         if (t->dead && t->tid == t->tgid)
           {
             /* A thread that execs takes over the leader's pid, and the old

@@ -1621,7 +1621,10 @@ on_cgroup (struct sup *s, struct cg_watch *w)
           jb_int (j, "pid", pid);
           if (nspid > 0)
             jb_int (j, "nspid", nspid);
-          jb_str (j, "comm", comm);
+          if (*comm)
+            jb_str (j, "comm", comm);
+          else
+            jb_raw (j, "comm", "null");   /* exec'd and gone before it could be read */
         }
       jb_str (j, "signal", "SIGKILL");
       jb_str (j, "action", "killed by the OOM killer");

@@ -105,10 +105,12 @@ cfg "$B" '.process.args = ["/bin/sh", "-c", "/bin/busybox sleep 60 & echo $!"]'
 M create --bundle "$B" life-4b
 M start life-4b
 t_ok "an init that leaves a child behind stops" wait_status life-4b stopped
-t_is "its child is still in the cgroup" "$(wc -l < "${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs")" 1
+if [ -n "$SYSTEMD_CG" ]; then P4B=/sys/fs/cgroup$(cgrel life-4b)/cgroup.procs; else P4B=${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs; fi
+t_is "its child is still in the cgroup" "$(wc -l < "$P4B")" 1
 t_ok "kill --all of the stopped container" M kill --all life-4b KILL
-for _ in $(seq 100); do [ -s "${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs" ] || break; sleep 0.05; done
-t_is "signals what was left" "$(wc -l < "${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs")" 0
+# (systemd removes an emptied scope's cgroup: gone is empty too)
+for _ in $(seq 100); do [ -s "$P4B" ] || break; sleep 0.05; done
+t_is "signals what was left" "$(cat "$P4B" 2>/dev/null | wc -l)" 0
 M delete --force life-4b
 
 # delete --force of a running container
@@ -188,7 +190,14 @@ CPID=$!
 for i in $(seq 50); do cgroup_exists life-14 && break; sleep 0.05; done
 sleep 0.2
 kill -9 $CPID; wait $CPID 2>/dev/null
-t_ok "the killed create left its cgroup behind" cgroup_exists life-14
+if [ -n "$SYSTEMD_CG" ]; then
+  # The init dies with its create (PDEATHSIG); systemd then ends the
+  # emptied scope itself, at a moment of its own: left or not, the test
+  # is that delete --force leaves nothing.
+  ok "the killed create left its cgroup behind # SKIP systemd ends an emptied scope itself"
+else
+  t_ok "the killed create left its cgroup behind" cgroup_exists life-14
+fi
 t_ok "delete after a killed create" M delete --force life-14
 t_fails "removes the cgroup" cgroup_exists life-14
 t_is "and the state" "$(M list -q)" ""

@@ -106,13 +106,15 @@ cfg "$B" 'del(.linux.resources) | .process.args = ["/bin/workload", "echo", "aga
 t_is "and its name can be used again" "$(S run --bundle "$B" sd-oom 2>&1)" again
 
 # moat killed mid-create (in a createRuntime hook, the scope already made):
-# delete --force stops the unit; nothing is left
+# delete --force stops the unit if it is still there; nothing is left
 cfg "$B" '.process.args = ["/bin/workload", "sleep", "30"] | .hooks = {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "5"]}]}'
 S create --bundle "$B" sd-kill >/dev/null 2>&1 &
 CPID=$!
 for i in $(seq 100); do [ "$(unit_prop moat-sd-kill.scope ActiveState)" = active ] && break; sleep 0.05; done
 kill -9 $CPID; wait $CPID 2>/dev/null
-t_is "the killed create left its scope" "$(unit_prop moat-sd-kill.scope ActiveState)" active
+# (The init dies with its create, PDEATHSIG, and systemd ends the emptied
+# scope at a moment of its own: whether it is still there is not the test.)
+diag "after the kill the scope is $(unit_prop moat-sd-kill.scope ActiveState)"
 t_ok "delete --force after the killed create" S delete --force sd-kill
 t_is "the unit is gone" "$(unit_prop moat-sd-kill.scope LoadState)" not-found
 sleep 0.2

@@ -4,6 +4,7 @@
 #include "faults-bpf.h"
 #include "config-host.h"
 #include "cgroup.h"
+#include "cgroup-systemd.h"
 #include "cmd.h"
 #include "config.h"
 #include "procattr.h"
@@ -68,6 +69,11 @@ cmd_features (struct global_opts *g UNUSED, int argc UNUSED, char **argv UNUSED)
       cpuinfo = xstrdup ("");
     }
   enum cgroup_layout layout = cgroup_detect_layout ();
+  /* The systemd driver works where its helper is, systemd runs as the
+   * init and the hierarchy is the unified one (cgroup-systemd.h). */
+  cleanup_free char *sd_helper = sdcg_helper ();
+  bool sd_running = sdcg_systemd_running ();
+  bool sd_ok = sd_helper && sd_running && layout == CGROUP_V2;
 
   yajl_gen y = yajl_gen_alloc (NULL);
   yajl_gen_config (y, yajl_gen_beautify, 1);
@@ -108,7 +114,7 @@ cmd_features (struct global_opts *g UNUSED, int argc UNUSED, char **argv UNUSED)
   yajl_gen_map_open (y);
   G_STR (y, "v1"); yajl_gen_bool (y, layout != CGROUP_V2);
   G_STR (y, "v2"); yajl_gen_bool (y, layout != CGROUP_V1);
-  G_STR (y, "systemd"); yajl_gen_bool (y, 0);
+  G_STR (y, "systemd"); yajl_gen_bool (y, sd_ok);
   G_STR (y, "systemdUser"); yajl_gen_bool (y, 0);
   G_STR (y, "rdma"); yajl_gen_bool (y, 1);
   yajl_gen_map_close (y);
@@ -146,6 +152,10 @@ cmd_features (struct global_opts *g UNUSED, int argc UNUSED, char **argv UNUSED)
   G_STR (y, "org.moat.libseccomp.version"); G_STR (y, lv);
   G_STR (y, "org.moat.cgroup.layout"); G_STR (y, cgroup_layout_name (layout));
   G_STR (y, "org.moat.audit"); G_STR (y, "seccomp,signals");
+  /* --systemd-cgroup: its helper's path ("none": not built or not found)
+   * and whether systemd runs here. */
+  G_STR (y, "org.moat.systemd.helper"); G_STR (y, sd_helper ? sd_helper : "none");
+  G_STR (y, "org.moat.systemd.running"); G_STR (y, sd_running ? "true" : "false");
   /* where fault details can come from (--fault-detail) */
   G_STR (y, "org.moat.fault-detail"); G_STR (y, fault_bpf_built () ? "kmsg,bpf" : "kmsg");
   /* The CPU's own walls between user and kernel mode. */

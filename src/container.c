@@ -2,6 +2,7 @@
 #include "container.h"
 #include "caps.h"
 #include "cgroup.h"
+#include "cgroup-systemd.h"
 #include "config.h"
 #include "json.h"
 #include "hooks.h"
@@ -51,6 +52,9 @@ struct creation
   char *cgroup_path;
   char *no_cgroup_why;         /* without a cgroup (rootless, --cgroup-manager disabled): why (a notice in the log) */
   bool cgroup_ours;            /* only a cgroup this create entered is undone */
+  struct sdcg_unit sd;         /* --systemd-cgroup: the scope (sd.unit NULL otherwise) */
+  char **sd_props;             /* ... its properties */
+  bool sd_asked;               /* systemd was asked to start it: a failure stops it */
   pid_t pid;
   int sync_fd;                 /* parent's end */
   struct moat_config *cfg;
@@ -81,6 +85,9 @@ creation_free_memory (void *arg)
 {
   struct creation *c = arg;
   free (c->cgroup_path);
+  sdcg_unit_free (&c->sd);
+  strv_free (c->sd_props);
+  c->sd_props = NULL;
   free (c->no_cgroup_why);
   free (c->config_path);
   free (c->bundle);
@@ -134,6 +141,11 @@ creation_abort (struct creation *c)
     {
       (void) cgroup_kill_all (c->cgroup_path, SIGKILL, &e);
       moat_error_free (&e);
+      if (c->sd_asked && sdcg_stop (c->sd.unit, &e) < 0)
+        {
+          log_moat_error (e);
+          moat_error_free (&e);
+        }
       if (cgroup_destroy (c->cgroup_path, &e) < 0)
         {
           log_moat_error (e);
@@ -242,13 +254,8 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
     return -1;
   /* First of all, before moat opens anything that could take a slot. */
   c->preserve_closed = proc_preserve_reserve (o->preserve_fds, log_file_fd ());
-  if (o->systemd_cgroup)
-    {
-      struct stat st;
-      if (stat ("/run/systemd/system", &st) < 0)
-        return moat_error_set (err, 0, "--systemd-cgroup: systemd is not running on this host");
-      return moat_error_set (err, 0, "--systemd-cgroup: the systemd cgroup driver is not supported yet");
-    }
+  if (o->systemd_cgroup && !o->cgroup_disabled && sdcg_check (err) < 0)
+    return -1;
   const char *bundle = o->bundle && *o->bundle ? o->bundle : ".";
   c->bundle = realpath (bundle, NULL);
   if (c->bundle == NULL)
@@ -363,6 +370,17 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
       log_warning ("%s", c->no_cgroup_why);
       return 0;
     }
+  if (o->systemd_cgroup)
+    {
+      /* The scope's name, slice and properties: a bad one fails here,
+       * before anything is made. */
+      if (sdcg_prepare (cfg->cgroups_path, o->id, &c->sd, err) < 0
+          || sdcg_properties (&c->res, true, cfg->annotation_keys, cfg->annotation_values, cfg->n_annotations,
+                              &c->sd_props, err) < 0)
+        return -1;
+      c->cgroup_path = xstrdup (c->sd.cgroup_path);
+      return 0;
+    }
   return cgroup_path_for (cfg, o->id, &c->cgroup_path, err);
 }
 
@@ -474,6 +492,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   c->st.created = rfc3339_now ();
   c->st.owner = geteuid ();
   c->st.cgroup_path = c->cgroup_path;
+  c->st.systemd_unit = c->sd.unit;
   c->st.detached_init = !run_mode;
   c->st.annotation_keys = cfg->annotation_keys;
   c->st.annotation_values = cfg->annotation_values;
@@ -531,8 +550,13 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
    * made, walled and limited before the init exists, which is born in it
    * (see cgroup_entry in cgroup.h: no host-wide wait to get in). */
   c->cgroup_ours = c->cgroup_path != NULL;
+  /* Under systemd the cgroup is the scope's, which systemd makes once the
+   * init exists (a scope is made with its first process): the init is
+   * cloned outside, waits on the sync socket, and is walled and limited
+   * below, before SYNC_GO lets it run a line of set-up. */
+  bool sd = c->sd.unit != NULL;
   struct cgroup_entry cge __attribute__ ((cleanup (cgroup_entry_close))) = CGROUP_ENTRY_INIT;
-  if (c->cgroup_path && cgroup_entry_open (c->cgroup_path, &cge, err) < 0)
+  if (c->cgroup_path && !sd && cgroup_entry_open (c->cgroup_path, &cge, err) < 0)
     {
       /* Rootless without a delegated cgroup (runc and crun do the same):
        * the container runs without one, and says so, on stderr and in its
@@ -561,12 +585,12 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   bool late_pids = c->res.has_pids && c->res.pids_limit == 0;
   c->res.has_pids = c->res.has_pids && !late_pids;
   bool dev_applied;
-  if (c->cgroup_path == NULL)
+  if (c->cgroup_path == NULL || sd)
     dev_applied = false;
   else if (cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0
            || cgroup_apply_resources (c->cgroup_path, &c->res, err) < 0)
     return -1;
-  a.cg_entry = c->cgroup_path ? &cge : NULL;
+  a.cg_entry = c->cgroup_path && !sd ? &cge : NULL;
 
   /* The init is not dumpable until the workload's execve (which resets
    * it), as runc's is: a process of the container (one `moat exec` put in
@@ -602,6 +626,19 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     return -1;
   cgroup_entry_close (&cge);
   log_debug ("create `%s`: init %d cloned%s", o->id, (int) c->pid, in_v2 ? " into its cgroup" : "");
+  if (sd)
+    {
+      /* systemd moves the init into the new scope (PIDs), the job is
+       * waited for and the init's /proc/PID/cgroup checked; then moat's
+       * own writers put every limit on the delegated cgroup, as runc's
+       * systemd driver does (what has a unit property as well). */
+      c->sd_asked = true;
+      if (sdcg_start (&c->sd, o->id, c->pid, c->sd_props, err) < 0
+          || cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0
+          || cgroup_apply_resources (c->cgroup_path, &c->res, err) < 0)
+        return -1;
+      log_debug ("create `%s`: init %d placed in %s by systemd", o->id, (int) c->pid, c->sd.unit);
+    }
   if (late_pids && c->cgroup_path)
     {
       struct cg_resources pids0 = { .has_pids = true, .pids_limit = 0 };
@@ -1080,6 +1117,10 @@ container_delete (const char *root, const char *id, bool force, const struct aud
       if (went)
         log_debug ("delete `%s`: %u audit log(s) past the retention removed", id, went);
     }
+  /* Its scope: stopped (whatever is left in it ends), and forgotten if
+   * it failed (an OOM kill), so the name can be used again. */
+  if (st->systemd_unit && sdcg_stop (st->systemd_unit, err) < 0)
+    return moat_error_wrap (err, "delete `%s`", id);
   if (st->cgroup_path && cgroup_destroy (st->cgroup_path, err) < 0)
     return -1;
   cleanup_config struct moat_config *cfg = NULL;
@@ -1353,6 +1394,13 @@ container_update (const char *root, const char *id, const struct cg_resources *r
   if (st->cgroup_path == NULL)
     return moat_error_set (err, 0, "container `%s` has no cgroup", id);
   if (cgroup_apply_resources (st->cgroup_path, r, err) < 0)
+    return moat_error_wrap (err, "update `%s`", id);
+  /* systemd keeps what its properties say: they change too, else a
+   * daemon-reload would put the old limits back. */
+  cleanup_strv char **props = NULL;
+  if (st->systemd_unit
+      && (sdcg_properties (r, false, NULL, NULL, 0, &props, err) < 0
+          || (props[0] && sdcg_set (st->systemd_unit, props, err) < 0)))
     return moat_error_wrap (err, "update `%s`", id);
   return 0;
 }

@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "budget.h"
 #include "container.h"
+#include "cgroup-systemd.h"
 #include "selfexe.h"
 #include "state.h"
 #include "util.h"
@@ -269,6 +270,7 @@ main (int argc, char **argv)
       if (commands[i].enters_container)
         {
           log_debug ("%s: started", name);
+          sdcg_note_self ();   /* its own path is lost with the re-execution */
           if (selfexe_ensure_sealed (argv, g.root, &err) < 0)
             return cmd_fail (&err);
           log_debug ("%s: running from a sealed copy", name);

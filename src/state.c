@@ -231,6 +231,8 @@ state_write (int dirfd, const struct moat_state *st, moat_error **err)
   G_STR (g, "owner");
   yajl_gen_integer (g, st->owner);
   gen_kv_str (g, "cgroupPath", st->cgroup_path);
+  if (st->systemd_unit)
+    gen_kv_str (g, "systemdUnit", st->systemd_unit);
   G_STR (g, "supervisorPid");
   yajl_gen_integer (g, st->supervisor_pid);
   gen_kv_str (g, "auditDir", st->audit_dir);
@@ -299,6 +301,7 @@ state_read (int dirfd, const char *id, struct moat_state **out, moat_error **err
   st->rootfs = dup_str (v, "rootfs");
   st->created = dup_str (v, "created");
   st->cgroup_path = dup_str (v, "cgroupPath");
+  st->systemd_unit = dup_str (v, "systemdUnit");
   st->audit_dir = dup_str (v, "auditDir");
   st->pid = (pid_t) get_int (v, "pid");
   st->start_time = (unsigned long long) get_int (v, "startTime");
@@ -340,6 +343,7 @@ state_free (struct moat_state *st)
   free (st->rootfs);
   free (st->created);
   free (st->cgroup_path);
+  free (st->systemd_unit);
   free (st->audit_dir);
   strv_free (st->annotation_keys);
   strv_free (st->annotation_values);

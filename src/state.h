@@ -42,6 +42,7 @@ struct moat_state
   char *created;              /* RFC 3339, UTC */
   uid_t owner;
   char *cgroup_path;          /* the container's cgroup, relative to each hierarchy root */
+  char *systemd_unit;         /* --systemd-cgroup: its scope unit ("moat-ID.scope"), else NULL */
   bool detached_init;         /* the init is not moat's child (create), vs run */
   pid_t supervisor_pid;       /* 0 when the container has no supervisor */
   char *audit_dir;            /* where its log and spool are; NULL without a supervisor */

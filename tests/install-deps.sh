@@ -7,6 +7,10 @@ apt-get install -y -qq --no-install-recommends \
   gcc make libc6-dev autoconf automake libtool pkg-config \
   libseccomp-dev libcap-dev libyajl-dev \
   busybox-static jq groff-base man-db procps >/dev/null
+# libsystemd-dev: moat-sd, the systemd cgroup driver's helper (without it
+# moat builds without the driver, and tests/t-systemd.sh skips).
+apt-get install -y -qq --no-install-recommends libsystemd-dev >/dev/null 2>&1 \
+  || echo "install-deps: libsystemd-dev not installed: no moat-sd, tests/t-systemd.sh will skip" >&2
 # newuidmap/newgidmap: rootless with subordinate ranges (tests/t-rootless.sh).
 apt-get install -y -qq --no-install-recommends uidmap >/dev/null
 # The pure cgroup v2 lane (tests/t-v2lane.sh): Debian's kernel booted under

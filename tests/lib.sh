@@ -22,6 +22,22 @@ command -v jq >/dev/null || skip_all "needs jq (apt-get install jq)"
 
 TMP=$(mktemp -d "/tmp/moat-$T_NAME.XXXXXX")
 chmod 755 "$TMP"
+
+# MOAT_GLOBAL_OPTS: global options every moat call of the test gets (the
+# systemd lane runs the tests with --systemd-cgroup): $MOAT becomes a
+# wrapper that puts them first (a test's own --cgroup-manager, later on the
+# line, still wins). Under the systemd driver a container's cgroup is its
+# scope's: cgrel ID says where it is.
+SYSTEMD_CG=
+if [ -n "${MOAT_GLOBAL_OPTS:-}" ]; then
+  printf '#!/bin/sh\nexec %q %s "$@"\n' "$MOAT" "$MOAT_GLOBAL_OPTS" > "$TMP/moat"
+  chmod 755 "$TMP/moat"
+  MOAT=$TMP/moat
+  case " $MOAT_GLOBAL_OPTS " in
+    *" --systemd-cgroup "*|*" --cgroup-manager systemd "*|*" --cgroup-manager=systemd "*) SYSTEMD_CG=1 ;;
+  esac
+fi
+cgrel () { if [ -n "$SYSTEMD_CG" ]; then echo "/system.slice/moat-$1.scope"; else echo "/moat/$1"; fi; }
 ROOT="$TMP/state"
 M () { "$MOAT" --root "$ROOT" "$@"; }
 
@@ -86,10 +102,13 @@ setargs () {
 }
 
 # Host-side facts, for "nothing left behind" checks.
+# (Under systemd: the scope's cgroup, or its unit still loaded.)
 cgroup_exists () {
   local d
-  for d in /sys/fs/cgroup/*/moat/"$1" /sys/fs/cgroup/moat/"$1"; do [ -d "$d" ] && return 0; done
-  return 1
+  for d in /sys/fs/cgroup/*/moat/"$1" /sys/fs/cgroup/moat/"$1" "/sys/fs/cgroup$(cgrel "$1")"; do
+    [ -d "$d" ] && return 0
+  done
+  [ -n "$SYSTEMD_CG" ] && [ "$(systemctl show -p LoadState --value "moat-$1.scope" 2>/dev/null)" = loaded ]
 }
 mount_count () { wc -l < /proc/self/mountinfo; }
 # stray_procs [ID]: processes left from this test: a moat whose command line
@@ -99,7 +118,7 @@ stray_procs () {
   for p in /proc/[0-9]*; do
     [ "${p#/proc/}" = "$$" ] && continue
     if { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -q -- "$TMP"; then n=$((n + 1)); continue; fi
-    if [ -n "${1:-}" ] && grep -q -- "/moat/$1\$" "$p/cgroup" 2>/dev/null; then n=$((n + 1)); fi
+    if [ -n "${1:-}" ] && grep -q -- "$(cgrel "$1")\$" "$p/cgroup" 2>/dev/null; then n=$((n + 1)); fi
   done
   echo $n
 }

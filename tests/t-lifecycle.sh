@@ -28,7 +28,7 @@ t_is "state: ociVersion" "$(M state life-1 | jq -r .ociVersion)" "1.3.0"
 t_is "state: id" "$(M state life-1 | jq -r .id)" life-1
 t_like "created: the init is alive and not yet the workload" "$(tr '\0' ' ' < /proc/$PID/cmdline)" "moat"
 t_is "created: the init sits in the container's cgroup" \
-  "$(grep -c "/moat/life-1$" /proc/$PID/cgroup | awk '{print ($1 > 0)}')" 1
+  "$(grep -c "$(cgrel life-1)\$" /proc/$PID/cgroup | awk '{print ($1 > 0)}')" 1
 t_is "list -q shows it" "$(M list -q)" life-1
 t_is "list --format json" "$(M list --format json | jq -r '.[0].id + " " + .[0].status')" "life-1 created"
 t_like "list table has a header and a row" "$(M list)" "^ID +PID +STATUS +BUNDLE +CREATED +OWNER"
@@ -105,10 +105,12 @@ cfg "$B" '.process.args = ["/bin/sh", "-c", "/bin/busybox sleep 60 & echo $!"]'
 M create --bundle "$B" life-4b
 M start life-4b
 t_ok "an init that leaves a child behind stops" wait_status life-4b stopped
-t_is "its child is still in the cgroup" "$(wc -l < "${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs")" 1
+if [ -n "$SYSTEMD_CG" ]; then P4B=/sys/fs/cgroup$(cgrel life-4b)/cgroup.procs; else P4B=${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs; fi
+t_is "its child is still in the cgroup" "$(wc -l < "$P4B")" 1
 t_ok "kill --all of the stopped container" M kill --all life-4b KILL
-for _ in $(seq 100); do [ -s "${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs" ] || break; sleep 0.05; done
-t_is "signals what was left" "$(wc -l < "${PROCS%/*/cgroup.procs}/life-4b/cgroup.procs")" 0
+# (systemd removes an emptied scope's cgroup: gone is empty too)
+for _ in $(seq 100); do [ -s "$P4B" ] || break; sleep 0.05; done
+t_is "signals what was left" "$(cat "$P4B" 2>/dev/null | wc -l)" 0
 M delete --force life-4b
 
 # delete --force of a running container
@@ -188,7 +190,14 @@ CPID=$!
 for i in $(seq 50); do cgroup_exists life-14 && break; sleep 0.05; done
 sleep 0.2
 kill -9 $CPID; wait $CPID 2>/dev/null
-t_ok "the killed create left its cgroup behind" cgroup_exists life-14
+if [ -n "$SYSTEMD_CG" ]; then
+  # The init dies with its create (PDEATHSIG); systemd then ends the
+  # emptied scope itself, at a moment of its own: left or not, the test
+  # is that delete --force leaves nothing.
+  ok "the killed create left its cgroup behind # SKIP systemd ends an emptied scope itself"
+else
+  t_ok "the killed create left its cgroup behind" cgroup_exists life-14
+fi
 t_ok "delete after a killed create" M delete --force life-14
 t_fails "removes the cgroup" cgroup_exists life-14
 t_is "and the state" "$(M list -q)" ""
@@ -218,7 +227,12 @@ OUT=$(M create --bundle "$TMP/cfgb" --config "$TMP/nosuch.json" life-cfg2 2>&1);
 t_like "--config of a missing file: an error naming it" "$RC $OUT" "^1 .*$TMP/nosuch.json"
 t_fails "... and no state is left" test -e "$ROOT/life-cfg2"
 t_is "--cgroup-manager cgroupfs: the default" "$("$MOAT" --root "$ROOT" --cgroup-manager cgroupfs run --bundle "$TMP/cfgb" life-cgm)" from-bundle-config
-t_like "--cgroup-manager systemd: as --systemd-cgroup" "$("$MOAT" --root "$ROOT" --cgroup-manager systemd run --bundle "$TMP/cfgb" life-cgm 2>&1)" "--systemd-cgroup"
+# (Where the systemd driver can work, it does; elsewhere it says what it needs.)
+if [ "$("$MOAT" features | jq -r .linux.cgroup.systemd)" = true ]; then
+  t_is "--cgroup-manager systemd: as --systemd-cgroup" "$("$MOAT" --root "$ROOT" --cgroup-manager systemd run --bundle "$TMP/cfgb" life-cgm 2>&1)" from-bundle-config
+else
+  t_like "--cgroup-manager systemd: as --systemd-cgroup" "$("$MOAT" --root "$ROOT" --cgroup-manager systemd run --bundle "$TMP/cfgb" life-cgm 2>&1)" "--systemd-cgroup"
+fi
 t_like "--cgroup-manager of another kind: refused" "$("$MOAT" --cgroup-manager bogus list 2>&1)" "must be cgroupfs, systemd or disabled, not \`bogus\`"
 cfg "$TMP/cfgb" 'del(.linux.resources) | .process.args = ["/bin/workload", "cat", "/proc/self/cgroup"]'
 OUT=$("$MOAT" --root "$ROOT" --cgroup-manager disabled run -d --bundle "$TMP/cfgb" life-cgd 2>&1); RC=$?

@@ -6,7 +6,9 @@
 # V2LANE_TESTS. Each inner script becomes one TAP line here, its failing
 # lines diagnostics. Skipped (1..0) where qemu or the kernel is missing.
 # Environment: V2LANE_TESTS (inner scripts, names in tests/), V2LANE_JOBS
-# (how many run at once in the guest, default 2), V2LANE_TIMEOUT (hard limit
+# (how many run at once in the guest, default 2), V2LANE_SYSTEMD and
+# V2LANE_MOAT_OPTS (tests/t-systemd.sh: systemd as the guest's PID 1, global
+# options for every moat call there), V2LANE_TIMEOUT (hard limit
 # for the VM, default 600 s) and the rest of tests/v2lane/run's. The inner
 # scripts' full output is kept in $V2LANE_CACHE/last/ after each run.
 . "$(dirname "$0")/lib.sh"
@@ -40,11 +42,14 @@ esac
 MOAT=$(realpath "$MOAT"); WORKLOAD=$(realpath "$WORKLOAD"); BUILDDIR=$(realpath "$BUILDDIR")
 TESTDIR=$(realpath "$TESTDIR")
 LIMIT=${V2LANE_TIMEOUT:-600}
+# tests/t-systemd.sh runs this with systemd as the guest's PID 1.
+LANE_ARGS=(); LABEL="pure v2"; LAST=last
+if [ -n "${V2LANE_SYSTEMD:-}" ]; then LANE_ARGS=(--systemd); LABEL="systemd (pure v2)"; LAST=last-systemd; fi
 RES=$TMP/results
 mkdir -p "$RES"
 cmd=$(printf '%q ' env MOAT="$MOAT" WORKLOAD="$WORKLOAD" BUSYBOX="$BUSYBOX" TESTDIR="$TESTDIR" \
   BUILDDIR="$BUILDDIR" V2_RESULTS="$RES" V2_TESTS="$V2LANE_TESTS" V2_BUDGET=$((LIMIT - 30)) \
-  V2_JOBS="${V2LANE_JOBS:-2}" \
+  V2_JOBS="${V2LANE_JOBS:-2}" MOAT_GLOBAL_OPTS="${V2LANE_MOAT_OPTS:-}" \
   bash "$HERE/v2lane/guest-tests.sh")
 
 t0=$(date +%s)
@@ -52,11 +57,11 @@ t0=$(date +%s)
 # the build, the whole source tree (tests read policies/ and examples/ too),
 # the results, wherever moat and the workload are.
 V2LANE_TIMEOUT=$LIMIT V2LANE_SHARE="$BUILDDIR:$(dirname "$TESTDIR"):$TMP:$(dirname "$MOAT"):$(dirname "$WORKLOAD")" \
-  "$LANE" "$cmd" > "$TMP/vm.out" 2>&1
+  "$LANE" "${LANE_ARGS[@]}" "$cmd" > "$TMP/vm.out" 2>&1
 vmrc=$?
 secs=$(( $(date +%s) - t0 ))
 CACHE=${V2LANE_CACHE:-/tmp/moat-v2lane-$(id -u)}
-rm -rf "$CACHE/last" && cp -r "$RES" "$CACHE/last" && cp "$TMP/vm.out" "$CACHE/last/" 2>/dev/null
+rm -rf "${CACHE:?}/$LAST" && cp -r "$RES" "$CACHE/$LAST" && cp "$TMP/vm.out" "$CACHE/$LAST/" 2>/dev/null
 
 fact () { sed -n "s/^$1=//p" "$RES/facts" 2>/dev/null; }
 case "$(fact cpu)" in *TCG*) accel=tcg ;; "") accel="?" ;; *) accel=kvm ;; esac
@@ -67,6 +72,7 @@ else
   not_ok "the VM booted Debian's kernel and ran the lane (status $vmrc after ${secs} s; 124: the ${LIMIT} s limit)"
   diag "$(tail -n 30 "$TMP/vm.out")"
 fi
+[ -n "${V2LANE_SYSTEMD:-}" ] && t_is "guest: systemd is PID 1 and moat's driver can work" "$(fact systemd)" "systemd true"
 t_is "guest: /sys/fs/cgroup is cgroup2fs" "$(fact fstype)" cgroup2fs
 t_like "guest: booted with cgroup_no_v1=all" "$(fact cmdline)" "(^| )cgroup_no_v1=all( |$)"
 t_is "guest: no cgroup v1 hierarchy mounted, and none can be" \
@@ -81,18 +87,18 @@ for t in $V2LANE_TESTS; do
   s=$(cat "$RES/$t.secs" 2>/dev/null)
   timing="$timing $t ${s:-?} s,"
   if [ -z "$rc" ]; then
-    not_ok "$t under pure v2: did not finish (the VM ended first)"
+    not_ok "$t under $LABEL: did not finish (the VM ended first)"
     [ -s "$tap" ] && diag "last output:" "$(tail -n 10 "$tap")"
     continue
   fi
   if grep -Eq '^1\.\.0( |$)' "$tap"; then
-    ok "$t under pure v2 # SKIP $(sed -n 's/^1\.\.0 *# *\(SKIP\)\{0,1\} *//p' "$tap" | head -n 1)"
+    ok "$t under $LABEL # SKIP $(sed -n 's/^1\.\.0 *# *\(SKIP\)\{0,1\} *//p' "$tap" | head -n 1)"
     continue
   fi
   pass=$(grep -c '^ok ' "$tap")
   fail=$(grep -c '^not ok ' "$tap")
   plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$tap" | head -n 1)
-  d="$t under pure v2: $pass passed, $fail failed (${s:-?} s)"
+  d="$t under $LABEL: $pass passed, $fail failed (${s:-?} s)"
   if [ "$rc" = 0 ] && [ "$fail" = 0 ] && [ -n "$plan" ] && [ "$plan" = $((pass + fail)) ]; then
     ok "$d"
   else
@@ -105,6 +111,6 @@ for t in $V2LANE_TESTS; do
     [ "$fail" = 0 ] && diag "last output:" "$(tail -n 10 "$tap")"
   fi
 done
-diag "v2 lane: ${secs} s from VM start to power-off (accel $accel, limit ${LIMIT} s, ${V2LANE_JOBS:-2} at once);${timing%,}" \
-  "full output: $CACHE/last/"
+diag "${LABEL} lane: ${secs} s from VM start to power-off (accel $accel, limit ${LIMIT} s, ${V2LANE_JOBS:-2} at once);${timing%,}" \
+  "full output: $CACHE/$LAST/"
 t_done

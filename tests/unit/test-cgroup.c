@@ -1,10 +1,12 @@
 /* Unit tests for src/cgroup-res.c: the parse of linux.resources (what the
  * spec 1.3 fields mean, errors naming the field) and the cpu.shares to
- * cpu.weight curve, without a cgroup. */
+ * cpu.weight curve, without a cgroup; and src/cgroup-systemd.c's slice
+ * syntax and unit properties, without systemd. */
 #include "config-host.h"
 #include "tap.h"
 
 #include "cgroup.h"
+#include "cgroup-systemd.h"
 #include "error.h"
 #include "json.h"
 
@@ -99,6 +101,96 @@ TEST (rdma_parsed)
   CHECK_CONTAINS (parse_err ("{\"rdma\": {\"mlx5_1\": {}}}"), "linux.resources.rdma.mlx5_1: needs hcaHandles or hcaObjects");
 }
 
+static char *
+unit_err (const char *path)
+{
+  struct sdcg_unit u;
+  moat_error *e = NULL;
+  CHECK (sdcg_prepare (path, "c1", &u, &e) < 0);
+  return e->msg;
+}
+
+TEST (slice_syntax)
+{
+  struct sdcg_unit u;
+  moat_error *e = NULL;
+  CHECK (sdcg_prepare (NULL, "c1", &u, &e) == 0);
+  CHECK_STR (u.unit, "moat-c1.scope");
+  CHECK_STR (u.slice, "system.slice");
+  CHECK_STR (u.cgroup_path, "/system.slice/moat-c1.scope");
+  CHECK (sdcg_prepare ("a-b-c.slice:pfx:box", "c1", &u, &e) == 0);
+  CHECK_STR (u.cgroup_path, "/a.slice/a-b.slice/a-b-c.slice/pfx-box.scope");
+  CHECK (sdcg_prepare (":pfx:box", "c1", &u, &e) == 0);
+  CHECK_STR (u.slice, "system.slice");
+  CHECK (sdcg_prepare ("-.slice::box", "c1", &u, &e) == 0);
+  CHECK_STR (u.unit, "box.scope");
+  CHECK_STR (u.cgroup_path, "/box.scope");
+  CHECK_CONTAINS (unit_err ("/plain/path"), "linux.cgroupsPath: `/plain/path` is not slice:prefix:name");
+  CHECK_CONTAINS (unit_err ("x.notslice:p:n"), "is not a slice name");
+  CHECK_CONTAINS (unit_err ("-a.slice:p:n"), "is not a slice name");
+  CHECK_CONTAINS (unit_err ("a-.slice:p:n"), "is not a slice name");
+  CHECK_CONTAINS (unit_err ("system.slice:p:"), "the name is empty");
+  CHECK_CONTAINS (unit_err ("system.slice:p:n.slice"), "not supported");
+  CHECK_CONTAINS (unit_err ("system.slice:p:a+b"), "not a valid systemd unit name");
+}
+
+static char **
+props (const char *res, const char *akey, const char *aval, moat_error **e)
+{
+  struct cg_resources r = { 0 };
+  if (res)
+    r = parse_ok (res);
+  char *keys[] = { (char *) akey, NULL }, *vals[] = { (char *) aval, NULL };
+  char **out = NULL;
+  if (sdcg_properties (&r, false, keys, vals, akey ? 1 : 0, &out, e) < 0)
+    return NULL;
+  return out;
+}
+
+static const char *
+has (char **v, const char *want)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    if (strcmp (v[i], want) == 0)
+      return v[i];
+  fprintf (stderr, "#   no property `%s`\n", want);
+  exit (1);
+}
+
+TEST (unit_properties_from_resources)
+{
+  moat_error *e = NULL;
+  char **v = props ("{\"memory\": {\"limit\": 1048576, \"swap\": 2097152}, \"pids\": {\"limit\": -1},"
+                    " \"cpu\": {\"shares\": 1024, \"quota\": 12345, \"cpus\": \"0-2,9\"},"
+                    " \"blockIO\": {\"weight\": 500}}", NULL, NULL, &e);
+  CHECK (v != NULL);
+  has (v, "MemoryMax=t:1048576");
+  has (v, "MemorySwapMax=t:1048576");
+  has (v, "TasksMax=t:18446744073709551615");
+  has (v, "CPUWeight=t:100");
+  has (v, "CPUQuotaPerSecUSec=t:130000");   /* 123450 rounded up to 1% */
+  has (v, "AllowedCPUs=ay:0702");
+  has (v, "IOWeight=t:4950");
+}
+
+TEST (unit_properties_from_annotations)
+{
+  moat_error *e = NULL;
+  has (props (NULL, "org.systemd.property.CollectMode", "'inactive-or-failed'", &e), "CollectMode=s:inactive-or-failed");
+  has (props (NULL, "org.systemd.property.IgnoreOnIsolate", "true", &e), "IgnoreOnIsolate=b:1");
+  has (props (NULL, "org.systemd.property.TimeoutStopSec", "uint64 7", &e), "TimeoutStopUSec=t:7000000");
+  has (props (NULL, "org.systemd.property.CPUQuotaPeriodUSec", "@t 5000", &e), "CPUQuotaPeriodUSec=t:5000");
+  has (props (NULL, "org.systemd.property.Nice", "int32 -5", &e), "Nice=i:-5");
+  has (props (NULL, "org.systemd.property.MemoryHigh", "1000", &e), "MemoryHigh=t:1000");
+  CHECK (props (NULL, "org.systemd.property.Environment", "['A=1']", &e) == NULL);
+  CHECK_CONTAINS (e->msg, "annotations.org.systemd.property.Environment: `['A=1']` is not supported");
+  e = NULL;
+  CHECK (props (NULL, "org.systemd.property.X", "1.5", &e) == NULL);
+  e = NULL;
+  CHECK (props (NULL, "org.systemd.property.PIDs", "uint32 1", &e) == NULL);
+  CHECK_CONTAINS (e->msg, "moat's to set");
+}
+
 int
 main (void)
 {
@@ -110,6 +202,9 @@ main (void)
     { "cpu.burst and cpu.idle are parsed and checked", cpu_burst_and_idle },
     { "network.classID and priorities are parsed", network_parsed },
     { "rdma limits are parsed", rdma_parsed },
+    { "systemd: slice:prefix:name as runc reads it, errors naming linux.cgroupsPath", slice_syntax },
+    { "systemd: unit properties from linux.resources (runc's)", unit_properties_from_resources },
+    { "systemd: org.systemd.property.* annotations (GVariant text)", unit_properties_from_annotations },
   };
   return tap_run (cases, sizeof cases / sizeof cases[0]);
 }

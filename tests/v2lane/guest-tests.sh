@@ -35,11 +35,12 @@ features=$("$MOAT" features 2>&1)
 fact features_rc $?
 fact layout "$(printf '%s\n' "$features" | jq -r '.annotations["org.moat.cgroup.layout"] // "none"' 2>&1)"
 fact annotations "$(printf '%s\n' "$features" | jq -c .annotations 2>&1)"
+fact systemd "$(cat /proc/1/comm) $(printf '%s\n' "$features" | jq -r .linux.cgroup.systemd 2>&1)"
 mv "$RES/facts.new" "$RES/facts"
 echo "guest facts:"; sed 's/^/  /' "$RES/facts"
 
 cd "$BUILDDIR" || exit 1
-export MOAT WORKLOAD BUSYBOX TESTDIR BUILDDIR
+export MOAT WORKLOAD BUSYBOX TESTDIR BUILDDIR MOAT_GLOBAL_OPTS
 one () {   # one TEST: run it, leave T.tap T.secs T.rc
   local t=$1 left s rc
   left=$(( deadline - $(date +%s) ))

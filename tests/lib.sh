@@ -104,6 +104,26 @@ stray_procs () {
   echo $n
 }
 
+# cap_mask NAME...: the /proc/PID/status hex of a set of capabilities
+# (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE), to compare a set with what the
+# config asked for rather than with another process that could be as wrong.
+cap_mask () {
+  local names="CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE
+    NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT
+    SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE
+    AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ
+    PERFMON BPF CHECKPOINT_RESTORE"
+  local m=0 c n i
+  for c in "$@"; do
+    i=0
+    for n in $names; do
+      [ "CAP_$n" = "$c" ] && m=$((m | (1 << i)))
+      i=$((i + 1))
+    done
+  done
+  printf '%016x\n' "$m"
+}
+
 # pid_running PID: alive and not a zombie (a killed init may wait to be reaped).
 pid_running () {
   local st

@@ -57,9 +57,32 @@ cfg "$B" 'del(.mounts[] | select(.destination | startswith("/mnt")))'
 # masked and read-only paths
 cfg "$B" '.linux.maskedPaths += ["/etc/passwd"]'
 setargs "$B" /bin/workload cat /etc/passwd
-t_is "a masked file reads empty (bound to /dev/null)" "$(run_in | wc -c)" 0
+OUT=$(run_in); RC=$?
+t_is "a masked file reads empty (bound to /dev/null)" "$RC:$(printf %s "$OUT" | wc -c)" "0:0"
+# A directory with something in it (the /proc/acpi of many machines is empty
+# already: masking it or not reads the same)
+mkdir -p "$B/rootfs/secret"; echo s1 > "$B/rootfs/secret/a"; echo s2 > "$B/rootfs/secret/b"
+cfg "$B" '.linux.maskedPaths += ["/secret"]'
+setargs "$B" /bin/workload ls /secret
+OUT=$(run_in 2>&1); RC=$?
+t_is "a masked directory with files in it lists empty" "$RC:$OUT" "0:"
+setargs "$B" /bin/workload cat /secret/a
+t_unlike "and its files cannot be read" "$(run_in 2>&1)" "s1"
 setargs "$B" /bin/workload ls /proc/acpi
 t_is "a masked directory is empty" "$(run_in 2>/dev/null)" ""
+# A masked or read-only path that is an absolute symlink in the image is
+# followed inside the rootfs (openat2 RESOLVE_IN_ROOT), never on the host:
+# /masklink -> $TMP/lk/m names the rootfs' own $TMP/lk/m.
+mkdir -p "$B/rootfs$TMP/lk/m" "$B/rootfs$TMP/lk/r" "$TMP/lk/m" "$TMP/lk/r"
+echo inside > "$B/rootfs$TMP/lk/m/secret"
+ln -sfn "$TMP/lk/m" "$B/rootfs/masklink"; ln -sfn "$TMP/lk/r" "$B/rootfs/rolink"
+cfg "$B" '.root.readonly = false | .linux.maskedPaths += ["/masklink"] | .linux.readonlyPaths += ["/rolink"]'
+setargs "$B" /bin/workload ls /masklink/
+t_is "a masked absolute symlink masks its target in the rootfs" "$(run_in 2>&1)" ""
+setargs "$B" /bin/workload write /rolink/x y
+t_like "a read-only absolute symlink makes its target in the rootfs read-only" "$(run_in 2>&1)" "Read-only file system"
+t_fails "(nothing was written there)" test -e "$B/rootfs$TMP/lk/r/x"
+cfg "$B" '.root.readonly = true | .linux.maskedPaths -= ["/masklink", "/secret"] | .linux.readonlyPaths -= ["/rolink"]'
 cfg "$B" '.linux.maskedPaths += ["/no/such/path"]'
 setargs "$B" /bin/workload pid
 t_ok "a masked path that does not exist is skipped" run_in

@@ -31,6 +31,22 @@ t_like "moat audit shows it as a table" "$(A audit sc-errno)" 'mkdir\("/tmp/deni
 # the filter is really installed in the workload
 setargs "$B" /bin/workload status
 t_like "Seccomp: 2 (filter mode) inside" "$(run_in sc-status)" "Seccomp:[[:space:]]+2"
+# ... also with auditing off (the kernel alone enforces, no listener): then
+# the filter is loaded before the privileges go when noNewPrivileges is
+# false (it needs CAP_SYS_ADMIN), after them when true. A container once ran
+# with Seccomp: 0 in the first case and no test saw it.
+printf '{"audit":{"syscalls":false},"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO"}]}}\n' > "$TMP/noaudit.json"
+printf '#!/bin/sh\n/bin/workload status\n/bin/workload syscall getppid\n' > "$B/rootfs/bin/noaudit.sh"
+chmod 755 "$B/rootfs/bin/noaudit.sh"
+setargs "$B" /bin/sh /bin/noaudit.sh
+for nnp in false true; do
+  cfg "$B" ".process.noNewPrivileges = $nnp"
+  OUT=$(A run --policy "$TMP/noaudit.json" --bundle "$B" "sc-noaudit-$nnp" 2>&1)
+  t_like "audit off, noNewPrivileges $nnp: the filter is on (Seccomp: 2)" "$OUT" "Seccomp:[[:space:]]+2"
+  t_like "audit off, noNewPrivileges $nnp: a denied call is denied" "$OUT" "getppid = -1 EPERM"
+  t_like "audit off, noNewPrivileges $nnp: NoNewPrivs as asked" "$OUT" "NoNewPrivs:[[:space:]]+$([ $nnp = true ] && echo 1 || echo 0)"
+done
+cfg "$B" '.process.noNewPrivileges = true'
 
 # default action errno with an allowlist: the default's errno, rule "default"
 seccomp '{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"syscalls":[{"names":["execve","brk","arch_prctl","set_tid_address","set_robust_list","rseq","prlimit64","mprotect","mmap","munmap","readlink","getrandom","write","exit_group","exit","uname","newfstatat","fstat","read","close","rt_sigaction","rt_sigprocmask","sigaltstack","futex","getpid"],"action":"SCMP_ACT_ALLOW"}]}'

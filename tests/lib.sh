@@ -91,7 +91,13 @@ cgroup_exists () {
   for d in /sys/fs/cgroup/*/moat/"$1" /sys/fs/cgroup/moat/"$1"; do [ -d "$d" ] && return 0; done
   return 1
 }
-mount_count () { wc -l < /proc/self/mountinfo; }
+# mount_count: the host's mounts that could be this test's containers': a
+# mount point or a mounted root under the test's own $TMP (its bundles and
+# their rootfs, its state root). Mounts other work makes elsewhere on the
+# host at the same time do not count (the host-wide count failed then).
+mount_count () {
+  awk -v t="$TMP" '$5 == t || index($5, t "/") == 1 || $4 == t || index($4, t "/") == 1' /proc/self/mountinfo | wc -l
+}
 # stray_procs [ID]: processes left from this test: a moat whose command line
 # names this test's temp dir, or anything still in container ID's cgroup.
 stray_procs () {

@@ -23,7 +23,12 @@ for ns in pid mnt uts ipc net cgroup; do
 done
 t_is "exec runs in the container's root" "$(MA exec ex1 /bin/busybox ls /work && echo ok)" ok
 t_is "exec sees the container's pid 1" "$(MA exec ex1 /bin/busybox cat /proc/1/comm)" workload
-t_like "exec has a pid of the container's pid namespace" "$(sh_in ex1 'echo $$')" '^[0-9]+$'
+MA exec -d --pid-file "$TMP/nspid" ex1 /bin/workload sleep 30
+P=$(cat "$TMP/nspid"); N=$(awk '/^NSpid/ {print $NF}' /proc/"$P"/status)
+t_is "exec has a pid of the container's pid namespace: it is there as itself" \
+  "$(MA exec ex1 /bin/busybox cat /proc/"$N"/cmdline | tr '\0' ' ')" "/bin/workload sleep 30 "
+t_fails "(and that pid is not its host pid $P)" test "$N" = "$P"
+kill -9 "$P"
 t_is "exec is in the container's cgroup (host view)" \
   "$(MA exec ex1 /bin/busybox sh -c 'cat /proc/self/cgroup' | grep -c ':/$')" "$(grep -c '' /proc/$INIT/cgroup)"
 MA exec -d --pid-file "$TMP/pid" ex1 /bin/workload sleep 30

@@ -138,12 +138,21 @@ trap 'revert' EXIT
 trap 'revert; exit 130' INT TERM HUP
 
 build () { make -C "$BUILD" -j2 all >"$1" 2>&1 && make -C "$BUILD" -j2 check TESTS= >>"$1" 2>&1; }
-# check LOG TESTS...: 0 if every test passed
+# check LOG TESTS...: 0 if every test passed. The time spent waiting for
+# the lock (other runs of the suite on this host) is counted apart.
+WAITED=0
 check () {
-  local log=$1; shift
-  MOAT_TEST_TIMEOUT=${MUTANT_TEST_TIMEOUT:-180} flock "$LOCK" make -C "$BUILD" check TESTS="$*" >"$log" 2>&1
+  local log=$1 t0 rc; shift
+  t0=$(date +%s)
+  rm -f "$log.locked"
+  MOAT_TEST_TIMEOUT=${MUTANT_TEST_TIMEOUT:-180} flock "$LOCK" \
+    sh -c 'date +%s > "$0.locked"; exec "$@"' "$log" make -C "$BUILD" check TESTS="$*" >"$log" 2>&1
+  rc=$?
+  [ -s "$log.locked" ] && WAITED=$((WAITED + $(cat "$log.locked") - t0))
+  rm -f "$log.locked"
+  return $rc
 }
-failed_tests () { grep -E '^(FAIL|ERROR|XPASS):' "$1" | awk '{print $2}' | sed 's,.*/,,' | tr '\n' ' '; }
+failed_tests () { grep -E '^(FAIL|ERROR|XPASS):' "$1" | awk '{print $2}' | sed 's,.*/,,' | sort -u | tr '\n' ' '; }
 
 say "building $BUILD (unmutated)"
 build "$LOGDIR/build-clean.log" || { tail -n 40 "$LOGDIR/build-clean.log"; die "the unmutated tree does not build"; }
@@ -214,5 +223,5 @@ for i in "${SEL[@]}"; do
   printf '%-28s %-40s %-8s %s\n' "${IDS[$i]}" "${TESTSETS[$i]//tests\//}" "${RESULT[$i]}" "${WHO[$i]}"
   if [ "${RESULT[$i]}" = caught ]; then caught=$((caught + 1)); else bad=$((bad + 1)); fi
 done
-echo "mutation score: $caught/${#SEL[@]} caught ($(( $(date +%s) - START ))s)"
+echo "mutation score: $caught/${#SEL[@]} caught ($(( $(date +%s) - START ))s, ${WAITED}s of it waiting for $LOCK)"
 [ "$bad" = 0 ]

@@ -97,6 +97,32 @@ setargs "$B" /bin/workload segv
 "$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg none run --bundle "$B" flt-nokmsg >/dev/null 2>&1
 t_is "without kmsg the death is still recorded" "$(rec flt-nokmsg .signal | tr -d '"')" SIGSEGV
 t_like "and says the detail is not available" "$(rec flt-nokmsg .detail)" "not available"
+t_is "and names the workload that crashed (its comm), not moat's sealed copy it was exec'd from" \
+  "$(rec flt-nokmsg .comm | tr -d '"')" workload
+for i in 1 2 3 4 5; do
+  "$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg none run --bundle "$B" "flt-nokmsg$i" >/dev/null 2>&1
+done
+t_is "... every time (5 more runs)" "$(cat "$AUD"/flt-nokmsg[1-5].jsonl | jq -r .comm | sort | uniq -c | awk '{print $1 " " $2}')" "5 workload"
+# ... and for processes exec'd and dead at once: 100 crashers a shell forks
+# and execs, each gone (reaped) before the supervisor may look at it
+printf '#!/bin/sh\ni=0\nwhile [ $i -lt 100 ]; do /bin/workload segv; i=$((i + 1)); done\n' > "$B/rootfs/bin/crashers.sh"
+chmod 755 "$B/rootfs/bin/crashers.sh"
+setargs "$B" /bin/sh /bin/crashers.sh
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg none run --bundle "$B" flt-nokmsg-exec >/dev/null 2>&1
+# KNOWN BUG (a skip tests/ci-skips allows, until fixed): without a kernel
+# report the record's comm is the task table's (src/faults.c, on_event: FORK
+# copies the parent's comm, EXEC re-reads /proc/PID/comm in task_refresh,
+# which finds nothing once the process is reaped, so the pre-exec name
+# stays: "sh" here, "memfd:moat" for an init that crashes at once). The
+# connector's EXEC event carries no name, and it sends no COMM event for an
+# exec (only for PR_SET_NAME). Racy: 0 to 10 of 100 wrong in 3 runs here.
+GOT=$(jq -r 'select(.kind == "signal") | .comm' "$AUD/flt-nokmsg-exec.jsonl" | sort | uniq -c | awk '{print $1 " " $2}' | tr '\n' ' ')
+if [ "$GOT" = "100 workload " ]; then
+  ok "--kmsg none: 100 exec'd crashers, each record names the workload"
+else
+  ok "--kmsg none: 100 exec'd crashers, each record names the workload # SKIP known bug: the pre-exec comm (got $GOT)"
+fi
+setargs "$B" /bin/workload segv
 "$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg /nonexistent/kmsg run --bundle "$B" flt-badkmsg >/dev/null 2>&1
 t_is "an unreadable kernel log is the same degraded path" "$(rec flt-badkmsg .signal | tr -d '"')" SIGSEGV
 
@@ -136,10 +162,15 @@ if [ -n "$V2" ]; then
   SUP=$(jq -r .supervisorPid "$ROOT/flt-quiet-host/state.json")
   INIT=$(jq -r .pid "$ROOT/flt-quiet-host/state.json")
   wakes () { cat /proc/"$SUP"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'; }
-  W0=$(wakes)
+  # README: "0 wake-ups across 300 host forks". Its own timers may tick in
+  # that time: as many as in the same time without forks are allowed.
+  T0=$(date +%s%N); W0=$(wakes)
   for i in $(seq 300); do /bin/true; done
-  W1=$(wakes)
-  t_like "300 forks on the host wake the supervisor of an idle container (almost) never" "$((W1 - W0))" '^[0-9]$|^[1-4][0-9]$'
+  W1=$(wakes); T1=$(date +%s%N)
+  sleep "$(awk -v n=$((T1 - T0)) 'BEGIN { printf "%.3f", n / 1e9 }')"
+  IDLE=$(( $(wakes) - W1 ))
+  t_ok "300 forks on the host do not wake the supervisor of an idle container ($((W1 - W0)) wake-ups, $IDLE idle)" \
+    test "$((W1 - W0))" -le "$IDLE"
   diag "supervisor wake-ups across 300 host forks: $((W1 - W0))"
   # A process the host moves out of the container's cgroup exits unseen by
   # the filter: the supervisor still finds it gone and does not wait forever.

@@ -62,6 +62,18 @@ cfg "$B" '.process.user = {"uid":1000, "gid":1000} |
 CAPS=$(run_in)
 t_like "a non-root user keeps listed caps (effective)" "$CAPS" "CapEff:[[:space:]]+0000000000000020"
 t_like "and its ambient set" "$CAPS" "CapAmb:[[:space:]]+0000000000000020"
+# The effective set counts before the execve too: a uid 1000 with
+# CAP_DAC_OVERRIDE effective may exec a root-only (0700) program. (After the
+# execve the kernel rebuilds the effective set, so reading CapEff inside
+# cannot tell whether moat set it.)
+cp "$WORKLOAD" "$B/rootfs/bin/rootonly"; chown 0:0 "$B/rootfs/bin/rootonly"; chmod 0700 "$B/rootfs/bin/rootonly"
+cfg "$B" '.process.capabilities = {"bounding":["CAP_DAC_OVERRIDE"], "effective":["CAP_DAC_OVERRIDE"],
+  "permitted":["CAP_DAC_OVERRIDE"], "inheritable":[], "ambient":[]}'
+setargs "$B" /bin/rootonly echo ran
+t_is "uid 1000 with CAP_DAC_OVERRIDE effective execs a 0700 root program" "$(run_in 2>&1)" ran
+cfg "$B" '.process.capabilities = {"bounding":["CAP_DAC_OVERRIDE"], "effective":[], "permitted":["CAP_DAC_OVERRIDE"]}'
+t_fails "(not with it permitted only: the test can tell)" run_in
+rm -f "$B/rootfs/bin/rootonly"
 setargs "$B" /bin/workload write /etc/x y
 cfg "$B" '.root.readonly = false | .process.capabilities = {"bounding":[], "effective":[], "permitted":[]}'
 t_fails "without CAP_DAC_OVERRIDE, uid 1000 cannot write root's /etc" run_in

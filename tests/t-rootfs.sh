@@ -118,6 +118,13 @@ if true; then   # v1/hybrid: the devices controller; v2: the BPF device filter
   t_like "devices cgroup: mknod of a block device is allowed (m)" "$DEV" "mknodat = 0"
   t_like "devices cgroup: opening it is not (EPERM)" "$DEV" "openat = -1 EPERM"
   t_like "devices cgroup: /dev/null opens" "$DEV" "openat = [0-9]+"
+  # The same without the config's own deny-all rule (moat spec writes one;
+  # a config need not): the container's device cgroup still starts from
+  # nothing, not from its parent's allow-all.
+  SAVED=$(jq -c '.linux.resources.devices' "$B/config.json")
+  cfg "$B" 'del(.linux.resources.devices)'
+  t_like "devices cgroup without a deny rule in the config: the block device still does not open" "$(run_in 2>&1)" "openat = -1 EPERM"
+  cfg "$B" '.linux.resources.devices = $d' --argjson d "$SAVED"
   cfg "$B" '.linux.resources.devices += [{"allow":true,"type":"b","major":7,"minor":0,"access":"r"}]'
   t_like "an allow rule in linux.resources.devices opens it" "$(run_in 2>&1 | sed -n 2p)" "openat = [0-9]+"
   cfg "$B" '.linux.resources.devices |= map(select(.major != 7))'

@@ -110,7 +110,13 @@ cgroup_exists () {
   done
   [ -n "$SYSTEMD_CG" ] && [ "$(systemctl show -p LoadState --value "moat-$1.scope" 2>/dev/null)" = loaded ]
 }
-mount_count () { wc -l < /proc/self/mountinfo; }
+# mount_count: the host's mounts that could be this test's containers': a
+# mount point or a mounted root under the test's own $TMP (its bundles and
+# their rootfs, its state root). Mounts other work makes elsewhere on the
+# host at the same time do not count (the host-wide count failed then).
+mount_count () {
+  awk -v t="$TMP" '$5 == t || index($5, t "/") == 1 || $4 == t || index($4, t "/") == 1' /proc/self/mountinfo | wc -l
+}
 # stray_procs [ID]: processes left from this test: a moat whose command line
 # names this test's temp dir, or anything still in container ID's cgroup.
 stray_procs () {
@@ -121,6 +127,26 @@ stray_procs () {
     if [ -n "${1:-}" ] && grep -q -- "$(cgrel "$1")\$" "$p/cgroup" 2>/dev/null; then n=$((n + 1)); fi
   done
   echo $n
+}
+
+# cap_mask NAME...: the /proc/PID/status hex of a set of capabilities
+# (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE), to compare a set with what the
+# config asked for rather than with another process that could be as wrong.
+cap_mask () {
+  local names="CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE
+    NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT
+    SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE
+    AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ
+    PERFMON BPF CHECKPOINT_RESTORE"
+  local m=0 c n i
+  for c in "$@"; do
+    i=0
+    for n in $names; do
+      [ "CAP_$n" = "$c" ] && m=$((m | (1 << i)))
+      i=$((i + 1))
+    done
+  done
+  printf '%016x\n' "$m"
 }
 
 # pid_running PID: alive and not a zombie (a killed init may wait to be reaped).

@@ -229,11 +229,11 @@ printf '#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo $i > /shared/n.new; /bin/bu
 chmod 755 "$B/rootfs/bin/count.sh"
 setargs "$B" /bin/sh /bin/count.sh
 M run -d --bundle "$B" cg-pause
-sleep 0.5
+for _ in $(seq 100); do [ "$(cat "$TMP/shared/n" 2>/dev/null || echo 0)" -ge 3 ] && break; sleep 0.05; done
 t_ok "pause" M pause cg-pause
 t_is "state: paused" "$(M state cg-pause | jq -r .status)" paused
 A1=$(cat "$TMP/shared/n"); sleep 0.5; A2=$(cat "$TMP/shared/n")
-t_like "the counter was running before the pause" "$A1" "^[0-9]+$"
+t_ok "the counter was running before the pause ($A1)" test "$A1" -ge 3
 t_is "no progress while paused" "$A2" "$A1"
 t_fails "pause twice fails" M pause cg-pause
 t_ok "resume" M resume cg-pause

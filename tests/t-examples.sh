@@ -51,13 +51,18 @@ deaths () {
     t_like "$id: record $((i + 1)): the mmu or cpu wall" "$(jq -r .wall <<<"$r")" '^(mmu|cpu)$'
     detail=$(jq -r .detail <<<"$r")
     if [ "$detail" = kmsg ]; then
+      N_KMSG=$((N_KMSG + 1))
       t_is "$id: record $((i + 1)): the kernel's report" "$(jq -r .fault <<<"$r")" "$words"
       [ -z "$err" ] || t_is "$id: record $((i + 1)): page-fault error code" "$(jq -r .error <<<"$r")" "$err"
     else
-      ok "$id: record $((i + 1)): # SKIP the kernel log was rate-limited: $detail"
+      # rate-limited host-wide (README: about 10 lines per 5 s): not a skip,
+      # the record must say so; at least one record of the run has the
+      # report (N_KMSG, checked at the end)
+      t_like "$id: record $((i + 1)): no kernel report (rate limit), and the record says so" "$detail" "^not available"
     fi
   done
 }
+N_KMSG=0
 kmsg_rec () { log "$1" | jq -c 'select(.detail == "kmsg")' | head -n 1; }
 
 # 1. null pointer: SIGSEGV, addr 0x0, user read of a not-present page
@@ -66,7 +71,7 @@ t_is "01: dies by SIGSEGV (139)" "$(status $id)" 139
 deaths $id 1 "user-mode read of a not-present page" 4
 t_is "01: the container's init (pid 1), by name" "$(log $id | jq -r '"\(.nspid) \(.comm)"')" "1 example"
 r=$(kmsg_rec $id)
-if [ -n "$r" ]; then t_is "01: fault address 0x0" "$(jq -r .addr <<<"$r")" 0x0; else ok "01: # SKIP no kernel report"; fi
+if [ -n "$r" ]; then t_is "01: fault address 0x0" "$(jq -r .addr <<<"$r")" 0x0; else ok "01: no kernel report for this one (rate limit; its detail is checked above)"; fi
 
 # 2. write to read-only memory: the text segment (child), a string literal
 id=02-readonly-write.default
@@ -82,7 +87,7 @@ t_unlike "03: no jump returned" "$(out $id)" 'executable!'
 deaths $id 2 "user-mode instruction fetch from a present, non-executable page" 21
 r=$(kmsg_rec $id)
 if [ -n "$r" ]; then t_is "03: the fault address is the jump target (ip)" "$(jq -r '.addr == .ip' <<<"$r")" true
-else ok "03: # SKIP no kernel report"; fi
+else ok "03: no kernel report for this one (rate limit; its detail is checked above)"; fi
 
 # 4. privileged instructions: cli, hlt, inb each kill a child by #GP
 id=04-privileged-insn.default
@@ -96,7 +101,7 @@ deaths $id 3 "general protection fault"
 t_is "04: the records are the children's, not the init's" "$(log $id | jq -r 'select(.nspid == 1)' | wc -l)" 0
 r=$(kmsg_rec $id)
 if [ -n "$r" ]; then t_is "04: with the kernel's report, the cpu wall" "$(jq -r .wall <<<"$r")" cpu
-else ok "04: # SKIP no kernel report"; fi
+else ok "04: no kernel report for this one (rate limit; its detail is checked above)"; fi
 
 # 5. /dev/mem and I/O ports
 id=05-mmio-ioports.default
@@ -197,4 +202,7 @@ t_is "10 (default.json): and the denial is a record" \
 diag "crossing costs, no filter vs policies/default.json:" \
   "$(paste -d'|' <(out 10-crossing-cost.none | sed -n '2,5p' | cut -c1-50) <(out $id | sed -n '2,5p' | cut -c29-50))"
 
+# The kernel's own reports do reach the records: these few deaths are within
+# the rate limit's burst of 10 unless something else crashed just before.
+t_ok "the kernel's report reached at least one death record ($N_KMSG)" test "$N_KMSG" -ge 1
 t_done

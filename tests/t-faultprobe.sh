@@ -70,7 +70,8 @@ t_is "300 fault records, the process survived each" "$(jq -r 'select(.kind == "f
 setargs "$B" /bin/workload sleep 2
 A run -d --bundle "$B" fp-quiet >/dev/null 2>&1
 bash -c '"$1" segv; true' _ "$WORKLOAD" >/dev/null 2>&1
-sleep 2.5
+# (the container outlives the host's fault: checked once it has stopped)
+wait_status fp-quiet stopped 100
 t_is "a host process's fault is not the container's" "$(cat "$AUD/fp-quiet.jsonl" 2>/dev/null | wc -l)" 0
 M delete --force fp-quiet >/dev/null 2>&1
 
@@ -186,6 +187,6 @@ else
 fi
 
 # the probe lives in the supervisor and goes with it (and its container)
-sleep 0.5
+for _ in $(seq 100); do [ "$(pgrep -f -- "--root $ROOT" | wc -l)" = 0 ] && break; sleep 0.05; done
 t_is "no supervisor (and so no probe) is left" "$(pgrep -f -- "--root $ROOT" | wc -l)" 0
 t_done

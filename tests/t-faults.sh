@@ -68,6 +68,17 @@ N_KMSG=$(jq -r 'select(.detail == "kmsg")' "$AUD/flt-burst.jsonl" | jq -s length
 N_NA=$(jq -r 'select(.detail | startswith("not available"))' "$AUD/flt-burst.jsonl" | jq -s length)
 t_is "each record has the kernel's detail or says it is not available" "$((N_KMSG + N_NA))" 500
 diag "burst: $N_KMSG records with the kernel's report, $N_NA without (rate limit)"
+# README: "500 crashing children give 500 records, about 10 of them with the
+# kernel's detail": the kernel's printk_ratelimit lets a burst of
+# kernel.printk_ratelimit_burst (10) lines through per printk_ratelimit (5)
+# seconds, so 1..2 bursts over the run. Not "any number, 0 included".
+if [ "$(cat /proc/sys/debug/exception-trace 2>/dev/null)" = 1 ]; then
+  BURST=$(cat /proc/sys/kernel/printk_ratelimit_burst 2>/dev/null || echo 10)
+  t_ok "about $BURST of 500 with the kernel's detail, as the README says (got $N_KMSG)" \
+    test "$N_KMSG" -ge 1 -a "$N_KMSG" -le $((2 * BURST))
+else
+  ok "the kernel's detail for some of the 500 # SKIP debug.exception-trace is 0: the kernel logs no fault"
+fi
 
 # under an audited seccomp filter too (the workload is exec'd by a second
 # thread there: the process must still be followed)
@@ -86,6 +97,28 @@ setargs "$B" /bin/workload segv
 "$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg none run --bundle "$B" flt-nokmsg >/dev/null 2>&1
 t_is "without kmsg the death is still recorded" "$(rec flt-nokmsg .signal | tr -d '"')" SIGSEGV
 t_like "and says the detail is not available" "$(rec flt-nokmsg .detail)" "not available"
+t_is "and names the workload that crashed (its comm), not moat's sealed copy it was exec'd from" \
+  "$(rec flt-nokmsg .comm | tr -d '"')" workload
+for i in 1 2 3 4 5; do
+  "$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg none run --bundle "$B" "flt-nokmsg$i" >/dev/null 2>&1
+done
+t_is "... every time (5 more runs)" "$(cat "$AUD"/flt-nokmsg[1-5].jsonl | jq -r .comm | sort | uniq -c | awk '{print $1 " " $2}')" "5 workload"
+# ... and for processes exec'd and dead at once: 100 crashers a shell forks
+# and execs, each gone (reaped) before the supervisor may look at it
+printf '#!/bin/sh\ni=0\nwhile [ $i -lt 100 ]; do /bin/workload segv; i=$((i + 1)); done\n' > "$B/rootfs/bin/crashers.sh"
+chmod 755 "$B/rootfs/bin/crashers.sh"
+setargs "$B" /bin/sh /bin/crashers.sh
+"$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg none run --bundle "$B" flt-nokmsg-exec >/dev/null 2>&1
+# Without a kernel report, the name is the task table's: a fork keeps its
+# parent's, and an exec is re-read from /proc, which shows nothing once the
+# process is reaped. The connector's exec event carries no name (and no
+# comm event comes for an exec), so such a record says null, never the
+# name before the exec ("sh" here, "memfd:moat" for an init that crashed at
+# once: 5 and 10 of 100 named "sh" before src/faults.c cleared it at exec).
+GOT=$(jq -r 'select(.kind == "signal") | .comm' "$AUD/flt-nokmsg-exec.jsonl" | sort | uniq -c | awk '{print $2}' | tr '\n' ' ')
+t_is "--kmsg none: 100 exec'd crashers, 100 records" "$(jq -r 'select(.kind == "signal")' "$AUD/flt-nokmsg-exec.jsonl" | jq -s length)" 100
+t_like "... each naming the workload, or null when it was reaped unread (never the shell that forked it)" "$GOT" '^(null )?(workload )?$'
+setargs "$B" /bin/workload segv
 "$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg /nonexistent/kmsg run --bundle "$B" flt-badkmsg >/dev/null 2>&1
 t_is "an unreadable kernel log is the same degraded path" "$(rec flt-badkmsg .signal | tr -d '"')" SIGSEGV
 
@@ -125,10 +158,15 @@ if [ -n "$V2" ]; then
   SUP=$(jq -r .supervisorPid "$ROOT/flt-quiet-host/state.json")
   INIT=$(jq -r .pid "$ROOT/flt-quiet-host/state.json")
   wakes () { cat /proc/"$SUP"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'; }
-  W0=$(wakes)
+  # README: "0 wake-ups across 300 host forks". Its own timers may tick in
+  # that time: as many as in the same time without forks are allowed.
+  T0=$(date +%s%N); W0=$(wakes)
   for i in $(seq 300); do /bin/true; done
-  W1=$(wakes)
-  t_like "300 forks on the host wake the supervisor of an idle container (almost) never" "$((W1 - W0))" '^[0-9]$|^[1-4][0-9]$'
+  W1=$(wakes); T1=$(date +%s%N)
+  sleep "$(awk -v n=$((T1 - T0)) 'BEGIN { printf "%.3f", n / 1e9 }')"
+  IDLE=$(( $(wakes) - W1 ))
+  t_ok "300 forks on the host do not wake the supervisor of an idle container ($((W1 - W0)) wake-ups, $IDLE idle)" \
+    test "$((W1 - W0))" -le "$IDLE"
   diag "supervisor wake-ups across 300 host forks: $((W1 - W0))"
   # A process the host moves out of the container's cgroup exits unseen by
   # the filter: the supervisor still finds it gone and does not wait forever.

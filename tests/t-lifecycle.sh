@@ -66,26 +66,31 @@ t_is "no state dir after delete" "$(ls "$ROOT")" ""
 t_fails "no cgroup after delete" cgroup_exists life-1
 
 # kill by name: TERM reaches a workload that handles it
+# (the signal goes once the handler is there: the workload says `ready`,
+# and the handler's own `got SIGTERM` tells the signal reached it)
 setargs "$B" /bin/workload trap TERM
-M create --bundle "$B" life-2
+wait_ready () { local i; for i in $(seq 200); do grep -q '^ready' "$1" 2>/dev/null && return 0; sleep 0.02; done; return 1; }
+M create --bundle "$B" life-2 >"$TMP/out2" 2>&1
 M start life-2
-sleep 0.2
+t_ok "the trapping workload is ready" wait_ready "$TMP/out2"
 t_ok "kill ID TERM" M kill life-2 TERM
 t_ok "TERM ends the trapping workload" wait_status life-2 stopped
+t_is "through its handler" "$(grep '^got' "$TMP/out2")" "got SIGTERM"
 M delete life-2
-M create --bundle "$B" life-3
+M create --bundle "$B" life-3 >"$TMP/out3" 2>&1
 M start life-3
-sleep 0.2
+wait_ready "$TMP/out3"
 t_ok "kill ID SIGTERM (SIG prefix)" M kill life-3 SIGTERM
 t_ok "SIGTERM ends it" wait_status life-3 stopped
+t_is "through its handler" "$(grep '^got' "$TMP/out3")" "got SIGTERM"
 M delete life-3
 
 # kill --all: every process of the container, not only its init
 setargs "$B" /bin/workload children 3
 cfg "$B" '.linux.namespaces |= map(select(.type != "pid"))'
-M create --bundle "$B" --pid-file "$TMP/pid4" life-4
+M create --bundle "$B" --pid-file "$TMP/pid4" life-4 >"$TMP/out4" 2>&1
 M start life-4
-sleep 0.3
+for _ in $(seq 200); do [ "$(grep -c '^child' "$TMP/out4")" -ge 3 ] && break; sleep 0.02; done
 # the container's cgroup.procs: the pids hierarchy on v1/hybrid, the unified one on v2
 if grep -q pids /proc/"$(cat "$TMP/pid4")"/cgroup; then
   PROCS=/sys/fs/cgroup/pids$(awk -F: '/pids/ {print $3}' /proc/"$(cat "$TMP/pid4")"/cgroup)/cgroup.procs
@@ -95,7 +100,7 @@ fi
 t_is "the container has its init and 3 children" "$(wc -l < "$PROCS")" 4
 t_ok "kill --all ID KILL" M kill --all life-4 KILL
 t_ok "all of them die" wait_status life-4 stopped
-sleep 0.2
+for _ in $(seq 100); do [ -s "$PROCS" ] || break; sleep 0.02; done
 t_is "no process left in the cgroup" "$(cat "$PROCS" | wc -l)" 0
 M delete life-4
 
@@ -201,7 +206,7 @@ fi
 t_ok "delete after a killed create" M delete --force life-14
 t_fails "removes the cgroup" cgroup_exists life-14
 t_is "and the state" "$(M list -q)" ""
-sleep 0.2
+for _ in $(seq 50); do [ "$(stray_procs life-14)" = 0 ] && break; sleep 0.05; done
 t_is "and no process remains" "$(stray_procs life-14)" 0
 cfg "$B" 'del(.hooks)'
 
@@ -214,7 +219,7 @@ kill -9 $RPID; wait $RPID 2>/dev/null
 t_is "after moat run is killed the container still runs" "$(M state life-15 | jq -r .status)" running
 t_ok "delete --force after a killed run" M delete --force life-15
 t_fails "removes its cgroup" cgroup_exists life-15
-sleep 0.2
+for _ in $(seq 50); do [ "$(stray_procs life-15)" = 0 ] && break; sleep 0.05; done
 t_is "and no process remains" "$(stray_procs life-15)" 0
 
 # crun's spellings that engines pass: create/run --config FILE (the bundle

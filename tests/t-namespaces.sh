@@ -119,6 +119,14 @@ t_is "user namespace: uid_map" \
   "$(run_in "$Bus" ns-user-uidmap cat /proc/self/uid_map | awk '{$1 = $1; print}')" "0 100000 65536"
 t_is "user namespace: gid_map" \
   "$(run_in "$Bus" ns-user-gidmap cat /proc/self/gid_map | awk '{$1 = $1; print}')" "0 100000 65536"
+# uid and gid mappings that differ: each map is written from its own list
+# (the same ranges for both would pass with either list)
+cfg "$Bus" '.linux.gidMappings = [{containerID: 0, hostID: 100000, size: 1000}, {containerID: 1000, hostID: 300000, size: 1000}]'
+t_is "user namespace: a gid_map of its own, not the uid mappings" \
+  "$(run_in "$Bus" ns-user-gidmap2 cat /proc/self/gid_map | awk '{$1 = $1; print}' | tr '\n' ';')" "0 100000 1000;1000 300000 1000;"
+t_is "user namespace: and the uid_map its own" \
+  "$(run_in "$Bus" ns-user-uidmap2 cat /proc/self/uid_map | awk '{$1 = $1; print}' | tr '\n' ';')" "0 100000 65536;"
+cfg "$Bus" '.linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
 t_like "user namespace: rootfs owned by the mapped root looks root-owned inside" \
   "$(run_in "$Bus" ns-user-stat stat /bin/workload)" 'uid 0 gid 0$'
 # mknod is denied in a user namespace: the default devices are the host's nodes.

@@ -37,12 +37,44 @@ t_like "CapEff = chown, kill" "$CAPS" "CapEff:[[:space:]]+0000000000000021"
 t_like "CapPrm = chown, kill" "$CAPS" "CapPrm:[[:space:]]+0000000000000021"
 t_like "CapInh is empty: never granted implicitly" "$CAPS" "CapInh:[[:space:]]+0000000000000000"
 t_like "CapAmb is empty" "$CAPS" "CapAmb:[[:space:]]+0000000000000000"
+# The caller's ambient set must not reach the workload either. Only visible
+# when the caller has one, and the cap stays in the new permitted and
+# inheritable sets (the kernel drops the others from the ambient set itself):
+# moat under capsh with CAP_KILL ambient, a config with CAP_KILL inheritable.
+if command -v capsh >/dev/null; then
+  cfg "$B" '.process.capabilities = {"bounding":["CAP_KILL"], "effective":["CAP_KILL"], "permitted":["CAP_KILL"],
+    "inheritable":["CAP_KILL"], "ambient":[]}'
+  AMB () { capsh --inh=cap_kill --addamb=cap_kill -- -c '"$@"' amb "$@"; }
+  t_like "(the caller has CAP_KILL ambient: the test can tell)" "$(AMB grep CapAmb /proc/self/status)" \
+    "CapAmb:[[:space:]]+0000000000000020"
+  CAPS=$(AMB "$MOAT" --root "$ROOT" run --bundle "$B" proc-amb)
+  t_like "a caller's ambient capabilities do not reach the workload (ambient [])" "$CAPS" \
+    "CapAmb:[[:space:]]+0000000000000000"
+  t_like "(while the inheritable set it asked for is there)" "$CAPS" "CapInh:[[:space:]]+0000000000000020"
+else
+  ok "a caller's ambient capabilities # SKIP no capsh (libcap2-bin)"
+fi
+cfg "$B" '.process.capabilities = {"bounding":["CAP_CHOWN","CAP_KILL","CAP_NET_RAW"],
+  "effective":["CAP_CHOWN","CAP_KILL"], "permitted":["CAP_CHOWN","CAP_KILL"],
+  "inheritable":[], "ambient":[]}'
 cfg "$B" '.process.user = {"uid":1000, "gid":1000} |
   .process.capabilities = {"bounding":["CAP_KILL"], "effective":["CAP_KILL"], "permitted":["CAP_KILL"],
   "inheritable":["CAP_KILL"], "ambient":["CAP_KILL"]}'
 CAPS=$(run_in)
 t_like "a non-root user keeps listed caps (effective)" "$CAPS" "CapEff:[[:space:]]+0000000000000020"
 t_like "and its ambient set" "$CAPS" "CapAmb:[[:space:]]+0000000000000020"
+# The effective set counts before the execve too: a uid 1000 with
+# CAP_DAC_OVERRIDE effective may exec a root-only (0700) program. (After the
+# execve the kernel rebuilds the effective set, so reading CapEff inside
+# cannot tell whether moat set it.)
+cp "$WORKLOAD" "$B/rootfs/bin/rootonly"; chown 0:0 "$B/rootfs/bin/rootonly"; chmod 0700 "$B/rootfs/bin/rootonly"
+cfg "$B" '.process.capabilities = {"bounding":["CAP_DAC_OVERRIDE"], "effective":["CAP_DAC_OVERRIDE"],
+  "permitted":["CAP_DAC_OVERRIDE"], "inheritable":[], "ambient":[]}'
+setargs "$B" /bin/rootonly echo ran
+t_is "uid 1000 with CAP_DAC_OVERRIDE effective execs a 0700 root program" "$(run_in 2>&1)" ran
+cfg "$B" '.process.capabilities = {"bounding":["CAP_DAC_OVERRIDE"], "effective":[], "permitted":["CAP_DAC_OVERRIDE"]}'
+t_fails "(not with it permitted only: the test can tell)" run_in
+rm -f "$B/rootfs/bin/rootonly"
 setargs "$B" /bin/workload write /etc/x y
 cfg "$B" '.root.readonly = false | .process.capabilities = {"bounding":[], "effective":[], "permitted":[]}'
 t_fails "without CAP_DAC_OVERRIDE, uid 1000 cannot write root's /etc" run_in

@@ -57,9 +57,32 @@ cfg "$B" 'del(.mounts[] | select(.destination | startswith("/mnt")))'
 # masked and read-only paths
 cfg "$B" '.linux.maskedPaths += ["/etc/passwd"]'
 setargs "$B" /bin/workload cat /etc/passwd
-t_is "a masked file reads empty (bound to /dev/null)" "$(run_in | wc -c)" 0
+OUT=$(run_in); RC=$?
+t_is "a masked file reads empty (bound to /dev/null)" "$RC:$(printf %s "$OUT" | wc -c)" "0:0"
+# A directory with something in it (the /proc/acpi of many machines is empty
+# already: masking it or not reads the same)
+mkdir -p "$B/rootfs/secret"; echo s1 > "$B/rootfs/secret/a"; echo s2 > "$B/rootfs/secret/b"
+cfg "$B" '.linux.maskedPaths += ["/secret"]'
+setargs "$B" /bin/workload ls /secret
+OUT=$(run_in 2>&1); RC=$?
+t_is "a masked directory with files in it lists empty" "$RC:$OUT" "0:"
+setargs "$B" /bin/workload cat /secret/a
+t_unlike "and its files cannot be read" "$(run_in 2>&1)" "s1"
 setargs "$B" /bin/workload ls /proc/acpi
 t_is "a masked directory is empty" "$(run_in 2>/dev/null)" ""
+# A masked or read-only path that is an absolute symlink in the image is
+# followed inside the rootfs (openat2 RESOLVE_IN_ROOT), never on the host:
+# /masklink -> $TMP/lk/m names the rootfs' own $TMP/lk/m.
+mkdir -p "$B/rootfs$TMP/lk/m" "$B/rootfs$TMP/lk/r" "$TMP/lk/m" "$TMP/lk/r"
+echo inside > "$B/rootfs$TMP/lk/m/secret"
+ln -sfn "$TMP/lk/m" "$B/rootfs/masklink"; ln -sfn "$TMP/lk/r" "$B/rootfs/rolink"
+cfg "$B" '.root.readonly = false | .linux.maskedPaths += ["/masklink"] | .linux.readonlyPaths += ["/rolink"]'
+setargs "$B" /bin/workload ls /masklink/
+t_is "a masked absolute symlink masks its target in the rootfs" "$(run_in 2>&1)" ""
+setargs "$B" /bin/workload write /rolink/x y
+t_like "a read-only absolute symlink makes its target in the rootfs read-only" "$(run_in 2>&1)" "Read-only file system"
+t_fails "(nothing was written there)" test -e "$B/rootfs$TMP/lk/r/x"
+cfg "$B" '.root.readonly = true | .linux.maskedPaths -= ["/masklink", "/secret"] | .linux.readonlyPaths -= ["/rolink"]'
 cfg "$B" '.linux.maskedPaths += ["/no/such/path"]'
 setargs "$B" /bin/workload pid
 t_ok "a masked path that does not exist is skipped" run_in
@@ -95,6 +118,13 @@ if true; then   # v1/hybrid: the devices controller; v2: the BPF device filter
   t_like "devices cgroup: mknod of a block device is allowed (m)" "$DEV" "mknodat = 0"
   t_like "devices cgroup: opening it is not (EPERM)" "$DEV" "openat = -1 EPERM"
   t_like "devices cgroup: /dev/null opens" "$DEV" "openat = [0-9]+"
+  # The same without the config's own deny-all rule (moat spec writes one;
+  # a config need not): the container's device cgroup still starts from
+  # nothing, not from its parent's allow-all.
+  SAVED=$(jq -c '.linux.resources.devices' "$B/config.json")
+  cfg "$B" 'del(.linux.resources.devices)'
+  t_like "devices cgroup without a deny rule in the config: the block device still does not open" "$(run_in 2>&1)" "openat = -1 EPERM"
+  cfg "$B" '.linux.resources.devices = $d' --argjson d "$SAVED"
   cfg "$B" '.linux.resources.devices += [{"allow":true,"type":"b","major":7,"minor":0,"access":"r"}]'
   t_like "an allow rule in linux.resources.devices opens it" "$(run_in 2>&1 | sed -n 2p)" "openat = [0-9]+"
   cfg "$B" '.linux.resources.devices |= map(select(.major != 7))'

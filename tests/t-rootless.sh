@@ -35,8 +35,16 @@ OUT=$(UM run --bundle "$RL/b" rl1 2>"$TMP/rl1.err")
 t_is "run as the user: the workload ran" "$?" 0
 t_like "it is root inside its user namespace" "$OUT" "^uid=0 euid=0"
 t_like "no cgroup, and stderr says so" "$(cat "$TMP/rl1.err")" "rootless: no cgroup .*Permission denied"
-# (with kernel.dmesg_restrict=1 its supervisor also notes that fault auditing is off)
-t_is "the audit log says so too (under XDG_STATE_HOME)" "$(jq -r 'select(.kind == "notice") | .what' "$RL/state/moat/audit/rl1.jsonl" | cut -c1-19 | grep '^rootless')" "rootless: no cgroup"
+# The notice meant, whatever else the log holds: where the kernel refuses a
+# user the proc connector (netlink bind to CN_IDX_PROC: EPERM without
+# CAP_NET_ADMIN on kernels whose connector lacks NL_CFG_F_NONROOT_RECV, as
+# this suite's VM, 6.18) the supervisor also notes "fault-signal auditing is
+# off: subscribe to the proc connector". Not kernel.dmesg_restrict: a
+# /dev/kmsg the user may not open costs only the records' detail, silently.
+NOTICES=$(jq -r 'select(.kind == "notice") | .what' "$RL/state/moat/audit/rl1.jsonl")
+t_like "the audit log says so too (under XDG_STATE_HOME)" "$NOTICES" "^rootless: no cgroup"
+t_is "... once" "$(grep -c '^rootless: no cgroup' <<<"$NOTICES")" 1
+diag "notices: $NOTICES"
 t_is "no cgroup was made" "$(ls -d /sys/fs/cgroup/moat/rl1 /sys/fs/cgroup/*/moat/rl1 2>/dev/null | wc -l)" 0
 
 # seen from the host: the process runs as the user

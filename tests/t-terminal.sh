@@ -25,9 +25,24 @@ t_unlike "it has a controlling terminal (tty_nr != 0)" "$(sed -n 4p <<<"$OUT")" 
 
 if command -v script >/dev/null; then
   setargs "$B" /bin/busybox sh
-  OUT=$( (sleep 1; echo 'echo hi $((6*7)); exit 3') | script -qec "'$MOAT' --root '$ROOT' run --bundle '$B' tt2" /dev/null | tr -d '\r')
-  t_like "interactive shell under a terminal: input reaches it, output comes back" "$OUT" "^hi 42$"
-  (sleep 1; echo 'exit 3') | script -qec "'$MOAT' --root '$ROOT' run --bundle '$B' tt3" /dev/null > /dev/null
+  # term_session ID INPUT: an interactive run under script(1), INPUT typed
+  # once the shell's prompt is there (not after a guessed delay); script's
+  # status (the run's) is returned, its output is in $TMP/tout.ID.
+  term_session () {
+    local fifo="$TMP/tin.$1" out="$TMP/tout.$1" sp rc
+    mkfifo "$fifo"
+    script -qec "'$MOAT' --root '$ROOT' run --bundle '$B' $1" /dev/null < "$fifo" > "$out" 2>&1 &
+    sp=$!
+    exec 7>"$fifo"
+    for _ in $(seq 250); do grep -q '# ' "$out" 2>/dev/null && break; sleep 0.02; done
+    printf '%s\n' "$2" >&7
+    exec 7>&-
+    wait "$sp"; rc=$?
+    return $rc
+  }
+  term_session tt2 'echo hi $((6*7)); exit 3'
+  t_like "interactive shell under a terminal: input reaches it, output comes back" "$(tr -d '\r' < "$TMP/tout.tt2")" "^hi 42$"
+  term_session tt3 'exit 3'
   t_is "and its exit status" "$?" 3
 else
   ok "# SKIP no script(1)"; ok "# SKIP no script(1)"

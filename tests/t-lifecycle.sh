@@ -192,8 +192,8 @@ M delete life-13
 cfg "$B" '.hooks = {"createRuntime":[{"path":"/bin/sleep","args":["sleep","3"]}]}'
 "$MOAT" --root "$ROOT" create --bundle "$B" --pid-file "$TMP/pid14" life-14 &
 CPID=$!
-for i in $(seq 50); do cgroup_exists life-14 && break; sleep 0.05; done
-sleep 0.2
+# killed while its createRuntime hook runs (the hook is create's child)
+for i in $(seq 100); do ps -o comm= --ppid "$CPID" 2>/dev/null | grep -qx sleep && break; sleep 0.05; done
 kill -9 $CPID; wait $CPID 2>/dev/null
 if [ -n "$SYSTEMD_CG" ]; then
   # The init dies with its create (PDEATHSIG); systemd then ends the

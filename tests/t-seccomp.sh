@@ -181,7 +181,9 @@ else
 fi
 
 # the supervisor dies: denied calls fail (closed), the workload is not hung
-printf '#!/bin/sh\n/bin/busybox sleep 1\n/bin/workload syscall getppid\n/bin/workload syscall getpid\n' > "$B/rootfs/bin/closed.sh"
+# (the workload waits for the test to say the supervisor is gone, bounded)
+rm -f "$B/rootfs/sup-gone"
+printf '#!/bin/sh\ni=0\nwhile [ ! -e /sup-gone ] && [ $i -lt 400 ]; do /bin/busybox sleep 0.05; i=$((i + 1)); done\n/bin/workload syscall getppid\n/bin/workload syscall getpid\n' > "$B/rootfs/bin/closed.sh"
 chmod 755 "$B/rootfs/bin/closed.sh"
 setargs "$B" /bin/sh /bin/closed.sh
 A create --bundle "$B" sc-closed > "$TMP/closed.out" 2>&1
@@ -191,6 +193,8 @@ PP=$(awk '/^PPid/ {print $2}' /proc/"$(jq -r .pid "$ROOT/sc-closed/state.json")"
 t_like "which is not the init's parent (PPid $PP)" "$([ -n "$PP" ] && [ "$PP" != "$SUP" ] && echo other)" "^other$"
 A start sc-closed
 kill -9 "$SUP"
+for _ in $(seq 100); do pid_running "$SUP" || break; sleep 0.05; done
+touch "$B/rootfs/sup-gone"
 t_ok "the workload ends on its own" wait_status sc-closed stopped 50
 t_like "a filtered call fails closed with ENOSYS" "$(cat "$TMP/closed.out")" "getppid = -1 ENOSYS"
 t_like "an allowed call still works" "$(cat "$TMP/closed.out")" "getpid = [0-9]+"
@@ -205,7 +209,8 @@ setargs "$B" /bin/workload storm 1 300000 getppid seq
 A --audit-rate 0 --audit-max-size 0 create --bundle "$B" sc-spool > "$TMP/spool.out" 2>&1
 SUP=$(jq -r .supervisorPid "$ROOT/sc-spool/state.json")
 A start sc-spool
-sleep 0.4
+# some calls denied and taken down first (bounded)
+for _ in $(seq 200); do grep -q '"kind":"syscall"' "$AUD/sc-spool.jsonl" 2>/dev/null && break; sleep 0.02; done
 kill -9 "$SUP"
 # (watched by its pid: a `moat state` would find the supervisor gone under
 # a running container, and write the spool and a notice itself)

@@ -107,6 +107,14 @@ else
   else
     (cd "$TOP" && tar --exclude='./build-*' -cf - .) | tar -C "$SRC" -xf - || die "copy failed"
   fi
+  # A kept build made from another configure.ac or Makefile.am would link
+  # the old list of files: start it again.
+  SUM=$(cat "$SRC/configure.ac" "$SRC/Makefile.am" | sha256sum)
+  if [ -f "$BUILD/Makefile" ] && [ "$(cat "$WORK/build.sum" 2>/dev/null)" != "$SUM" ]; then
+    say "configure.ac or Makefile.am changed: a new build"
+    rm -rf "$BUILD"; mkdir -p "$BUILD"
+  fi
+  echo "$SUM" > "$WORK/build.sum"
   if [ ! -f "$BUILD/Makefile" ]; then
     say "configuring $BUILD"
     (cd "$SRC" && ./autogen.sh >"$WORK/autogen.log" 2>&1) || { cat "$WORK/autogen.log"; die "autogen failed"; }

@@ -18,9 +18,11 @@ apt-get install -y -qq --no-install-recommends \
   libseccomp-dev libcap-dev libyajl-dev \
   busybox-static jq groff-base man-db procps libcap2-bin >/dev/null
 # libsystemd-dev: moat-sd, the systemd cgroup driver's helper (without it
-# moat builds without the driver, and tests/t-systemd.sh skips).
-apt-get install -y -qq --no-install-recommends libsystemd-dev >/dev/null 2>&1 \
-  || optional "libsystemd-dev not installed: no moat-sd, tests/t-systemd.sh will skip"
+# moat builds without the driver, and tests/t-systemd.sh skips); systemd and
+# dbus: what the systemd lane's guest boots (the host's own userland, with
+# /lib/systemd/systemd as PID 1; nothing here runs them on the host).
+apt-get install -y -qq --no-install-recommends libsystemd-dev systemd dbus >/dev/null 2>&1 \
+  || optional "libsystemd-dev/systemd/dbus not installed: no moat-sd or no systemd lane, tests/t-systemd.sh will skip"
 # newuidmap/newgidmap: rootless with subordinate ranges (tests/t-rootless.sh).
 apt-get install -y -qq --no-install-recommends uidmap >/dev/null
 # The pure cgroup v2 lane (tests/t-v2lane.sh): Debian's kernel booted under

@@ -421,7 +421,8 @@ sdcg_properties (const struct cg_resources *r, bool start, char *const *ann_keys
           if (m == NULL)
             {
               strv_free (v);
-              return moat_error_set (err, 0, "linux.resources.cpu.cpus: `%s` is not a CPU list", r->cpus);
+              cleanup_free char *shown = str_printable (r->cpus);
+              return moat_error_set (err, 0, "linux.resources.cpu.cpus: `%s` is not a CPU list", shown);
             }
           push (&v, &n, xasprintf ("AllowedCPUs=ay:%s", m));
         }
@@ -431,7 +432,8 @@ sdcg_properties (const struct cg_resources *r, bool start, char *const *ann_keys
           if (m == NULL)
             {
               strv_free (v);
-              return moat_error_set (err, 0, "linux.resources.cpu.mems: `%s` is not a node list", r->mems);
+              cleanup_free char *shown = str_printable (r->mems);
+              return moat_error_set (err, 0, "linux.resources.cpu.mems: `%s` is not a node list", shown);
             }
           push (&v, &n, xasprintf ("AllowedMemoryNodes=ay:%s", m));
         }

@@ -272,7 +272,7 @@ cgroup_cpu_max (const char *path)
 
 /* The hierarchy that lists every process: pids (v1), else unified, else any
  * but cpu's, where the supervisor's answering threads are (they answer
- * from the container's cpu cgroup: supervisor.c cpu_join). */
+ * from the container's cpu cgroup: supcpu.c sup_cpu_join). */
 static char *
 listing_hierarchy (void)
 {

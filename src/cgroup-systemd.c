@@ -477,7 +477,8 @@ sdcg_properties (const struct cg_resources *r, bool start, char *const *ann_keys
 /* ---- running moat-sd --------------------------------------------------- */
 
 /* Run moat-sd with ARGV (after its name); its stdout (the first line)
- * into *OUT when asked. A failure is an error with moat-sd's own line. */
+ * into *OUT when asked. A failure is an error with moat-sd's own line;
+ * -2 when it could not reach systemd (it sent nothing). */
 static int
 run_helper (const char *what, char *const *args, char **out, moat_error **err)
 {
@@ -566,7 +567,8 @@ run_helper (const char *what, char *const *args, char **out, moat_error **err)
   if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
     return moat_error_set (err, 0, NEEDS " (%s could not be run: missing libsystemd?)", helper);
   cleanup_free char *shown = str_printable (ebuf);
-  return moat_error_set (err, 0, "--systemd-cgroup: %s: %s", what, *shown ? shown : "moat-sd failed");
+  moat_error_set (err, 0, "--systemd-cgroup: %s: %s", what, *shown ? shown : "moat-sd failed");
+  return WIFEXITED (status) && WEXITSTATUS (status) == 3 ? -2 : -1;
 }
 
 /* Is PID in CGPATH (its /proc/PID/cgroup "0::" line)? */
@@ -613,7 +615,7 @@ sdcg_start (const struct sdcg_unit *u, const char *id, pid_t pid, char *const *p
   int r = run_helper (what, args, NULL, err);
   strv_free (args);
   if (r < 0)
-    return -1;
+    return r;
   return check_placed (pid, u->cgroup_path, err);
 }
 

@@ -51,7 +51,8 @@ int sdcg_properties (const struct cg_resources *r, bool start, char *const *ann_
                      size_t n_ann, char ***out, moat_error **err);
 
 /* StartTransientUnit with PID in it (PROPS from sdcg_properties), wait for
- * the job, then check that PID is in the scope's cgroup. */
+ * the job, then check that PID is in the scope's cgroup. -2 when systemd
+ * could not be reached at all: nothing was asked, there is no unit to stop. */
 int sdcg_start (const struct sdcg_unit *u, const char *id, pid_t pid, char *const *props, moat_error **err);
 /* SetUnitProperties (runtime) of UNIT: moat update. */
 int sdcg_set (const char *unit, char *const *props, moat_error **err);

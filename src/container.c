@@ -633,8 +633,10 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
        * own writers put every limit on the delegated cgroup, as runc's
        * systemd driver does (what has a unit property as well). */
       c->sd_asked = true;
-      if (sdcg_start (&c->sd, o->id, c->pid, c->sd_props, err) < 0
-          || cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0
+      int sr = sdcg_start (&c->sd, o->id, c->pid, c->sd_props, err);
+      if (sr == -2)
+        c->sd_asked = false;
+      if (sr < 0 || cgroup_apply_devices (c->cgroup_path, c->dev_rules, c->n_dev_rules, cfg, &dev_applied, err) < 0
           || cgroup_apply_resources (c->cgroup_path, &c->res, err) < 0)
         return -1;
       log_debug ("create `%s`: init %d placed in %s by systemd", o->id, (int) c->pid, c->sd.unit);

@@ -58,18 +58,25 @@ connect_bus (sd_bus **out)
   int r = sd_bus_open_system (out);
   if (r >= 0)
     return 0;
+  /* Not root, or no systemd listening: only the bus's error is worth saying. */
+  int rp = -ENOENT;
   if (geteuid () == 0 && access ("/run/systemd/private", F_OK) == 0)
     {
       sd_bus *b = NULL;
-      if (sd_bus_new (&b) >= 0 && sd_bus_set_address (b, "unix:path=/run/systemd/private") >= 0
-          && sd_bus_start (b) >= 0)
+      rp = sd_bus_new (&b);
+      if (rp >= 0)
+        rp = sd_bus_set_address (b, "unix:path=/run/systemd/private");
+      if (rp >= 0)
+        rp = sd_bus_start (b);
+      if (rp >= 0)
         {
           *out = b;
           return 0;
         }
       sd_bus_unref (b);
     }
-  fprintf (stderr, "cannot reach systemd over D-Bus (system bus: %s; no /run/systemd/private)\n", strerror (-r));
+  fprintf (stderr, "cannot reach systemd over D-Bus (system bus: %s; /run/systemd/private: %s)\n", strerror (-r),
+           strerror (-rp));
   return -1;
 }
 
@@ -434,8 +441,10 @@ main (int argc, char **argv)
   else
     return usage ();
   sd_bus *bus = NULL;
+  /* 3: systemd was never reached, so nothing was asked of it (moat need
+   * not stop a unit that cannot have been started). */
   if (connect_bus (&bus) < 0)
-    return 1;
+    return 3;
   int r;
   if (strcmp (cmd, "ping") == 0)
     r = cmd_ping (bus);

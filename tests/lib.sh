@@ -28,7 +28,9 @@ chmod 755 "$TMP"
 # wrapper that puts them first (a test's own --cgroup-manager, later on the
 # line, still wins). Under the systemd driver a container's cgroup is its
 # scope's: cgrel ID says where it is.
+# (MOAT_BIN stays the binary itself: for an engine that passes its own.)
 SYSTEMD_CG=
+MOAT_BIN=$MOAT
 if [ -n "${MOAT_GLOBAL_OPTS:-}" ]; then
   printf '#!/bin/sh\nexec %q %s "$@"\n' "$MOAT" "$MOAT_GLOBAL_OPTS" > "$TMP/moat"
   chmod 755 "$TMP/moat"

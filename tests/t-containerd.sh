@@ -10,6 +10,7 @@
 #    tests/cri/cri.py from sandbox to removal (ExecSync, and Exec streamed
 #    over WebSocket as kubectl exec does), then a look for anything left.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engines.sh"
 : "${TESTDIR:=$(cd "$(dirname "$0")" && pwd)}"
 command -v containerd >/dev/null || skip_all "containerd is not installed (apt-get install containerd)"
 command -v ctr >/dev/null || skip_all "ctr is not installed (apt-get install containerd)"
@@ -157,32 +158,9 @@ trap ctd_cleanup EXIT
 for i in $(seq 100); do [ -S "$CRUN_DIR/containerd.sock" ] && break; sleep 0.1; done
 [ -S "$CRUN_DIR/containerd.sock" ] || { echo "1..0 # SKIP containerd did not start: $(tail -3 "$TMP/ct/containerd.log")"; exit 0; }
 
-# An OCI image archive: one uncompressed layer (busybox, the workload), two
-# images on it (the workload image; the pods' sandbox, whose entrypoint
-# sleeps), each a config and a manifest, an index naming both.
-R="$TMP/img"
-mkdir -p "$R/bin" "$R/etc" "$R/tmp" "$R/proc" "$R/sys" "$R/dev"
-cp "$BUSYBOX" "$R/bin/busybox"
-for a in sh cat echo grep id sleep tty hostname ip ps; do ln -sf busybox "$R/bin/$a"; done
-cp "$WORKLOAD" "$R/bin/workload"
-tar -C "$R" -cf "$TMP/layer.tar" .
-O="$TMP/oci"; mkdir -p "$O/blobs/sha256"
-blob () { local d; d=$(sha256sum "$1" | cut -d' ' -f1); mv "$1" "$O/blobs/sha256/$d"; echo "$d $(stat -c %s "$O/blobs/sha256/$d")"; }
-read -r L LS <<<"$(blob "$TMP/layer.tar")"
-# image CONFIG-JSON REF: a config and a manifest; prints the index entry
-image () {
-  local cf cs mf ms
-  printf '{"architecture":"amd64","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$1" "$L" > "$TMP/cfg.json"
-  read -r cf cs <<<"$(blob "$TMP/cfg.json")"
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' "$cf" "$cs" "$L" "$LS" > "$TMP/man.json"
-  read -r mf ms <<<"$(blob "$TMP/man.json")"
-  printf '{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"%s"}}' "$mf" "$ms" "$2"
-}
-M1=$(image '{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]}' "$IMG")
-M2=$(image '{"Env":["PATH=/bin"],"Entrypoint":["/bin/sleep","999999"]}' "$PAUSE")
-printf '{"schemaVersion":2,"manifests":[%s,%s]}' "$M1" "$M2" > "$O/index.json"
-echo '{"imageLayoutVersion":"1.0.0"}' > "$O/oci-layout"
-tar -C "$O" -cf "$TMP/image.tar" oci-layout index.json blobs
+# An OCI image archive built here: busybox and the workload (tests/engines.sh).
+image_rootfs "$TMP/img" sh cat echo grep id sleep tty hostname ip ps
+oci_archive "$TMP/image.tar" "$TMP/img" "$IMG" "$PAUSE"
 t_ok "ctr images import an OCI archive built here" C images import "$TMP/image.tar"
 
 RUN=(C run --runc-binary "$TMP/ct/moat" --runc-root "$CRUN_DIR/runc")

@@ -5,6 +5,7 @@
 # cgroupfs, vfs storage, no network. Every scenario checks what the process
 # saw from inside, and the audit log moat kept of it.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/engines.sh"
 command -v podman >/dev/null || skip_all "podman is not installed (apt-get install podman conmon)"
 command -v conmon >/dev/null || skip_all "conmon is not installed (apt-get install conmon)"
 [ -n "$BUSYBOX" ] || skip_all "needs busybox (apt-get install busybox-static)"
@@ -19,33 +20,7 @@ cat > "$TMP/pm/moat" <<EOF
 exec "$MOAT" --root "$ROOT" --audit-dir "$AUD" "\$@"
 EOF
 chmod 755 "$TMP/pm/moat"
-# Lowering limits is always allowed; root here cannot raise them (no
-# CAP_SYS_RESOURCE), and podman's defaults ask for more than the host has.
-NOFILE=$(ulimit -Hn); [ "$NOFILE" = unlimited ] || [ "$NOFILE" -gt 20000 ] && NOFILE=20000
-cat > "$TMP/pm/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=$NOFILE:$NOFILE", "nproc=4096:4096"]
-netns = "none"
-[engine]
-runtime = "moat"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$TMP/pm/events.log"
-tmp_dir = "$PRUN/tmp"
-runtime_supports_json = ["moat"]
-runtime_supports_nocgroups = ["moat"]
-[engine.runtimes]
-moat = ["$TMP/pm/moat"]
-EOF
-cat > "$TMP/pm/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-runroot = "$PRUN/run"
-graphroot = "$TMP/pm/graph"
-EOF
-echo 'unqualified-search-registries = []' > "$TMP/pm/registries.conf"
-export CONTAINERS_CONF=$TMP/pm/containers.conf CONTAINERS_STORAGE_CONF=$TMP/pm/storage.conf
-export CONTAINERS_REGISTRIES_CONF=$TMP/pm/registries.conf
+podman_env "$TMP/pm" "$TMP/pm/moat" cgroupfs "$PRUN"
 P () { timeout -k 10 120 podman "$@"; }
 
 # podman's cgroupfs parent: removed at the end if this test made it.
@@ -68,12 +43,7 @@ trap podman_cleanup EXIT
 
 # the image: busybox and the test workload
 R="$TMP/img"
-mkdir -p "$R/bin" "$R/etc" "$R/tmp" "$R/proc" "$R/sys" "$R/dev"
-cp "$BUSYBOX" "$R/bin/busybox"
-for a in sh cat echo grep id sleep tty touch mkdir ls; do ln -sf busybox "$R/bin/$a"; done
-cp "$WORKLOAD" "$R/bin/workload"
-echo "root:x:0:0:root:/:/bin/sh" > "$R/etc/passwd"
-echo "root:x:0:" > "$R/etc/group"
+image_rootfs "$R" sh cat echo grep id sleep tty touch mkdir ls
 tar -C "$R" -cf "$TMP/img.tar" .
 t_ok "podman import a rootfs built here" P import "$TMP/img.tar" localhost/moat-test:latest
 IMG=localhost/moat-test:latest

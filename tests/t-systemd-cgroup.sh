@@ -92,6 +92,16 @@ t_like "an array annotation: refused, naming it" "$RC $OUT" "^1 moat: annotation
 cfg "$B" 'del(.annotations)'
 OUT=$(MOAT_SD=/nonexistent S create --bundle "$B" sd-bad 2>&1); RC=$?
 t_like "no moat-sd: one line saying what it needs" "$RC $OUT" "^1 moat: --systemd-cgroup: needs moat-sd"
+# D-Bus down: the system bus unreachable, moat-sd talks to systemd on its
+# private socket (as systemctl does); with that gone too, one line and
+# nothing made. (The socket is hidden in a mount namespace of the call's own.)
+setargs "$B" /bin/workload echo through-private
+t_is "system bus unreachable: systemd is reached on /run/systemd/private" \
+  "$(DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent S run --bundle "$B" sd-nobus 2>&1)" through-private
+OUT=$(unshare -m --propagation private sh -c 'mount --bind /dev/null /run/systemd/private && exec "$@"' sh \
+  env DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "$MOAT" --root "$ROOT" --systemd-cgroup create --bundle "$B" sd-nobus 2>&1); RC=$?
+t_like "no D-Bus and no private socket: one line saying so" "$RC $(printf '%s' "$OUT" | wc -l) $OUT" \
+  "^1 0 moat: --systemd-cgroup: .*cannot reach systemd over D-Bus \(system bus: .*; /run/systemd/private: Connection refused\)"
 t_is "nothing is left by the refused creates" "$(leftovers)" ""
 
 # the cgroup wall under systemd: an OOM kill recorded from the scope's

@@ -5,7 +5,8 @@
 # /lib/systemd/systemd as PID 1 (D-Bus from its socket unit), and runs the
 # inner scripts there with MOAT_GLOBAL_OPTS=--systemd-cgroup (tests/lib.sh
 # makes every moat call of a test carry it): the driver's own checks
-# (t-systemd-cgroup.sh: the scope, its properties, slice syntax, clean-up)
+# (t-systemd-cgroup.sh: the scope, its properties, slice syntax, clean-up),
+# podman and containerd with their systemd drivers (t-systemd-engines.sh)
 # and the cgroup and lifecycle suites. One TAP line per inner script, as
 # tests/t-v2lane.sh (which this runs) does; skipped where qemu, the kernel
 # or systemd is missing, or moat-sd was not built (no libsystemd-dev).
@@ -18,5 +19,5 @@ if [ ! -x "$(dirname "$MOAT")/moat-sd" ] && [ -z "${MOAT_SD:-}" ]; then
   exit 0
 fi
 export V2LANE_SYSTEMD=1 V2LANE_MOAT_OPTS=--systemd-cgroup
-export V2LANE_TESTS=${SYSTEMD_LANE_TESTS:-"t-systemd-cgroup.sh t-cgroup.sh t-lifecycle.sh"}
+export V2LANE_TESTS=${SYSTEMD_LANE_TESTS:-"t-systemd-cgroup.sh t-systemd-engines.sh t-cgroup.sh t-lifecycle.sh"}
 exec bash "$HERE/t-v2lane.sh"

@@ -634,9 +634,30 @@ sdcg_set (const char *unit, char *const *props, moat_error **err)
   return r;
 }
 
-int
-sdcg_stop (const char *unit, moat_error **err)
+/* Whether systemd has let go of UNIT already: a transient unit's file in
+ * /run/systemd/transient lives as long as the unit is loaded (a failed one
+ * too, until it is reset), and its cgroup as long as anything of it runs.
+ * Both gone: there is nothing to stop or forget. A container that ended by
+ * itself is deleted without starting moat-sd and connecting to the bus. */
+static bool
+unit_let_go (const char *unit, const char *cgroup_path)
 {
+  if (strchr (unit, '/') || unit[0] == '.')
+    return false;
+  cleanup_free char *f = xasprintf ("/run/systemd/transient/%s", unit);
+  if (access (f, F_OK) == 0 || errno != ENOENT)
+    return false;
+  if (cgroup_path == NULL)
+    return false;
+  cleanup_free char *d = xasprintf ("/sys/fs/cgroup%s", cgroup_path);
+  return access (d, F_OK) < 0 && errno == ENOENT;
+}
+
+int
+sdcg_stop (const char *unit, const char *cgroup_path, moat_error **err)
+{
+  if (unit_let_go (unit, cgroup_path))
+    return 0;
   char ms[16];
   snprintf (ms, sizeof ms, "%d", SD_JOB_TIMEOUT_MS);
   char *args[] = { (char *) "stop", (char *) unit, ms, NULL };

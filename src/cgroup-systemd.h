@@ -56,7 +56,9 @@ int sdcg_properties (const struct cg_resources *r, bool start, char *const *ann_
 int sdcg_start (const struct sdcg_unit *u, const char *id, pid_t pid, char *const *props, moat_error **err);
 /* SetUnitProperties (runtime) of UNIT: moat update. */
 int sdcg_set (const char *unit, char *const *props, moat_error **err);
-/* StopUnit, wait, ResetFailedUnit; a unit systemd does not know is fine. */
-int sdcg_stop (const char *unit, moat_error **err);
+/* StopUnit, wait, ResetFailedUnit; a unit systemd does not know is fine,
+ * and one it has unloaded already (its transient file and CGROUP_PATH,
+ * the scope's cgroup, both gone) is not asked about. */
+int sdcg_stop (const char *unit, const char *cgroup_path, moat_error **err);
 
 #endif

@@ -141,7 +141,7 @@ creation_abort (struct creation *c)
     {
       (void) cgroup_kill_all (c->cgroup_path, SIGKILL, &e);
       moat_error_free (&e);
-      if (c->sd_asked && sdcg_stop (c->sd.unit, &e) < 0)
+      if (c->sd_asked && sdcg_stop (c->sd.unit, c->sd.cgroup_path, &e) < 0)
         {
           log_moat_error (e);
           moat_error_free (&e);
@@ -1121,7 +1121,7 @@ container_delete (const char *root, const char *id, bool force, const struct aud
     }
   /* Its scope: stopped (whatever is left in it ends), and forgotten if
    * it failed (an OOM kill), so the name can be used again. */
-  if (st->systemd_unit && sdcg_stop (st->systemd_unit, err) < 0)
+  if (st->systemd_unit && sdcg_stop (st->systemd_unit, st->cgroup_path, err) < 0)
     return moat_error_wrap (err, "delete `%s`", id);
   if (st->cgroup_path && cgroup_destroy (st->cgroup_path, err) < 0)
     return -1;

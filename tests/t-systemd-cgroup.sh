@@ -114,6 +114,14 @@ S delete --force sd-oom
 t_is "after delete the OOM-killed scope is gone (reset-failed)" "$(unit_prop moat-sd-oom.scope LoadState)" not-found
 cfg "$B" 'del(.linux.resources) | .process.args = ["/bin/workload", "echo", "again"]'
 t_is "and its name can be used again" "$(S run --bundle "$B" sd-oom 2>&1)" again
+# A container that ended by itself: once systemd has let go of its scope,
+# delete asks nothing of systemd (no moat-sd started, no bus connection)
+setargs "$B" /bin/workload exit 0
+t_ok "run -d of a container that exits at once" S run -d --bundle "$B" sd-gone
+for i in $(seq 200); do [ "$(unit_prop moat-sd-gone.scope LoadState)" = not-found ] && break; sleep 0.05; done
+t_is "systemd unloads the emptied scope by itself" "$(unit_prop moat-sd-gone.scope LoadState)" not-found
+t_ok "delete then needs no moat-sd (MOAT_SD names none)" env MOAT_SD=/nonexistent "$MOAT" --root "$ROOT" --systemd-cgroup delete sd-gone
+t_is "and the container is gone" "$(ls "$ROOT" | grep -c sd-gone)" 0
 
 # moat killed mid-create (in a createRuntime hook, the scope already made):
 # delete --force stops the unit if it is still there; nothing is left

@@ -44,6 +44,7 @@ static const struct command commands[] = {
   { "policy", cmd_policy, false, "check, show or compile a policy file" },
   { "audit", cmd_audit, false, "show a container's audit log (denied syscalls, faults)" },
   { "explain", cmd_explain, false, "say which wall stopped what in a container's audit log, and what would allow it" },
+  { "metrics", cmd_metrics, false, "print (or serve over HTTP) counters of every audit log, for Prometheus" },
 };
 
 static void

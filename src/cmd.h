@@ -21,6 +21,7 @@ struct global_opts
   /* --audit-max-size, --audit-rate, --audit-burst: the log's budget (a
    * container's annotations and its policy come first); NULL: not given */
   const char *audit_max_size, *audit_rate, *audit_burst;
+  const char *audit_forward;  /* --audit-forward syslog|kernel|syslog,kernel|none, or NULL */
   /* --audit-retain-age, --audit-retain-size, parsed */
   struct audit_retention retention;
 };

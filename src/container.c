@@ -530,6 +530,9 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   bool listener = c->sc && seccomp_needs_listener (c->sc, c->audit_syscalls);
   bool to_agent = listener && seccomp_uses_agent (c->sc);
   bool supervise = listener || c->audit_signals || c->audit_cgroup;
+  if (!supervise && c->forward)
+    log_warning ("create `%s`: --audit-forward/org.moat.audit.forward: the policy audits nothing, so nothing is "
+                 "forwarded", o->id);
   int sv[2] = { -1, -1 };
   if (listener && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return moat_error_set (err, errno, "socketpair");

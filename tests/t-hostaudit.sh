@@ -20,11 +20,7 @@ grep -qw overlay /proc/filesystems || skip_all "needs overlayfs (the private /de
 AUD="$TMP/audit"
 A () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
 B="$TMP/b"
-mkbundle "$B"
-cfg "$B" 'del(.linux.resources)'
-cfg "$B" '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
-  {"names":["mkdir"],"action":"SCMP_ACT_ERRNO"},
-  {"names":["rmdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
+deny_bundle "$B"
 cat > "$B/rootfs/bin/deny.sh" <<'EOF'
 #!/bin/sh
 /bin/workload named s:mk syscall mkdir s:/tmp/a 0755

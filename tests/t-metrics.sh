@@ -24,11 +24,7 @@ trap stop_all EXIT
 # --- three containers: denials of several syscalls (some counted in
 # aggregates), an OOM kill, a fault -------------------------------------
 B="$TMP/b"
-mkbundle "$B"
-cfg "$B" 'del(.linux.resources)'
-cfg "$B" '.linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
-  {"names":["mkdir"],"action":"SCMP_ACT_ERRNO"},
-  {"names":["rmdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
+deny_bundle "$B"
 cfg "$B" '.annotations = {"io.kubernetes.cri.sandbox-name":"web-0","io.kubernetes.cri.sandbox-namespace":"shop",
   "io.kubernetes.cri.container-name":"nginx\"x"}'
 cat > "$B/rootfs/bin/deny.sh" <<'EOF'

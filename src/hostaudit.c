@@ -145,7 +145,10 @@ static int kaudit_fd = -1;
 #endif
 static double tokens = HOSTAUDIT_BURST;
 static struct timespec last_refill;
-static unsigned long long folded;
+/* Per sink (0: syslog, 1: kernel): the records it did not get a line for,
+ * held back by the rate or refused by the sink itself. Each sink's lines
+ * and its folded counts add up to every record, whatever the other did. */
+static unsigned long long folded[2];
 static char folded_id[256];
 
 static bool
@@ -203,29 +206,21 @@ send_kernel (const char *line, bool denial)
   return false;
 }
 
-/* Send LINE to every sink; false if one of them did not take it. */
 static bool
-send_all (const char *line, bool denial)
+send_to (int sink, const char *line, bool denial)
 {
-  bool ok = true;
-  if (forward_mask & HOSTAUDIT_SYSLOG)
-    ok &= send_syslog (line);
-  if (forward_mask & HOSTAUDIT_KERNEL)
-    ok &= send_kernel (line, denial);
-  return ok;
+  return sink == 0 ? send_syslog (line) : send_kernel (line, denial);
 }
 
-/* The records held back: one line that says how many. */
-static bool
-send_folded (void)
+/* What SINK held back: one line that says how many. */
+static void
+send_folded (int sink)
 {
   char line[512];
-  snprintf (line, sizeof line, "moat: container=%s wall=moat kind=folded count=%llu rate=%d", folded_id, folded,
+  snprintf (line, sizeof line, "moat: container=%s wall=moat kind=folded count=%llu rate=%d", folded_id, folded[sink],
             HOSTAUDIT_RATE);
-  if (!send_all (line, true))
-    return false;
-  folded = 0;
-  return true;
+  if (send_to (sink, line, true))
+    folded[sink] = 0;
 }
 
 static bool
@@ -266,10 +261,14 @@ tap_lines (const char *buf, size_t len)
             snprintf (folded_id, sizeof folded_id, "%.*s", (int) strcspn (c + 11, " "), c + 11);
           /* The count of what was held back goes first, when a token
            * allows; the record itself needs one more. */
-          if (folded && take_token ())
-            send_folded ();
-          if (folded || !take_token () || !send_all (line, denial))
-            folded++;
+          if ((folded[0] || folded[1]) && take_token ())
+            for (int k = 0; k < 2; k++)
+              if (folded[k])
+                send_folded (k);
+          bool token = take_token ();
+          for (int k = 0; k < 2; k++)
+            if ((forward_mask & (1u << k)) && (folded[k] || !token || !send_to (k, line, denial)))
+              folded[k]++;
         }
       p += l;
     }
@@ -280,8 +279,9 @@ tap_lines (const char *buf, size_t len)
 static void
 tap_finish (void)
 {
-  if (folded)
-    send_folded ();
+  for (int k = 0; k < 2; k++)
+    if (folded[k])
+      send_folded (k);
 }
 
 void

@@ -50,7 +50,7 @@ cmd_metrics (struct global_opts *g, int argc, char **argv)
   else if ((r = metrics_collect (m, &err)) == 0)
     {
       size_t len;
-      cleanup_free char *text = metrics_render (m, &len);
+      cleanup_free char *text = metrics_render (m, false, &len);
       if (fwrite (text, 1, len, stdout) != len || fflush (stdout) != 0)
         r = moat_error_set (&err, errno, "metrics: write to stdout");
     }

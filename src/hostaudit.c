@@ -48,6 +48,16 @@ parse_list (const char *v, unsigned *mask, const char *what, moat_error **err)
   return 0;
 }
 
+const char *
+hostaudit_sinks (void)
+{
+#ifdef HAVE_LIBAUDIT
+  return "syslog,kernel";
+#else
+  return "syslog";
+#endif
+}
+
 int
 hostaudit_for (const char *flag, char *const *keys, char *const *values, size_t n, unsigned *mask, moat_error **err)
 {

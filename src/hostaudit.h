@@ -36,6 +36,9 @@ enum
 int hostaudit_for (const char *flag, char *const *keys, char *const *values, size_t n, unsigned *mask,
                    moat_error **err);
 
+/* The sinks this moat was built with: "syslog,kernel" or "syslog". */
+const char *hostaudit_sinks (void);
+
 /* From now on, copy the records this process appends to a log to the
  * sinks in MASK (0: none). The sockets are opened at the first record:
  * the supervisor, a fork of this process, closes the fds it inherits. */

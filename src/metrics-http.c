@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -235,9 +236,20 @@ serve_one (struct metrics *m, int fd)
       reply_text (fd, "500 Internal Server Error", body, deadline);
       return;
     }
+  /* OpenMetrics to a scraper that asks for it (Prometheus does, first),
+   * the Prometheus text to everyone else. */
+  bool om = false;
+  for (char *h = strchr (req, '\n'); h && h < end; h = strchr (h + 1, '\n'))
+    if (strncasecmp (h + 1, "accept:", 7) == 0)
+      {
+        char *eol = strchr (h + 1, '\n');
+        char *om_at = strstr (h + 1, "application/openmetrics-text");
+        om = om_at && (!eol || om_at < eol);
+      }
   size_t len;
-  cleanup_free char *text = metrics_render (m, &len);
-  reply (fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", text, len, head, deadline);
+  cleanup_free char *text = metrics_render (m, om, &len);
+  reply (fd, "200 OK", om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                          : "text/plain; version=0.0.4; charset=utf-8", text, len, head, deadline);
 }
 
 int

@@ -470,18 +470,23 @@ drop:
 }
 
 char *
-metrics_render (const struct metrics *m, size_t *len)
+metrics_render (const struct metrics *m, bool openmetrics, size_t *len)
 {
   struct jbuf o = { 0 };
   jb_append (&o, "");
   for (int f = 0; f < F_COUNT; f++)
     {
+      /* OpenMetrics names the counter family without its _total suffix. */
+      const char *name = families[f].name;
+      size_t base = strlen (name) - (openmetrics ? strlen ("_total") : 0);
+      char fam[64];
+      snprintf (fam, sizeof fam, "%.*s", (int) base, name);
       jb_append (&o, "# HELP ");
-      jb_append (&o, families[f].name);
+      jb_append (&o, fam);
       jb_append (&o, " ");
       jb_append (&o, families[f].help);
       jb_append (&o, "\n# TYPE ");
-      jb_append (&o, families[f].name);
+      jb_append (&o, fam);
       jb_append (&o, " counter\n");
       for (size_t i = 0; i < m->nlogs; i++)
         {
@@ -492,7 +497,7 @@ metrics_render (const struct metrics *m, size_t *len)
                 continue;
               char num[32];
               snprintf (num, sizeof num, "} %llu\n", l->e[k].count);
-              jb_append (&o, families[f].name);
+              jb_append (&o, name);
               jb_append (&o, "{");
               jb_append (&o, l->ident);
               if (l->e[k].key[1])
@@ -504,6 +509,8 @@ metrics_render (const struct metrics *m, size_t *len)
             }
         }
     }
+  if (openmetrics)
+    jb_append (&o, "# EOF\n");
   *len = o.len;
   return o.buf;
 }
@@ -514,7 +521,7 @@ metrics_write_textfile (struct metrics *m, const char *path, moat_error **err)
   if (metrics_collect (m, err) < 0)
     return -1;
   size_t len;
-  cleanup_free char *text = metrics_render (m, &len);
+  cleanup_free char *text = metrics_render (m, false, &len);
   cleanup_free char *tmp = xasprintf ("%s.tmp.%ld", path, (long) getpid ());
   cleanup_free char *shown = str_printable (path);
   int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);

@@ -10,6 +10,7 @@
 #ifndef MOAT_METRICS_H
 #define MOAT_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "error.h"
 
@@ -26,8 +27,10 @@ void metrics_free (struct metrics *m);
  * Prometheus expects of counters). */
 int metrics_collect (struct metrics *m, moat_error **err);
 
-/* The exposition text (HELP, TYPE, one sample per line); the caller frees. */
-char *metrics_render (const struct metrics *m, size_t *len);
+/* The exposition text (HELP, TYPE, one sample per line); the caller frees.
+ * OPENMETRICS: the OpenMetrics 1.0 text (a family named without _total,
+ * its samples with it, "# EOF" last), else the Prometheus text 0.0.4. */
+char *metrics_render (const struct metrics *m, bool openmetrics, size_t *len);
 
 /* Collect and write the text to PATH atomically (a temporary file in the
  * same directory, renamed over PATH): node_exporter's textfile collector

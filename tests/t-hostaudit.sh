@@ -98,7 +98,7 @@ PY=
 for p in /usr/bin/python3 python3; do command -v "$p" >/dev/null && PY=$p && break; done
 if [ -z "$PY" ]; then
   ok "# SKIP kernel: needs python3 (the test's reader of the audit multicast group)"
-elif A --audit-forward kernel run --bundle "$TMP/none" ha-probe 2>&1 | grep -q 'built without libaudit'; then
+elif [ "$(A features | jq -r '.annotations["org.moat.audit.forward"]')" != syslog,kernel ]; then
   ok "# SKIP kernel: this moat was built without libaudit"
 else
   cat > "$TMP/readlog.py" <<'EOF'

@@ -111,6 +111,13 @@ C () { curl -s --max-time 20 "$@"; }
 t_is "GET /metrics: what moat metrics prints" "$(C "http://$ADDR/metrics")" "$OUT"
 t_like "its content type is the text format's" "$(C -o /dev/null -w '%{content_type}' "http://$ADDR/metrics")" \
   '^text/plain; version=0\.0\.4'
+OM=$(C -H 'Accept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5' "http://$ADDR/metrics")
+t_is "asked for OpenMetrics: it ends with # EOF" "$(tail -n 1 <<<"$OM")" "# EOF"
+t_like "... its families named without _total" "$OM" '^# TYPE moat_denials counter$'
+t_is "... the same samples" "$(grep -v '^#' <<<"$OM")" "$(grep -v '^#' <<<"$OUT")"
+t_like "... and its content type" \
+  "$(C -o /dev/null -w '%{content_type}' -H 'Accept: application/openmetrics-text' "http://$ADDR/metrics")" \
+  '^application/openmetrics-text; version=1\.0\.0'
 t_is "another path: 404" "$(C -o /dev/null -w '%{http_code}' "http://$ADDR/")" 404
 t_is "POST: 405" "$(C -o /dev/null -w '%{http_code}' -d x "http://$ADDR/metrics")" 405
 t_is "a request head past 8 KiB: 431" \

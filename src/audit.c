@@ -23,7 +23,7 @@ audit_path (const char *dir, const char *id)
 }
 
 int
-audit_open (const char *dir, const char *id, int *fd, moat_error **err)
+audit_log_open (const char *dir, const char *id, int *fd, moat_error **err)
 {
   if (mkdir_p (dir, 0700, err) < 0)
     return moat_error_wrap (err, "audit directory");
@@ -474,6 +474,8 @@ audit_notice (struct jbuf *j, const struct timespec *at, const char *id, const c
  * at a time: its supervisor, or, once that is dead, the moat command that
  * empties its spool under the spool's lock.) */
 static pthread_mutex_t append_lock = PTHREAD_MUTEX_INITIALIZER;
+void (*audit_tap_lines) (const char *buf, size_t len);
+void (*audit_tap_finish) (void);
 
 int
 audit_append (int fd, const void *buf, size_t len)
@@ -491,6 +493,8 @@ audit_append (int fd, const void *buf, size_t len)
         log_debug ("audit log: a partial write could not be taken back: %s", strerror (errno));
       errno = e;
     }
+  else if (r == 0 && audit_tap_lines)
+    audit_tap_lines (buf, len);   /* under the lock: one batch at a time */
   pthread_mutex_unlock (&append_lock);
   return r;
 }

@@ -13,7 +13,7 @@
 #define MOAT_DEFAULT_AUDIT_DIR "/var/log/moat"
 
 /* Open (creating the directory, rotating an old log) for appending. */
-int audit_open (const char *dir, const char *id, int *fd, moat_error **err);
+int audit_log_open (const char *dir, const char *id, int *fd, moat_error **err);
 char *audit_path (const char *dir, const char *id);
 
 /* A small JSON object builder for records: no allocation per field beyond
@@ -79,6 +79,11 @@ void audit_notice (struct jbuf *j, const struct timespec *at, const char *id, co
 /* Append LEN bytes of whole lines to the log FD, all or nothing: what a
  * full disk took in part is cut off again (no torn line). */
 int audit_append (int fd, const void *buf, size_t len);
+/* A copy of every batch of whole lines a log took, and the call that ends
+ * the copying, once the log's last batch is written (spool_finish): set by
+ * a process that forwards its records (hostaudit.c), else NULL. */
+extern void (*audit_tap_lines) (const char *buf, size_t len);
+extern void (*audit_tap_finish) (void);
 /* Append one record (a complete line). */
 int audit_write (int fd, const struct jbuf *j);
 

@@ -21,6 +21,7 @@ struct global_opts
   /* --audit-max-size, --audit-rate, --audit-burst: the log's budget (a
    * container's annotations and its policy come first); NULL: not given */
   const char *audit_max_size, *audit_rate, *audit_burst;
+  const char *audit_forward;  /* --audit-forward syslog|kernel|syslog,kernel|none, or NULL */
   /* --audit-retain-age, --audit-retain-size, parsed */
   struct audit_retention retention;
 };
@@ -44,6 +45,7 @@ int cmd_update (struct global_opts *g, int argc, char **argv);
 int cmd_events (struct global_opts *g, int argc, char **argv);
 int cmd_exec (struct global_opts *g, int argc, char **argv);
 int cmd_explain (struct global_opts *g, int argc, char **argv);
+int cmd_metrics (struct global_opts *g, int argc, char **argv);
 
 /* Print an error (stderr and the --log file) and return 1. */
 int cmd_fail (moat_error **err);

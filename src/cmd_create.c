@@ -41,6 +41,7 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
   o->audit_rate = g->audit_rate;
   o->audit_burst = g->audit_burst;
   o->audit_kernel = g->audit_kernel;
+  o->audit_forward = g->audit_forward;
   int c;
   while ((c = getopt_long (argc, argv, detach ? "+b:d" : "+b:", opts, NULL)) != -1)
     switch (c)

@@ -6,6 +6,7 @@
 #include "cgroup.h"
 #include "cgroup-systemd.h"
 #include "cmd.h"
+#include "hostaudit.h"
 #include "config.h"
 #include "procattr.h"
 #include "state.h"
@@ -158,6 +159,8 @@ cmd_features (struct global_opts *g UNUSED, int argc UNUSED, char **argv UNUSED)
   G_STR (y, "org.moat.systemd.running"); G_STR (y, sd_running ? "true" : "false");
   /* where fault details can come from (--fault-detail) */
   G_STR (y, "org.moat.fault-detail"); G_STR (y, fault_bpf_built () ? "kmsg,bpf" : "kmsg");
+  /* where records can be copied to (--audit-forward) */
+  G_STR (y, "org.moat.audit.forward"); G_STR (y, hostaudit_sinks ());
   /* The CPU's own walls between user and kernel mode. */
   static const char *const cpu[][2] = { { "smap", "org.moat.cpu.smap" }, { "smep", "org.moat.cpu.smep" },
                                         { "umip", "org.moat.cpu.umip" }, { "pku", "org.moat.cpu.pku" },

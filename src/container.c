@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "container.h"
+#include "hostaudit.h"
 #include "caps.h"
 #include "cgroup.h"
 #include "cgroup-systemd.h"
@@ -69,6 +70,7 @@ struct creation
   struct sock_fprog prog;      /* ... and compiled (audit mode) */
   struct sock_fprog enforce;   /* ... and with its own actions: the supervisor's verdicts */
   struct audit_budget budget;  /* the log's (budget.h) */
+  unsigned forward;            /* HOSTAUDIT_*: where the records are copied to */
   struct moat_state st;
   char *bundle, *rootfs;
   int console_master;          /* foreground run with process.terminal: the pty */
@@ -350,7 +352,9 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
           return moat_error_wrap (err, "%s: linux.seccomp", shown);
         }
     }
-  if (audit_budget_for (o, c, &c->budget, err) < 0)
+  if (audit_budget_for (o, c, &c->budget, err) < 0
+      || hostaudit_for (o->audit_forward, c->cfg->annotation_keys, c->cfg->annotation_values, c->cfg->n_annotations,
+                        &c->forward, err) < 0)
     return -1;
   if (o->cgroup_disabled)
     {
@@ -526,6 +530,9 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
   bool listener = c->sc && seccomp_needs_listener (c->sc, c->audit_syscalls);
   bool to_agent = listener && seccomp_uses_agent (c->sc);
   bool supervise = listener || c->audit_signals || c->audit_cgroup;
+  if (!supervise && c->forward)
+    log_warning ("create `%s`: --audit-forward/org.moat.audit.forward: the policy audits nothing, so nothing is "
+                 "forwarded", o->id);
   int sv[2] = { -1, -1 };
   if (listener && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return moat_error_set (err, errno, "socketpair");
@@ -710,7 +717,7 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       if (recovered)
         log_debug ("create `%s`: %llu records an earlier supervisor left in its spool, now in its log", o->id,
                    recovered);
-      if (audit_open (adir, o->id, &log_fd, err) < 0)
+      if (audit_log_open (adir, o->id, &log_fd, err) < 0)
         return -1;
       /* `moat exec` hands its process (and its listener) to the supervisor here. */
       if (bind_state_sock (c->dirfd, SUP_SOCK_NAME, 16, &accept_fd, err) < 0)
@@ -748,6 +755,8 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
                                     .cpu_tasks = cpu_tasks, .cpu_max = cpu_max,
                                     .accept_fd = accept_fd, .walls = &walls,
                                     .drop = creation_free_memory, .drop_arg = c };
+      /* The supervisor, a fork of this process, copies its records. */
+      hostaudit_enable (c->forward);
       if (supervisor_spawn (&sa, &c->st.supervisor_pid, err) < 0)
         {
           spool_discard (adir, o->id, spool_fd);

@@ -28,6 +28,7 @@ struct create_opts
   bool audit_kernel;          /* --audit-kernel: record the syscalls the kernel refused (BPF probe) */
   bool learn;                 /* --learn: every call the policy would stop is allowed and recorded */
   const char *audit_max_size, *audit_rate, *audit_burst;   /* the global options; NULL: not given */
+  const char *audit_forward;  /* --audit-forward: syslog, kernel (hostaudit.h); NULL: not given */
 };
 
 int container_create (const struct create_opts *o, moat_error **err);

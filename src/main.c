@@ -44,6 +44,7 @@ static const struct command commands[] = {
   { "policy", cmd_policy, false, "check, show or compile a policy file" },
   { "audit", cmd_audit, false, "show a container's audit log (denied syscalls, faults)" },
   { "explain", cmd_explain, false, "say which wall stopped what in a container's audit log, and what would allow it" },
+  { "metrics", cmd_metrics, false, "print (or serve over HTTP) counters of every audit log, for Prometheus" },
 };
 
 static void
@@ -71,6 +72,10 @@ usage (FILE *f)
               "  --audit-rate N        full records a second before calls are counted in\n"
               "                        aggregates (default 1000; 0: no limit)\n"
               "  --audit-burst N       ... and at once (default 20000)\n"
+              "  --audit-forward syslog|kernel|syslog,kernel|none\n"
+              "                        also send each record to syslog (/dev/log) and/or the kernel's\n"
+              "                        audit (a user message), one key=value line each, at most\n"
+              "                        100 a second (the rest counted in a folded line)\n"
               "  --audit-retain-age AGE, --audit-retain-size SIZE\n"
               "                        what delete keeps of the logs of containers gone:\n"
               "                        younger than AGE (default 30d), SIZE in all (default 1G)\n"
@@ -119,7 +124,7 @@ main (int argc, char **argv)
   struct global_opts g = { .root = NULL, .log_format = LOG_TEXT, .retention = AUDIT_RETENTION_DEFAULT };
   enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG, OPT_FAULT_DETAIL, OPT_AUDIT_KERNEL,
          OPT_AUDIT_MAX_SIZE, OPT_AUDIT_RATE, OPT_AUDIT_BURST, OPT_AUDIT_RETAIN_AGE, OPT_AUDIT_RETAIN_SIZE,
-         OPT_CGROUP_MANAGER };
+         OPT_CGROUP_MANAGER, OPT_AUDIT_FORWARD };
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
     { "log", required_argument, NULL, OPT_LOG },
@@ -134,6 +139,7 @@ main (int argc, char **argv)
     { "audit-max-size", required_argument, NULL, OPT_AUDIT_MAX_SIZE },
     { "audit-rate", required_argument, NULL, OPT_AUDIT_RATE },
     { "audit-burst", required_argument, NULL, OPT_AUDIT_BURST },
+    { "audit-forward", required_argument, NULL, OPT_AUDIT_FORWARD },
     { "audit-retain-age", required_argument, NULL, OPT_AUDIT_RETAIN_AGE },
     { "audit-retain-size", required_argument, NULL, OPT_AUDIT_RETAIN_SIZE },
     { "version", no_argument, NULL, 'v' },
@@ -185,6 +191,7 @@ main (int argc, char **argv)
       case OPT_AUDIT_MAX_SIZE: g.audit_max_size = optarg; break;
       case OPT_AUDIT_RATE: g.audit_rate = optarg; break;
       case OPT_AUDIT_BURST: g.audit_burst = optarg; break;
+      case OPT_AUDIT_FORWARD: g.audit_forward = optarg; break;
       case OPT_AUDIT_RETAIN_AGE:
       case OPT_AUDIT_RETAIN_SIZE:
         {

@@ -378,6 +378,8 @@ spool_finish (struct spool *sp)
   pthread_mutex_unlock (&sp->lock);
   void *ret = NULL;
   pthread_join (sp->thread, &ret);
+  if (audit_tap_finish)
+    audit_tap_finish ();
   unsigned long long lost = (unsigned long long) (uintptr_t) ret;
   /* Records the log refused are said now, in a line of their own; if it
    * still refuses (the disk is still full), the spool stays, its header

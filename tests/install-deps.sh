@@ -49,3 +49,11 @@ apt-get install -y -qq --no-install-recommends valgrind >/dev/null 2>&1 \
 apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev libbpf-dev >/dev/null 2>&1 \
   || apt-get install -y -qq --no-install-recommends clang libbpf-dev >/dev/null 2>&1 \
   || optional "clang/libbpf-dev not installed: tests/t-fuzz.sh and t-faultprobe.sh will skip"
+# libaudit-dev (libaudit.a, libcap-ng.a): --audit-forward kernel, linked in
+# (without it moat builds without it and says so). prometheus (promtool and
+# the server), curl and python3 for tests/t-metrics.sh and t-hostaudit.sh
+# (the kernel audit reader); without them those tests skip.
+apt-get install -y -qq --no-install-recommends libaudit-dev libcap-ng-dev >/dev/null 2>&1 \
+  || optional "libaudit-dev not installed: moat builds without --audit-forward kernel, tests/t-hostaudit.sh skips that part"
+apt-get install -y -qq --no-install-recommends prometheus curl python3 >/dev/null 2>&1 \
+  || optional "prometheus/curl/python3 not installed: tests/t-metrics.sh (and t-hostaudit.sh's kernel part) will skip"

@@ -97,6 +97,16 @@ cfg () {
   jq "$filter" "$dir/config.json" "$@" > "$dir/config.json.new" && mv "$dir/config.json.new" "$dir/config.json"
 }
 
+# deny_bundle DIR: a bundle (no resources) whose filter denies mkdir
+# (EPERM, rule syscalls[0]) and rmdir (EACCES, syscalls[1]) and allows
+# the rest: records of two calls with two errnos.
+deny_bundle () {
+  mkbundle "$1" || return 1
+  cfg "$1" 'del(.linux.resources) | .linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+    {"names":["mkdir"],"action":"SCMP_ACT_ERRNO"},
+    {"names":["rmdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
+}
+
 # setargs DIR ARGS...: process.args = ARGS
 setargs () {
   local dir=$1; shift

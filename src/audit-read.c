@@ -252,7 +252,9 @@ audit_rec_line (const struct audit_rec *r, char **out, size_t *cap, size_t *len)
   size_t n = r->len;
   while (n && (r->line[n - 1] == '\n' || r->line[n - 1] == ' ' || r->line[n - 1] == '\r'))
     n--;
-  if (id == NULL || json_lookup (r->v, "identity") || n < 2 || r->line[n - 1] != '}')
+  /* (An empty identity, a container no engine named, adds nothing.) */
+  if (id == NULL || YAJL_GET_OBJECT (id)->len == 0 || json_lookup (r->v, "identity") || n < 2
+      || r->line[n - 1] != '}')
     {
       jb_append_n (&j, r->line, r->len);
       *out = j.buf, *cap = j.cap, *len = j.len;

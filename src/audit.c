@@ -522,6 +522,12 @@ with_header (int fd, off_t before, const void *buf, size_t *len)
 int
 audit_append (int fd, const void *buf, size_t len)
 {
+  return audit_append_sized (fd, buf, len, NULL);
+}
+
+int
+audit_append_sized (int fd, const void *buf, size_t len, size_t *written)
+{
   pthread_mutex_lock (&append_lock);
   off_t before = lseek (fd, 0, SEEK_END);
   /* The header goes with the first record, in the same write: a log is
@@ -529,6 +535,8 @@ audit_append (int fd, const void *buf, size_t len)
    * holds a header alone. */
   cleanup_free char *both = with_header (fd, before, buf, &len);
   int r = write_all (fd, both ? both : buf, len);
+  if (written)
+    *written = r == 0 ? len : 0;
   if (r < 0 && before >= 0)
     {
       /* A full disk took a part of it: cut it off again, so that no line

@@ -86,6 +86,8 @@ int audit_append (int fd, const void *buf, size_t len);
  * first line this process appends to the log open as FD: the log's first
  * record, however the first one comes (the spool, a fault, a notice). */
 void audit_header_arm (int fd, char *line);
+/* The same, saying how many bytes went into the log (with the header). */
+int audit_append_sized (int fd, const void *buf, size_t len, size_t *written);
 /* Append one record (a complete line). */
 int audit_write (int fd, const struct jbuf *j);
 

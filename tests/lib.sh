@@ -68,6 +68,10 @@ t_like () { if printf '%s\n' "$2" | grep -Eq -- "$3"; then ok "$1"; else not_ok 
 t_unlike () { if printf '%s\n' "$2" | grep -Eq -- "$3"; then not_ok "$1"; diag "got:  $2" "must not match: $3"; else ok "$1"; fi; }
 t_done () { echo "1..$T_N"; [ "$T_FAIL" = 0 ]; exit $?; }
 
+# nohdr FILE...: the records of audit logs, less each log's header (its
+# first line, the container's identity), for counts and field lists.
+nohdr () { grep -hv '"kind":"header"' "$@" 2>/dev/null; }
+
 # --- bundles -------------------------------------------------------------
 # mkbundle DIR [ARGS...]: a bundle whose rootfs holds the workload at
 # /bin/workload (and busybox at /bin/busybox, /bin/sh when available), with

@@ -41,14 +41,38 @@ cgrel () { if [ -n "$SYSTEMD_CG" ]; then echo "/system.slice/moat-$1.scope"; els
 ROOT="$TMP/state"
 M () { "$MOAT" --root "$ROOT" "$@"; }
 
+# The audit record's schema and its checker (Debian's python3-jsonschema;
+# SCHEMA_PY is empty without it).
+T_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCHEMA="$T_SRC/docs/audit-record.schema.json"
+SCHEMA_PY=
+for _py in /usr/bin/python3 python3; do
+  if [ -f "$SCHEMA" ] && "$_py" -c 'import jsonschema' 2>/dev/null; then SCHEMA_PY=$_py; break; fi
+done
+# schema_check: every audit log moat wrote under the test's $TMP against
+# the schema, a sample of each shape of record (cheap whatever the log's
+# size); a record the schema refuses fails the test. MOAT_SCHEMA_CHECK=0
+# turns it off.
+schema_check () {
+  [ -n "$SCHEMA_PY" ] && [ "${MOAT_SCHEMA_CHECK:-1}" != 0 ] && [ -d "$TMP" ] || return 0
+  local out
+  out=$(find "$TMP" -xdev -type f -name '*.jsonl*' ! -name '*.spool' -print0 2>/dev/null \
+        | xargs -0 -r "$SCHEMA_PY" "$T_SRC/tests/audit-schema.py" --moat-only --sample 20 "$SCHEMA" 2>/dev/null) && return 0
+  echo "# the audit logs of this test hold records the schema ($SCHEMA) refuses:"
+  printf '%s\n' "$out" | head -n 20 | sed 's/^/# /'
+  return 1
+}
+
 cleanup () {
-  local id
+  local id rc=$?
   if [ -d "$ROOT" ]; then
     for id in $(ls "$ROOT" 2>/dev/null); do
       "$MOAT" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
     done
   fi
+  schema_check || rc=1
   rm -rf "$TMP"
+  exit $rc
 }
 trap cleanup EXIT
 

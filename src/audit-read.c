@@ -271,6 +271,7 @@ audit_rec_line (const struct audit_rec *r, char **out, size_t *cap, size_t *len)
 
 struct audit_set
 {
+  void (*on_container) (const char *root, const char *dir, const char *id);
   char *dir, *root;
   struct audit_log **logs;
   size_t n;
@@ -306,6 +307,12 @@ audit_set_free (struct audit_set *s)
 }
 
 size_t audit_set_count (const struct audit_set *s) { return s->n; }
+
+void
+audit_set_on_container (struct audit_set *s, void (*fn) (const char *root, const char *dir, const char *id))
+{
+  s->on_container = fn;
+}
 
 /* PATH into the set, unless it is not there (gone: a log removed by the
  * retention) or already in it under some name. */
@@ -368,6 +375,8 @@ audit_set_scan (struct audit_set *s, moat_error **err)
           moat_error_free (&se);
           continue;
         }
+      if (s->on_container)
+        s->on_container (s->root, st->audit_dir, e->d_name);
       cleanup_free char *path = audit_path (st->audit_dir, e->d_name);
       if (set_add (s, path, err) < 0)
         return -1;

@@ -75,6 +75,10 @@ void audit_rec_line (const struct audit_rec *r, char **out, size_t *cap, size_t 
 struct audit_set *audit_set_new (const char *dir, const char *root);
 void audit_set_free (struct audit_set *s);
 int audit_set_scan (struct audit_set *s, moat_error **err);
+/* FN (ROOT, the container's audit dir, its id) for each container of the
+ * root at the next scans, before its log is opened: `moat audit` has a
+ * live supervisor write out what it still holds. */
+void audit_set_on_container (struct audit_set *s, void (*fn) (const char *root, const char *dir, const char *id));
 size_t audit_set_count (const struct audit_set *s);
 /* The record with the earliest time among the next ones of each log (each
  * log is in time order; records written later into a log already read

@@ -427,7 +427,12 @@ show_all (const struct audit_query *q, moat_error **err)
 {
   const char *dir = q->dir ? q->dir : MOAT_DEFAULT_AUDIT_DIR, *root = q->root ? q->root : MOAT_DEFAULT_ROOT;
   struct audit_set *s = audit_set_new (dir, root);
-  if (audit_set_scan (s, err) < 0)
+  /* Every record made so far, including those still in a spool (later
+   * ones come as the supervisors write them). */
+  audit_set_on_container (s, supervisor_log_sync);
+  int scanned = audit_set_scan (s, err);
+  audit_set_on_container (s, NULL);
+  if (scanned < 0)
     {
       audit_set_free (s);
       return -1;

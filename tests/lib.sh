@@ -64,15 +64,19 @@ schema_check () {
 }
 
 cleanup () {
-  local id rc=$?
+  local id
   if [ -d "$ROOT" ]; then
     for id in $(ls "$ROOT" 2>/dev/null); do
       "$MOAT" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
     done
   fi
-  schema_check || rc=1
+  # (exit only on a failed check: run by the EXIT trap, the test's own
+  # status stands otherwise)
+  if ! schema_check; then
+    rm -rf "$TMP"
+    exit 1
+  fi
   rm -rf "$TMP"
-  exit $rc
 }
 trap cleanup EXIT
 

@@ -72,7 +72,7 @@ if [ "$(M features | jq -r '.annotations["org.moat.fault-detail"]')" = kmsg,bpf 
   "$MOAT" --root "$ROOT" --audit-dir "$AUD" --fault-detail bpf run --bundle "$DIR/bundle" burst-bpf >/dev/null || true
   for c in burst-kmsg burst-bpf; do
     printf '%-11s %s records, %s with the fault address and error code\n' "$c:" \
-      "$(wc -l < "$AUD/$c.jsonl")" "$(jq -r 'select(.addr) | .pid' "$AUD/$c.jsonl" | wc -l)"
+      "$(grep -vc '"kind":"header"' "$AUD/$c.jsonl")" "$(jq -r 'select(.addr) | .pid' "$AUD/$c.jsonl" | wc -l)"
   done
   echo "(the kernel log is rate-limited host-wide; the probe reads each fault as the kernel raises it)"
   jq '.process.args = ["/bin/workload", "sigbus"] | .root.readonly = false' "$DIR/bundle/config.json" > "$DIR/c" && mv "$DIR/c" "$DIR/bundle/config.json"

@@ -23,7 +23,7 @@ audit_path (const char *dir, const char *id)
 }
 
 int
-audit_log_open (const char *dir, const char *id, int *fd, moat_error **err)
+audit_log_create (const char *dir, const char *id, int *fd, moat_error **err)
 {
   if (mkdir_p (dir, 0700, err) < 0)
     return moat_error_wrap (err, "audit directory");
@@ -74,9 +74,8 @@ audit_parse_age (const char *s, uint64_t *out, const char *what, moat_error **er
   return 0;
 }
 
-/* A log file name: ID.jsonl or ID.jsonl.N; its ID into ID (a valid id). */
-static bool
-log_name_id (const char *name, char *id, size_t n)
+bool
+audit_log_name_id (const char *name, char *id, size_t n)
 {
   const char *dot = strstr (name, ".jsonl");
   if (dot == NULL || dot == name || (size_t) (dot - name) >= n)
@@ -145,7 +144,7 @@ audit_retire (const char *dir, const char *root, const char *id, bool keep_empty
   while ((e = readdir (d)) != NULL)
     {
       char cid[1100];
-      if (!log_name_id (e->d_name, cid, sizeof cid))
+      if (!audit_log_name_id (e->d_name, cid, sizeof cid))
         continue;
       cleanup_free char *spool = xasprintf ("%s.spool", cid);
       if ((rfd >= 0 && fstatat (rfd, cid, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -386,6 +385,12 @@ jb_obj_close (struct jbuf *j)
 }
 
 void
+jb_append_n (struct jbuf *j, const char *raw, size_t n)
+{
+  jb_put (j, raw, n);
+}
+
+void
 jb_append (struct jbuf *j, const char *raw)
 {
   jb_put (j, raw, strlen (raw));
@@ -477,12 +482,64 @@ static pthread_mutex_t append_lock = PTHREAD_MUTEX_INITIALIZER;
 void (*audit_tap_lines) (const char *buf, size_t len);
 void (*audit_tap_finish) (void);
 
+/* The header armed by audit_header_arm, and which file it is for. */
+static char *header_text;
+static dev_t header_dev;
+static ino_t header_ino;
+
+void
+audit_header_arm (int fd, char *line)
+{
+  struct stat st;
+  pthread_mutex_lock (&append_lock);
+  free (header_text);
+  header_text = NULL;
+  if (line && fstat (fd, &st) == 0)
+    {
+      header_text = line;
+      header_dev = st.st_dev;
+      header_ino = st.st_ino;
+    }
+  else
+    free (line);
+  pthread_mutex_unlock (&append_lock);
+}
+
+/* BUF with the header before it, when BUF is to be the log's first line. */
+static char *
+with_header (int fd, off_t before, const void *buf, size_t *len)
+{
+  struct stat st;
+  if (before != 0 || header_text == NULL || fstat (fd, &st) < 0 || st.st_dev != header_dev
+      || st.st_ino != header_ino)
+    return NULL;
+  size_t h = strlen (header_text);
+  char *both = xmalloc0 (h + *len);
+  memcpy (both, header_text, h);
+  memcpy (both + h, buf, *len);
+  *len += h;
+  return both;
+}
+
 int
 audit_append (int fd, const void *buf, size_t len)
 {
+  return audit_append_sized (fd, buf, len, NULL);
+}
+
+int
+audit_append_sized (int fd, const void *buf, size_t len, size_t *written)
+{
   pthread_mutex_lock (&append_lock);
   off_t before = lseek (fd, 0, SEEK_END);
-  int r = write_all (fd, buf, len);
+  /* The header goes with the first record, in the same write: a log is
+   * empty (and goes at delete) until something is recorded, and never
+   * holds a header alone. (The tap gets the records only.) */
+  size_t records_len = len;
+  cleanup_free char *both = with_header (fd, before, buf, &len);
+  int r = write_all (fd, both ? both : buf, len);
+  if (written)
+    *written = r == 0 ? len : 0;
   if (r < 0 && before >= 0)
     {
       /* A full disk took a part of it: cut it off again, so that no line
@@ -494,7 +551,7 @@ audit_append (int fd, const void *buf, size_t len)
       errno = e;
     }
   else if (r == 0 && audit_tap_lines)
-    audit_tap_lines (buf, len);   /* under the lock: one batch at a time */
+    audit_tap_lines (buf, records_len);   /* under the lock: one batch at a time */
   pthread_mutex_unlock (&append_lock);
   return r;
 }
@@ -519,8 +576,8 @@ audit_rec_str (yajl_val r, const char *k)
 
 /* A JSON number as a long long: an integer as it is, a double clamped (a
  * log is input: 1e300 or NaN must not be undefined behaviour). */
-static long long
-num_ll (yajl_val v, long long dflt)
+long long
+audit_num (yajl_val v, long long dflt)
 {
   if (YAJL_IS_INTEGER (v))
     return YAJL_GET_INTEGER (v);
@@ -538,322 +595,5 @@ long long
 audit_rec_int (yajl_val r, const char *k, long long dflt)
 {
   yajl_val v = json_lookup (r, k);
-  return v && YAJL_IS_NUMBER (v) ? num_ll (v, dflt) : dflt;
-}
-
-/* String K of OBJ as the writer got it: the bytes of K_bytes when it had
- * to write U+FFFD for some (jb_strn), into BUF; else the string itself. */
-static const char *
-rec_bytes (yajl_val obj, const char *k, char *buf, size_t n)
-{
-  const char *v = audit_rec_str (obj, k);
-  char key[64];
-  if (v == NULL || (size_t) snprintf (key, sizeof key, "%s_bytes", k) >= sizeof key)
-    return v;
-  const char *hex = audit_rec_str (obj, key);
-  if (hex == NULL)
-    return v;
-  size_t o = 0;
-  for (size_t i = 0; hex[i] && hex[i + 1] && o + 1 < n; i += 2)
-    {
-      unsigned int b;
-      if (sscanf (hex + i, "%2x", &b) != 1)
-        break;
-      buf[o++] = b ? (char) b : '?';   /* a C string from here on */
-    }
-  buf[o] = '\0';
-  return buf;
-}
-
-static bool
-is_bytes_key (const char *k)
-{
-  size_t n = strlen (k);
-  return n > 6 && strcmp (k + n - 6, "_bytes") == 0;
-}
-
-static void
-format_call (yajl_val r, char *out, size_t n)
-{
-  const char *sc = audit_rec_str (r, "syscall");
-  yajl_val args = json_lookup (r, "args");
-  size_t off = (size_t) snprintf (out, n, "%s(", sc ? sc : "?");
-  bool any = false;
-  if (args && YAJL_IS_OBJECT (args))
-    for (size_t i = 0; i < YAJL_GET_OBJECT (args)->len && off < n; i++)
-      {
-        yajl_val v = YAJL_GET_OBJECT (args)->values[i];
-        const char *key = YAJL_GET_OBJECT (args)->keys[i];
-        if (is_bytes_key (key))
-          continue;   /* shown as its string's own bytes */
-        const char *sep = any ? ", " : "";
-        any = true;
-        if (YAJL_IS_STRING (v))
-          {
-            char raw[4096];
-            const char *s = rec_bytes (args, key, raw, sizeof raw);
-            bool quote = !(s[0] == '0' || strchr (s, '_') || (s[0] >= 'A' && s[0] <= 'Z'));
-            off += (size_t) snprintf (out + off, n - off, quote ? "%s\"%s\"" : "%s%s", sep, s);
-          }
-        else if (YAJL_IS_NUMBER (v))
-          off += (size_t) snprintf (out + off, n - off, "%s%lld", sep, num_ll (v, 0));
-        else
-          off += (size_t) snprintf (out + off, n - off, "%sNULL", sep);
-      }
-  if (off < n)
-    snprintf (out + off, n - off, ")");
-}
-
-static void
-format_outcome (yajl_val r, char *out, size_t n)
-{
-  const char *act = audit_rec_str (r, "action"), *rule = audit_rec_str (r, "rule"), *eno = audit_rec_str (r, "errno");
-  const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
-  const char *rwhat = audit_rec_str (r, "what");
-  if (kind && (strcmp (kind, "refused") == 0 || (strcmp (kind, "aggregate") == 0 && rwhat && strcmp (rwhat, "refused") == 0)))
-    {
-      /* refused by the kernel itself: the errno and the likely wall */
-      const char *why = audit_rec_str (r, "why");
-      snprintf (out, n, "%s%s%s", eno ? eno : "?", why ? ": " : "", why ? why : "");
-      return;
-    }
-  bool call = kind && (strcmp (kind, "syscall") == 0
-                      || (strcmp (kind, "aggregate") == 0 && audit_rec_str (r, "signal") == NULL));
-  if ((wall && strcmp (wall, "seccomp") != 0) || (kind && !call))
-    {
-      const char *fault = audit_rec_str (r, "fault"), *code = audit_rec_str (r, "code");
-      bool survived = kind && strcmp (kind, "fault") == 0;   /* the process lived on */
-      snprintf (out, n, "%s%s%s%s%s", fault ? fault : (act ? act : ""), code ? " (" : "", code ? code : "",
-                code ? ")" : "", survived ? ", survived" : "");
-      return;
-    }
-  char what[64];
-  if (act && strcmp (act, "errno") == 0)
-    snprintf (what, sizeof what, "%s", eno ? eno : "errno");
-  else if (act && strncmp (act, "kill", 4) == 0)
-    snprintf (what, sizeof what, "killed (%s)", act);
-  else if (act && strcmp (act, "trap") == 0)
-    snprintf (what, sizeof what, "SIGSYS (trap)");
-  else if (act && strcmp (act, "log") == 0)
-    snprintf (what, sizeof what, "allowed, logged");
-  else
-    snprintf (what, sizeof what, "%s", act ? act : "?");
-  snprintf (out, n, "%-8s (%s)", what, rule ? rule : "?");
-}
-
-struct summary_row
-{
-  char *key;
-  long count;
-};
-
-static bool
-matches (const struct audit_query *q, yajl_val r)
-{
-  const char *s;
-  if (q->wall && (!(s = audit_rec_str (r, "wall")) || strcmp (s, q->wall) != 0))
-    return false;
-  if (q->kind && (!(s = audit_rec_str (r, "kind")) || strcmp (s, q->kind) != 0))
-    return false;
-  if (q->syscall && (!(s = audit_rec_str (r, "syscall")) || strcmp (s, q->syscall) != 0))
-    return false;
-  if (q->pid >= 0 && audit_rec_int (r, "pid", -1) != q->pid && audit_rec_int (r, "nspid", -1) != q->pid)
-    return false;
-  if (q->since && (!(s = audit_rec_str (r, "time")) || strcmp (s, q->since) < 0))
-    return false;
-  return true;
-}
-
-static void
-print_row (yajl_val r)
-{
-  char call[256], outcome[128];
-  const char *t = audit_rec_str (r, "time");
-  const char *hms = t && strlen (t) >= 23 ? t + 11 : (t ? t : "");
-  format_call (r, call, sizeof call);
-  const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
-  if (wall && strcmp (wall, "cgroup") == 0 && kind && strcmp (kind, "oom") == 0)
-    snprintf (call, sizeof call, "OOM at %s", audit_rec_str (r, "limit") ? audit_rec_str (r, "limit") : "?");
-  else if (wall && strcmp (wall, "cgroup") == 0 && kind && strcmp (kind, "pids") == 0)
-    snprintf (call, sizeof call, "%s: %lld fork(s) refused", audit_rec_str (r, "limit") ? audit_rec_str (r, "limit") : "?",
-              audit_rec_int (r, "refused", 0));
-  else if (wall && (strcmp (wall, "moat") == 0))
-    snprintf (call, sizeof call, "%s: %s", kind ? kind : "?", audit_rec_str (r, "what") ? audit_rec_str (r, "what") : "");
-  else if (kind && strcmp (kind, "refused") == 0)
-    format_call (r, call, sizeof call);
-  else if (kind && strcmp (kind, "aggregate") == 0 && audit_rec_str (r, "signal"))
-    /* Deaths (or faults lived through) counted past the log's budget. */
-    snprintf (call, sizeof call, "%s x %lld, counted%s", audit_rec_str (r, "signal"), audit_rec_int (r, "count", 0),
-              audit_rec_str (r, "what") && strcmp (audit_rec_str (r, "what"), "fault") == 0 ? " (survived)" : "");
-  else if (kind && strcmp (kind, "aggregate") == 0)
-    /* Calls counted past the log's budget: how many, no arguments. */
-    snprintf (call, sizeof call, "%s(...) x %lld, counted", audit_rec_str (r, "syscall") ? audit_rec_str (r, "syscall") : "?",
-              audit_rec_int (r, "count", 0));
-  else if (!(kind && strcmp (kind, "syscall") == 0))
-    {
-      /* A death or a fault, whatever the wall (a SIGSYS death is at the
-       * seccomp wall but has no call to show). */
-      const char *sig = audit_rec_str (r, "signal"), *addr = audit_rec_str (r, "addr"), *ip = audit_rec_str (r, "ip");
-      if (addr && ip)
-        snprintf (call, sizeof call, "%s at %s, ip %s", sig ? sig : "fault", addr, ip);
-      else if (ip)
-        snprintf (call, sizeof call, "%s, ip %s", sig ? sig : "fault", ip);
-      else
-        snprintf (call, sizeof call, "%s", sig ? sig : (kind ? kind : "?"));
-    }
-  format_outcome (r, outcome, sizeof outcome);
-  char cbuf[64];
-  const char *comm = rec_bytes (r, "comm", cbuf, sizeof cbuf);
-  /* The row is made of what the container chose (its comm, its paths):
-   * shown, never sent to the terminal. Every control character, escape
-   * sequence, byte that is not UTF-8 and backslash is written visibly
-   * (\x1b, \\), so one record is always one row. */
-  char row[1024];
-  snprintf (row, sizeof row, "%-12.12s %6lld  %-15.15s %-12s %-40s %s", hms,
-            audit_rec_int (r, "nspid", audit_rec_int (r, "pid", 0)), comm ? comm : "?",
-            audit_rec_str (r, "wall") ? audit_rec_str (r, "wall") : "?", call, outcome);
-  cleanup_free char *shown = str_visible (row);
-  puts (shown);
-}
-
-static bool
-container_gone (const struct audit_query *q)
-{
-  cleanup_free char *dir = xasprintf ("%s/%s", q->root ? q->root : MOAT_DEFAULT_ROOT, q->id);
-  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0)
-    return true;
-  struct moat_state *st = NULL;
-  moat_error *e = NULL;
-  bool gone = true;
-  if (state_read (dfd, q->id, &st, &e) == 0)
-    gone = state_status (dfd, st) == STATUS_STOPPED;
-  moat_error_free (&e);
-  state_free (st);
-  close (dfd);
-  return gone;
-}
-
-int
-audit_show (const struct audit_query *q, moat_error **err)
-{
-  const char *dir = q->dir ? q->dir : MOAT_DEFAULT_AUDIT_DIR, *root = q->root ? q->root : MOAT_DEFAULT_ROOT;
-  /* The id becomes file names under both: never `../x` (cmd_audit checks
-   * too; this is the reader's own guard). */
-  if (state_validate_id (q->id, err) < 0)
-    return -1;
-  /* Every record made so far, including those still in the spool. */
-  supervisor_log_sync (root, dir, q->id);
-  cleanup_free char *path = audit_path (dir, q->id);
-  /* A regular file only: a FIFO in its place would block the reader. */
-  cleanup_close int fd = -1;
-  moat_error *oe = NULL;
-  if (open_regular_at (AT_FDCWD, path, &fd, &oe) < 0)
-    {
-      int e = oe->errnum;
-      cleanup_free char *why = moat_error_string (oe);
-      moat_error_free (&oe);
-      cleanup_free char *shown = str_printable (path);
-      if (e == ENOENT)
-        return moat_error_set (err, e, "no audit log for container `%s` (%s): none is kept for a container with "
-                               "no record", q->id, shown);
-      if (e != 0)
-        return moat_error_set (err, e, "no audit log for container `%s` (%s)", q->id, shown);
-      return moat_error_set (err, 0, "no audit log for container `%s`: %s", q->id, why);
-    }
-  cleanup_file FILE *f = fdopen (fd, "re");
-  if (f == NULL)
-    return moat_error_set (err, errno, "audit log of `%s`", q->id);
-  fd = -1;   /* the FILE has it now */
-  size_t nrows = 0, caprows = 0;
-  struct summary_row *rows = NULL;
-  if (!q->json && !q->summary)
-    printf ("%-12s %6s  %-15s %-12s %-40s %s\n", "TIME", "PID", "COMM", "WALL", "WHAT", "OUTCOME");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
-  bool draining = false;
-  unsigned long long lineno = 0, unreadable = 0, first_unreadable = 0;
-  for (;;)
-    {
-      ssize_t n = getline (&line, &cap, f);
-      if (n <= 0)
-        {
-          if (!q->follow || draining)
-            break;
-          /* Follow: wait for more; once the container is gone, read what
-           * is left and stop. */
-          clearerr (f);
-          fflush (stdout);
-          draining = container_gone (q);
-          if (draining)
-            supervisor_log_sync (root, dir, q->id);
-          struct timespec ts = { 0, 100 * 1000 * 1000 };
-          if (!draining)
-            nanosleep (&ts, NULL);
-          continue;
-        }
-      lineno++;
-      yajl_val r = NULL;
-      moat_error *e = NULL;
-      if (json_parse (line, (size_t) n, "audit log", &r, &e) < 0)
-        {
-          /* Never silently: counted, and said once all else is shown. */
-          moat_error_free (&e);
-          if (unreadable++ == 0)
-            first_unreadable = lineno;
-          continue;
-        }
-      if (matches (q, r))
-        {
-          if (q->summary)
-            {
-              char key[256];
-              const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
-              if (kind && (strcmp (kind, "syscall") == 0
-                           || (strcmp (kind, "aggregate") == 0 && audit_rec_str (r, "signal") == NULL)))
-                snprintf (key, sizeof key, "seccomp  %-20s %-14s %s", audit_rec_str (r, "syscall") ? audit_rec_str (r, "syscall") : "?",
-                          audit_rec_str (r, "errno") ? audit_rec_str (r, "errno") : (audit_rec_str (r, "action") ? audit_rec_str (r, "action") : "?"),
-                          audit_rec_str (r, "rule") ? audit_rec_str (r, "rule") : "?");
-              else
-                snprintf (key, sizeof key, "%-8s %-20s %s", wall ? wall : "?",
-                          audit_rec_str (r, "signal") ? audit_rec_str (r, "signal") : (audit_rec_str (r, "kind") ? audit_rec_str (r, "kind") : "?"), "");
-              size_t i;
-              for (i = 0; i < nrows && strcmp (rows[i].key, key) != 0; i++)
-                ;
-              if (i == nrows)
-                {
-                  if (nrows == caprows)
-                    rows = xrealloc (rows, (caprows = caprows ? caprows * 2 : 16) * sizeof *rows);
-                  rows[nrows].key = xstrdup (key);
-                  rows[nrows++].count = 0;
-                }
-              /* An aggregate stands for its count of calls. */
-              rows[i].count += kind && strcmp (kind, "aggregate") == 0 ? audit_rec_int (r, "count", 1) : 1;
-            }
-          else if (q->json)
-            fputs (line, stdout);
-          else
-            print_row (r);
-        }
-      json_free (r);
-    }
-  if (q->summary)
-    {
-      printf ("%8s  %-8s %-20s %-14s %s\n", "COUNT", "WALL", "WHAT", "OUTCOME", "RULE");
-      for (size_t i = 0; i < nrows; i++)
-        {
-          cleanup_free char *shown = str_visible (rows[i].key);
-          printf ("%8ld  %s\n", rows[i].count, shown);
-          free (rows[i].key);
-        }
-      free (rows);
-    }
-  fflush (stdout);
-  if (unreadable)
-    {
-      cleanup_free char *shown = str_printable (path);
-      return moat_error_set (err, 0, "%s: %llu line%s could not be read (the first: line %llu); every other record "
-                             "was shown", shown, unreadable, unreadable == 1 ? "" : "s", first_unreadable);
-    }
-  return 0;
+  return v && YAJL_IS_NUMBER (v) ? audit_num (v, dflt) : dflt;
 }

@@ -13,8 +13,10 @@
 #define MOAT_DEFAULT_AUDIT_DIR "/var/log/moat"
 
 /* Open (creating the directory, rotating an old log) for appending. */
-int audit_log_open (const char *dir, const char *id, int *fd, moat_error **err);
+int audit_log_create (const char *dir, const char *id, int *fd, moat_error **err);
 char *audit_path (const char *dir, const char *id);
+/* A log file name: ID.jsonl or ID.jsonl.N; its ID into ID (a valid id). */
+bool audit_log_name_id (const char *name, char *id, size_t n);
 
 /* A small JSON object builder for records: no allocation per field beyond
  * the growing buffer, strings escaped. */
@@ -30,6 +32,7 @@ void jb_open_more (struct jbuf *j);       /* an object after what J holds (J kee
 void jb_close (struct jbuf *j);           /* closes the object and adds '\n' */
 void jb_put_close (struct jbuf *j);       /* closes the object, no newline */
 void jb_append (struct jbuf *j, const char *raw);   /* raw text, as is */
+void jb_append_n (struct jbuf *j, const char *raw, size_t n);
 void jb_key (struct jbuf *j, const char *k);
 /* A string value. The log is UTF-8 JSON whatever the bytes: one that is
  * not UTF-8 is written with U+FFFD for each byte that starts no character,
@@ -84,6 +87,12 @@ int audit_append (int fd, const void *buf, size_t len);
  * a process that forwards its records (hostaudit.c), else NULL. */
 extern void (*audit_tap_lines) (const char *buf, size_t len);
 extern void (*audit_tap_finish) (void);
+/* LINE (a complete header record, audit-ident.h; taken) goes before the
+ * first line this process appends to the log open as FD: the log's first
+ * record, however the first one comes (the spool, a fault, a notice). */
+void audit_header_arm (int fd, char *line);
+/* The same, saying how many bytes went into the log (with the header). */
+int audit_append_sized (int fd, const void *buf, size_t len, size_t *written);
 /* Append one record (a complete line). */
 int audit_write (int fd, const struct jbuf *j);
 
@@ -93,12 +102,18 @@ int audit_write (int fd, const struct jbuf *j);
 const char *audit_rec_str (yajl_val r, const char *k);
 long long audit_rec_int (yajl_val r, const char *k, long long dflt);
 
-/* `moat audit`: print the log of ID. */
+/* A JSON number as a long long: an integer as it is, a double clamped (a
+ * log is input: 1e300 or NaN must not be undefined behaviour). */
+long long audit_num (yajl_val v, long long dflt);
+
+/* `moat audit`: print the log of ID, or (ALL) every log of the node:
+ * those in DIR, and those of the containers of ROOT. */
 struct audit_query
 {
   const char *dir, *id, *root;
-  bool json, follow, summary;
+  bool json, follow, summary, all;
   const char *wall, *kind, *syscall, *since;
+  const char *pod, *namespace, *image;   /* exact, from the log's header */
   long pid;
 };
 int audit_show (const struct audit_query *q, moat_error **err);

@@ -17,6 +17,7 @@
 #include "intelrdt.h"
 #include "policy.h"
 #include "audit.h"
+#include "audit-ident.h"
 #include "budget.h"
 #include "seccomp-wall.h"
 #include "spool.h"
@@ -717,8 +718,11 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       if (recovered)
         log_debug ("create `%s`: %llu records an earlier supervisor left in its spool, now in its log", o->id,
                    recovered);
-      if (audit_log_open (adir, o->id, &log_fd, err) < 0)
+      if (audit_log_create (adir, o->id, &log_fd, err) < 0)
         return -1;
+      /* Who the container is, said by the log's first record. */
+      audit_header_arm (log_fd, audit_header_line (o->id, cfg->annotation_keys, cfg->annotation_values,
+                                                   cfg->n_annotations));
       /* `moat exec` hands its process (and its listener) to the supervisor here. */
       if (bind_state_sock (c->dirfd, SUP_SOCK_NAME, 16, &accept_fd, err) < 0)
         return -1;
@@ -890,6 +894,8 @@ audit_watch (const char *root, int dirfd, const struct moat_state *st, enum moat
                 "recorded any more", -1);
   cleanup_free char *log = audit_path (st->audit_dir, st->id);
   cleanup_close int lfd = open (log, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+  if (lfd >= 0)
+    audit_header_arm (lfd, audit_header_line (st->id, st->annotation_keys, st->annotation_values, st->n_annotations));
   if (lfd < 0 || audit_write (lfd, &j) < 0)
     log_warning ("container `%s`: its supervisor is gone and the audit log could not say so", st->id);
   jb_free (&j);

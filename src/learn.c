@@ -606,7 +606,7 @@ learn_explain (const char *audit_dir, const char *id, moat_error **err)
     {
       yajl_val r = recs.v[i];
       const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
-      if (wall == NULL || kind == NULL || strcmp (kind, "notice") == 0)
+      if (wall == NULL || kind == NULL || strcmp (kind, "notice") == 0 || strcmp (kind, "header") == 0)
         continue;
       /* A call counted past the log's budget is the same thing as one in
        * full: explained once, whichever came first. */

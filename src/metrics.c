@@ -217,11 +217,42 @@ put_label (struct jbuf *o, const char *name, const char *v)
   put_value (o, v ? v : "");
 }
 
+static void put_label (struct jbuf *o, const char *name, const char *v);
+
+/* The log's header record (audit-ident.h): who the container is, as the
+ * engine named it. It is not a record to count; its identity becomes L's
+ * labels, kept after the container is deleted. */
+static void
+header_ident (struct log *l, yajl_val r)
+{
+  static const char *const fields[] = { "pod", "namespace", "container" };
+  const char *path[] = { "identity", NULL };
+  yajl_val idt = yajl_tree_get (r, path, yajl_t_object);
+  struct jbuf o = { 0 };
+  jb_append (&o, "{");
+  put_label (&o, "id", l->id);
+  for (size_t i = 0; i < ARRAY_SIZE (fields); i++)
+    {
+      const char *v = idt ? audit_rec_str (idt, fields[i]) : NULL;
+      if (v)
+        put_label (&o, fields[i], v);
+    }
+  free (l->ident);
+  l->ident = xstrdup (o.buf + 1);
+  l->ident_final = true;
+  jb_free (&o);
+}
+
 /* Count one record R of log L. */
 static void
 count_record (struct log *l, yajl_val r)
 {
   const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
+  if (kind && strcmp (kind, "header") == 0 && wall == NULL)
+    {
+      header_ident (l, r);
+      return;
+    }
   const char *what = audit_rec_str (r, "what"), *sig = audit_rec_str (r, "signal");
   bool agg = kind && strcmp (kind, "aggregate") == 0;
   long long n = agg ? audit_rec_int (r, "count", 1) : 1;
@@ -293,9 +324,8 @@ count_record (struct log *l, yajl_val r)
 
 /* The labels that say whose log it is: the id, and the pod, its namespace
  * and the container's name from the CRI annotations of its config, while
- * its state is there to read them from. (Hook for the log header that
- * carries the same identity: once the log has one, read it here first, so
- * that a deleted container keeps its labels.) */
+ * its state is there to read them from, until the log's header (which
+ * carries the same identity, and outlives the container) is read. */
 static void
 log_ident (struct metrics *m, struct log *l)
 {

@@ -245,9 +245,12 @@ drain_main (void *arg)
       bool bad = false;
       unsigned long long n
           = format_range (sp->ring, tail, head, sp->fmt, sp->ctx, sp->h->id, sp->h->policy, &out, &scratch, &cap, &bad);
-      if (audit_append (sp->log_fd, out.buf, out.len) == 0)
+      /* (The log's first batch also takes its header: a recovery's count
+       * of what the log already has is in the log's bytes.) */
+      size_t wrote = 0;
+      if (audit_append_sized (sp->log_fd, out.buf, out.len, &wrote) == 0)
         {
-          __atomic_store_n (&sp->log_size, sp->log_size + out.len, __ATOMIC_RELAXED);
+          __atomic_store_n (&sp->log_size, sp->log_size + wrote, __ATOMIC_RELAXED);
           lost.count = 0;
         }
       else

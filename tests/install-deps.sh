@@ -17,6 +17,10 @@ apt-get install -y -qq --no-install-recommends \
   gcc make libc6-dev autoconf automake libtool pkg-config \
   libseccomp-dev libcap-dev libyajl-dev \
   busybox-static jq groff-base man-db procps libcap2-bin >/dev/null
+# The audit record's schema check (tests/t-schema.sh, and the check of each
+# test's audit logs at its cleanup, tests/lib.sh): Debian's jsonschema.
+apt-get install -y -qq --no-install-recommends python3-jsonschema >/dev/null 2>&1 \
+  || optional "python3-jsonschema not installed: tests/t-schema.sh will skip, and no test's audit log is checked"
 # libsystemd-dev: moat-sd, the systemd cgroup driver's helper (without it
 # moat builds without the driver, and tests/t-systemd.sh skips); systemd and
 # dbus: what the systemd lane's guest boots (the host's own userland, with

@@ -43,12 +43,40 @@ cgrel () { if [ -n "$SYSTEMD_CG" ]; then echo "/system.slice/moat-$1.scope"; els
 ROOT="$TMP/state"
 M () { "$MOAT" --root "$ROOT" "$@"; }
 
+# The audit record's schema and its checker (Debian's python3-jsonschema;
+# SCHEMA_PY is empty without it).
+T_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCHEMA="$T_SRC/docs/audit-record.schema.json"
+SCHEMA_PY=
+for _py in /usr/bin/python3 python3; do
+  if [ -f "$SCHEMA" ] && "$_py" -c 'import jsonschema' 2>/dev/null; then SCHEMA_PY=$_py; break; fi
+done
+# schema_check: every audit log moat wrote under the test's $TMP against
+# the schema, a sample of each shape of record (cheap whatever the log's
+# size); a record the schema refuses fails the test. MOAT_SCHEMA_CHECK=0
+# turns it off.
+schema_check () {
+  [ -n "$SCHEMA_PY" ] && [ "${MOAT_SCHEMA_CHECK:-1}" != 0 ] && [ -d "$TMP" ] || return 0
+  local out
+  out=$(find "$TMP" -xdev -type f -name '*.jsonl*' ! -name '*.spool' -print0 2>/dev/null \
+        | xargs -0 -r "$SCHEMA_PY" "$T_SRC/tests/audit-schema.py" --moat-only --sample 20 "$SCHEMA" 2>/dev/null) && return 0
+  echo "# the audit logs of this test hold records the schema ($SCHEMA) refuses:"
+  printf '%s\n' "$out" | head -n 20 | sed 's/^/# /'
+  return 1
+}
+
 cleanup () {
   local id
   if [ -d "$ROOT" ]; then
     for id in $(ls "$ROOT" 2>/dev/null); do
       "$MOAT" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
     done
+  fi
+  # (exit only on a failed check: run by the EXIT trap, the test's own
+  # status stands otherwise)
+  if ! schema_check; then
+    rm -rf "$TMP"
+    exit 1
   fi
   rm -rf "$TMP"
 }
@@ -69,6 +97,10 @@ t_is () { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; diag "got:  $2" "w
 t_like () { if printf '%s\n' "$2" | grep -Eq -- "$3"; then ok "$1"; else not_ok "$1"; diag "got:  $2" "want match: $3"; fi; }
 t_unlike () { if printf '%s\n' "$2" | grep -Eq -- "$3"; then not_ok "$1"; diag "got:  $2" "must not match: $3"; else ok "$1"; fi; }
 t_done () { echo "1..$T_N"; [ "$T_FAIL" = 0 ]; exit $?; }
+
+# nohdr FILE...: the records of audit logs, less each log's header (its
+# first line, the container's identity), for counts and field lists.
+nohdr () { grep -hv '"kind":"header"' "$@" 2>/dev/null; }
 
 # --- bundles -------------------------------------------------------------
 # mkbundle DIR [ARGS...]: a bundle whose rootfs holds the workload at

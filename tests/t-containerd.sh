@@ -351,6 +351,14 @@ cri_containers () {
     timed_ok "StartContainer hog" CRI start "$C3"
     poll 150 is_state "$C3" CONTAINER_EXITED
     t_is "hog: exited, 137, OOMKilled" "$(exited "$C3")" "CONTAINER_EXITED 137 OOMKilled"
+    # Who it was, as the CRI plugin named it (its annotations), in the
+    # log's header and so in every record moat audit --json prints.
+    poll 50 grep -q '"kind":"oom"' "$AUD/$C3.jsonl"
+    t_is "hog's OOM record carries its pod, namespace, container name and image" \
+      "$(MR --audit-dir "$AUD" audit --json --kind oom "$C3" 2>&1 | jq -r '.identity | [.pod, .namespace, .container, .image] | join(" ")' 2>&1 | head -n 1)" \
+      "moat-pod moat-test hog $IMG"
+    t_is "moat audit --all finds it by pod, namespace and image" \
+      "$(MR --audit-dir "$AUD" audit --all --json --pod moat-pod --namespace moat-test --image "$IMG" --kind oom 2>&1 | jq -r .container 2>&1 | sort -u)" "$C3"
   fi
   t_is "ListContainers: the pod's three, by state" \
     "$(CRI ps "$POD" 2>&1 | jq -r '[.containers[] | "\(.metadata.name)=\(.state)"] | sort | join(" ")' 2>&1)" \

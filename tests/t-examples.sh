@@ -36,7 +36,7 @@ t_is "run.sh leaves no container behind" "$("$MOAT" --root "$W/state" list -q 2>
 
 out () { cat "$W/$1.out" 2>/dev/null; }
 status () { cat "$W/$1.status" 2>/dev/null; }
-log () { cat "$W/audit/$1.jsonl" 2>/dev/null; }
+log () { nohdr "$W/audit/$1.jsonl"; }
 nrec () { log "$1" | grep -c . ; }
 # deaths ID N WORDS ERROR: N records of SIGSEGV deaths, each at the mmu or cpu
 # wall, each with the kernel's report in WORDS (and the page-fault ERROR

@@ -15,8 +15,8 @@ AUD="$TMP/audit"
 mkbundle "$B"
 cfg "$B" 'del(.linux.resources) | .root.readonly = false'
 A () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" --fault-detail bpf "$@"; }
-rec () { jq -c "$2" "$AUD/$1.jsonl"; }
-field () { jq -r "$2" "$AUD/$1.jsonl"; }
+rec () { nohdr "$AUD/$1.jsonl" | jq -c "$2"; }
+field () { nohdr "$AUD/$1.jsonl" | jq -r "$2"; }
 
 # The probe loads (or says why not, in a notice record): skip if it cannot.
 setargs "$B" /bin/workload segv
@@ -58,7 +58,7 @@ t_like "sigbus without the probe: no detail" "$(field fp-sigbus-kmsg .detail)" "
 # A burst far past the kernel log's rate limit: every death has its detail.
 setargs "$B" /bin/workload fork-crash 500
 t_is "500 children die by SIGSEGV" "$(A run --bundle "$B" fp-burst)" "fork-crash 500 signaled=500"
-t_is "500 records" "$(wc -l < "$AUD/fp-burst.jsonl")" 500
+t_is "500 records" "$(nohdr "$AUD/fp-burst.jsonl" | wc -l)" 500
 t_is "every one with the probe's detail" "$(jq -r 'select(.detail == "bpf" and .addr == "0x0" and .error == 4) | .pid' "$AUD/fp-burst.jsonl" | sort -u | wc -l)" 500
 
 # Faults a process handles and survives (as a JVM does): each one recorded.
@@ -72,7 +72,7 @@ A run -d --bundle "$B" fp-quiet >/dev/null 2>&1
 bash -c '"$1" segv; true' _ "$WORKLOAD" >/dev/null 2>&1
 # (the container outlives the host's fault: checked once it has stopped)
 wait_status fp-quiet stopped 100
-t_is "a host process's fault is not the container's" "$(cat "$AUD/fp-quiet.jsonl" 2>/dev/null | wc -l)" 0
+t_is "a host process's fault is not the container's" "$(nohdr "$AUD/fp-quiet.jsonl" | wc -l)" 0
 M delete --force fp-quiet >/dev/null 2>&1
 
 # A policy asks for it; bad values are refused, naming the file.
@@ -105,7 +105,7 @@ t_is "mkdir: refused by the read-only root, the path read at the call" "$(jq -r 
 t_is "sethostname: CAP_SYS_ADMIN" "$(jq -r 'select(.syscall == "sethostname") | .capability' "$AUD/fp-kern.jsonl")" CAP_SYS_ADMIN
 t_is "the capability was read from the process: not held" "$(jq -r 'select(.syscall == "mount") | .held' "$AUD/fp-kern.jsonl")" false
 t_is "mkdir: the container's setting behind it" "$(jq -r 'select(.syscall == "mkdir") | .setting' "$AUD/fp-kern.jsonl")" root.readonly
-t_is "nothing else (getpid succeeded)" "$(wc -l < "$AUD/fp-kern.jsonl")" 3
+t_is "nothing else (getpid succeeded)" "$(nohdr "$AUD/fp-kern.jsonl" | wc -l)" 3
 t_like "moat audit shows the call and why" "$("$MOAT" --audit-dir "$AUD" audit fp-kern)" 'capabilities +mount\("none", "/mnt".*EPERM: the process lacks CAP_SYS_ADMIN'
 t_like "explain: the wall and the change" "$("$MOAT" --audit-dir "$AUD" explain fp-kern)" "to the policy.s .capabilities. \(podman/docker: --cap-add SYS_ADMIN\)"
 t_like "explain: the read-only root" "$("$MOAT" --audit-dir "$AUD" explain fp-kern)" "to allow it: root.readonly false"
@@ -122,13 +122,13 @@ t_is "refusals past the budget: every one counted" "$((FULL + COUNTED))" 50
 t_like "... most in an aggregate" "$(jq -r 'select(.kind == "aggregate") | [.wall, .errno] | join(" ")' "$AUD/fp-kbud.jsonl" | sort -u)" "^kernel EROFS$"
 setargs "$B" /bin/sh /bin/refuse.sh
 "$MOAT" --root "$ROOT" --audit-dir "$AUD" --fault-detail bpf run --bundle "$B" fp-kern-off >/dev/null 2>&1
-t_is "without --audit-kernel: no such records" "$(cat "$AUD/fp-kern-off.jsonl" 2>/dev/null | wc -l)" 0
+t_is "without --audit-kernel: no such records" "$(nohdr "$AUD/fp-kern-off.jsonl" | wc -l)" 0
 # under an audited seccomp filter, a call the filter denied is its record
 # alone (its EPERM is the filter's, not the kernel's)
 printf '{"name":"deny-mount","audit":{"kernel":true},"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mount"],"action":"SCMP_ACT_ERRNO"}]}}\n' > "$TMP/deny-mount.json"
 "$MOAT" --root "$ROOT" --audit-dir "$AUD" run --policy "$TMP/deny-mount.json" --bundle "$B" fp-kern-sc >/dev/null 2>&1
 t_is "policy audit.kernel: the filter's denial once, the kernel's refusals after it" \
-  "$(jq -r '[.wall, .kind, .syscall] | join(" ")' "$AUD/fp-kern-sc.jsonl" | sort | tr '\n' ';')" \
+  "$(nohdr "$AUD/fp-kern-sc.jsonl" | jq -r '[.wall, .kind, .syscall] | join(" ")' | sort | tr '\n' ';')" \
   "capabilities refused sethostname;mount refused mkdir;seccomp syscall mount;"
 cfg "$B" '.root.readonly = false'
 

@@ -9,7 +9,7 @@ AUD="$TMP/audit"
 mkbundle "$B"
 cfg "$B" 'del(.linux.resources)'
 A () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
-rec () { jq -c "$2" "$AUD/$1.jsonl"; }
+rec () { nohdr "$AUD/$1.jsonl" | jq -c "$2"; }
 
 # The kernel log is rate-limited host-wide (about 10 lines per 5 s): space
 # the single faults out so each gets its report.
@@ -18,7 +18,7 @@ fault_case () {   # fault_case SUBCOMMAND EXIT SIGNAL WALL FAULT-WORDS [ERROR]
   setargs "$B" /bin/workload "$sub"
   A run --bundle "$B" "flt-$sub" >/dev/null 2>&1
   t_is "$sub: the workload died with $sig" "$?" "$code"
-  t_is "$sub: one record" "$(wc -l < "$AUD/flt-$sub.jsonl")" 1
+  t_is "$sub: one record" "$(nohdr "$AUD/flt-$sub.jsonl" | wc -l)" 1
   t_is "$sub: kind and signal" "$(rec "flt-$sub" '[.kind, .signal] | join(" ")' | tr -d '"')" "signal $sig"
   t_is "$sub: who (the container's pid 1, its comm)" "$(rec "flt-$sub" '"\(.nspid) \(.comm)"' | tr -d '"')" "1 workload"
   local detail
@@ -54,15 +54,15 @@ cfg "$B" '.linux.namespaces += [{"type":"pid"}]'
 # a normal exit and a plain SIGTERM are not fault records
 setargs "$B" /bin/workload exit 3
 A run --bundle "$B" flt-exit >/dev/null 2>&1
-t_is "a normal exit leaves no record" "$(cat "$AUD/flt-exit.jsonl" 2>/dev/null | wc -l)" 0
+t_is "a normal exit leaves no record" "$(nohdr "$AUD/flt-exit.jsonl" | wc -l)" 0
 
 # every process of the container, not only its init: a burst of 500 crashes
 setargs "$B" /bin/workload fork-crash 500
 OUT=$(A run --bundle "$B" flt-burst)
 t_is "500 children died by SIGSEGV" "$OUT" "fork-crash 500 signaled=500"
-t_is "500 records: none lost" "$(wc -l < "$AUD/flt-burst.jsonl")" 500
-t_is "500 distinct pids" "$(jq -r .pid "$AUD/flt-burst.jsonl" | sort -u | wc -l)" 500
-t_is "all SIGSEGV, at the mmu wall" "$(jq -r '.wall + " " + .signal' "$AUD/flt-burst.jsonl" | sort -u)" "mmu SIGSEGV"
+t_is "500 records: none lost" "$(nohdr "$AUD/flt-burst.jsonl" | wc -l)" 500
+t_is "500 distinct pids" "$(nohdr "$AUD/flt-burst.jsonl" | jq -r .pid | sort -u | wc -l)" 500
+t_is "all SIGSEGV, at the mmu wall" "$(nohdr "$AUD/flt-burst.jsonl" | jq -r '.wall + " " + .signal' | sort -u)" "mmu SIGSEGV"
 t_is "the container's pids (not 1: children)" "$(jq -r 'select(.nspid == 1)' "$AUD/flt-burst.jsonl" | wc -l)" 0
 N_KMSG=$(jq -r 'select(.detail == "kmsg")' "$AUD/flt-burst.jsonl" | jq -s length)
 N_NA=$(jq -r 'select(.detail | startswith("not available"))' "$AUD/flt-burst.jsonl" | jq -s length)
@@ -89,8 +89,8 @@ t_is "a fault under an audited filter is recorded" "$(rec flt-audited .signal | 
 t_is "with the container's pid 1" "$(rec flt-audited .nspid)" 1
 setargs "$B" /bin/workload fork-crash 20
 A run --policy "$TMP/audited.json" --bundle "$B" flt-audited-burst >/dev/null 2>&1
-t_is "children's faults under an audited filter: all 20" "$(wc -l < "$AUD/flt-audited-burst.jsonl")" 20
-t_is "each with its own pid in the container (not 1)" "$(jq -r '.nspid' "$AUD/flt-audited-burst.jsonl" | grep -cvx 1)" 20
+t_is "children's faults under an audited filter: all 20" "$(nohdr "$AUD/flt-audited-burst.jsonl" | wc -l)" 20
+t_is "each with its own pid in the container (not 1)" "$(nohdr "$AUD/flt-audited-burst.jsonl" | jq -r '.nspid' | grep -cvx 1)" 20
 
 # the degraded path: no /dev/kmsg at all
 setargs "$B" /bin/workload segv
@@ -102,7 +102,7 @@ t_is "and names the workload that crashed (its comm), not moat's sealed copy it 
 for i in 1 2 3 4 5; do
   "$MOAT" --root "$ROOT" --audit-dir "$AUD" --kmsg none run --bundle "$B" "flt-nokmsg$i" >/dev/null 2>&1
 done
-t_is "... every time (5 more runs)" "$(cat "$AUD"/flt-nokmsg[1-5].jsonl | jq -r .comm | sort | uniq -c | awk '{print $1 " " $2}')" "5 workload"
+t_is "... every time (5 more runs)" "$(nohdr "$AUD"/flt-nokmsg[1-5].jsonl | jq -r .comm | sort | uniq -c | awk '{print $1 " " $2}')" "5 workload"
 # ... and for processes exec'd and dead at once: 100 crashers a shell forks
 # and execs, each gone (reaped) before the supervisor may look at it
 printf '#!/bin/sh\ni=0\nwhile [ $i -lt 100 ]; do /bin/workload segv; i=$((i + 1)); done\n' > "$B/rootfs/bin/crashers.sh"
@@ -140,7 +140,7 @@ fi
 # a policy can turn signal auditing off
 printf '{"audit":{"signals":false}}\n' > "$TMP/quiet.json"
 A run --policy "$TMP/quiet.json" --bundle "$B" flt-quiet >/dev/null 2>&1
-t_is "audit.signals false: no record" "$(cat "$AUD/flt-quiet.jsonl" 2>/dev/null | wc -l)" 0
+t_is "audit.signals false: no record" "$(nohdr "$AUD/flt-quiet.jsonl" | wc -l)" 0
 
 # moat audit shows faults for people
 t_like "moat audit shows the fault" "$(A audit flt-segv)" "mmu +SIGSEGV .*(user-mode read of a not-present page|not available)"

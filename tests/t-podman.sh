@@ -106,6 +106,8 @@ CID=$(P inspect -f '{{.Id}}' sc)
 P rm sc >/dev/null 2>&1
 REC=$(jq -c 'select(.kind=="syscall" and (.syscall=="mkdir" or .syscall=="mkdirat"))' "$AUD/$CID.jsonl" 2>/dev/null | head -1)
 t_is "moat's audit log has the denied mkdir of a podman container" "$(jq -r '.args.pathname + " " + .errno' <<<"$REC")" "/tmp/d EPERM"
+t_is "its header names podman (io.container.manager) as the container's manager" \
+  "$(head -n 1 "$AUD/$CID.jsonl" 2>/dev/null | jq -r '.kind + " " + .identity.manager')" "header libpod"
 
 # logs
 P run -d --name lg --network none "$IMG" sh -c 'echo line-one; echo line-two' >/dev/null

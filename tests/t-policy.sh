@@ -27,7 +27,7 @@ t_like "strict: NoNewPrivs 1" "$ST" "NoNewPrivs:[[:space:]]+1"
 t_like "strict: Seccomp 2" "$ST" "Seccomp:[[:space:]]+2"
 setargs "$B" /bin/workload syscall socket AF_UNIX SOCK_STREAM 0
 t_is "strict: a socket is denied" "$(A run --policy "$POL/strict.json" --bundle "$B" pol-3)" "socket = -1 EPERM"
-t_is "strict: the record names the policy" "$(jq -r '.policy + " " + .rule' "$AUD/pol-3.jsonl")" "strict default"
+t_is "strict: the record names the policy" "$(nohdr "$AUD/pol-3.jsonl" | jq -r '.policy + " " + .rule')" "strict default"
 t_ok "the policy in force was kept with the state" true
 setargs "$B" /bin/workload sleep 30
 A create --policy "$POL/strict.json" --bundle "$B" pol-4
@@ -39,7 +39,7 @@ setargs "$B" /bin/workload syscall socket AF_INET SOCK_STREAM 0
 t_like "default: sockets work" "$(A run --policy "$POL/default.json" --bundle "$B" pol-5)" "^socket = [0-9]+$"
 setargs "$B" /bin/workload syscall unshare CLONE_NEWNS
 t_is "default: unshare is denied" "$(A run --policy "$POL/default.json" --bundle "$B" pol-6)" "unshare = -1 EPERM"
-t_is "default: and recorded with its flags" "$(jq -r '.syscall + " " + .args.flags' "$AUD/pol-6.jsonl")" "unshare CLONE_NEWNS"
+t_is "default: and recorded with its flags" "$(nohdr "$AUD/pol-6.jsonl" | jq -r '.syscall + " " + .args.flags')" "unshare CLONE_NEWNS"
 setargs "$B" /bin/workload syscall clone3
 t_is "default: clone3 gets ENOSYS so libc falls back to clone" "$(A run --policy "$POL/default.json" --bundle "$B" pol-7)" "clone3 = -1 ENOSYS"
 
@@ -47,7 +47,7 @@ t_is "default: clone3 gets ENOSYS so libc falls back to clone" "$(A run --policy
 setargs "$B" /bin/workload syscall unshare CLONE_NEWNS
 OUT=$(A run --policy "$POL/audit-all.json" --bundle "$B" pol-8)
 t_is "audit-all: the call reaches the kernel (EPERM from the missing capability)" "$OUT" "unshare = -1 EPERM"
-t_is "audit-all: recorded as log" "$(jq -r '.syscall + " " + .action' "$AUD/pol-8.jsonl")" "unshare log"
+t_is "audit-all: recorded as log" "$(nohdr "$AUD/pol-8.jsonl" | jq -r '.syscall + " " + .action')" "unshare log"
 setargs "$B" /bin/workload syscall getpid
 A run --policy "$POL/audit-all.json" --bundle "$B" pol-9 >/dev/null
 t_is "audit-all: calls default allows are not logged" "$(cat "$AUD/pol-9.jsonl" 2>/dev/null | grep -c getpid)" 0

@@ -12,7 +12,7 @@ A () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
 # seccomp FILTER-JSON: set linux.seccomp
 seccomp () { cfg "$B" ".linux.seccomp = $1"; }
 run_in () { A run --bundle "$B" "$1"; }
-log () { cat "$AUD/$1.jsonl" 2>/dev/null; }
+log () { nohdr "$AUD/$1.jsonl"; }
 
 # errno with errnoRet, and what the record says
 seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
@@ -240,7 +240,7 @@ if mount -t tmpfs -o size=64k,mode=700 moat-test-full "$FULL"; then
   setargs "$B" /bin/workload syscall getppid
   t_is "a full audit directory: the container runs, the call denied" \
     "$("$MOAT" --root "$ROOT" --audit-dir "$FULL" run --bundle "$B" sc-full 2>&1)" "getppid = -1 EPERM"
-  t_is "its record is in the log all the same" "$(jq -r .syscall "$FULL/sc-full.jsonl" 2>&1)" getppid
+  t_is "its record is in the log all the same" "$(nohdr "$FULL/sc-full.jsonl" | jq -r .syscall 2>&1)" getppid
   t_fails "and no spool was made" test -e "$FULL/sc-full.spool"
   umount "$FULL"
 else
@@ -261,7 +261,7 @@ seccomp '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdira
 setargs "$B" /bin/workload syscall mkdir s:/tmp/again 0755
 run_in sc-errno >/dev/null
 t_ok "the earlier log is kept as .1" test -s "$AUD/sc-errno.jsonl.1"
-t_is "the new log has the new run only" "$(jq -r .args.pathname "$AUD/sc-errno.jsonl")" /tmp/again
+t_is "the new log has the new run only" "$(nohdr "$AUD/sc-errno.jsonl" | jq -r .args.pathname)" /tmp/again
 
 # moat audit: filters and summary
 t_is "audit --json --syscall" "$(A audit --json --syscall socket sc-inet | jq -r .syscall)" socket

@@ -143,6 +143,11 @@ struct cgroup_entry
 #define CGROUP_ENTRY_INIT { .v2_fd = -1 }
 /* Make PATH in every hierarchy and open the way into each. */
 int cgroup_entry_open (const char *path, struct cgroup_entry *e, moat_error **err);
+/* `exec --cgroup`: the way into existing sub-cgroups of PATH instead, as
+ * runc's ARGS say ([CONTROLLER[,CONTROLLER]:]SUB, NULL-terminated; v1 alone
+ * takes controllers). A sub-cgroup is relative, without "..", and must
+ * exist; nothing is made. */
+int cgroup_entry_open_sub (const char *path, char *const *args, struct cgroup_entry *e, moat_error **err);
 /* In the new process, first thing: into each v1 hierarchy's cgroup. */
 int cgroup_entry_join_self (const struct cgroup_entry *e, moat_error **err);
 /* The v2 part the old way, for a kernel without clone3. */

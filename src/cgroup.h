@@ -46,6 +46,7 @@ int cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, siz
 /* linux.resources (memory, cpu, pids, unified), parsed. */
 struct cg_resources
 {
+  bool named_by_flags;                            /* errors name `moat update`'s flags, not JSON paths */
   bool has_mem_limit, has_mem_reservation, has_mem_swap, has_swappiness, disable_oom_killer;
   bool check_before_update;                       /* refuse a limit below current usage */
   bool has_rt_runtime, has_rt_period;

@@ -173,6 +173,26 @@ mkdir_cgroup (const char *hier, const char *path, moat_error **err)
   return 0;
 }
 
+/* The way into DIR, one hierarchy's cgroup: the v2 directory (for
+ * CLONE_INTO_CGROUP) or a v1 "tasks" file opened for writing. */
+static int
+entry_add (struct cgroup_entry *e, const char *dir, bool is_v2, moat_error **err)
+{
+  if (is_v2)
+    {
+      e->v2_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      return e->v2_fd < 0 ? moat_error_set (err, errno, "open cgroup `%s`", dir) : 0;
+    }
+  if (e->n_tasks == ARRAY_SIZE (e->tasks))
+    return moat_error_set (err, 0, "more than %zu cgroup v1 hierarchies", ARRAY_SIZE (e->tasks));
+  cleanup_free char *tasks = xasprintf ("%s/tasks", dir);
+  int fd = open (tasks, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return moat_error_set (err, errno, "open `%s`", tasks);
+  e->tasks[e->n_tasks++] = fd;
+  return 0;
+}
+
 int
 cgroup_entry_open (const char *path, struct cgroup_entry *e, moat_error **err)
 {
@@ -183,20 +203,8 @@ cgroup_entry_open (const char *path, struct cgroup_entry *e, moat_error **err)
       if (mkdir_cgroup (h[i], path, err) < 0)
         return -1;
       cleanup_free char *dir = xasprintf ("%s%s", h[i], path);
-      if (v2 && strcmp (h[i], v2) == 0)
-        {
-          e->v2_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-          if (e->v2_fd < 0)
-            return moat_error_set (err, errno, "open cgroup `%s`", dir);
-          continue;
-        }
-      if (e->n_tasks == ARRAY_SIZE (e->tasks))
-        return moat_error_set (err, 0, "more than %zu cgroup v1 hierarchies", ARRAY_SIZE (e->tasks));
-      cleanup_free char *tasks = xasprintf ("%s/tasks", dir);
-      int fd = open (tasks, O_WRONLY | O_CLOEXEC);
-      if (fd < 0)
-        return moat_error_set (err, errno, "open `%s`", tasks);
-      e->tasks[e->n_tasks++] = fd;
+      if (entry_add (e, dir, v2 && strcmp (h[i], v2) == 0, err) < 0)
+        return -1;
     }
   return 0;
 }
@@ -318,20 +326,8 @@ cgroup_entry_open_sub (const char *path, char *const *args, struct cgroup_entry 
           cleanup_free char *shown = str_printable (dir);
           return moat_error_set (err, errno ? errno : ENOTDIR, "--cgroup: no sub-cgroup `%s`", shown);
         }
-      if (is_v2)
-        {
-          e->v2_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-          if (e->v2_fd < 0)
-            return moat_error_set (err, errno, "open cgroup `%s`", dir);
-          continue;
-        }
-      if (e->n_tasks == ARRAY_SIZE (e->tasks))
-        return moat_error_set (err, 0, "more than %zu cgroup v1 hierarchies", ARRAY_SIZE (e->tasks));
-      cleanup_free char *tasks = xasprintf ("%s/tasks", dir);
-      int fd = open (tasks, O_WRONLY | O_CLOEXEC);
-      if (fd < 0)
-        return moat_error_set (err, errno, "open `%s`", tasks);
-      e->tasks[e->n_tasks++] = fd;
+      if (entry_add (e, dir, is_v2, err) < 0)
+        return -1;
     }
   return 0;
 }

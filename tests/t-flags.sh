@@ -129,6 +129,37 @@ M run --no-subreaper --bundle "$B" fl-nsr >/dev/null 2>&1
 t_is "run --no-subreaper: taken, the workload's status comes back" "$?" 3
 t_fails "create --no-subreaper: refused (runc has it on run alone)" M create --no-subreaper --bundle "$B" fl-nsr2
 t_is "... nothing made" "$(nstate fl-nsr2)" 0
+# What it means: an orphan of a container without a pid namespace of its
+# own is not adopted by `moat run` (runc, a subreaper by default, would be
+# its new parent without the flag).
+ppid_of () { awk '/^PPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+cp "$B/config.json" "$TMP/config.saved"
+cfg "$B" 'del(.linux.namespaces[] | select(.type == "pid"))'
+# (not setargs: jq would take the -c)
+cfg "$B" '.process.args = ["/bin/sh", "-c", $s]' --arg s '(/bin/busybox sleep 60 &); exec /bin/busybox sleep 60'
+"$MOAT" --root "$ROOT" run --no-subreaper --bundle "$B" fl-nsr3 >/dev/null 2>&1 &
+RUNPID=$!   # moat itself (not M: a function would run in a subshell)
+INIT= ORPH= OPP=
+for _ in $(seq 200); do
+  INIT=$(M state fl-nsr3 2>/dev/null | jq -r '.pid // empty')
+  [ -n "$INIT" ] || { sleep 0.05; continue; }
+  ORPH=
+  for p in $(M ps --format json fl-nsr3 2>/dev/null | jq -r '.[]'); do [ "$p" != "$INIT" ] && ORPH=$p; done
+  # orphaned once its parent (the subshell) is gone
+  if [ -n "$ORPH" ]; then
+    OPP=$(ppid_of "$ORPH")
+    [ -n "$OPP" ] && ! M ps --format json fl-nsr3 | jq -e --argjson p "$OPP" 'index($p)' >/dev/null && break
+  fi
+  sleep 0.05
+done
+t_is "the init is moat run's child" "$(ppid_of "$INIT")" "$RUNPID"
+t_ok "an orphan of the container (host pid namespace) exists" test -n "$ORPH"
+t_unlike "... and its parent is not moat run: moat is no subreaper (got $OPP)" "$OPP" "^$RUNPID\$"
+M kill fl-nsr3 KILL
+wait "$RUNPID" 2>/dev/null
+for _ in $(seq 100); do [ "$(nstate fl-nsr3)" = 0 ] && break; sleep 0.05; done
+t_is "moat run deleted it, orphan and all" "$(nstate fl-nsr3) $([ -n "$ORPH" ] && pid_running "$ORPH" && echo alive)" "0 "
+cp "$TMP/config.saved" "$B/config.json"
 setargs "$B" /bin/workload sleep 60
 
 # ---- exec --cgroup -------------------------------------------------------

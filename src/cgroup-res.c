@@ -330,17 +330,6 @@ exists (const char *path)
 }
 
 
-/* A file only some kernels have: its absence is said with the feature. */
-static int
-need_kernel_file (const char *dir, const char *file, const char *what, const char *feature, moat_error **err)
-{
-  cleanup_free char *f = xasprintf ("%s/%s", dir, file);
-  if (exists (f))
-    return 0;
-  return moat_error_set (err, 0, "linux.resources.%s: this kernel has no %s (no %s in the container's cgroup)",
-                         what, feature, file);
-}
-
 /* The hugetlb reservation limit next to the fault one: where the kernel
  * accounts reservations (Linux 5.7), the spec wants hugepageLimits to limit
  * them too, so that a process gets ENOMEM at mmap time rather than SIGBUS
@@ -395,9 +384,66 @@ v1_dir (const char *ctl, const char *path)
   return NULL;
 }
 
+/* The limits only some kernels (or I/O schedulers) have a file for, and the
+ * controllers they need, checked before a single limit is written: a call
+ * one of them cannot take changes nothing (an update of --memory and
+ * --cpu-idle on a kernel without cpu.idle must not leave the memory limit
+ * changed). Errors name update's flag when the limits came from flags. */
+struct optional_limit
+{
+  bool wanted;
+  const char *field, *flag;     /* "linux.resources.cpu.idle", "--cpu-idle" */
+  const char *ctl;              /* v1 hierarchy ("cpu"); v2 controller */
+  const char *v1[2], *v2[2];    /* the files, any one of which will do; v2[0] NULL: none on v2 */
+  const char *why;              /* said when no file is there */
+};
+
+static int
+preflight (const char *path, bool v2, const struct cg_resources *r, moat_error **err)
+{
+  const struct optional_limit lims[] = {
+    { r->has_burst, "cpu.burst", "--cpu-burst", "cpu", { "cpu.cfs_burst_us" }, { "cpu.max.burst" },
+      "this kernel has no CFS bandwidth bursts (Linux 5.14)" },
+    { r->has_idle, "cpu.idle", "--cpu-idle", "cpu", { "cpu.idle" }, { "cpu.idle" }, "this kernel has no SCHED_IDLE groups (Linux 5.15)" },
+    { r->has_rt_runtime, "cpu.realtimeRuntime", "--cpu-rt-runtime", "cpu", { "cpu.rt_runtime_us" }, { NULL },
+      "this kernel has no real-time group scheduling (CONFIG_RT_GROUP_SCHED)" },
+    { r->has_rt_period, "cpu.realtimePeriod", "--cpu-rt-period", "cpu", { "cpu.rt_period_us" }, { NULL },
+      "this kernel has no real-time group scheduling (CONFIG_RT_GROUP_SCHED)" },
+    { r->has_blkio_weight || r->n_weight_dev, "blockIO.weight", "--blkio-weight", v2 ? "io" : "blkio",
+      { "blkio.weight", "blkio.bfq.weight" }, { "io.bfq.weight", "io.weight" },
+      "this host's I/O schedulers take no weights (BFQ, or CFQ before Linux 5.0, would)" },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (lims); i++)
+    {
+      const struct optional_limit *l = &lims[i];
+      if (!l->wanted)
+        continue;
+      cleanup_free char *field = xasprintf ("linux.resources.%s", l->field);
+      const char *name = r->named_by_flags ? l->flag : field;
+      if (v2 && l->v2[0] == NULL)
+        return moat_error_set (err, 0, "%s: cgroup v2 has no real-time group scheduling", name);
+      cleanup_free char *dir = v2 ? xasprintf (CGROUP_ROOT "%s", path) : xasprintf (CGROUP_ROOT "/%s%s", l->ctl, path);
+      if (!exists (dir))
+        return moat_error_set (err, 0, "%s: no %s controller on this host", name, l->ctl);
+      const char *const *files = v2 ? l->v2 : l->v1;
+      bool found = false;
+      for (size_t k = 0; k < 2 && files[k] && !found; k++)
+        {
+          cleanup_free char *f = xasprintf ("%s/%s", dir, files[k]);
+          found = exists (f);
+        }
+      if (!found)
+        return moat_error_set (err, 0, "%s: %s (no %s%s%s in the container's cgroup)", name,
+                               l->why, files[0], files[1] ? " or " : "", files[1] ? files[1] : "");
+    }
+  return 0;
+}
+
 static int
 apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
 {
+  if (preflight (path, false, r, err) < 0)
+    return -1;
   cleanup_free char *mem = xasprintf (CGROUP_ROOT "/memory%s", path);
   cleanup_free char *pids = xasprintf (CGROUP_ROOT "/pids%s", path);
   cleanup_free char *cpu = xasprintf (CGROUP_ROOT "/cpu%s", path);
@@ -441,8 +487,6 @@ apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
     return -1;
   if (r->has_period && put (cpu, "cpu.cfs_period_us", "cpu.period", err, "%llu", (unsigned long long) r->period) < 0)
     return -1;
-  if (r->has_burst && need_kernel_file (cpu, "cpu.cfs_burst_us", "cpu.burst", "CFS bandwidth bursts (Linux 5.14)", err) < 0)
-    return -1;
   if (r->has_burst && r->has_quota)
     {
       /* The kernel wants burst <= quota at every step: a smaller burst goes
@@ -455,17 +499,11 @@ apply_v1 (const char *path, const struct cg_resources *r, moat_error **err)
     return -1;
   if (r->has_burst && put (cpu, "cpu.cfs_burst_us", "cpu.burst", err, "%llu", (unsigned long long) r->burst) < 0)
     return -1;
-  if (r->has_idle
-      && (need_kernel_file (cpu, "cpu.idle", "cpu.idle", "SCHED_IDLE groups (Linux 5.15)", err) < 0
-          || put (cpu, "cpu.idle", "cpu.idle", err, "%lld", (long long) r->idle) < 0))
+  if (r->has_idle && put (cpu, "cpu.idle", "cpu.idle", err, "%lld", (long long) r->idle) < 0)
     return -1;
   if (r->has_rt_period || r->has_rt_runtime)
     {
-      /* Real-time group scheduling: only with CONFIG_RT_GROUP_SCHED. */
-      cleanup_free char *f = xasprintf ("%s/cpu.rt_runtime_us", cpu);
-      if (!exists (f))
-        return moat_error_set (err, 0, "linux.resources.cpu.realtimeRuntime: this kernel has no real-time group scheduling");
-      /* A cgroup's RT bandwidth (runtime/period) comes out of its parent's:
+      /* (Real-time group scheduling, CONFIG_RT_GROUP_SCHED: preflight.) A cgroup's RT bandwidth (runtime/period) comes out of its parent's:
        * give the ancestors below the root at least the same share first
        * (new cgroups start with none). */
       if (r->has_rt_runtime && r->rt_runtime > 0)
@@ -640,6 +678,8 @@ static int
 apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
 {
   enable_controllers (path);
+  if (preflight (path, true, r, err) < 0)
+    return -1;
   cleanup_free char *dir = xasprintf (CGROUP_ROOT "%s", path);
   if ((r->has_mem_limit || r->has_mem_reservation || r->has_mem_swap) && need_file (dir, "memory.max", "memory", err) < 0)
     return -1;
@@ -659,8 +699,6 @@ apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
       && (unsigned long long) r->mem_limit < cgroup_read_ull (dir, "memory.current"))
     return moat_error_set (err, 0, "linux.resources.memory.limit: %lld is below the current usage (checkBeforeUpdate)",
                            (long long) r->mem_limit);
-  if (r->has_rt_period || r->has_rt_runtime)
-    return moat_error_set (err, 0, "linux.resources.cpu.realtimeRuntime: cgroup v2 has no real-time group scheduling");
   if (r->has_mem_limit)
     {
       if (r->mem_limit < 0 ? put (dir, "memory.max", "memory.limit", err, "max") < 0
@@ -706,19 +744,22 @@ apply_v2 (const char *path, const struct cg_resources *r, moat_error **err)
                                           : put (dir, "cpu.max", "cpu.quota", err, "%lld %llu", (long long) r->quota, period) < 0)
         return -1;
     }
-  if (r->has_burst
-      && (need_kernel_file (dir, "cpu.max.burst", "cpu.burst", "CFS bandwidth bursts (Linux 5.14)", err) < 0
-          || put (dir, "cpu.max.burst", "cpu.burst", err, "%llu", (unsigned long long) r->burst) < 0))
+  if (r->has_burst && put (dir, "cpu.max.burst", "cpu.burst", err, "%llu", (unsigned long long) r->burst) < 0)
     return -1;
-  if (r->has_idle
-      && (need_kernel_file (dir, "cpu.idle", "cpu.idle", "SCHED_IDLE groups (Linux 5.15)", err) < 0
-          || put (dir, "cpu.idle", "cpu.idle", err, "%lld", (long long) r->idle) < 0))
+  if (r->has_idle && put (dir, "cpu.idle", "cpu.idle", err, "%lld", (long long) r->idle) < 0)
     return -1;
   if (r->cpus && *r->cpus && put (dir, "cpuset.cpus", "cpu.cpus", err, "%s", r->cpus) < 0)
     return -1;
   if (r->mems && *r->mems && put (dir, "cpuset.mems", "cpu.mems", err, "%s", r->mems) < 0)
     return -1;
-  if (r->has_blkio_weight)
+  cleanup_free char *bfq = xasprintf ("%s/io.bfq.weight", dir);
+  if (r->has_blkio_weight && exists (bfq))
+    {
+      /* BFQ takes blkio's own range (1-1000), as runc writes it. */
+      if (put (dir, "io.bfq.weight", "blockIO.weight", err, "%llu", (unsigned long long) r->blkio_weight) < 0)
+        return -1;
+    }
+  else if (r->has_blkio_weight)
     {
       /* runc's conversion of blkio weight [10, 1000] to io.weight [1, 10000]. */
       unsigned long long w = r->blkio_weight < 10 ? 10 : r->blkio_weight > 1000 ? 1000 : r->blkio_weight;

@@ -173,6 +173,26 @@ mkdir_cgroup (const char *hier, const char *path, moat_error **err)
   return 0;
 }
 
+/* The way into DIR, one hierarchy's cgroup: the v2 directory (for
+ * CLONE_INTO_CGROUP) or a v1 "tasks" file opened for writing. */
+static int
+entry_add (struct cgroup_entry *e, const char *dir, bool is_v2, moat_error **err)
+{
+  if (is_v2)
+    {
+      e->v2_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      return e->v2_fd < 0 ? moat_error_set (err, errno, "open cgroup `%s`", dir) : 0;
+    }
+  if (e->n_tasks == ARRAY_SIZE (e->tasks))
+    return moat_error_set (err, 0, "more than %zu cgroup v1 hierarchies", ARRAY_SIZE (e->tasks));
+  cleanup_free char *tasks = xasprintf ("%s/tasks", dir);
+  int fd = open (tasks, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return moat_error_set (err, errno, "open `%s`", tasks);
+  e->tasks[e->n_tasks++] = fd;
+  return 0;
+}
+
 int
 cgroup_entry_open (const char *path, struct cgroup_entry *e, moat_error **err)
 {
@@ -183,20 +203,131 @@ cgroup_entry_open (const char *path, struct cgroup_entry *e, moat_error **err)
       if (mkdir_cgroup (h[i], path, err) < 0)
         return -1;
       cleanup_free char *dir = xasprintf ("%s%s", h[i], path);
-      if (v2 && strcmp (h[i], v2) == 0)
+      if (entry_add (e, dir, v2 && strcmp (h[i], v2) == 0, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static bool lists_controller (const char *list, const char *ctl);
+
+/* One --cgroup argument's sub-cgroup: relative, no "..", not empty. */
+static int
+check_sub (const char *arg, const char *sub, moat_error **err)
+{
+  cleanup_free char *shown = str_printable (arg);
+  if (*sub == '\0')
+    return moat_error_set (err, 0, "--cgroup `%s`: empty sub-cgroup", shown);
+  if (*sub == '/')
+    return moat_error_set (err, 0, "--cgroup `%s`: an absolute path; give the sub-cgroup relative to the "
+                           "container's cgroup", shown);
+  cleanup_free char *copy = xstrdup (sub);
+  char *save = NULL;
+  for (char *c = strtok_r (copy, "/", &save); c; c = strtok_r (NULL, "/", &save))
+    if (strcmp (c, "..") == 0)
+      return moat_error_set (err, 0, "--cgroup `%s`: `..` would leave the container's cgroup", shown);
+  return 0;
+}
+
+/* Does the v1 hierarchy mounted at H (its name "cpu,cpuacct", "systemd")
+ * hold controller CTL ("cpu", "name=systemd" or "systemd")? */
+static bool
+hierarchy_has (const char *h, const char *ctl)
+{
+  const char *base = strrchr (h, '/') + 1;
+  if (strncmp (ctl, "name=", 5) == 0)
+    ctl += 5;
+  return lists_controller (base, ctl);
+}
+
+int
+cgroup_entry_open_sub (const char *path, char *const *args, struct cgroup_entry *e, moat_error **err)
+{
+  /* runc's form: [CONTROLLER[,CONTROLLER]:]SUB, repeated; one without a
+   * controller is for every hierarchy the others do not name. */
+  size_t n = 0;
+  for (; args[n]; n++)
+    ;
+  cleanup_free const char **ctl = xmalloc0 ((n * 16 + 1) * sizeof *ctl);
+  cleanup_free const char **sub = xmalloc0 ((n * 16 + 1) * sizeof *sub);
+  cleanup_strv char **owned = xmalloc0 ((n + 1) * sizeof *owned);
+  const char *all = NULL;
+  size_t m = 0, no = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_free char *shown = str_printable (args[i]);
+      char *colon = strchr (args[i], ':');
+      if (colon == NULL)
         {
-          e->v2_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-          if (e->v2_fd < 0)
-            return moat_error_set (err, errno, "open cgroup `%s`", dir);
+          if (all)
+            return moat_error_set (err, 0, "--cgroup `%s`: more than one --cgroup without a controller", shown);
+          if (check_sub (args[i], args[i], err) < 0)
+            return -1;
+          all = args[i];
           continue;
         }
-      if (e->n_tasks == ARRAY_SIZE (e->tasks))
-        return moat_error_set (err, 0, "more than %zu cgroup v1 hierarchies", ARRAY_SIZE (e->tasks));
-      cleanup_free char *tasks = xasprintf ("%s/tasks", dir);
-      int fd = open (tasks, O_WRONLY | O_CLOEXEC);
-      if (fd < 0)
-        return moat_error_set (err, errno, "open `%s`", tasks);
-      e->tasks[e->n_tasks++] = fd;
+      if (check_sub (args[i], colon + 1, err) < 0)
+        return -1;
+      char *names = owned[no++] = xasprintf ("%.*s", (int) (colon - args[i]), args[i]);
+      for (char *c = names, *next; c; c = next)
+        {
+          next = strchr (c, ',');
+          if (next)
+            *next++ = '\0';
+          if (*c == '\0')
+            return moat_error_set (err, 0, "--cgroup `%s`: empty controller name", shown);
+          for (size_t k = 0; k < m; k++)
+            if (strcmp (ctl[k], c) == 0)
+              {
+                cleanup_free char *cs = str_printable (c);
+                return moat_error_set (err, 0, "--cgroup: controller `%s` given more than once", cs);
+              }
+          if (m == n * 16)
+            return moat_error_set (err, 0, "--cgroup `%s`: too many controllers", shown);
+          ctl[m] = c;
+          sub[m++] = colon + 1;
+        }
+    }
+  if (m && cgroup_detect_layout () == CGROUP_V2)
+    {
+      cleanup_free char *cs = str_printable (ctl[0]);
+      return moat_error_set (err, 0, "--cgroup `%s:...`: cgroup v2 has one hierarchy: give the sub-cgroup without "
+                             "CONTROLLER:", cs);
+    }
+  cleanup_strv char **h = hierarchies ();
+  const char *v2 = cgroup_v2_root ();
+  for (size_t k = 0; k < m; k++)
+    {
+      bool found = false;
+      for (size_t i = 0; h[i] && !found; i++)
+        found = !(v2 && strcmp (h[i], v2) == 0) && hierarchy_has (h[i], ctl[k]);
+      if (!found)
+        {
+          cleanup_free char *cs = str_printable (ctl[k]);
+          return moat_error_set (err, 0, "--cgroup: no cgroup v1 hierarchy of controller `%s` on this host", cs);
+        }
+    }
+  for (size_t i = 0; h[i]; i++)
+    {
+      bool is_v2 = v2 && strcmp (h[i], v2) == 0;
+      const char *s = all;
+      for (size_t k = 0; k < m && !is_v2; k++)
+        if (hierarchy_has (h[i], ctl[k]))
+          {
+            s = sub[k];
+            break;
+          }
+      cleanup_free char *dir = s ? xasprintf ("%s%s/%s", h[i], path, s) : xasprintf ("%s%s", h[i], path);
+      /* It must exist: made by the caller, as runc wants it (not made here). */
+      struct stat sb;
+      errno = 0;
+      if (stat (dir, &sb) < 0 || !S_ISDIR (sb.st_mode))
+        {
+          cleanup_free char *shown = str_printable (dir);
+          return moat_error_set (err, errno ? errno : ENOTDIR, "--cgroup: no sub-cgroup `%s`", shown);
+        }
+      if (entry_add (e, dir, is_v2, err) < 0)
+        return -1;
     }
   return 0;
 }

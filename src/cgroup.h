@@ -46,6 +46,7 @@ int cgroup_apply_devices (const char *path, const struct cg_dev_rule *rules, siz
 /* linux.resources (memory, cpu, pids, unified), parsed. */
 struct cg_resources
 {
+  bool named_by_flags;                            /* errors name `moat update`'s flags, not JSON paths */
   bool has_mem_limit, has_mem_reservation, has_mem_swap, has_swappiness, disable_oom_killer;
   bool check_before_update;                       /* refuse a limit below current usage */
   bool has_rt_runtime, has_rt_period;
@@ -143,6 +144,11 @@ struct cgroup_entry
 #define CGROUP_ENTRY_INIT { .v2_fd = -1 }
 /* Make PATH in every hierarchy and open the way into each. */
 int cgroup_entry_open (const char *path, struct cgroup_entry *e, moat_error **err);
+/* `exec --cgroup`: the way into existing sub-cgroups of PATH instead, as
+ * runc's ARGS say ([CONTROLLER[,CONTROLLER]:]SUB, NULL-terminated; v1 alone
+ * takes controllers). A sub-cgroup is relative, without "..", and must
+ * exist; nothing is made. */
+int cgroup_entry_open_sub (const char *path, char *const *args, struct cgroup_entry *e, moat_error **err);
 /* In the new process, first thing: into each v1 hierarchy's cgroup. */
 int cgroup_entry_join_self (const struct cgroup_entry *e, moat_error **err);
 /* The v2 part the old way, for a kernel without clone3. */

@@ -14,6 +14,7 @@ struct global_opts
   bool debug;
   bool systemd_cgroup;        /* --systemd-cgroup, --cgroup-manager systemd */
   bool cgroup_disabled;       /* --cgroup-manager disabled */
+  int rootless;               /* --rootless: -1 auto (the default), 0 false, 1 true */
   const char *audit_dir;
   const char *kmsg;
   const char *fault_detail;   /* --fault-detail kmsg|bpf, or NULL */

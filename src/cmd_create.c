@@ -8,13 +8,15 @@
 #include <string.h>
 
 static const char usage_text[] =
-  "[--bundle DIR] [--config FILE] [--policy FILE] [--pid-file FILE] [--console-socket SOCK] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID";
+  "[--bundle DIR] [--config FILE] [--policy FILE] [--pid-file FILE] [--console-socket SOCK] [--pidfd-socket SOCK] [--no-pivot] "
+  "[--no-new-keyring] [--preserve-fds N] ID";
 
 int
 parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, int argc, char **argv,
                    struct create_opts *o, bool *detach, bool *keep)
 {
-  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_KEEP, OPT_POLICY, OPT_LEARN, OPT_CONFIG };
+  enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_KEEP, OPT_POLICY, OPT_LEARN, OPT_CONFIG,
+         OPT_NO_SUBREAPER, OPT_PIDFD_SOCKET };
   static const struct option opts[] = {
     { "bundle", required_argument, NULL, 'b' },
     { "pid-file", required_argument, NULL, OPT_PID_FILE },
@@ -27,6 +29,8 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
     { "policy", required_argument, NULL, OPT_POLICY },
     { "learn", no_argument, NULL, OPT_LEARN },
     { "config", required_argument, NULL, OPT_CONFIG },
+    { "no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER },
+    { "pidfd-socket", required_argument, NULL, OPT_PIDFD_SOCKET },
     { NULL, 0, NULL, 0 },
   };
   memset (o, 0, sizeof *o);
@@ -34,6 +38,7 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
   o->bundle = ".";
   o->systemd_cgroup = g->systemd_cgroup;
   o->cgroup_disabled = g->cgroup_disabled;
+  o->rootless = g->rootless;
   o->audit_dir = g->audit_dir;
   o->kmsg = g->kmsg;
   o->fault_detail = g->fault_detail;
@@ -70,6 +75,13 @@ parse_create_opts (const char *cmd, const char *usage, struct global_opts *g, in
         if (!detach)
           return cmd_usage (cmd, usage, "unknown option -d"), -1;
         *detach = true;
+        break;
+      case OPT_PIDFD_SOCKET: o->pidfd_socket = optarg; break;
+      case OPT_NO_SUBREAPER:
+        /* runc has it on run alone (its create refuses it). moat run is
+         * never a subreaper (see moat(8)): what the flag asks is what it does. */
+        if (!detach)
+          return cmd_usage (cmd, usage, "unknown option --no-subreaper"), -1;
         break;
       case OPT_KEEP:
         if (!keep)

@@ -10,7 +10,8 @@
 
 static const char usage_text[] =
   "[--process FILE] [--env|-e KEY=VALUE]... [--cwd DIR] [--user|-u UID[:GID]] [--additional-gids GID]... "
-  "[--cap CAP]... [--no-new-privs] [--detach|-d] [--pid-file FILE] [--preserve-fds N] [--ignore-paused] "
+  "[--cap CAP]... [--no-new-privs] [--detach|-d] [--pid-file FILE] [--pidfd-socket SOCK] "
+  "[--cgroup [CONTROLLER[,CONTROLLER]:]SUB]... [--preserve-fds N] [--ignore-paused] "
   "ID [COMMAND [ARG...]]";
 
 /* Grow a NULL-terminated list of borrowed strings (argv's). */
@@ -26,7 +27,7 @@ int
 cmd_exec (struct global_opts *g, int argc, char **argv)
 {
   enum { O_PROCESS = 256, O_CWD, O_GIDS, O_CAP, O_NNP, O_PIDFILE, O_PRESERVE, O_IGNORE_PAUSED,
-         O_CONSOLE, O_APPARMOR, O_LABEL };
+         O_CONSOLE, O_APPARMOR, O_LABEL, O_PIDFD_SOCKET, O_CGROUP };
   static const struct option opts[] = {
     { "process", required_argument, NULL, O_PROCESS }, { "env", required_argument, NULL, 'e' },
     { "cwd", required_argument, NULL, O_CWD }, { "user", required_argument, NULL, 'u' },
@@ -38,12 +39,14 @@ cmd_exec (struct global_opts *g, int argc, char **argv)
     { "console-socket", required_argument, NULL, O_CONSOLE },
     { "apparmor", required_argument, NULL, O_APPARMOR },
     { "process-label", required_argument, NULL, O_LABEL },
+    { "pidfd-socket", required_argument, NULL, O_PIDFD_SOCKET },
+    { "cgroup", required_argument, NULL, O_CGROUP },
     { NULL, 0, NULL, 0 },
   };
   struct exec_opts o = { .root = g->root };
-  cleanup_free char **env = NULL, **caps = NULL;
+  cleanup_free char **env = NULL, **caps = NULL, **cgroups = NULL;
   cleanup_free gid_t *gids = NULL;
-  size_t nenv = 0, ncaps = 0;
+  size_t nenv = 0, ncaps = 0, ncgroups = 0;
   int c;
   char *end;
   while ((c = getopt_long (argc, argv, "+e:u:td", opts, NULL)) != -1)
@@ -91,6 +94,8 @@ cmd_exec (struct global_opts *g, int argc, char **argv)
       case O_CONSOLE: o.console_socket = optarg; break;
       case O_APPARMOR: o.apparmor = optarg; break;
       case O_LABEL: o.process_label = optarg; break;
+      case O_PIDFD_SOCKET: o.pidfd_socket = optarg; break;
+      case O_CGROUP: push (&cgroups, &ncgroups, optarg); break;
       default: return cmd_usage ("exec", usage_text, NULL);
       }
   if (optind >= argc)
@@ -104,6 +109,7 @@ cmd_exec (struct global_opts *g, int argc, char **argv)
   o.env = env;
   o.caps = caps;
   o.additional_gids = gids;
+  o.cgroups = cgroups;
   moat_error *err = NULL;
   /* Refused here, with the name escaped, before anything is looked up: a
    * --cap is an argument like any other, and a bad one is a usage error

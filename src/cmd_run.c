@@ -5,8 +5,8 @@
 #include <stddef.h>
 
 static const char usage_text[] =
-  "[--bundle DIR] [--config FILE] [--policy FILE] [--detach] [--keep] [--pid-file FILE] [--console-socket SOCK] [--no-pivot] "
-  "[--no-new-keyring] [--preserve-fds N] ID";
+  "[--bundle DIR] [--config FILE] [--policy FILE] [--detach] [--keep] [--pid-file FILE] [--console-socket SOCK] [--pidfd-socket SOCK] "
+  "[--no-pivot] [--no-new-keyring] [--no-subreaper] [--preserve-fds N] ID";
 
 int
 cmd_run (struct global_opts *g, int argc, char **argv)

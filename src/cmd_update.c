@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -40,13 +41,60 @@ parse_size (const char *s, int64_t *out)
   return true;
 }
 
+/* The options whose value is one number in a range: the flag, what it
+ * takes. runc 1.2/1.3's names and ranges. */
+enum { O_BURST = 512, O_IDLE, O_RT_PERIOD, O_RT_RUNTIME, O_BLKIO_WEIGHT };
+static const struct
+{
+  const char *flag, *wants;
+  long long min, max;
+} numbers[] = {
+  [O_BURST - O_BURST] = { "--cpu-burst", "not a count of microseconds", 0, LLONG_MAX },
+  [O_IDLE - O_BURST] = { "--cpu-idle", "not 0 or 1", 0, 1 },
+  [O_RT_PERIOD - O_BURST] = { "--cpu-rt-period", "not a count of microseconds", 0, LLONG_MAX },
+  [O_RT_RUNTIME - O_BURST] = { "--cpu-rt-runtime", "not a count of microseconds (or -1: no limit)", -1, LLONG_MAX },
+  [O_BLKIO_WEIGHT - O_BURST] = { "--blkio-weight", "not a weight from 10 to 1000", 10, 1000 },
+};
+
+static const char *
+number_flag (int c)
+{
+  return numbers[c - O_BURST].flag;
+}
+
+static const char *
+number_wants (int c)
+{
+  return numbers[c - O_BURST].wants;
+}
+
+static int
+parse_number (int c, const char *s, struct cg_resources *r)
+{
+  char *end;
+  errno = 0;
+  long long v = strtoll (s, &end, 10);
+  if (*s == '\0' || *end != '\0' || errno || v < numbers[c - O_BURST].min || v > numbers[c - O_BURST].max)
+    return -1;
+  switch (c)
+    {
+    case O_BURST: r->burst = (uint64_t) v; r->has_burst = true; break;
+    case O_IDLE: r->idle = v; r->has_idle = true; break;
+    case O_RT_PERIOD: r->rt_period = (uint64_t) v; r->has_rt_period = true; break;
+    case O_RT_RUNTIME: r->rt_runtime = v; r->has_rt_runtime = true; break;
+    case O_BLKIO_WEIGHT: r->blkio_weight = (uint64_t) v; r->has_blkio_weight = true; break;
+    }
+  return 0;
+}
+
 int
 cmd_update (struct global_opts *g, int argc, char **argv)
 {
   static const char usage_text[] =
     "[--resources FILE|-r FILE] [--memory SIZE] [--memory-reservation SIZE] [--memory-swap SIZE] "
     "[--pids-limit N] [--cpu-shares N] [--cpu-quota N] [--cpu-period N] [--cpuset-cpus LIST] "
-    "[--cpuset-mems LIST] ID";
+    "[--cpuset-mems LIST] [--cpu-burst N] [--cpu-idle 0|1] [--cpu-rt-period N] [--cpu-rt-runtime N] "
+    "[--blkio-weight N] ID";
   enum { O_MEM = 256, O_MRES, O_MSWAP, O_PIDS, O_SHARES, O_QUOTA, O_PERIOD, O_CPUS, O_MEMS };
   static const struct option opts[] = {
     { "resources", required_argument, NULL, 'r' },
@@ -59,9 +107,14 @@ cmd_update (struct global_opts *g, int argc, char **argv)
     { "cpu-period", required_argument, NULL, O_PERIOD },
     { "cpuset-cpus", required_argument, NULL, O_CPUS },
     { "cpuset-mems", required_argument, NULL, O_MEMS },
+    { "cpu-burst", required_argument, NULL, O_BURST },
+    { "cpu-idle", required_argument, NULL, O_IDLE },
+    { "cpu-rt-period", required_argument, NULL, O_RT_PERIOD },
+    { "cpu-rt-runtime", required_argument, NULL, O_RT_RUNTIME },
+    { "blkio-weight", required_argument, NULL, O_BLKIO_WEIGHT },
     { NULL, 0, NULL, 0 },
   };
-  struct cg_resources r = { 0 };
+  struct cg_resources r = { .named_by_flags = true };
   const char *file = NULL;
   moat_error *err = NULL;
   int c;
@@ -130,6 +183,18 @@ cmd_update (struct global_opts *g, int argc, char **argv)
               return cmd_usage ("update", usage_text, "--cpu-period: `%s` is not a number", shown);
             }
           r.has_period = true;
+          break;
+        case O_BURST:
+        case O_IDLE:
+        case O_RT_PERIOD:
+        case O_RT_RUNTIME:
+        case O_BLKIO_WEIGHT:
+          if (parse_number (c, optarg, &r) < 0)
+            {
+              cgroup_resources_free (&r);
+              cleanup_free char *shown = str_printable (optarg);
+              return cmd_usage ("update", usage_text, "%s: `%s` is %s", number_flag (c), shown, number_wants (c));
+            }
           break;
         case O_CPUS: r.cpus = xstrdup (optarg); break;
         case O_MEMS: r.mems = xstrdup (optarg); break;

@@ -14,6 +14,7 @@
 #include "rootfs.h"
 #include "mountopts.h"
 #include "netdev.h"
+#include "pidfdsock.h"
 #include "intelrdt.h"
 #include "policy.h"
 #include "audit.h"
@@ -483,6 +484,10 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
    * a `moat run` in the foreground. */
   if (cfg->terminal && !o->console_socket && !run_mode)
     return moat_error_set (err, 0, "process.terminal: needs --console-socket (or `moat run` in the foreground)");
+  /* Connected before anything exists: a bad --pidfd-socket leaves nothing. */
+  cleanup_close int pidfd_sock = -1;
+  if (o->pidfd_socket && pidfdsock_connect (o->pidfd_socket, &pidfd_sock, err) < 0)
+    return -1;
   if (state_root_open (o->root, true, &c->rootfd, err) < 0)
     return -1;
   if (state_dir_create (c->rootfd, o->id, &c->dirfd, err) < 0)
@@ -568,9 +573,11 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
     {
       /* Rootless without a delegated cgroup (runc and crun do the same):
        * the container runs without one, and says so, on stderr and in its
-       * audit log, never silently. */
+       * audit log, never silently. Rootless is runc's --rootless: auto (a
+       * non-root user), or as the caller says, root included. */
       int e = *err ? (*err)->errnum : 0;
-      if (geteuid () == 0 || (e != EACCES && e != EPERM && e != EROFS))
+      bool rootless = o->rootless < 0 ? geteuid () != 0 : o->rootless > 0;   /* --rootless */
+      if (!rootless || (e != EACCES && e != EPERM && e != EROFS))
         return -1;
       cleanup_free char *why = moat_error_string (*err);
       moat_error_free (err);
@@ -769,6 +776,9 @@ create_common (const struct create_opts *o, bool run_mode, struct creation *c, m
       c->st.audit_dir = xstrdup (adir);
       log_debug ("create `%s`: supervisor %d", o->id, (int) c->st.supervisor_pid);
     }
+  /* runc sends it from its init before it waits for start: "standard" */
+  if (pidfd_sock >= 0 && pidfdsock_send (pidfd_sock, o->pidfd_socket, c->pid, "standard", err) < 0)
+    return -1;
   c->st.saved_status = STATUS_CREATED;
   if (state_write (c->dirfd, &c->st, err) < 0)
     return -1;

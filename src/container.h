@@ -20,6 +20,9 @@ struct create_opts
   int preserve_fds;
   bool systemd_cgroup;
   bool cgroup_disabled;       /* --cgroup-manager disabled: no cgroup at all */
+  int rootless;               /* --rootless: -1 auto (a non-root user), 0 no, 1 yes: a cgroup the
+                               * kernel refuses (EACCES, EPERM, EROFS) is done without, not an error */
+  const char *pidfd_socket;   /* --pidfd-socket: where the init's pidfd goes */
   const char *config;         /* --config FILE; NULL: BUNDLE/config.json */
   const char *audit_dir;      /* --audit-dir; NULL = /var/log/moat */
   const char *policy;         /* --policy FILE, or NULL */
@@ -99,6 +102,8 @@ struct exec_opts
   const char *pid_file;
   int preserve_fds;
   bool ignore_paused;
+  const char *pidfd_socket;   /* --pidfd-socket: where the process's pidfd goes */
+  char **cgroups;             /* --cgroup [CONTROLLER[,CONTROLLER]:]SUB..., NULL-terminated; NULL: none */
 };
 /* Run a process in a running container. Without detach, waits for it and
  * sets its exit status (128+N for a signal). */

@@ -24,6 +24,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
+#include "pidfdsock.h"
 #include "process.h"
 #include "procsetup.h"
 #include "seccomp-wall.h"
@@ -327,6 +328,10 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
   /* Before moat opens anything that could take a slot the caller left
    * closed (skipped, as runc does). */
   cleanup_free bool *preserve_closed = proc_preserve_reserve (o->preserve_fds, log_file_fd ());
+  /* Connected before anything is made: a bad --pidfd-socket leaves nothing. */
+  cleanup_close int pidfd_sock = -1;
+  if (o->pidfd_socket && pidfdsock_connect (o->pidfd_socket, &pidfd_sock, err) < 0)
+    return -1;
   cleanup_close int rootfd = -1, dirfd = -1;
   cleanup_state struct moat_state *st = NULL;
   if (open_container (o->root, o->id, false, &rootfd, &dirfd, &st, err) < 0)
@@ -417,7 +422,11 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
    * without the host-wide wait of a cgroup.procs write (cgroup.h); the
    * process inherits them. */
   struct cgroup_entry cge __attribute__ ((cleanup (cgroup_entry_close))) = CGROUP_ENTRY_INIT;
-  if (st->cgroup_path && cgroup_entry_open (st->cgroup_path, &cge, err) < 0)
+  if (o->cgroups && st->cgroup_path == NULL)
+    return moat_error_set (err, 0, "--cgroup: container `%s` has no cgroup", o->id);
+  if (st->cgroup_path
+      && (o->cgroups ? cgroup_entry_open_sub (st->cgroup_path, o->cgroups, &cge, err)
+                     : cgroup_entry_open (st->cgroup_path, &cge, err)) < 0)
     return -1;
 
   int sp[2];
@@ -466,6 +475,8 @@ container_exec (const struct exec_opts *o, int *exit_status, moat_error **err)
   /* From here a failure must not leave the process behind. */
   cleanup_close int master = -1;
   if ((sup >= 0 && supervisor_join (sup, pid, -1, err) < 0)
+      /* runc sends it from the process before its execve: "setns" */
+      || (pidfd_sock >= 0 && pidfdsock_send (pidfd_sock, o->pidfd_socket, pid, "setns", err) < 0)
       || sync_send (sync_fd, SYNC_GO, 0, NULL, err) < 0
       || (cfg->terminal && sync_expect_fd (sync_fd, SYNC_CONSOLE, &master, err) < 0)
       || (o->console_socket && term_send_console (o->console_socket, master, err) < 0)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct command
@@ -60,6 +61,9 @@ usage (FILE *f)
               "  --systemd-cgroup      use systemd for cgroups (needs systemd)\n"
               "  --cgroup-manager M    cgroupfs (the default), systemd (as --systemd-cgroup) or\n"
               "                        disabled (no cgroup: no limits, pause or ps)\n"
+              "  --rootless auto|true|false  whether to run without a cgroup where the kernel\n"
+              "                        refuses one (EACCES, EPERM, EROFS) rather than fail;\n"
+              "                        auto (the default): only for a non-root user\n"
               "  --audit-dir DIR       where audit logs go (default /var/log/moat;\n"
               "                        for a non-root user $XDG_STATE_HOME/moat/audit)\n"
               "  --kmsg PATH|none      the kernel log read for fault details (default /dev/kmsg)\n"
@@ -84,6 +88,26 @@ usage (FILE *f)
   for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
     fprintf (f, "  %-8s %s\n", commands[i].name, commands[i].summary);
   fprintf (f, "\nSee moat(8).\n");
+}
+
+/* --rootless VALUE, as runc reads it: "auto" (any case) or empty is -1,
+ * else what Go's strconv.ParseBool takes (1 t T TRUE true True, 0 f F
+ * FALSE false False). */
+static int
+parse_rootless (const char *v, int *out)
+{
+  static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+  static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+  if (*v == '\0' || strcasecmp (v, "auto") == 0)
+    return *out = -1, 0;
+  for (size_t i = 0; i < ARRAY_SIZE (yes); i++)
+    {
+      if (strcmp (v, yes[i]) == 0)
+        return *out = 1, 0;
+      if (strcmp (v, no[i]) == 0)
+        return *out = 0, 0;
+    }
+  return -1;
 }
 
 static void
@@ -121,10 +145,10 @@ cmd_usage (const char *cmd, const char *usage_text, const char *fmt, ...)
 int
 main (int argc, char **argv)
 {
-  struct global_opts g = { .root = NULL, .log_format = LOG_TEXT, .retention = AUDIT_RETENTION_DEFAULT };
+  struct global_opts g = { .root = NULL, .log_format = LOG_TEXT, .rootless = -1, .retention = AUDIT_RETENTION_DEFAULT };
   enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_AUDIT_DIR, OPT_KMSG, OPT_FAULT_DETAIL, OPT_AUDIT_KERNEL,
          OPT_AUDIT_MAX_SIZE, OPT_AUDIT_RATE, OPT_AUDIT_BURST, OPT_AUDIT_RETAIN_AGE, OPT_AUDIT_RETAIN_SIZE,
-         OPT_CGROUP_MANAGER, OPT_AUDIT_FORWARD };
+         OPT_CGROUP_MANAGER, OPT_AUDIT_FORWARD, OPT_ROOTLESS };
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
     { "log", required_argument, NULL, OPT_LOG },
@@ -132,6 +156,7 @@ main (int argc, char **argv)
     { "debug", no_argument, NULL, OPT_DEBUG },
     { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD },
     { "cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER },
+    { "rootless", required_argument, NULL, OPT_ROOTLESS },
     { "audit-dir", required_argument, NULL, OPT_AUDIT_DIR },
     { "kmsg", required_argument, NULL, OPT_KMSG },
     { "fault-detail", required_argument, NULL, OPT_FAULT_DETAIL },
@@ -173,6 +198,15 @@ main (int argc, char **argv)
           {
             cleanup_free char *shown = str_printable (optarg);
             fprintf (stderr, "moat: --cgroup-manager must be cgroupfs, systemd or disabled, not `%s`\n", shown);
+            return 1;
+          }
+        break;
+      case OPT_ROOTLESS:
+        if (parse_rootless (optarg, &g.rootless) < 0)
+          {
+            /* runc's words (Go's strconv.ParseBool), then the choices */
+            cleanup_free char *shown = str_printable (optarg);
+            fprintf (stderr, "moat: --rootless: parsing \"%s\": invalid syntax (true, false or auto)\n", shown);
             return 1;
           }
         break;

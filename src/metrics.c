@@ -248,7 +248,7 @@ static void
 count_record (struct log *l, yajl_val r)
 {
   const char *wall = audit_rec_str (r, "wall"), *kind = audit_rec_str (r, "kind");
-  if (kind && strcmp (kind, "header") == 0 && wall == NULL)
+  if (kind && strcmp (kind, "header") == 0 && wall && strcmp (wall, "moat") == 0)
     {
       header_ident (l, r);
       return;

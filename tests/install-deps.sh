@@ -29,6 +29,10 @@ apt-get install -y -qq --no-install-recommends libsystemd-dev systemd dbus >/dev
   || optional "libsystemd-dev/systemd/dbus not installed: no moat-sd or no systemd lane, tests/t-systemd.sh will skip"
 # newuidmap/newgidmap: rootless with subordinate ranges (tests/t-rootless.sh).
 apt-get install -y -qq --no-install-recommends uidmap >/dev/null
+# python3 (3.9+: socket.recv_fds, signal.pidfd_send_signal): the receiver of
+# --pidfd-socket's pidfd in tests/t-flags.sh.
+apt-get install -y -qq --no-install-recommends python3 >/dev/null 2>&1 \
+  || optional "python3 not installed: tests/t-flags.sh's --pidfd-socket cases will skip"
 # The pure cgroup v2 lane (tests/t-v2lane.sh): Debian's kernel booted under
 # qemu with cgroup_no_v1=all. Without these the lane skips, saying why.
 apt-get install -y -qq --no-install-recommends \

@@ -46,6 +46,12 @@ t_like "the audit log says so too (under XDG_STATE_HOME)" "$NOTICES" "^rootless:
 t_is "... once" "$(grep -c '^rootless: no cgroup' <<<"$NOTICES")" 1
 diag "notices: $NOTICES"
 t_is "no cgroup was made" "$(ls -d /sys/fs/cgroup/moat/rl1 /sys/fs/cgroup/*/moat/rl1 2>/dev/null | wc -l)" 0
+# runc's --rootless false: the cgroup the kernel refuses is an error, for
+# a user too (auto, the default, is true for them), and nothing is left.
+OUT=$(UM --rootless false run --bundle "$RL/b" rl-strict 2>&1); RC=$?
+t_like "--rootless false, as the user: the refused cgroup is an error" "$RC $(tr '\n' ' ' <<<"$OUT")" "^1 .*Permission denied"
+t_fails "... no state left" UM state rl-strict
+t_is "... no cgroup left" "$(ls -d /sys/fs/cgroup/moat/rl-strict /sys/fs/cgroup/*/moat/rl-strict 2>/dev/null | wc -l)" 0
 
 # seen from the host: the process runs as the user
 jq '.process.args = ["/bin/workload", "sleep", "30"]' "$RL/b/config.json" > "$RL/b/c" && mv "$RL/b/c" "$RL/b/config.json"

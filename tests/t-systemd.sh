@@ -19,5 +19,8 @@ if [ ! -x "$(dirname "$MOAT")/moat-sd" ] && [ -z "${MOAT_SD:-}" ]; then
   exit 0
 fi
 export V2LANE_SYSTEMD=1 V2LANE_MOAT_OPTS=--systemd-cgroup
+# Four scripts, two at a time, under emulation: ~300 s on a quiet host,
+# near 600 s on a busy one (the engines start podman and containerd).
+export V2LANE_TIMEOUT=${V2LANE_TIMEOUT:-900}
 export V2LANE_TESTS=${SYSTEMD_LANE_TESTS:-"t-systemd-cgroup.sh t-systemd-engines.sh t-cgroup.sh t-lifecycle.sh"}
 exec bash "$HERE/t-v2lane.sh"

@@ -1,0 +1,40 @@
+/* moat — the LSM wall's records: a refusal by AppArmor, read from the
+ * kernel's own audit line in /dev/kmsg, becomes a record of the container
+ * that made the call:
+ *   {"wall":"apparmor","kind":"refused","errno":"EACCES","operation":"open",
+ *    "profile":"P","name":"/data/secret","requested":"r","denied":"r",
+ *    "pid":HOST,"nspid":N,"comm":"cat","source":"kmsg","why":"..."}
+ * Without auditd the kernel prints each AVC line ("audit: type=1400 ...
+ * apparmor=\"DENIED\" ...") to the kernel log, through printk's rate limit
+ * (lines past it are dropped and counted by the kernel as "audit: printk
+ * limit exceeded"): a storm of denials gives a sample, never a false one.
+ * With auditd running the lines go to auditd instead and none reach
+ * /dev/kmsg. */
+#ifndef MOAT_LSMAUDIT_H
+#define MOAT_LSMAUDIT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct jbuf;
+
+struct lsm_sink
+{
+  const char *id;                                   /* the container */
+  /* Is host pid PID the container's? Its pid in the container's pid
+   * namespace into *NSPID (0: not known). */
+  bool (*owns) (void *ctx, pid_t pid, pid_t *nspid);
+  int (*out) (void *ctx, const struct jbuf *j);     /* < 0: the log refused it */
+  void *owns_ctx, *out_ctx;
+};
+
+/* MSG (a /dev/kmsg record's text, after the ';'): 0 when it is no AppArmor
+ * denial; else 1 when it was handled (written, or not the container's),
+ * -1 when the log refused the record. */
+int lsm_audit_kmsg (const char *msg, const struct lsm_sink *s);
+
+/* The field KEY of an audit line (key="quoted" or key=HEX-encoded or
+ * key=bare) into BUF; false when absent. For tests. */
+bool lsm_audit_field (const char *msg, const char *key, char *buf, size_t n);
+
+#endif

@@ -21,10 +21,11 @@ LANE=$HERE/v2lane/run
 # wall (the guest's 6.1 kernel leaves a RECV blocked when the last filtered
 # task is gone, where 6.6+ ends it: the supervisor must handle both), and
 # exec with its attacks (its helper is born in the container's cgroup,
-# which only pure v2 makes the real one, and must hold no fd of it).
+# which only pure v2 makes the real one, and must hold no fd of it), and
+# the LSM wall (the guest's kernel has AppArmor enabled, this host none).
 if [ -z "${V2LANE_TESTS:-}" ]; then
   if [ -f "$TESTDIR/t-cgroup.sh" ]; then
-    V2LANE_TESTS="t-cgroup.sh t-lifecycle.sh t-seccomp.sh t-exec.sh t-security.sh"
+    V2LANE_TESTS="t-cgroup.sh t-lifecycle.sh t-seccomp.sh t-exec.sh t-security.sh t-lsm.sh"
   else
     V2LANE_TESTS="t-lifecycle.sh t-rootfs.sh"
   fi

@@ -19,13 +19,15 @@ lsm_apparmor_enabled (void)
    * (built in but not chosen at boot reads "N"). runc also looks for
    * /sys/kernel/security/apparmor, but securityfs need not be mounted for
    * a profile to be set on exec (only for loading one). */
-  char buf[4] = "";
-  int fd = open ("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  ssize_t n = read (fd, buf, sizeof buf - 1);
-  close (fd);
-  return n > 0 && buf[0] == 'Y';
+  cleanup_free char *buf = NULL;
+  size_t len = 0;
+  moat_error *e = NULL;
+  if (read_file_at (AT_FDCWD, "/sys/module/apparmor/parameters/enabled", &buf, &len, 16, &e) < 0)
+    {
+      moat_error_free (&e);   /* no such module: not enabled */
+      return false;
+    }
+  return len > 0 && buf[0] == 'Y';
 }
 
 bool

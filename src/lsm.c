@@ -65,7 +65,9 @@ lsm_check (const struct moat_config *cfg, const char *what_aa, const char *what_
 }
 
 /* Write VALUE to /proc/thread-self/attr/NAME (the calling thread's own:
- * the attribute is per task, and a thread cloned after this inherits it). */
+ * the attribute is per task, and a thread cloned after this inherits it).
+ * 0; -1 when the module refused the write, -2 when the file could not be
+ * opened (errno says why). */
 static int
 write_attr (const char *name, const char *value)
 {
@@ -73,7 +75,7 @@ write_attr (const char *name, const char *value)
   snprintf (path, sizeof path, "/proc/thread-self/attr/%s", name);
   int fd = open (path, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
-    return -1;
+    return -2;   /* no such attribute (or no /proc): not the write's answer */
   size_t len = strlen (value);
   ssize_t n = write (fd, value, len);
   int e = errno;
@@ -91,12 +93,15 @@ apply_apparmor (const char *profile, moat_error **err)
   /* The module's own directory first (stacking-aware kernels), then the
    * shared attribute older kernels have. */
   int r = write_attr ("apparmor/exec", cmd);
-  if (r < 0 && errno == ENOENT)
+  if (r == -2 && errno == ENOENT)
     r = write_attr ("exec", cmd);
   if (r == 0)
     return 0;
   int e = errno;
   cleanup_free char *shown = str_printable (profile);
+  if (r == -2)
+    return moat_error_set (err, e, "process.apparmorProfile `%s`: open /proc/thread-self/attr/exec "
+                                   "(the container needs /proc mounted to take a profile)", shown);
   return moat_error_set (err, e, "process.apparmorProfile `%s`: set the profile on exec%s", shown,
                          e == ENOENT ? ": no profile of that name is loaded (load it with apparmor_parser -r)"
                          : e == EACCES || e == EPERM ? ": the current confinement does not allow the change"

@@ -152,6 +152,10 @@ print_row (yajl_val r, const char *who)
               audit_rec_int (r, "refused", 0));
   else if (wall && (strcmp (wall, "moat") == 0))
     snprintf (call, sizeof call, "%s: %s", kind ? kind : "?", audit_rec_str (r, "what") ? audit_rec_str (r, "what") : "");
+  else if (wall && strcmp (wall, "apparmor") == 0)
+    /* An LSM's refusal (lsmaudit.c): the operation and its object, no call. */
+    snprintf (call, sizeof call, "%s %s%s%s%s", audit_rec_str (r, "operation") ?: "?", audit_rec_str (r, "name") ?: "",
+              audit_rec_str (r, "denied") ? " (" : "", audit_rec_str (r, "denied") ?: "", audit_rec_str (r, "denied") ? ")" : "");
   else if (kind && strcmp (kind, "refused") == 0)
     format_call (r, call, sizeof call);
   else if (kind && strcmp (kind, "aggregate") == 0 && audit_rec_str (r, "signal"))

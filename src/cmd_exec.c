@@ -10,8 +10,8 @@
 
 static const char usage_text[] =
   "[--process FILE] [--env|-e KEY=VALUE]... [--cwd DIR] [--user|-u UID[:GID]] [--additional-gids GID]... "
-  "[--cap CAP]... [--no-new-privs] [--detach|-d] [--pid-file FILE] [--pidfd-socket SOCK] "
-  "[--cgroup [CONTROLLER[,CONTROLLER]:]SUB]... [--preserve-fds N] [--ignore-paused] "
+  "[--cap CAP]... [--no-new-privs] [--apparmor PROFILE] [--process-label LABEL] [--detach|-d] [--pid-file FILE] "
+  "[--pidfd-socket SOCK] [--cgroup [CONTROLLER[,CONTROLLER]:]SUB]... [--preserve-fds N] [--ignore-paused] "
   "ID [COMMAND [ARG...]]";
 
 /* Grow a NULL-terminated list of borrowed strings (argv's). */

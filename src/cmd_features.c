@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "hostaudit.h"
 #include "config.h"
+#include "lsm.h"
 #include "procattr.h"
 #include "state.h"
 #include "util.h"
@@ -128,8 +129,11 @@ cmd_features (struct global_opts *g UNUSED, int argc UNUSED, char **argv UNUSED)
   str_array (y, "knownFlags", flags);
   str_array (y, "supportedFlags", flags);
   yajl_gen_map_close (y);
-  G_STR (y, "apparmor"); yajl_gen_map_open (y); G_STR (y, "enabled"); yajl_gen_bool (y, 0); yajl_gen_map_close (y);
-  G_STR (y, "selinux"); yajl_gen_map_open (y); G_STR (y, "enabled"); yajl_gen_bool (y, 0); yajl_gen_map_close (y);
+  /* features.md: "whether AppArmor (SELinux) support is compiled in.
+   * Unrelated to whether the host supports" it: moat's always is (lsm.c);
+   * the host's modules are in the annotations. */
+  G_STR (y, "apparmor"); yajl_gen_map_open (y); G_STR (y, "enabled"); yajl_gen_bool (y, 1); yajl_gen_map_close (y);
+  G_STR (y, "selinux"); yajl_gen_map_open (y); G_STR (y, "enabled"); yajl_gen_bool (y, 1); yajl_gen_map_close (y);
   /* Refused with its reason (intelrdt.c), not applied. */
   G_STR (y, "intelRdt"); yajl_gen_map_open (y); G_STR (y, "enabled"); yajl_gen_bool (y, 0);
   G_STR (y, "schemata"); yajl_gen_bool (y, 0); G_STR (y, "monitoring"); yajl_gen_bool (y, 0); yajl_gen_map_close (y);
@@ -157,6 +161,10 @@ cmd_features (struct global_opts *g UNUSED, int argc UNUSED, char **argv UNUSED)
    * and whether systemd runs here. */
   G_STR (y, "org.moat.systemd.helper"); G_STR (y, sd_helper ? sd_helper : "none");
   G_STR (y, "org.moat.systemd.running"); G_STR (y, sd_running ? "true" : "false");
+  /* The LSMs the running kernel has enabled: where a profile or label
+   * can be applied (elsewhere moat refuses one, as runc does). */
+  G_STR (y, "org.moat.apparmor.enabled"); G_STR (y, lsm_apparmor_enabled () ? "true" : "false");
+  G_STR (y, "org.moat.selinux.enabled"); G_STR (y, lsm_selinux_enabled () ? "true" : "false");
   /* where fault details can come from (--fault-detail) */
   G_STR (y, "org.moat.fault-detail"); G_STR (y, fault_bpf_built () ? "kmsg,bpf" : "kmsg");
   /* where records can be copied to (--audit-forward) */

@@ -24,6 +24,7 @@
 #include "spool.h"
 #include "supervisor.h"
 #include "terminal.h"
+#include "lsm.h"
 #include "util.h"
 
 #include <errno.h>
@@ -195,20 +196,6 @@ live_status (int dirfd, const struct moat_state *st)
   return s;
 }
 
-/* Say so, never silently, when the config asks for a wall moat does not
- * build yet. */
-static void
-warn_unenforced (const struct moat_config *cfg)
-{
-
-  if (cfg->apparmor_profile && *cfg->apparmor_profile)
-    log_warning ("process.apparmorProfile: AppArmor is not supported; ignored");
-  if (cfg->selinux_label && *cfg->selinux_label)
-    log_warning ("process.selinuxLabel: SELinux is not supported; ignored");
-  if (cfg->mount_label && *cfg->mount_label)
-    log_warning ("linux.mountLabel: SELinux is not supported; ignored");
-}
-
 /* The log's budget: the container's annotations (org.moat.audit.max-size,
  * .rate, .burst) over its policy's audit section over the global options
  * over the default, the most particular first, as a bad value names where
@@ -297,7 +284,10 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
     caps_warn_ambient (&cfg->caps);
   if (ns_validate (cfg, err) < 0)
     return -1;
-  warn_unenforced (cfg);
+  /* An AppArmor profile or SELinux label the host cannot apply is an
+   * error, as in runc: asked-for confinement is never dropped. */
+  if (lsm_check (cfg, "process.apparmorProfile", "process.selinuxLabel", err) < 0)
+    return -1;
   const char *cdoc = c->config_path;
   if (cgroup_parse_devices (cfg->resources, cdoc, &c->dev_rules, &c->n_dev_rules, err) < 0
       || cgroup_parse_resources (cfg->resources, cdoc, &c->res, err) < 0)

@@ -19,6 +19,7 @@
 #include "container.h"
 #include "caps.h"
 #include "cgroup.h"
+#include "lsm.h"
 #include "procattr.h"
 #include "config.h"
 #include "json.h"
@@ -221,12 +222,24 @@ apply_overrides (const struct exec_opts *o, struct moat_config *cfg, moat_error 
     }
   if (o->no_new_privs)
     cfg->no_new_privileges = true;
-  if (o->apparmor && *o->apparmor)
-    log_warning ("--apparmor: AppArmor is not supported; ignored");
-  if (o->process_label && *o->process_label)
-    log_warning ("--process-label: SELinux is not supported; ignored");
-  if (cfg->apparmor_profile && *cfg->apparmor_profile && !o->apparmor)
-    log_warning ("process.apparmorProfile: AppArmor is not supported; ignored");
+  /* runc's flags win over the process's fields (the container's, or
+   * --process's); the host must be able to apply them. */
+  if (o->apparmor)
+    {
+      free (cfg->apparmor_profile);
+      cfg->apparmor_profile = xstrdup (o->apparmor);
+    }
+  if (o->process_label)
+    {
+      free (cfg->selinux_label);
+      cfg->selinux_label = xstrdup (o->process_label);
+    }
+  /* The container's mount label was applied at create; an exec makes no mount. */
+  free (cfg->mount_label);
+  cfg->mount_label = NULL;
+  if (lsm_check (cfg, o->apparmor ? "--apparmor" : "process.apparmorProfile",
+                 o->process_label ? "--process-label" : "process.selinuxLabel", err) < 0)
+    return -1;
   if (o->tty)
     cfg->terminal = true;
   if (o->console_socket && !cfg->terminal)

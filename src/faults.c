@@ -1,5 +1,6 @@
 #include "config-host.h"
 #include "faults.h"
+#include "lsmaudit.h"
 #include "budget.h"
 #include "config.h"
 #include "landlock.h"
@@ -844,6 +845,15 @@ faults_events_waiting (const struct faults *f)
 
 /* ---- /dev/kmsg ------------------------------------------------------------ */
 
+/* For lsmaudit.c: is host pid PID one of the container's tasks? */
+static bool
+owns_task (void *ctx, pid_t pid, pid_t *nspid)
+{
+  struct task *t = task_find (ctx, pid);
+  *nspid = t ? t->nspid : 0;
+  return t != NULL;
+}
+
 /* "NAME[TID]: segfault at 0 ip 0000000000401136 sp 00007ffd... error 4 in ..."
  * "traps: NAME[TID] general protection fault ip:401136 sp:7ffd... error:0 in ..."
  * "traps: NAME[TID] trap invalid opcode ip:... sp:... error:0 in ..." */
@@ -989,6 +999,12 @@ faults_on_kmsg (struct faults *f)
       char *nl = strchr (msg, '\n');
       if (nl)
         *nl = '\0';
+      /* An AppArmor denial: the LSM wall's record (lsmaudit.c). */
+      struct lsm_sink ls = { f->id, owns_task, f->out, f, f->out_ctx };
+      int l = lsm_audit_kmsg (msg, &ls);
+      f->unwritten += l < 0;
+      if (l != 0)
+        continue;
       pid_t tid;
       struct detail d;
       if (parse_report (msg, &tid, &d))

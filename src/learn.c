@@ -557,10 +557,17 @@ explain_refused (yajl_val r)
   const char *name = audit_rec_str (r, "syscall"), *eno = audit_rec_str (r, "errno"), *why = audit_rec_str (r, "why");
   const char *cap = audit_rec_str (r, "capability"), *wall = audit_rec_str (r, "wall");
   const char *setting = audit_rec_str (r, "setting");
+  if (name == NULL)
+    name = audit_rec_str (r, "operation");   /* an LSM's record names the operation, not the call */
   printf ("%s (pid %lld, %s): refused by the kernel itself (not by seccomp) with %s: %s\n", name ? name : "?",
           audit_rec_int (r, "nspid", -1), audit_rec_str (r, "comm") ? audit_rec_str (r, "comm") : "?", eno ? eno : "?",
           why ? why : "?");
-  if (wall && strcmp (wall, "namespace") == 0)
+  if (wall && strcmp (wall, "apparmor") == 0)
+    printf ("    AppArmor refused it (the kernel's own audit line says so): profile `%s` denies %s on %s\n"
+            "    to allow it: a rule granting that access in the profile (then apparmor_parser -r it), or another\n"
+            "    profile in process.apparmorProfile (podman/docker: --security-opt apparmor=PROFILE; moat exec --apparmor)\n",
+            audit_rec_str (r, "profile") ?: "?", audit_rec_str (r, "denied") ?: "?", audit_rec_str (r, "name") ?: "?");
+  else if (wall && strcmp (wall, "namespace") == 0)
     printf ("    no capability in the container's user namespace can allow it: it takes %s in the host's\n"
             "    (a container without a user namespace, given %s; think twice: that is host privilege)\n",
             cap ? cap : "a capability", cap ? cap : "it");
@@ -611,9 +618,9 @@ learn_explain (const char *audit_dir, const char *id, moat_error **err)
       /* A call counted past the log's budget is the same thing as one in
        * full: explained once, whichever came first. */
       const char *kk = strcmp (kind, "aggregate") != 0 ? kind : audit_rec_str (r, "signal") ? "signal" : "syscall";
-      cleanup_free char *key = xasprintf ("%s/%s/%s/%s/%s/%s", wall, kk, audit_rec_str (r, "syscall") ?: "",
+      cleanup_free char *key = xasprintf ("%s/%s/%s/%s/%s/%s/%s", wall, kk, audit_rec_str (r, "syscall") ?: "",
                                           audit_rec_str (r, "signal") ?: "", audit_rec_str (r, "rule") ?: "",
-                                          audit_rec_str (r, "setting") ?: "");
+                                          audit_rec_str (r, "setting") ?: "", audit_rec_str (r, "name") ?: "");
       bool dup = false;
       for (size_t k = 0; k < n_seen && !dup; k++)
         dup = strcmp (seen[k], key) == 0;

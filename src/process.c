@@ -3,6 +3,7 @@
 #include "caps.h"
 #include "hooks.h"
 #include "landlock.h"
+#include "lsm.h"
 #include "namespaces.h"
 #include "procsetup.h"
 #include "procattr.h"
@@ -334,6 +335,10 @@ init_setup (struct init_args *a, char **state_json, char **exe, bool *can_setgro
       if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
         return moat_error_set (err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
     }
+  /* The keys the container makes carry its SELinux label (runc's order:
+   * before the keyring). */
+  if (lsm_apply_keycreate (cfg, err) < 0)
+    return -1;
   if (!a->no_new_keyring)
     {
       /* A session keyring of its own, so the container cannot read the
@@ -581,6 +586,11 @@ init_finish (struct init_args *a, const char *exe, const char *start_state, bool
   /* The filesystem wall (Landlock): after no_new_privs (or with the
    * CAP_SYS_ADMIN the init still has), before the last fds and privileges go. */
   if (cfg->fs_rules && landlock_apply (cfg->fs_rules, cfg->n_fs_rules, err) < 0)
+    return -1;
+  /* The AppArmor profile and SELinux label take effect at the workload's
+   * execve (set "on exec": moat's own last steps run unconfined by them).
+   * A thread cloned after this (exec_with_listener's) inherits them. */
+  if (lsm_apply_exec (cfg, err) < 0)
     return -1;
   if (a->console_slave >= 0 && term_make_controlling (a->console_slave, err) < 0)
     return -1;

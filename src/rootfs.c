@@ -1,6 +1,7 @@
 #include "config-host.h"
 #include "rootfs.h"
 #include "mountopts.h"
+#include "lsm.h"
 #include "util.h"
 
 #include <errno.h>
@@ -473,6 +474,13 @@ do_mount_plain (const struct rootfs_ctx *ctx, int rootfd, size_t idx, moat_error
     data = m->data ? xasprintf ("%s,mode=%04o", m->data, (unsigned) (dst.st_mode & 07777))
                    : xasprintf ("mode=%04o", (unsigned) (dst.st_mode & 07777));
   moat_error_free (&ignored);
+  /* linux.mountLabel (checked at create: SELinux is enabled). */
+  char *labelled = lsm_mount_data (type, data ? data : m->data, ctx->cfg->mount_label);
+  if (labelled)
+    {
+      free (data);
+      data = labelled;
+    }
   cleanup_close int target = -1;
   if (mkdir_in_root (rootfd, m->destination, true, 0755, &target, err) < 0)
     return -1;

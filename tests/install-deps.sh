@@ -38,6 +38,11 @@ apt-get install -y -qq --no-install-recommends python3 >/dev/null 2>&1 \
 apt-get install -y -qq --no-install-recommends \
   qemu-system-x86 linux-image-amd64 cpio kmod xz-utils >/dev/null 2>&1 \
   || optional "qemu-system-x86/linux-image-amd64 not installed: tests/t-v2lane.sh will skip"
+# apparmor_parser for tests/t-lsm.sh's AppArmor part, which runs in the qemu
+# lane (Debian's kernel there has AppArmor enabled; this package starts
+# nothing on a host without systemd or AppArmor).
+apt-get install -y -qq --no-install-recommends apparmor >/dev/null 2>&1 \
+  || optional "apparmor not installed: tests/t-lsm.sh's AppArmor part fails in the qemu lane"
 # The engines that drive moat (tests/t-podman.sh, tests/t-containerd.sh), and
 # script(1) for the terminal tests. Without them those tests skip, saying why.
 apt-get install -y -qq --no-install-recommends \

@@ -8,7 +8,8 @@
 # Environment: V2LANE_TESTS (inner scripts, names in tests/), V2LANE_JOBS
 # (how many run at once in the guest, default 2), V2LANE_SYSTEMD and
 # V2LANE_MOAT_OPTS (tests/t-systemd.sh: systemd as the guest's PID 1, global
-# options for every moat call there), V2LANE_TIMEOUT (hard limit
+# options for every moat call there), V2LANE_LAST (the cache's directory
+# for the inner scripts' output, default last), V2LANE_TIMEOUT (hard limit
 # for the VM, default 600 s) and the rest of tests/v2lane/run's. The inner
 # scripts' full output is kept in $V2LANE_CACHE/last/ after each run.
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +23,7 @@ LANE=$HERE/v2lane/run
 # task is gone, where 6.6+ ends it: the supervisor must handle both), and
 # exec with its attacks (its helper is born in the container's cgroup,
 # which only pure v2 makes the real one, and must hold no fd of it).
+# (The LSM wall's AppArmor part boots a guest of its own: t-lsm-lane.sh.)
 if [ -z "${V2LANE_TESTS:-}" ]; then
   if [ -f "$TESTDIR/t-cgroup.sh" ]; then
     V2LANE_TESTS="t-cgroup.sh t-lifecycle.sh t-seccomp.sh t-exec.sh t-security.sh"
@@ -43,7 +45,7 @@ MOAT=$(realpath "$MOAT"); WORKLOAD=$(realpath "$WORKLOAD"); BUILDDIR=$(realpath 
 TESTDIR=$(realpath "$TESTDIR")
 LIMIT=${V2LANE_TIMEOUT:-600}
 # tests/t-systemd.sh runs this with systemd as the guest's PID 1.
-LANE_ARGS=(); LABEL="pure v2"; LAST=last
+LANE_ARGS=(); LABEL="pure v2"; LAST=${V2LANE_LAST:-last}
 if [ -n "${V2LANE_SYSTEMD:-}" ]; then LANE_ARGS=(--systemd); LABEL="systemd (pure v2)"; LAST=last-systemd; fi
 RES=$TMP/results
 mkdir -p "$RES"

@@ -75,3 +75,38 @@ oci_archive () {
   tar -C "$o" -cf "$out" oci-layout index.json blobs
   rm -rf "$o"
 }
+
+# containerd_conf OUT ROOT RUNDIR RUNTIME RT_ROOT SYSTEMD PAUSE [CRI-KEYS [CNI-KEYS [TABLES]]]:
+# a config.toml for a containerd of the test's own: ROOT its root, RUNDIR
+# its state and sockets, its CRI plugin with RUNTIME (a wrapper of moat,
+# --root RT_ROOT) as the default handler "moat" of the runc shim,
+# SystemdCgroup = SYSTEMD (true|false), PAUSE the sandbox image; CRI-KEYS
+# more keys of the CRI table, CNI-KEYS its cni table's, TABLES more tables.
+containerd_conf () {
+  cat > "$1" <<EOF
+version = 2
+root = "$2"
+state = "$3/state"
+[grpc]
+  address = "$3/containerd.sock"
+[ttrpc]
+  address = "$3/containerd.sock.ttrpc"
+${10:-}
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$7"
+  disable_apparmor = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+${8:-}
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "moat"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.moat]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.moat.options]
+        BinaryName = "$4"
+        Root = "$5"
+        SystemdCgroup = $6
+  [plugins."io.containerd.grpc.v1.cri".cni]
+${9:-}
+EOF
+}

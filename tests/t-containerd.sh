@@ -62,39 +62,17 @@ EOF
 # is told to keep to containerd's own score.
 RESTRICT_OOM=false
 [ $(( 0x$(awk '/^CapEff:/ {print $2}' /proc/self/status) >> 24 & 1 )) = 1 ] || RESTRICT_OOM=true
-cat > "$TMP/ct/config.toml" <<EOF
-version = 2
-root = "$TMP/ct/root"
-state = "$CRUN_DIR/state"
-[grpc]
-  address = "$CRUN_DIR/containerd.sock"
-[ttrpc]
-  address = "$CRUN_DIR/containerd.sock.ttrpc"
-[debug]
-  address = "$CRUN_DIR/debug.sock"
-  level = "debug"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$TMP/ct/opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$PAUSE"
-  disable_apparmor = true
-  restrict_oom_score_adj = $RESTRICT_OOM
-  netns_mounts_under_state_dir = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    default_runtime_name = "moat"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.moat]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.moat.options]
-        BinaryName = "$TMP/ct/moat"
-        Root = "$RT_ROOT"
-        SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "$CNI_BIN"
-    conf_dir = "$CNI/net.d"
-    max_conf_num = 1
-EOF
+containerd_conf "$TMP/ct/config.toml" "$TMP/ct/root" "$CRUN_DIR" "$TMP/ct/moat" "$RT_ROOT" false "$PAUSE" \
+  "  restrict_oom_score_adj = $RESTRICT_OOM
+  netns_mounts_under_state_dir = true" \
+  "    bin_dir = \"$CNI_BIN\"
+    conf_dir = \"$CNI/net.d\"
+    max_conf_num = 1" \
+  "[debug]
+  address = \"$CRUN_DIR/debug.sock\"
+  level = \"debug\"
+[plugins.\"io.containerd.internal.v1.opt\"]
+  path = \"$TMP/ct/opt\""
 # Before anything runs: what this test will make must not be there yet,
 # or the cleanup would take what is not its own.
 BR_BEFORE=$(ip -o link show "$BR" 2>/dev/null)

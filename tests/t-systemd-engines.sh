@@ -91,30 +91,8 @@ ctd_part () {
   local IMG=docker.io/library/moat-test:latest PAUSE=docker.io/library/moat-pause:latest
   RT_ROOT=$CRUN_DIR/moat-cri
   # (the pod shares the node's network: no CNI needed for the cgroup's sake)
-  cat > "$TMP/ct/config.toml" <<EOF
-version = 2
-root = "$TMP/ct/root"
-state = "$CRUN_DIR/state"
-[grpc]
-  address = "$CRUN_DIR/containerd.sock"
-[ttrpc]
-  address = "$CRUN_DIR/containerd.sock.ttrpc"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$PAUSE"
-  disable_apparmor = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    default_runtime_name = "moat"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.moat]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.moat.options]
-        BinaryName = "$TMP/ct/moat"
-        Root = "$RT_ROOT"
-        SystemdCgroup = true
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    conf_dir = "$TMP/cni"
-EOF
+  containerd_conf "$TMP/ct/config.toml" "$TMP/ct/root" "$CRUN_DIR" "$TMP/ct/moat" "$RT_ROOT" true "$PAUSE" "" \
+    "    conf_dir = \"$TMP/cni\""
   containerd --config "$TMP/ct/config.toml" > "$TMP/ct/containerd.log" 2>&1 &
   CTD=$!
   C () { timeout -k 10 180 ctr --address "$CRUN_DIR/containerd.sock" "$@"; }

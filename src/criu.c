@@ -127,7 +127,7 @@ last_error (const char *log)
 static int
 run_criu (struct argv_buf *a, const char *log, moat_error **err)
 {
-  const char *criu = getenv ("MOAT_CRIU") ? getenv ("MOAT_CRIU") : "criu";
+  const char *criu = "criu";   /* found in PATH, as runc finds it */
   log_debug ("criu: %s %s, log %s", criu, a->v[1], log);
   pid_t pid = fork ();
   if (pid < 0)

@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 enum
@@ -37,7 +38,17 @@ common_opt (int opt, struct criu_common *c, moat_error **err)
   { "tcp-established", no_argument, NULL, O_TCP }, { "ext-unix-sk", no_argument, NULL, O_UNIX },               \
   { "shell-job", no_argument, NULL, O_SHELL }, { "file-locks", no_argument, NULL, O_LOCKS },                   \
   { "manage-cgroups-mode", required_argument, NULL, O_CGMODE }, { "empty-ns", required_argument, NULL, O_EMPTY }, \
-  { "auto-dedup", no_argument, NULL, O_DEDUP }, { "lazy-pages", no_argument, NULL, O_LAZY }
+  { "auto-dedup", no_argument, NULL, O_DEDUP }, { "lazy-pages", no_argument, NULL, O_LAZY },              \
+  { "help", no_argument, NULL, 'h' }
+
+/* `checkpoint --help` exits 0: podman asks it to learn whether a runtime
+ * can checkpoint at all (its crutils: runc's interface is the definition). */
+static int
+help (const char *cmd, const char *usage)
+{
+  printf ("Usage: moat %s %s\n", cmd, usage);
+  return 0;
+}
 
 static const char checkpoint_usage[] =
   "[--image-path DIR] [--work-path DIR] [--parent-path DIR] [--leave-running] [--pre-dump] [--tcp-established] "
@@ -56,7 +67,7 @@ cmd_checkpoint (struct global_opts *g, int argc, char **argv)
   struct checkpoint_opts o = { .root = g->root, .retention = &g->retention };
   moat_error *err = NULL;
   int opt;
-  while ((opt = getopt_long (argc, argv, "+", opts, NULL)) != -1)
+  while ((opt = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
     {
       int r = common_opt (opt, &o.c, &err);
       if (r < 0)
@@ -65,6 +76,7 @@ cmd_checkpoint (struct global_opts *g, int argc, char **argv)
         continue;
       switch (opt)
         {
+        case 'h': return help ("checkpoint", checkpoint_usage);
         case O_PARENT: o.parent_path = optarg; break;
         case O_LEAVE: o.leave_running = true; break;
         case O_PRE: o.pre_dump = true; break;
@@ -102,7 +114,7 @@ cmd_restore (struct global_opts *g, int argc, char **argv)
                             .retention = &g->retention };
   moat_error *err = NULL;
   int opt;
-  while ((opt = getopt_long (argc, argv, "+b:d", opts, NULL)) != -1)
+  while ((opt = getopt_long (argc, argv, "+b:dh", opts, NULL)) != -1)
     {
       int r = common_opt (opt, &o.c, &err);
       if (r < 0)
@@ -111,6 +123,7 @@ cmd_restore (struct global_opts *g, int argc, char **argv)
         continue;
       switch (opt)
         {
+        case 'h': return help ("restore", restore_usage);
         case 'b': o.bundle = optarg; break;
         case 'd': o.detach = true; break;
         case O_PID_FILE: o.pid_file = optarg; break;

@@ -213,7 +213,8 @@ podman_part () {
   for i in $(seq 300); do c2=$(P exec "$id" cat /tmp/count 2>/dev/null); [ "${c2:-0}" -gt "${c:-0}" ] && break; sleep 0.1; done
   t_ok "... it counts on" test "${c2:-0}" -gt "${c:-0}"
   t_ok "... from where it was" P exec "$id" awk 'NR != $1 { bad = 1 } END { exit bad }' /tmp/seq
-  P rm -f "$id" >/dev/null 2>&1
+  t_ok "podman stop and rm of the restored container" P rm -f -t 2 "$id"
+  t_is "... moat has nothing left" "$(M list -q 2>&1)" ""
 }
 if ! command -v podman >/dev/null || ! command -v conmon >/dev/null; then
   ok "# SKIP podman/conmon not installed"

@@ -181,36 +181,27 @@ common_args (struct argv_buf *a, const struct criu_common *c, const char *image,
   arg (a, mode);
 }
 
-/* The image directory (made when missing, as runc does) and the work one,
- * both absolute: criu runs with its own idea of the cwd. */
+/* DIR made when asked (and missing), as an absolute real path: criu runs
+ * with its own idea of the cwd. FLAG names it in an error. */
+static int
+abs_dir (const char *dir, bool create, const char *flag, char **out, moat_error **err)
+{
+  if ((create && mkdir (dir, 0700) < 0 && errno != EEXIST) || (*out = realpath (dir, NULL)) == NULL)
+    {
+      cleanup_free char *shown = str_printable (dir);
+      return moat_error_set (err, errno, "%s `%s`", flag, shown);
+    }
+  return 0;
+}
+
+/* The image directory (default "checkpoint", made when missing, as runc
+ * does) and the work one (default: the image directory). */
 static int
 image_dirs (const struct criu_common *c, bool create, char **image, char **work, moat_error **err)
 {
-  const char *ip = c->image_path ? c->image_path : "checkpoint";
-  if (create && mkdir (ip, 0700) < 0 && errno != EEXIST)
-    {
-      cleanup_free char *shown = str_printable (ip);
-      return moat_error_set (err, errno, "--image-path `%s`", shown);
-    }
-  *image = realpath (ip, NULL);
-  if (*image == NULL)
-    {
-      cleanup_free char *shown = str_printable (ip);
-      return moat_error_set (err, errno, "--image-path `%s`", shown);
-    }
-  const char *wp = c->work_path ? c->work_path : *image;
-  if (create && mkdir (wp, 0700) < 0 && errno != EEXIST)
-    {
-      cleanup_free char *shown = str_printable (wp);
-      return moat_error_set (err, errno, "--work-path `%s`", shown);
-    }
-  *work = realpath (wp, NULL);
-  if (*work == NULL)
-    {
-      cleanup_free char *shown = str_printable (wp);
-      return moat_error_set (err, errno, "--work-path `%s`", shown);
-    }
-  return 0;
+  if (abs_dir (c->image_path ? c->image_path : "checkpoint", create, "--image-path", image, err) < 0)
+    return -1;
+  return abs_dir (c->work_path ? c->work_path : *image, create, "--work-path", work, err);
 }
 
 /* ---- checkpoint ---------------------------------------------------------- */

@@ -47,6 +47,8 @@ int cmd_events (struct global_opts *g, int argc, char **argv);
 int cmd_exec (struct global_opts *g, int argc, char **argv);
 int cmd_explain (struct global_opts *g, int argc, char **argv);
 int cmd_metrics (struct global_opts *g, int argc, char **argv);
+int cmd_checkpoint (struct global_opts *g, int argc, char **argv);
+int cmd_restore (struct global_opts *g, int argc, char **argv);
 
 /* Print an error (stderr and the --log file) and return 1. */
 int cmd_fail (moat_error **err);

@@ -157,6 +157,9 @@ cmd_features (struct global_opts *g UNUSED, int argc UNUSED, char **argv UNUSED)
   G_STR (y, "org.moat.libseccomp.version"); G_STR (y, lv);
   G_STR (y, "org.moat.cgroup.layout"); G_STR (y, cgroup_layout_name (layout));
   G_STR (y, "org.moat.audit"); G_STR (y, "seccomp,signals");
+  /* checkpoint/restore through the criu binary; refused while the filter
+   * needs a seccomp listener (CRIU cannot restore one: criu.h) */
+  G_STR (y, "org.moat.checkpoint"); G_STR (y, "criu; refused when the seccomp filter needs a listener");
   /* --systemd-cgroup: its helper's path ("none": not built or not found)
    * and whether systemd runs here. */
   G_STR (y, "org.moat.systemd.helper"); G_STR (y, sd_helper ? sd_helper : "none");

@@ -164,7 +164,7 @@ creation_abort (struct creation *c)
     }
 }
 
-static int
+int
 resolve_rootfs (const struct moat_config *cfg, const char *bundle, char **out, moat_error **err)
 {
   cleanup_free char *joined = cfg->root_path[0] == '/' ? xstrdup (cfg->root_path)
@@ -390,7 +390,7 @@ fault_detail_bpf (const struct create_opts *o, const struct creation *c)
   return d && strcmp (d, "bpf") == 0;
 }
 
-static int
+int
 bind_state_sock (int dirfd, const char *name, int backlog, int *out, moat_error **err)
 {
   /* Bound through /proc/self/fd so a long --root cannot overflow sun_path. */

@@ -117,6 +117,10 @@ enum moat_status live_status (int dirfd, const struct moat_state *st);
 struct moat_config;
 int load_saved_config (int dirfd, const char *id, struct moat_config **cfg, moat_error **err);
 int forward_and_wait (pid_t pid, int *exit_status, moat_error **err);
+/* The rootfs of CFG (root.path, relative to BUNDLE), absolute and real. */
+int resolve_rootfs (const struct moat_config *cfg, const char *bundle, char **out, moat_error **err);
+/* A listening unix socket NAME in the state directory DIRFD. */
+int bind_state_sock (int dirfd, const char *name, int backlog, int *out, moat_error **err);
 /* Reap what has ended among our children without blocking: 1 with *status
  * once PID has, 0 if not yet, -1 (errno) on error. A workload may make its
  * parent, moat run or moat exec, its tracer (PTRACE_TRACEME): its threads

@@ -39,6 +39,8 @@ static const struct command commands[] = {
   { "pause", cmd_pause, false, "freeze every process of a container" },
   { "resume", cmd_resume, false, "thaw a paused container" },
   { "ps", cmd_ps, false, "list a container's processes" },
+  { "checkpoint", cmd_checkpoint, false, "checkpoint a running container with CRIU" },
+  { "restore", cmd_restore, false, "restore a container from a CRIU checkpoint" },
   { "update", cmd_update, false, "change a running container's limits" },
   { "events", cmd_events, false, "stream a container's stats and OOM events (JSON)" },
   { "features", cmd_features, false, "print what this runtime supports (OCI features JSON)" },

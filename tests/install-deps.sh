@@ -43,6 +43,10 @@ apt-get install -y -qq --no-install-recommends \
 # nothing on a host without systemd or AppArmor).
 apt-get install -y -qq --no-install-recommends apparmor >/dev/null 2>&1 \
   || optional "apparmor not installed: tests/t-lsm.sh's AppArmor part fails in the qemu lane"
+# criu: moat checkpoint/restore (tests/t-criu.sh, run in the qemu lane;
+# Debian 12's criu 3.17 fails on kernels past 6.1, where the test skips).
+apt-get install -y -qq --no-install-recommends criu iproute2 >/dev/null 2>&1 \
+  || optional "criu not installed: tests/t-criu.sh will skip"
 # The engines that drive moat (tests/t-podman.sh, tests/t-containerd.sh), and
 # script(1) for the terminal tests. Without them those tests skip, saying why.
 apt-get install -y -qq --no-install-recommends \

@@ -107,7 +107,7 @@ A delete --force lsm-x >/dev/null 2>&1
 
 # ---- AppArmor enabled: the profile is in force ---------------------------------
 if [ "$AA_ON" != true ]; then
-  ok "# SKIP AppArmor is not enabled on this kernel (tests/t-lsm-lane.sh runs this part in the qemu lane)"
+  ok "# SKIP AppArmor is not enabled on this kernel (tests/t-kernel-lane.sh runs this part in the qemu lane)"
   t_is "nothing left behind" "$(ls "$ROOT" 2>/dev/null | wc -l) $(mount_count) $(stray_procs)" "0 0 0"
   t_done
 fi

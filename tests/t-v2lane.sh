@@ -23,7 +23,7 @@ LANE=$HERE/v2lane/run
 # task is gone, where 6.6+ ends it: the supervisor must handle both), and
 # exec with its attacks (its helper is born in the container's cgroup,
 # which only pure v2 makes the real one, and must hold no fd of it).
-# (The LSM wall's AppArmor part boots a guest of its own: t-lsm-lane.sh.)
+# (AppArmor and CRIU boot a guest of their own: t-kernel-lane.sh.)
 if [ -z "${V2LANE_TESTS:-}" ]; then
   if [ -f "$TESTDIR/t-cgroup.sh" ]; then
     V2LANE_TESTS="t-cgroup.sh t-lifecycle.sh t-seccomp.sh t-exec.sh t-security.sh"

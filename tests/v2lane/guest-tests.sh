@@ -39,6 +39,9 @@ fact systemd "$(cat /proc/1/comm) $(printf '%s\n' "$features" | jq -r .linux.cgr
 mv "$RES/facts.new" "$RES/facts"
 echo "guest facts:"; sed 's/^/  /' "$RES/facts"
 
+# The guest's loopback is down after boot; CRIU's kernel probe (a TCP
+# repair socket on 127.0.0.1, tests/t-criu.sh) needs it up.
+ip link set lo up 2>/dev/null
 cd "$BUILDDIR" || exit 1
 export MOAT WORKLOAD BUSYBOX TESTDIR BUILDDIR MOAT_GLOBAL_OPTS
 one () {   # one TEST: run it, leave T.tap T.secs T.rc

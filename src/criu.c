@@ -540,7 +540,7 @@ restore_supervisor (const struct restore_opts *o, struct moat_state *st, const c
 {
   const char *adir = o->audit_dir ? o->audit_dir : MOAT_DEFAULT_AUDIT_DIR;
   cleanup_close int log_fd = -1, accept_fd = -1;
-  if (audit_open (adir, o->id, &log_fd, err) < 0)
+  if (audit_log_create (adir, o->id, &log_fd, err) < 0)
     return -1;
   if (bind_state_sock (dirfd, SUP_SOCK_NAME, 16, &accept_fd, err) < 0)
     return -1;

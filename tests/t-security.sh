@@ -36,7 +36,7 @@ FAKE="$TMP/fakeroot"
 mkdir -p "$FAKE/other"
 "$WORKLOAD" serve-copy "$FAKE/other/sup.sock" /proc/$S1/exe >"$TMP/served" 2>&1 &
 SERVER=$!
-for _ in $(seq 50); do [ -S "$FAKE/other/sup.sock" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -S "$FAKE/other/sup.sock" ] && break; sleep 0.1; done   # (a busy host: up to 30 s)
 "$MOAT" --root "$FAKE" --audit-dir "$TMP/fakeaudit" run -d --bundle "$B" sec-f >/dev/null 2>&1
 SF=$(jq -r .supervisorPid "$FAKE/sec-f/state.json" 2>/dev/null)
 FAKE_INO=$(sed -n 's/^serve-copy: inode //p' "$TMP/served")

@@ -10,7 +10,7 @@
 # V2LANE_MOAT_OPTS (tests/t-systemd.sh: systemd as the guest's PID 1, global
 # options for every moat call there), V2LANE_LAST (the cache's directory
 # for the inner scripts' output, default last), V2LANE_TIMEOUT (hard limit
-# for the VM, default 600 s) and the rest of tests/v2lane/run's. The inner
+# for the VM, default 900 s) and the rest of tests/v2lane/run's. The inner
 # scripts' full output is kept in $V2LANE_CACHE/last/ after each run.
 . "$(dirname "$0")/lib.sh"
 
@@ -43,7 +43,7 @@ esac
 
 MOAT=$(realpath "$MOAT"); WORKLOAD=$(realpath "$WORKLOAD"); BUILDDIR=$(realpath "$BUILDDIR")
 TESTDIR=$(realpath "$TESTDIR")
-LIMIT=${V2LANE_TIMEOUT:-600}
+LIMIT=${V2LANE_TIMEOUT:-900}   # ~230 s on a quiet host, near 500 s on a busy one
 # tests/t-systemd.sh runs this with systemd as the guest's PID 1.
 LANE_ARGS=(); LABEL="pure v2"; LAST=${V2LANE_LAST:-last}
 if [ -n "${V2LANE_SYSTEMD:-}" ]; then LANE_ARGS=(--systemd); LABEL="systemd (pure v2)"; LAST=last-systemd; fi

@@ -18,6 +18,7 @@ INC="-I$BUILD -I$SRC/src $(pkg-config --cflags libseccomp libcap yajl)"
 LIBS="$(pkg-config --libs libseccomp libcap yajl)"
 # a static moat calls libbpf directly (configure.ac: LINK_LIBBPF)
 grep -q '^#define LINK_LIBBPF 1' "$BUILD/config-host.h" && LIBS+=" $(pkg-config --libs libbpf)"
+grep -q '^#define HAVE_LIBAUDIT 1' "$BUILD/config-host.h" && LIBS+=" -laudit -lcap-ng"   # --audit-forward kernel (hostaudit.c)
 objs=()
 # the BPF probe's object (a byte array the build made), when moat has one
 gen=()

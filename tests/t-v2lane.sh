@@ -22,11 +22,12 @@ LANE=$HERE/v2lane/run
 # wall (the guest's 6.1 kernel leaves a RECV blocked when the last filtered
 # task is gone, where 6.6+ ends it: the supervisor must handle both), and
 # exec with its attacks (its helper is born in the container's cgroup,
-# which only pure v2 makes the real one, and must hold no fd of it).
+# which only pure v2 makes the real one, and must hold no fd of it), and
+# the flags with a v2 form (exec --cgroup SUB, update's io.weight, no rt).
 # (AppArmor and CRIU boot a guest of their own: t-kernel-lane.sh.)
 if [ -z "${V2LANE_TESTS:-}" ]; then
   if [ -f "$TESTDIR/t-cgroup.sh" ]; then
-    V2LANE_TESTS="t-cgroup.sh t-lifecycle.sh t-seccomp.sh t-exec.sh t-security.sh"
+    V2LANE_TESTS="t-cgroup.sh t-lifecycle.sh t-seccomp.sh t-exec.sh t-security.sh t-flags.sh"
   else
     V2LANE_TESTS="t-lifecycle.sh t-rootfs.sh"
   fi

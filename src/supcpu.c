@@ -60,8 +60,8 @@ read_max (struct sup_cpu *c)
     }
 }
 
-int64_t
-sup_cpu_step (struct sup_cpu *c, int64_t now, int64_t cpu)
+static int64_t
+step (struct sup_cpu *c, int64_t now, int64_t cpu)
 {
   if (c->period_end == 0 || c->quota == 0)
     {
@@ -83,6 +83,14 @@ sup_cpu_step (struct sup_cpu *c, int64_t now, int64_t cpu)
       c->period_end = now + c->period;
     }
   return cpu - c->cpu_start > c->quota ? c->period_end : 0;
+}
+
+int64_t
+sup_cpu_step (struct sup_cpu *c, int64_t now, int64_t cpu)
+{
+  int64_t until = step (c, now, cpu);
+  __atomic_store_n (&c->hold, until, __ATOMIC_RELAXED);
+  return until;
 }
 
 static int64_t

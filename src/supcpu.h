@@ -31,6 +31,8 @@ struct sup_cpu
   int64_t quota, period;    /* ns; quota 0: no cap */
   int64_t period_end;       /* CLOCK_MONOTONIC ns; 0: no period started */
   int64_t cpu_start;        /* the supervisor's CPU (ns) that counts from this period's start */
+  int64_t hold;             /* CLOCK_MONOTONIC ns the last check said to wait until; 0: none
+                             * (atomic: every answering thread reads it, see sup_cpu_held) */
 };
 
 /* TASKS (v1) or MAX (v2's cpu.max path) or neither; both are only read. */
@@ -39,12 +41,23 @@ void sup_cpu_init (struct sup_cpu *c, const char *tasks, const char *max);
 /* An answering thread, once, first: into the container's cpu cgroup (v1). */
 void sup_cpu_join (struct sup_cpu *c);
 
-/* After some answers (every 16th): within the container's quota, or wait
- * (v2). Costs a clock read and, once a period, a read of cpu.max. */
+/* After some answers (every 16th), and after every answer while
+ * sup_cpu_held: within the container's quota, or wait (v2). Costs a clock
+ * read and, once a period, a read of cpu.max. */
 void sup_cpu_charge (struct sup_cpu *c);
 
+/* Whether a check found the supervisor past the quota: then every thread
+ * checks at its next answer, not at its 16th. (Each thread counting to 16
+ * on its own let 8 threads answer 128 calls past the cap each period: a
+ * floor above the quota where an answer costs 100 us, as under emulation.) */
+static inline int
+sup_cpu_held (struct sup_cpu *c)
+{
+  return __atomic_load_n (&c->hold, __ATOMIC_RELAXED) != 0;
+}
+
 /* The accounting itself, for the unit test: at NOW with the supervisor's CPU
- * at CPU, the time to wait until (0: none). Starts a period when the last
+ * at CPU, the time to wait until (0: none; also what sup_cpu_held says). Starts a period when the last
  * one ended; what was spent past a period's quota counts in the next one
  * (up to four periods' worth: a debt past that is forgiven, not carried). */
 int64_t sup_cpu_step (struct sup_cpu *c, int64_t now, int64_t cpu);

@@ -1211,7 +1211,7 @@ listener_main (void *arg)
         }
       if (handle_one (l) == 0)
         {
-          if ((++l->charged & 15) == 0)
+          if ((++l->charged & 15) == 0 || sup_cpu_held (&l->s->cpu))
             sup_cpu_charge (&l->s->cpu);
           /* Several threads calling (a standby answers too): let the
            * caller just answered run before taking the next call. The

@@ -89,7 +89,7 @@ budget_new (const struct audit_budget *cfg)
   b->tokens = (uint64_t) b->cfg.burst * 1000;
   clock_gettime (CLOCK_MONOTONIC, &b->last_drain);
   b->refilled_ms = mono_ms (&b->last_drain);
-  b->slots = xmalloc0 (AGG_SLOTS * sizeof *b->slots);
+  b->slots = xmap0 (AGG_SLOTS * sizeof *b->slots);
   snprintf (b->overflow_key.comm, sizeof b->overflow_key.comm, "*");
   b->overflow_key.nr = -1;
   return b;
@@ -101,7 +101,7 @@ budget_free (struct budget *b)
   if (b == NULL)
     return;
   pthread_mutex_destroy (&b->lock);
-  free (b->slots);
+  xunmap0 (b->slots, AGG_SLOTS * sizeof *b->slots);
   free (b);
 }
 

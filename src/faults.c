@@ -166,13 +166,13 @@ task_rehash (struct faults *f, size_t newcap)
    * late kernel reports would only have added detail. */
   bool sweep_all = dead > DEAD_MAX;
   unsigned long long now = now_ms ();
-  f->tasks = xmalloc0 (newcap * sizeof *f->tasks);
+  f->tasks = xmap0 (newcap * sizeof *f->tasks);
   f->cap = newcap;
   f->used = 0;
   for (size_t i = 0; i < oldcap; i++)
     if (old[i].used && !(old[i].dead && (sweep_all || now - old[i].dead_at > DEAD_KEEP_MS)))
       task_insert_raw (f, &old[i]);
-  free (old);
+  xunmap0 (old, oldcap * sizeof *old);
 }
 
 static void
@@ -1510,7 +1510,7 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
                                    "(the host's) name no process: deaths by fault signals are not recorded");
   struct faults *f = xmalloc0 (sizeof *f);
   f->cap = 1024;
-  f->tasks = xmalloc0 (f->cap * sizeof *f->tasks);
+  f->tasks = xmap0 (f->cap * sizeof *f->tasks);
   f->kmsg = -1;
   f->cn_map = -1;
   /* The connector's filter and the probe's filter both keep to it. */
@@ -1594,7 +1594,7 @@ faults_close (struct faults *f)
   if (f->kmsg >= 0)
     close (f->kmsg);
   fault_bpf_close (f->bpf);
-  free (f->tasks);
+  xunmap0 (f->tasks, f->cap * sizeof *f->tasks);
   free (f->pend);
   free (f->early);
   jb_free (&f->rec);

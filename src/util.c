@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -176,6 +177,22 @@ xmalloc0 (size_t n)
   if (p == NULL)
     abort ();
   return p;
+}
+
+void *
+xmap0 (size_t n)
+{
+  void *p = mmap (NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    abort ();
+  return p;
+}
+
+void
+xunmap0 (void *p, size_t n)
+{
+  if (p)
+    munmap (p, n ? n : 1);
 }
 
 void *

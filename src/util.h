@@ -36,6 +36,13 @@ void cleanup_strv_fn (char ***v);
  * abort instead of threading ENOMEM through every caller. */
 void *xmalloc0 (size_t n);
 void *xrealloc (void *p, size_t n);
+/* Zeroed memory in a mapping of its own, for a big table a long-lived
+ * process (the supervisor) touches sparsely: its pages stay the kernel's
+ * zero page until written. calloc would take it from a heap whose memory
+ * glibc reuses, clearing it (so making it resident) by hand. Freed with
+ * xunmap0 and the same size; NULL is accepted. */
+void *xmap0 (size_t n);
+void xunmap0 (void *p, size_t n);
 char *xstrdup (const char *s);
 char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 

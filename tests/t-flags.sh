@@ -141,7 +141,7 @@ cfg "$B" '.process.args = ["/bin/sh", "-c", $s]' --arg s '(/bin/busybox sleep 60
 RUNPID=$!   # moat itself (not M: a function would run in a subshell)
 INIT= ORPH= OPP=
 for _ in $(seq 200); do
-  INIT=$(M state fl-nsr3 2>/dev/null | jq -r '.pid // empty')
+  INIT=$(M state fl-nsr3 2>/dev/null | jq -r '.pid // empty | select(. > 0)')   # (0 while it is still creating)
   [ -n "$INIT" ] || { sleep 0.05; continue; }
   ORPH=
   for p in $(M ps --format json fl-nsr3 2>/dev/null | jq -r '.[]'); do [ "$p" != "$INIT" ] && ORPH=$p; done

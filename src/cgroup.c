@@ -836,7 +836,19 @@ struct cg_watch
   int oom_efd;              /* v1: eventfd registered on memory.oom_control */
   int pev_fd, mev_fd;       /* pids.events, v2 memory.events: polled for EPOLLPRI */
   unsigned long last_oom, last_max;
+  bool gone;                /* the cgroup was removed under the watch */
+  char mem_limit[64], pids_limit[64];   /* as last read: what a gone cgroup had */
 };
+
+static unsigned long
+counter_in (const char *text, const char *key)
+{
+  size_t kl = strlen (key);
+  for (const char *p = text; p && *p; p = strchr (p, '\n'), p = p ? p + 1 : NULL)
+    if (strncmp (p, key, kl) == 0 && p[kl] == ' ')
+      return strtoul (p + kl + 1, NULL, 10);
+  return 0;
+}
 
 static unsigned long
 counter (const char *file, const char *key)
@@ -848,11 +860,27 @@ counter (const char *file, const char *key)
       moat_error_free (&e);
       return 0;
     }
-  size_t kl = strlen (key);
-  for (char *p = text; p && *p; p = strchr (p, '\n'), p = p ? p + 1 : NULL)
-    if (strncmp (p, key, kl) == 0 && p[kl] == ' ')
-      return strtoul (p + kl + 1, NULL, 10);
-  return 0;
+  return counter_in (text, key);
+}
+
+/* An events file read through the fd opened when the watch began (which
+ * also re-arms its POLLPRI). Under systemd the scope's cgroup is removed
+ * by systemd the moment its last process is gone, racing this read: the
+ * kernel then answers ENODEV (the node is gone) and *gone says so, where
+ * a read by path would have answered a quiet 0. -1: not read. */
+static long long
+counter_fd (int fd, const char *key, bool *gone)
+{
+  char buf[4096];
+  ssize_t n = fd >= 0 ? pread (fd, buf, sizeof buf - 1, 0) : -1;
+  if (n < 0)
+    {
+      if (fd >= 0 && (errno == ENODEV || errno == ENOENT))
+        *gone = true;
+      return -1;
+    }
+  buf[n] = '\0';
+  return (long long) counter_in (buf, key);
 }
 
 static void
@@ -916,6 +944,9 @@ cgroup_watch_open (const char *path, struct cg_watch **out, moat_error **err)
       w->last_oom = counter (oc, "oom_kill");
     }
   w->last_max = counter (pev, "max");
+  unsigned long ignore_o, ignore_m;
+  char ignore_l[96], ignore_p[96];
+  cgroup_watch_read (w, &ignore_o, &ignore_m, ignore_l, sizeof ignore_l, ignore_p, sizeof ignore_p);  /* the limits */
   *out = w;
   return 0;
 }
@@ -949,32 +980,52 @@ void
 cgroup_watch_read (struct cg_watch *w, unsigned long *ooms, unsigned long *refused,
                    char *mem_limit, size_t ml, char *pids_limit, size_t pl)
 {
-  char buf[4096];
   uint64_t v;
   if (w->oom_efd >= 0)
     while (read (w->oom_efd, &v, sizeof v) > 0)
       ;
-  /* reading them re-arms their POLLPRI */
-  if (w->pev_fd >= 0)
-    (void) pread (w->pev_fd, buf, sizeof buf, 0);
-  if (w->mev_fd >= 0)
-    (void) pread (w->mev_fd, buf, sizeof buf, 0);
-  cleanup_free char *oomf = w->v2 ? xasprintf ("%s/memory.events", w->mem_dir)
-                                  : xasprintf ("%s/memory.oom_control", w->mem_dir);
-  cleanup_free char *pev = xasprintf ("%s/pids.events", w->pids_dir);
-  unsigned long o = counter (oomf, "oom_kill"), m = counter (pev, "max");
-  *ooms = o > w->last_oom ? o - w->last_oom : 0;
-  *refused = m > w->last_max ? m - w->last_max : 0;
-  w->last_oom = o;
-  w->last_max = m;
-  cleanup_free char *mlf = w->v2 ? xasprintf ("%s/memory.max", w->mem_dir)
-                                 : xasprintf ("%s/memory.limit_in_bytes", w->mem_dir);
-  cleanup_free char *plf = xasprintf ("%s/pids.max", w->pids_dir);
-  char val[64];
-  first_line (mlf, val, sizeof val);
-  snprintf (mem_limit, ml, "%s=%s", w->v2 ? "memory.max" : "memory.limit_in_bytes", val);
-  first_line (plf, val, sizeof val);
-  snprintf (pids_limit, pl, "pids.max=%s", val);
+  long long o = counter_fd (w->mev_fd, "oom_kill", &w->gone);
+  long long m = counter_fd (w->pev_fd, "max", &w->gone);
+  if (o < 0 && w->mev_fd < 0)
+    {
+      /* v1 (memory.oom_control), or v2 without a memory.events when the watch began */
+      cleanup_free char *oomf = w->v2 ? xasprintf ("%s/memory.events", w->mem_dir)
+                                      : xasprintf ("%s/memory.oom_control", w->mem_dir);
+      o = (long long) counter (oomf, "oom_kill");
+    }
+  if (m < 0 && w->pev_fd < 0)
+    {
+      cleanup_free char *pev = xasprintf ("%s/pids.events", w->pids_dir);
+      m = (long long) counter (pev, "max");
+    }
+  /* A count that could not be read is not a count of 0: what was seen stays. */
+  *ooms = o >= 0 && (unsigned long) o > w->last_oom ? (unsigned long) o - w->last_oom : 0;
+  *refused = m >= 0 && (unsigned long) m > w->last_max ? (unsigned long) m - w->last_max : 0;
+  if (o >= 0)
+    w->last_oom = (unsigned long) o;
+  if (m >= 0)
+    w->last_max = (unsigned long) m;
+  if (!w->gone)
+    {
+      cleanup_free char *mlf = w->v2 ? xasprintf ("%s/memory.max", w->mem_dir)
+                                     : xasprintf ("%s/memory.limit_in_bytes", w->mem_dir);
+      cleanup_free char *plf = xasprintf ("%s/pids.max", w->pids_dir);
+      char val[64];
+      first_line (mlf, val, sizeof val);
+      if (*val)
+        snprintf (w->mem_limit, sizeof w->mem_limit, "%s", val);
+      first_line (plf, val, sizeof val);
+      if (*val)
+        snprintf (w->pids_limit, sizeof w->pids_limit, "%s", val);
+    }
+  snprintf (mem_limit, ml, "%s=%s", w->v2 ? "memory.max" : "memory.limit_in_bytes", w->mem_limit);
+  snprintf (pids_limit, pl, "pids.max=%s", w->pids_limit);
+}
+
+bool
+cgroup_watch_gone (const struct cg_watch *w)
+{
+  return w->gone;
 }
 
 /* ---- statistics ------------------------------------------------------------ */

@@ -118,6 +118,9 @@ void cgroup_watch_fds (const struct cg_watch *w, int fds[4]);
 /* New OOM kills and refused forks since the last call, and the limits. */
 void cgroup_watch_read (struct cg_watch *w, unsigned long *ooms, unsigned long *refused,
                         char *mem_limit, size_t ml, char *pids_limit, size_t pl);
+/* The cgroup was removed while watched (systemd prunes a scope as soon as
+ * it empties): the counts read last are all this watch will know. */
+bool cgroup_watch_gone (const struct cg_watch *w);
 
 /* The cgroup's statistics as runc's `events --stats` "data" object (cpu,
  * memory, pids), onto J (an audit.h jbuf, already inside an object: this

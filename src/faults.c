@@ -123,6 +123,11 @@ struct faults
   unsigned long long unwritten;   /* records the log refused */
   struct task last_kill;
   unsigned long long last_kill_at;
+  /* The OOM killer's own lines in the kernel log naming the container's
+   * processes: a count that survives the cgroup (systemd removes a scope's
+   * the moment it empties, maybe before its memory.events is read). */
+  unsigned long kmsg_ooms;
+  struct task oom_victims[16];    /* the first ones, for their records */
   struct pending *pend;
   size_t npend, cappend;
   unsigned long long dropped_at;  /* when the connector last dropped events (0: never) */
@@ -854,6 +859,31 @@ owns_task (void *ctx, pid_t pid, pid_t *nspid)
   return t != NULL;
 }
 
+/* "Memory cgroup out of memory: Killed process PID (COMM) total-vm:..."
+ * (or "Out of memory: ...": a host-wide OOM kill, which the victim's
+ * memory.events counts too). The kernel prints it, unrate-limited, as it
+ * sends the SIGKILL: before the victim's exit, so before its cgroup can
+ * empty. The victim is looked up among the container's tasks, the dead
+ * ones included (their exit may have been read first). */
+static bool
+oom_victim (struct faults *f, const char *msg)
+{
+  const char *k = strstr (msg, ": Killed process ");
+  if (k == NULL || (strncmp (msg, "Memory cgroup out of memory", 27) != 0 && strncmp (msg, "Out of memory", 13) != 0))
+    return false;
+  char *end;
+  long pid = strtol (k + 17, &end, 10);
+  if (end == k + 17 || pid <= 0)
+    return false;
+  struct task *t = task_find (f, (pid_t) pid);
+  if (t == NULL)
+    return true;   /* not the container's */
+  if (f->kmsg_ooms < sizeof f->oom_victims / sizeof f->oom_victims[0])
+    f->oom_victims[f->kmsg_ooms] = *t;
+  f->kmsg_ooms++;
+  return true;
+}
+
 /* "NAME[TID]: segfault at 0 ip 0000000000401136 sp 00007ffd... error 4 in ..."
  * "traps: NAME[TID] general protection fault ip:401136 sp:7ffd... error:0 in ..."
  * "traps: NAME[TID] trap invalid opcode ip:... sp:... error:0 in ..." */
@@ -999,6 +1029,8 @@ faults_on_kmsg (struct faults *f)
       char *nl = strchr (msg, '\n');
       if (nl)
         *nl = '\0';
+      if (oom_victim (f, msg))
+        continue;
       /* An AppArmor denial: the LSM wall's record (lsmaudit.c). */
       struct lsm_sink ls = { f->id, owns_task, f->out, f, f->out_ctx };
       int l = lsm_audit_kmsg (msg, &ls);
@@ -1438,6 +1470,30 @@ faults_take_unwritten (struct faults *f)
   unsigned long long n = f->unwritten;
   f->unwritten = 0;
   return n;
+}
+
+unsigned long
+faults_kmsg_ooms (struct faults *f, unsigned long i, pid_t *pid, pid_t *nspid, char *comm, size_t n)
+{
+  /* what the log holds now: the lines are there by the victims' exits */
+  if (f->kmsg >= 0)
+    faults_on_kmsg (f);
+  *pid = 0;
+  *nspid = -1;
+  *comm = '\0';
+  if (i < f->kmsg_ooms && i < sizeof f->oom_victims / sizeof f->oom_victims[0])
+    {
+      *pid = f->oom_victims[i].tgid;
+      *nspid = f->oom_victims[i].nspid;
+      snprintf (comm, n, "%s", f->oom_victims[i].comm);
+    }
+  return f->kmsg < 0 ? (unsigned long) -1 : f->kmsg_ooms;
+}
+
+bool
+faults_emptied (const struct faults *f)
+{
+  return f->alive == 0;
 }
 
 bool

@@ -91,6 +91,11 @@ int faults_next_timeout (const struct faults *f);
 /* Write the deaths whose wait for a kmsg line is over (all with FLUSH). */
 void faults_tick (struct faults *f, bool flush);
 /* Any of the container's processes left? */
+/* OOM kills of the container's processes the kernel log named (read up
+ * to now), and the I-th victim (pid 0 when not kept); -1: no kernel log. */
+unsigned long faults_kmsg_ooms (struct faults *f, unsigned long i, pid_t *pid, pid_t *nspid, char *comm, size_t n);
+/* The container's last process has exited (details may still be pending). */
+bool faults_emptied (const struct faults *f);
 bool faults_alive (const struct faults *f);
 /* How many records the log refused (disk full...), and reset. */
 unsigned long long faults_take_unwritten (struct faults *f);

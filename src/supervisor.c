@@ -560,6 +560,9 @@ struct sup
   struct name_cache *agg_names;         /* the main thread's, for the aggregates it writes */
   struct name_cache *spool_names;       /* the spool thread's */
   struct sup_cpu cpu;                   /* its CPU on the container's account (supcpu.h) */
+  unsigned long ooms_recorded;          /* the main thread's: OOM records written */
+  bool cg_gone_seen;                    /* the watched cgroup was found removed */
+  bool cg_final_read;                   /* ... read once after the last process's exit */
 };
 
 /* Who made the call. A task's tgid and nspid are fixed for its life, its
@@ -1587,6 +1590,81 @@ conn_drop (struct sup *s, int fd)
       }
 }
 
+/* One OOM kill: the victim, when the connector has told of its SIGKILL
+ * (or the kernel log named it: PID > 0). SOURCE: where the count came from
+ * when not the cgroup's memory.events. */
+static void
+record_oom (struct sup *s, const char *ml, pid_t pid, pid_t nspid, const char *victim_comm, const char *source)
+{
+  struct jbuf *j = &s->rec;
+  char tb[48];
+  char comm[32];
+  snprintf (comm, sizeof comm, "%s", victim_comm ? victim_comm : "");
+  /* The victim's SIGKILL exit may still be on its way from the connector. */
+  for (int tries = 0; pid <= 0 && s->faults && tries < 50; tries++)
+    {
+      faults_on_connector (s->faults);
+      if (faults_last_kill (s->faults, 1000, &pid, &nspid, comm, sizeof comm))
+        break;
+      struct timespec ts = { 0, 2 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  audit_time (tb, sizeof tb);
+  jb_open (j);
+  jb_str (j, "time", tb);
+  jb_str (j, "container", s->a->id);
+  jb_str (j, "wall", "cgroup");
+  jb_str (j, "kind", "oom");
+  jb_str (j, "limit", ml);
+  if (pid > 0)
+    {
+      jb_int (j, "pid", pid);
+      if (nspid > 0)
+        jb_int (j, "nspid", nspid);
+      if (*comm)
+        jb_str (j, "comm", comm);
+      else
+        jb_raw (j, "comm", "null");   /* exec'd and gone before it could be read */
+    }
+  jb_str (j, "signal", "SIGKILL");
+  jb_str (j, "action", "killed by the OOM killer");
+  if (source)
+    jb_str (j, "source", source);
+  jb_close (j);
+  s->ooms_recorded++;
+  if (sup_log (s, j) < 0)
+    s->unwritten++;
+}
+
+/* systemd removes a scope's cgroup the moment its last process is gone,
+ * which can be before this supervisor reads memory.events: the OOM kill's
+ * notification is held back up to 10 ms by the kernel's rate limit when
+ * the memory.max events came just before, and the victim's exit is quick.
+ * A cgroup found gone before a read after its last exit: the kernel log's
+ * own OOM lines for the container's processes count what memory.events
+ * could not tell any more. */
+static void
+ooms_after_gone (struct sup *s, const char *ml)
+{
+  pid_t pid, nspid;
+  char comm[32];
+  unsigned long k = s->faults ? faults_kmsg_ooms (s->faults, 0, &pid, &nspid, comm, sizeof comm) : (unsigned long) -1;
+  if (k == (unsigned long) -1)
+    {
+      cleanup_free char *w = xasprintf ("cgroup: %s was removed (by systemd, as its scope emptied) before its "
+                                        "last OOM count was read, and there is no kernel log to count from: "
+                                        "an OOM kill of the last moments may be missing", s->a->cgroup_path);
+      notice (s, w);
+      return;
+    }
+  for (unsigned long i = s->ooms_recorded; i < k; i++)
+    {
+      faults_kmsg_ooms (s->faults, i, &pid, &nspid, comm, sizeof comm);
+      record_oom (s, ml, pid > 0 ? pid : -1, nspid, comm,
+                  "kmsg: the cgroup was removed before its memory.events was read");
+    }
+}
+
 /* A limit of the cgroup wall was hit: records with wall "cgroup". */
 static void
 on_cgroup (struct sup *s, struct cg_watch *w)
@@ -1597,41 +1675,15 @@ on_cgroup (struct sup *s, struct cg_watch *w)
   struct jbuf *j = &s->rec;
   char tb[48];
   for (unsigned long i = 0; i < ooms; i++)
+    record_oom (s, ml, 0, -1, NULL, NULL);
+  if (cgroup_watch_gone (w))
     {
-      /* The victim's SIGKILL exit may still be on its way from the connector. */
-      pid_t pid = 0, nspid = -1;
-      char comm[32] = "";
-      for (int tries = 0; s->faults && tries < 50; tries++)
-        {
-          faults_on_connector (s->faults);
-          if (faults_last_kill (s->faults, 1000, &pid, &nspid, comm, sizeof comm))
-            break;
-          struct timespec ts = { 0, 2 * 1000 * 1000 };
-          nanosleep (&ts, NULL);
-        }
-      audit_time (tb, sizeof tb);
-      jb_open (j);
-      jb_str (j, "time", tb);
-      jb_str (j, "container", s->a->id);
-      jb_str (j, "wall", "cgroup");
-      jb_str (j, "kind", "oom");
-      jb_str (j, "limit", ml);
-      if (pid > 0)
-        {
-          jb_int (j, "pid", pid);
-          if (nspid > 0)
-            jb_int (j, "nspid", nspid);
-          if (*comm)
-            jb_str (j, "comm", comm);
-          else
-            jb_raw (j, "comm", "null");   /* exec'd and gone before it could be read */
-        }
-      jb_str (j, "signal", "SIGKILL");
-      jb_str (j, "action", "killed by the OOM killer");
-      jb_close (j);
-      if (sup_log (s, j) < 0)
-        s->unwritten++;
+      if (!s->cg_gone_seen && !s->cg_final_read)
+        ooms_after_gone (s, ml);
+      s->cg_gone_seen = true;
     }
+  else if (s->faults && faults_emptied (s->faults))
+    s->cg_final_read = true;   /* read after the last exit: the counts are final */
   if (refused)
     {
       audit_time (tb, sizeof tb);
@@ -1877,7 +1929,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
     }
   /* Without the proc connector, the init's pidfd tells when it is over. */
   int pidfd = -1;
-  bool init_alive = false;
+  bool init_alive = false, cg_final = false, cg_unwatched = false;
   if (f == NULL)
     {
       pidfd = (int) syscall (SYS_pidfd_open, a->init_pid, 0);
@@ -1930,6 +1982,13 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
       for (int i = 0; i < n; i++)
         if (evs[i].data.fd == cn)
           faults_on_connector (f);
+      /* The last process is gone: its cgroup's counts are final now, and
+       * under systemd the cgroup itself is about to go. Read them first. */
+      if (cw && f && !cg_final && faults_emptied (f))
+        {
+          cg_final = true;
+          on_cgroup (s, cw);
+        }
       for (int i = 0; i < n; i++)
         {
           int fd = evs[i].data.fd;
@@ -1939,6 +1998,15 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
             faults_on_bpf (f);
           else if (cw && (fd == cwfd[0] || fd == cwfd[1] || fd == cwfd[2]))
             on_cgroup (s, cw);
+        }
+      /* A removed cgroup's files poll as always ready (EPOLLERR): stop
+       * looking at them, or this loop would spin until the end. */
+      if (cw && cgroup_watch_gone (cw) && !cg_unwatched)
+        {
+          cg_unwatched = true;
+          for (int i = 0; i < 3; i++)
+            if (cwfd[i] >= 0)
+              epoll_ctl (s->epfd, EPOLL_CTL_DEL, cwfd[i], NULL);
         }
       pthread_mutex_unlock (&s->lock);
       for (int i = 0; i < n; i++)

@@ -110,6 +110,31 @@ AUD=$TMP/audit
 cfg "$B" '.linux.resources = {"memory": {"limit": 33554432, "swap": 33554432}} | .process.args = ["/bin/workload", "hog", "64"]'
 S --audit-dir "$AUD" run --bundle "$B" sd-oom >/dev/null 2>&1
 t_like "a hog is OOM-killed in its scope; audit records it" "$("$MOAT" --audit-dir "$AUD" audit --json sd-oom | jq -r 'select(.kind == "oom") | .kind' | head -n 1)" "^oom$"
+t_is "... exactly one record of it" "$("$MOAT" --audit-dir "$AUD" audit --json sd-oom | jq -r 'select(.kind == "oom") | .kind' | wc -l)" 1
+# The race systemd runs with the supervisor: it prunes the scope's cgroup
+# the moment the last process is gone, maybe before memory.events is read.
+# Made certain here: the supervisor is held (SIGSTOP) while the hog dies
+# and systemd lets the scope go; the kill is still recorded, counted from
+# the kernel log's OOM line for the container's process.
+cfg "$B" '.linux.resources = {"memory": {"limit": 33554432, "swap": 33554432}}
+  | .process.args = ["/bin/workload", "after", "/go-oom", "60", "hog", "64"]'
+rm -f "$B/rootfs/go-oom"
+t_ok "run -d: a hog held back" S --audit-dir "$AUD" run -d --bundle "$B" sd-race
+SUP=$(jq -r .supervisorPid "$ROOT/sd-race/state.json" 2>/dev/null)
+t_like "its supervisor runs" "$SUP $(pid_running "$SUP" && echo running)" "^[0-9]+ running$"
+kill -STOP "$SUP"
+touch "$B/rootfs/go-oom"
+for i in $(seq 300); do [ -d /sys/fs/cgroup/system.slice/moat-sd-race.scope ] || break; sleep 0.1; done
+t_fails "systemd pruned the scope's cgroup while the supervisor was held" test -d /sys/fs/cgroup/system.slice/moat-sd-race.scope
+kill -CONT "$SUP"
+for i in $(seq 300); do pid_running "$SUP" || break; sleep 0.1; done
+t_fails "the supervisor ends" pid_running "$SUP"
+RACE=$("$MOAT" --audit-dir "$AUD" audit --json sd-race 2>&1)
+t_is "the OOM kill is recorded once, its victim named, counted from the kernel log" \
+  "$(printf '%s\n' "$RACE" | jq -r 'select(.kind == "oom") | [.limit, .signal, .comm, (.pid > 1), .source] | join(" ")')" \
+  "memory.max=33554432 SIGKILL workload true kmsg: the cgroup was removed before its memory.events was read"
+[ "$T_FAIL" = 0 ] || diag "the log: $RACE" "kmsg: $(dmesg 2>&1 | grep -i 'killed process' | tail -n 3)"
+t_ok "delete" S delete --force sd-race
 S delete --force sd-oom
 t_is "after delete the OOM-killed scope is gone (reset-failed)" "$(unit_prop moat-sd-oom.scope LoadState)" not-found
 cfg "$B" 'del(.linux.resources) | .process.args = ["/bin/workload", "echo", "again"]'

@@ -40,6 +40,9 @@
    wait-file PATH SECONDS
                    found PATH once it exists; missing PATH (exit 1) after
                    SECONDS
+   after PATH SECONDS SUBCOMMAND [ARG...]
+                   waits for PATH as wait-file does (missing PATH, exit 1,
+                   after SECONDS), then runs SUBCOMMAND in the same process
    echo ARGS...    ARGS joined by single spaces
    args            argv[I]=VALUE (argv[0] included)
    exit N          exit status N
@@ -621,6 +624,27 @@ cmd_wait_file (int argc, char **argv)
     }
   printf ("found %s\n", argv[1]);
   return 0;
+}
+
+/* after PATH SECONDS SUBCOMMAND...: wait-file, silently, then the
+ * subcommand in the same process (a test holds back what it runs). */
+static int
+cmd_after (int argc, char **argv)
+{
+  double limit = parse_seconds (argv[2]), t0 = now_mono ();
+  struct stat st;
+  while (lstat (argv[1], &st) != 0)
+    {
+      if (now_mono () - t0 > limit)
+        {
+          printf ("missing %s\n", argv[1]);
+          return 1;
+        }
+      sleep_seconds (0.02);
+    }
+  g_argc = argc - 2;
+  g_argv = argv + 2;
+  return run_command (argc - 2, argv + 2);   /* argv[2] stands for the program's name */
 }
 
 static void
@@ -2014,6 +2038,7 @@ static const struct command
   { "syscall-nr NR [ARG...]", 1, -1, cmd_syscall_nr },
   { "syscall32 NR [ARG...]", 1, 6, cmd_syscall32 },
   { "named NAME SUBCOMMAND [ARG...]", 2, -1, cmd_named },
+  { "after PATH SECONDS SUBCOMMAND [ARG...]", 3, -1, cmd_after },
   { "storm THREADS COUNT NAME [ARG...]", 3, -1, cmd_storm },
   { "getpid-loop N", 1, 1, cmd_getpid_loop }, { "segv", 0, 0, cmd_segv },
   { "segv-write", 0, 0, cmd_segv_write }, { "ud2", 0, 0, cmd_ud2 },

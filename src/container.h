@@ -121,19 +121,5 @@ int forward_and_wait (pid_t pid, int *exit_status, moat_error **err);
 int resolve_rootfs (const struct moat_config *cfg, const char *bundle, char **out, moat_error **err);
 /* A listening unix socket NAME in the state directory DIRFD. */
 int bind_state_sock (int dirfd, const char *name, int backlog, int *out, moat_error **err);
-/* Reap what has ended among our children without blocking: 1 with *status
- * once PID has, 0 if not yet, -1 (errno) on error. A workload may make its
- * parent, moat run or moat exec, its tracer (PTRACE_TRACEME): its threads
- * then stay zombies until the tracer reaps them and each of its signals
- * stops it until the tracer lets it go, so waiting for PID alone would
- * hang both. moat traces nothing: a tracee's stop is let go with its
- * signal (PTRACE_DETACH) and every other child is reaped. */
-int reap_workload (pid_t pid, int *status);
 int write_pid_file (const char *path, pid_t pid, moat_error **err);
-/* 128+N for a signal, as a shell reports it. */
-int wait_exit_status (int status);
-#include <signal.h>
-/* The signals run and exec forward to their process (and SIGCHLD). */
-void forwarded_signals (sigset_t *set);
-
 #endif

@@ -1,6 +1,6 @@
 #include "config-host.h"
 #include "terminal.h"
-#include "container.h"
+#include "reap.h"
 #include "util.h"
 
 #include <errno.h>

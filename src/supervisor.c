@@ -1999,8 +1999,8 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
           else if (cw && (fd == cwfd[0] || fd == cwfd[1] || fd == cwfd[2]))
             on_cgroup (s, cw);
         }
-      /* A removed cgroup's files poll as always ready (EPOLLERR): stop
-       * looking at them, or this loop would spin until the end. */
+      /* A removed cgroup's files tell nothing more (a read answers
+       * ENODEV): out of the epoll set. */
       if (cw && cgroup_watch_gone (cw) && !cg_unwatched)
         {
           cg_unwatched = true;

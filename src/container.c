@@ -329,20 +329,18 @@ validate (const struct create_opts *o, struct creation *c, moat_error **err)
             }
           c->audit_syscalls = false;
         }
-      if (seccomp_compile_cached (c->sc, c->audit_syscalls, cache, &c->prog, &hit, err) < 0)
+      /* Audited, the supervisor answers what the policy's own filter (the
+       * same rules, each with its own action) answers: both filters come
+       * from one compile (seccomp_compile_pair), through the cache. */
+      int r = c->audit_syscalls && seccomp_needs_listener (c->sc, true)
+                ? seccomp_compile_pair_cached (c->sc, cache, &c->prog, &c->enforce, &hit, err)
+                : seccomp_compile_cached (c->sc, c->audit_syscalls, cache, &c->prog, &hit, err);
+      if (r < 0)
         {
           cleanup_free char *shown = str_printable (doc);
           return moat_error_wrap (err, "%s: linux.seccomp", shown);
         }
       log_debug ("seccomp: %u BPF instructions (%s)", c->prog.len, hit ? "cached" : "compiled");
-      /* What the supervisor answers is what this program answers (the
-       * same rules, each with its own action): from the same cache. */
-      if (c->audit_syscalls && seccomp_needs_listener (c->sc, true)
-          && seccomp_compile_cached (c->sc, false, cache, &c->enforce, &hit, err) < 0)
-        {
-          cleanup_free char *shown = str_printable (doc);
-          return moat_error_wrap (err, "%s: linux.seccomp", shown);
-        }
     }
   if (audit_budget_for (o, c, &c->budget, err) < 0
       || hostaudit_for (o->audit_forward, c->cfg->annotation_keys, c->cfg->annotation_values, c->cfg->n_annotations,

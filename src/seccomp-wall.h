@@ -92,6 +92,16 @@ int seccomp_compile (const struct moat_seccomp *sc, bool audit, struct sock_fpro
 int seccomp_compile_cached (const struct moat_seccomp *sc, bool audit, const char *cache_dir,
                             struct sock_fprog *prog, bool *hit, moat_error **err);
 
+/* Both filters of an audited container from one libseccomp compile: the
+ * AUDIT one (what the kernel runs: allow, or notify the supervisor) and the
+ * ENFORCE one (the policy's own actions: the supervisor's verdicts). The
+ * audit filter is the enforcing one with each non-allow return turned into
+ * a notification. The _cached form keeps both in CACHE_DIR. */
+int seccomp_compile_pair (const struct moat_seccomp *sc, struct sock_fprog *audit, struct sock_fprog *enforce,
+                          moat_error **err);
+int seccomp_compile_pair_cached (const struct moat_seccomp *sc, const char *cache_dir, struct sock_fprog *audit,
+                                 struct sock_fprog *enforce, bool *hit, moat_error **err);
+
 /* libseccomp's PFC text of the same filter (for `moat policy bpf`). */
 int seccomp_pfc (const struct moat_seccomp *sc, bool audit, char **text, moat_error **err);
 

@@ -759,42 +759,160 @@ cache_key (const struct moat_seccomp *sc, bool audit, char hex[65])
   sha256_hex (d, hex);
 }
 
+/* A compiled filter from the cache, if there is a good one. */
+static bool
+cache_read (int dfd, const char *key, struct sock_fprog *prog)
+{
+  if (dfd < 0)
+    return false;
+  cleanup_free char *name = xasprintf ("%s.bpf", key);
+  cleanup_free char *bpf = NULL;
+  size_t len = 0;
+  moat_error *e = NULL;
+  if (read_file_at (dfd, name, &bpf, &len, BPF_MAXINSNS * sizeof (struct sock_filter), &e) == 0
+      && len > 0 && len % sizeof (struct sock_filter) == 0)
+    {
+      prog->len = (unsigned short) (len / sizeof (struct sock_filter));
+      prog->filter = (struct sock_filter *) steal_pointer (&bpf);
+      return true;
+    }
+  moat_error_free (&e);
+  return false;
+}
+
+/* Into the cache; one that cannot be written is only a slower next start. */
+static void
+cache_write (int *dfd, const char *cache_dir, const char *key, const struct sock_fprog *prog)
+{
+  cleanup_free char *name = xasprintf ("%s.bpf", key);
+  moat_error *e = NULL;
+  if (*dfd < 0 && mkdir_p (cache_dir, 0700, &e) == 0)
+    *dfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*dfd < 0
+      || write_file_atomic_at (*dfd, name, prog->filter, prog->len * sizeof (struct sock_filter), 0600, &e) < 0)
+    {
+      cleanup_free char *str = e ? moat_error_string (e) : NULL;
+      log_debug ("seccomp cache not written: %s", str ? str : cache_dir);
+    }
+  moat_error_free (&e);
+}
+
 int
 seccomp_compile_cached (const struct moat_seccomp *sc, bool audit, const char *cache_dir,
                         struct sock_fprog *prog, bool *hit, moat_error **err)
 {
   char key[65];
   cache_key (sc, audit, key);
-  cleanup_free char *name = xasprintf ("%s.bpf", key);
-  *hit = false;
   cleanup_close int dfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0)
+  *hit = cache_read (dfd, key, prog);
+  if (*hit)
+    return 0;
+  if (seccomp_compile (sc, audit, prog, err) < 0)
+    return -1;
+  cache_write (&dfd, cache_dir, key, prog);
+  return 0;
+}
+
+/* The bad-arch returns of the one compile below are marked with an action
+ * no rule can have (checked), so they can be told from the rules' own. */
+#define BADARCH_MARK SCMP_ACT_TRACE (0x0bad)
+
+static bool
+policy_uses_action (const struct moat_seccomp *sc, uint32_t act)
+{
+  if (scmp_action (sc->default_action, sc->default_errno, false) == act)
+    return true;
+  for (size_t i = 0; i < sc->n_rules; i++)
+    if (scmp_action (sc->rules[i].action, sc->rules[i].errno_ret, false) == act)
+      return true;
+  return false;
+}
+
+static int
+compile_both (const struct moat_seccomp *sc, struct sock_fprog *audit, struct sock_fprog *enforce, moat_error **err)
+{
+  if (seccomp_compile (sc, true, audit, err) < 0)
+    return -1;
+  if (seccomp_compile (sc, false, enforce, err) < 0)
     {
-      cleanup_free char *bpf = NULL;
-      size_t len = 0;
-      moat_error *e = NULL;
-      if (read_file_at (dfd, name, &bpf, &len, BPF_MAXINSNS * sizeof (struct sock_filter), &e) == 0
-          && len > 0 && len % sizeof (struct sock_filter) == 0)
+      free (audit->filter);
+      audit->filter = NULL;
+      return -1;
+    }
+  return 0;
+}
+
+int
+seccomp_compile_pair (const struct moat_seccomp *sc, struct sock_fprog *audit, struct sock_fprog *enforce,
+                      moat_error **err)
+{
+  /* libseccomp's compile is most of a cold start (~9 ms for the default
+   * profile here), and the audit filter is the enforcing one with every
+   * outcome but "allow" turned into a notification: compiled once, each
+   * return rewritten. The audit filter then notifies exactly the calls the
+   * enforcing one does not allow, by construction (the differential test,
+   * tests/unit/test-verdict.c, checks it against a compile of its own). */
+  if (policy_uses_action (sc, BADARCH_MARK))
+    return compile_both (sc, audit, enforce, err);
+  __attribute__ ((cleanup (release_ctx))) scmp_filter_ctx ctx = NULL;
+  if (build (sc, false, &ctx, err) < 0)
+    return -1;
+  uint32_t badarch = 0;
+  if (seccomp_attr_get (ctx, SCMP_FLTATR_ACT_BADARCH, &badarch) < 0
+      || seccomp_attr_set (ctx, SCMP_FLTATR_ACT_BADARCH, BADARCH_MARK) < 0)
+    return compile_both (sc, audit, enforce, err);
+  char *bpf = NULL;
+  size_t len = 0;
+  if (export_to_memfd (ctx, false, &bpf, &len, err) < 0)
+    return -1;
+  size_t n = len / sizeof (struct sock_filter);
+  struct sock_filter *e = (struct sock_filter *) bpf, *a = xmalloc0 (len ? len : 1);
+  memcpy (a, e, len);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (BPF_CLASS (e[i].code) != BPF_RET)
+        continue;
+      if (BPF_RVAL (e[i].code) != BPF_K)
         {
-          prog->len = (unsigned short) (len / sizeof (struct sock_filter));
-          prog->filter = (struct sock_filter *) steal_pointer (&bpf);
+          /* a return of A: not what libseccomp writes; the safe way */
+          free (a);
+          free (bpf);
+          return compile_both (sc, audit, enforce, err);
+        }
+      if (e[i].k == BADARCH_MARK)
+        a[i].k = e[i].k = badarch;
+      else if ((e[i].k & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+        a[i].k = SECCOMP_RET_USER_NOTIF;
+    }
+  enforce->len = audit->len = (unsigned short) n;
+  enforce->filter = e;
+  audit->filter = a;
+  return 0;
+}
+
+int
+seccomp_compile_pair_cached (const struct moat_seccomp *sc, const char *cache_dir, struct sock_fprog *audit,
+                             struct sock_fprog *enforce, bool *hit, moat_error **err)
+{
+  char ka[65], ke[65];
+  cache_key (sc, true, ka);
+  cache_key (sc, false, ke);
+  cleanup_close int dfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  *hit = false;
+  if (cache_read (dfd, ka, audit))
+    {
+      if (cache_read (dfd, ke, enforce))
+        {
           *hit = true;
           return 0;
         }
-      moat_error_free (&e);
+      free (audit->filter);
+      audit->filter = NULL;
     }
-  if (seccomp_compile (sc, audit, prog, err) < 0)
+  if (seccomp_compile_pair (sc, audit, enforce, err) < 0)
     return -1;
-  moat_error *e = NULL;
-  if (dfd < 0 && mkdir_p (cache_dir, 0700, &e) == 0)
-    dfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0
-      || write_file_atomic_at (dfd, name, prog->filter, prog->len * sizeof (struct sock_filter), 0600, &e) < 0)
-    {
-      cleanup_free char *s = e ? moat_error_string (e) : NULL;
-      log_debug ("seccomp cache not written: %s", s ? s : cache_dir);
-    }
-  moat_error_free (&e);
+  cache_write (&dfd, cache_dir, ka, audit);
+  cache_write (&dfd, cache_dir, ke, enforce);
   return 0;
 }
 

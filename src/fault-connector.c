@@ -45,7 +45,7 @@ kernel_has_event_filter (void)
 }
 
 int
-cn_subscribe (int s)
+fault_cn_subscribe (int s)
 {
   char buf[NLMSG_SPACE (sizeof (struct cn_msg) + sizeof (struct moat_proc_input))] __attribute__ ((aligned (8)));
   memset (buf, 0, sizeof buf);
@@ -75,7 +75,7 @@ cn_subscribe (int s)
  * socket filter: no libbpf, no BTF.) Without privilege for BPF or on an
  * old kernel the socket stays unfiltered, as before. */
 bool
-cn_filter_to_cgroup (struct faults *f, int s)
+fault_cn_filter_to_cgroup (struct faults *f, int s)
 {
   unsigned long long id = f->cg_id;
   unsigned level = f->cg_level;
@@ -165,7 +165,7 @@ on_event (struct faults *f, const struct proc_event *ev)
     {
     case PROC_EVENT_FORK:
       {
-        const struct task *parent = task_find (f, ev->event_data.fork.parent_tgid);
+        const struct task *parent = fault_task_find (f, ev->event_data.fork.parent_tgid);
         if (parent == NULL || parent->dead)
           return;
         struct task t = *parent;
@@ -175,16 +175,16 @@ on_event (struct faults *f, const struct proc_event *ev)
         if (t.tid == t.tgid)
           {
             t.nspid = -1;   /* not the parent's: unknown until read */
-            task_refresh (&t);
+            fault_task_refresh (&t);
             f->alive++;
           }
-        task_insert (f, &t);
-        replay_early (f, t.tid);
+        fault_task_insert (f, &t);
+        fault_replay_early (f, t.tid);
         break;
       }
     case PROC_EVENT_EXEC:
       {
-        struct task *t = task_find (f, ev->event_data.exec.process_pid);
+        struct task *t = fault_task_find (f, ev->event_data.exec.process_pid);
         if (t == NULL)
           return;
         __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
@@ -202,12 +202,12 @@ on_event (struct faults *f, const struct proc_event *ev)
             t->dead = false;
             f->alive++;
           }
-        task_refresh (t);
+        fault_task_refresh (t);
         break;
       }
     case PROC_EVENT_EXIT:
       {
-        struct task *t = task_find (f, ev->event_data.exit.process_pid);
+        struct task *t = fault_task_find (f, ev->event_data.exit.process_pid);
         if (t == NULL || t->dead)
           return;
         __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
@@ -240,7 +240,7 @@ on_event (struct faults *f, const struct proc_event *ev)
           if (!f->pend[i].death && f->pend[i].t.tgid == t->tgid)
             {
               p.d = f->pend[i].d;
-              pend_remove (f, i);
+              fault_pend_remove (f, i);
               break;
             }
         /* The probe reports SIGBUS too; the kernel log does not. */
@@ -252,9 +252,9 @@ on_event (struct faults *f, const struct proc_event *ev)
             p.storm = true;   /* no wait: too many already wait for theirs */
           }
         if (p.deadline == 0)
-          emit (f, &p);
+          fault_emit (f, &p);
         else
-          pend_add (f, &p);
+          fault_pend_add (f, &p);
         break;
       }
     default:
@@ -304,7 +304,7 @@ resync (struct faults *f)
  * event, and a death by a fault must come through that event: two looks
  * RESYNC_MS apart leave it all the time it needs. */
 void
-resync_hidden (struct faults *f)
+fault_resync_hidden (struct faults *f)
 {
   pid_t gone[ARRAY_SIZE (f->suspects)];
   size_t n = 0;
@@ -316,7 +316,7 @@ resync_hidden (struct faults *f)
   size_t still = 0;
   for (size_t i = 0; i < n; i++)
     {
-      struct task *t = task_find (f, gone[i]);
+      struct task *t = fault_task_find (f, gone[i]);
       if (t == NULL || t->dead)
         continue;   /* its exit event came */
       bool seen_before = false;
@@ -354,7 +354,7 @@ faults_on_connector (struct faults *f)
                * be recorded as the container's.) */
               f->dropped_at = now_ms ();
               long long gone = (long long) resync (f);
-              lost_record (f, "proc connector overflow: some process events were dropped; lost counts the "
+              fault_lost_record (f, "proc connector overflow: some process events were dropped; lost counts the "
                               "container's processes that ended unseen (how, unknown)", gone);
               /* What passed the filter no longer all arrives: the count
                * cannot say "nothing waiting" any more. */

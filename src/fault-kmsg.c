@@ -17,7 +17,7 @@
 static bool
 owns_task (void *ctx, pid_t pid, pid_t *nspid)
 {
-  struct task *t = task_find (ctx, pid);
+  struct task *t = fault_task_find (ctx, pid);
   *nspid = t ? t->nspid : 0;
   return t != NULL;
 }
@@ -38,7 +38,7 @@ oom_victim (struct faults *f, const char *msg)
   long pid = strtol (k + 17, &end, 10);
   if (end == k + 17 || pid <= 0)
     return false;
-  struct task *t = task_find (f, (pid_t) pid);
+  struct task *t = fault_task_find (f, (pid_t) pid);
   if (t == NULL)
     return true;   /* not the container's */
   if (f->kmsg_ooms < sizeof f->oom_victims / sizeof f->oom_victims[0])
@@ -158,7 +158,7 @@ faults_on_kmsg (struct faults *f)
       pid_t tid;
       struct detail d;
       if (parse_report (msg, &tid, &d))
-        attach_detail (f, tid, &d);
+        fault_attach_detail (f, tid, &d);
     }
 }
 

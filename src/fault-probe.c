@@ -16,7 +16,7 @@
 static bool
 keep_early (struct faults *f, const struct moat_fault_event *e)
 {
-  if (task_find (f, (pid_t) e->tid) != NULL)
+  if (fault_task_find (f, (pid_t) e->tid) != NULL)
     return false;
   if (f->n_early == f->cap_early)
     {
@@ -31,21 +31,21 @@ keep_early (struct faults *f, const struct moat_fault_event *e)
 }
 
 void
-early_remove (struct faults *f, size_t i)
+fault_early_remove (struct faults *f, size_t i)
 {
   memmove (&f->early[i], &f->early[i + 1], (f->n_early - i - 1) * sizeof *f->early);
   f->n_early--;
 }
 
 void
-on_bpf_event (void *ctx, const struct moat_fault_event *e)
+fault_on_bpf_event (void *ctx, const struct moat_fault_event *e)
 {
   struct faults *f = ctx;
   if (keep_early (f, e))
     return;
   if (e->kind == MOAT_EV_REFUSED)
     {
-      on_refused (f, e);
+      fault_on_refused (f, e);
       return;
     }
   struct detail d = { .have = true, .bpf = true, .sig = e->sig, .code = e->code,
@@ -72,18 +72,18 @@ on_bpf_event (void *ctx, const struct moat_fault_event *e)
   else
     snprintf (d.kind, sizeof d.kind, "trap %llu", (unsigned long long) e->trap_nr);
   d.addr = e->addr;
-  attach_detail (f, (pid_t) e->tid, &d);
+  fault_attach_detail (f, (pid_t) e->tid, &d);
 }
 
 void
-replay_early (struct faults *f, pid_t tid)
+fault_replay_early (struct faults *f, pid_t tid)
 {
   for (size_t i = 0; i < f->n_early;)
     if ((pid_t) f->early[i].e.tid == tid)
       {
         struct moat_fault_event e = f->early[i].e;
-        early_remove (f, i);
-        on_bpf_event (f, &e);
+        fault_early_remove (f, i);
+        fault_on_bpf_event (f, &e);
       }
     else
       i++;
@@ -95,6 +95,6 @@ faults_on_bpf (struct faults *f)
   fault_bpf_consume (f->bpf);
   unsigned long long lost = fault_bpf_take_dropped (f->bpf);
   if (lost)
-    lost_record (f, "BPF fault probe: its ring buffer was full; some fault details were dropped (the deaths "
+    fault_lost_record (f, "BPF fault probe: its ring buffer was full; some fault details were dropped (the deaths "
                     "themselves are recorded from the connector)", (long long) lost);
 }

@@ -1,7 +1,7 @@
 /* moat — the fault tracker's records: deaths by a fault signal and the
  * faults a process lived through, in words, to the audit log (or counted
  * past its budget); and the deaths waiting a moment for their detail,
- * which a source hands in here (attach_detail). Apart from the sources so
+ * which a source hands in here (fault_attach_detail). Apart from the sources so
  * that each of them writes through the same few functions. */
 #include "config-host.h"
 #include "faults-int.h"
@@ -82,7 +82,7 @@ wall_for (const struct pending *p)
 /* Every record of this file starts here: at TIME (NULL: now), the
  * container, the wall and the kind. */
 struct jbuf *
-rec_begin (struct faults *f, const char *time, const char *wall, const char *kind)
+fault_rec_begin (struct faults *f, const char *time, const char *wall, const char *kind)
 {
   struct jbuf *j = &f->rec;
   char tb[48];
@@ -98,7 +98,7 @@ rec_begin (struct faults *f, const char *time, const char *wall, const char *kin
 
 /* ... and ends here: written, or counted as refused by the log. */
 void
-rec_end (struct faults *f, struct jbuf *j)
+fault_rec_end (struct faults *f, struct jbuf *j)
 {
   jb_close (j);
   if (f->out && f->out (f->out_ctx, j) < 0)
@@ -106,7 +106,7 @@ rec_end (struct faults *f, struct jbuf *j)
 }
 
 void
-put_nspid (struct jbuf *j, pid_t nspid)
+fault_put_nspid (struct jbuf *j, pid_t nspid)
 {
   if (nspid > 0)
     jb_int (j, "nspid", nspid);
@@ -115,13 +115,13 @@ put_nspid (struct jbuf *j, pid_t nspid)
 }
 
 void
-emit (struct faults *f, struct pending *p)
+fault_emit (struct faults *f, struct pending *p)
 {
   if (f->out == NULL)
     return;
   if (p->death)
     {
-      struct task *t = task_find (f, p->t.tgid);
+      struct task *t = fault_task_find (f, p->t.tgid);
       if (t)
         t->written = true;
     }
@@ -138,9 +138,9 @@ emit (struct faults *f, struct pending *p)
       return;
     }
   char hex[32], words[160];
-  struct jbuf *j = rec_begin (f, p->time, wall_for (p), p->death ? "signal" : "fault");
+  struct jbuf *j = fault_rec_begin (f, p->time, wall_for (p), p->death ? "signal" : "fault");
   jb_int (j, "pid", p->t.tgid);
-  put_nspid (j, p->t.nspid);
+  fault_put_nspid (j, p->t.nspid);
   /* The kernel's report names the task as it was at the fault: better than
    * a comm read before a last exec the connector had not told us yet. */
   if (p->d.have && p->d.comm[0])
@@ -196,11 +196,11 @@ emit (struct faults *f, struct pending *p)
         : "not available (the kernel reports no details for this signal)";
       jb_str (j, "detail", why);
     }
-  rec_end (f, j);
+  fault_rec_end (f, j);
 }
 
 void
-pend_add (struct faults *f, const struct pending *p)
+fault_pend_add (struct faults *f, const struct pending *p)
 {
   if (f->npend == f->cappend)
     f->pend = xrealloc (f->pend, (f->cappend = f->cappend ? f->cappend * 2 : 16) * sizeof *f->pend);
@@ -208,7 +208,7 @@ pend_add (struct faults *f, const struct pending *p)
 }
 
 void
-pend_remove (struct faults *f, size_t i)
+fault_pend_remove (struct faults *f, size_t i)
 {
   memmove (&f->pend[i], &f->pend[i + 1], (f->npend - i - 1) * sizeof *f->pend);
   f->npend--;
@@ -217,32 +217,32 @@ pend_remove (struct faults *f, size_t i)
 /* Something was dropped: say so in the log rather than pretend, with how
  * many (COUNT >= 0) and what they are. */
 void
-lost_record (struct faults *f, const char *what, long long count)
+fault_lost_record (struct faults *f, const char *what, long long count)
 {
-  struct jbuf *j = rec_begin (f, NULL, "moat", "lost");
+  struct jbuf *j = fault_rec_begin (f, NULL, "moat", "lost");
   jb_str (j, "what", what);
   if (count >= 0)
     jb_int (j, "lost", count);
-  rec_end (f, j);
+  fault_rec_end (f, j);
 }
 
 /* A kernel report of a fault in thread TID: joins the death it explains,
  * or waits for it. */
 void
-attach_detail (struct faults *f, pid_t tid, const struct detail *d)
+fault_attach_detail (struct faults *f, pid_t tid, const struct detail *d)
 {
-  struct task *t = task_find (f, tid);
+  struct task *t = fault_task_find (f, tid);
   if (t == NULL)
     return;   /* not the container's */
   pid_t tgid = t->tgid;
-  struct task *lt = task_find (f, tgid);
+  struct task *lt = fault_task_find (f, tgid);
   bool written = lt && lt->written;
   for (size_t i = 0; i < f->npend; i++)
     if (f->pend[i].death && f->pend[i].t.tgid == tgid && !f->pend[i].d.have)
       {
         f->pend[i].d = *d;
-        emit (f, &f->pend[i]);
-        pend_remove (f, i);
+        fault_emit (f, &f->pend[i]);
+        fault_pend_remove (f, i);
         return;
       }
   /* A thread that faults again lived through its last fault: that one is
@@ -250,8 +250,8 @@ attach_detail (struct faults *f, pid_t tid, const struct detail *d)
   for (size_t i = 0; i < f->npend;)
     if (!f->pend[i].death && f->pend[i].fault_tid == tid)
       {
-        emit (f, &f->pend[i]);
-        pend_remove (f, i);
+        fault_emit (f, &f->pend[i]);
+        fault_pend_remove (f, i);
       }
     else
       i++;
@@ -262,11 +262,11 @@ attach_detail (struct faults *f, pid_t tid, const struct detail *d)
     return;
   /* Printed before the death (the usual order), or for a process that
    * survives it: wait to see which. */
-  struct task *leader = task_find (f, tgid);
+  struct task *leader = fault_task_find (f, tgid);
   struct pending p = { .t = leader ? *leader : *t, .fault_tid = tid, .death = false, .d = *d,
                        .deadline = now_ms () + KMSG_WAIT_MS };
   audit_time (p.time, sizeof p.time);
   if (f->npend >= PEND_MAX)
     return;   /* a storm: the report goes; the death it explains is written all the same */
-  pend_add (f, &p);
+  fault_pend_add (f, &p);
 }

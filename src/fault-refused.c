@@ -229,12 +229,12 @@ attribute_refusal (const struct faults *f, const struct moat_fault_event *e, con
 }
 
 void
-on_refused (struct faults *f, const struct moat_fault_event *e)
+fault_on_refused (struct faults *f, const struct moat_fault_event *e)
 {
-  struct task *t = task_find (f, (pid_t) e->tid);
+  struct task *t = fault_task_find (f, (pid_t) e->tid);
   if (t == NULL || take_denied (f, (pid_t) e->tid, (long) e->nr))
     return;   /* not the container's, or the seccomp filter's (recorded) */
-  struct task *leader = task_find (f, t->tgid);
+  struct task *leader = fault_task_find (f, t->tgid);
   const struct task *who = leader ? leader : t;
   /* Past the log's budget: counted per call, errno and comm. */
   if (f->budget && !budget_take (f->budget, f->log_size (f->size_ctx)))
@@ -258,10 +258,10 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
   const char *path = s0[0] == '/' ? s0 : s1[0] == '/' ? s1 : NULL;
   struct refusal r;
   attribute_refusal (f, e, call, path, &r);
-  struct jbuf *j = rec_begin (f, NULL, r.wall, "refused");
+  struct jbuf *j = fault_rec_begin (f, NULL, r.wall, "refused");
   jb_int (j, "pid", who->tgid);
   jb_int (j, "tid", (long long) e->tid);
-  put_nspid (j, who->nspid);
+  fault_put_nspid (j, who->nspid);
   char comm[sizeof e->comm + 1];
   memcpy (comm, e->comm, sizeof e->comm);
   comm[sizeof e->comm] = '\0';
@@ -285,5 +285,5 @@ on_refused (struct faults *f, const struct moat_fault_event *e)
     jb_str (j, "setting", r.setting);
   jb_str (j, "why", r.why);
   jb_str (j, "detail", "bpf");
-  rec_end (f, j);
+  fault_rec_end (f, j);
 }

@@ -14,7 +14,7 @@
 /* ---- the task table: open addressing on tid ----------------------------- */
 
 struct task *
-task_find (struct faults *f, pid_t tid)
+fault_task_find (struct faults *f, pid_t tid)
 {
   size_t mask = f->cap - 1;
   for (size_t i = (size_t) tid & mask;; i = (i + 1) & mask)
@@ -64,7 +64,7 @@ task_insert_raw (struct faults *f, const struct task *t)
 }
 
 struct task *
-task_insert (struct faults *f, const struct task *t)
+fault_task_insert (struct faults *f, const struct task *t)
 {
   if ((f->used + 1) * 2 > f->cap)
     {
@@ -78,11 +78,11 @@ task_insert (struct faults *f, const struct task *t)
         task_rehash (f, want);
     }
   task_insert_raw (f, t);
-  return task_find (f, t->tid);
+  return fault_task_find (f, t->tid);
 }
 
 void
-read_small (const char *path, char *buf, size_t n)
+fault_read_small (const char *path, char *buf, size_t n)
 {
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   ssize_t r = fd >= 0 ? read (fd, buf, n - 1) : -1;
@@ -114,7 +114,7 @@ status_last_field (const char *status, const char *key)
  * for a fork without exec) and nspid -1 (set by the caller); after an exec
  * its nspid, which an exec does not change. */
 void
-task_refresh (struct task *t)
+fault_task_refresh (struct task *t)
 {
   char path[64], buf[4096], comm[sizeof t->comm];
   snprintf (path, sizeof path, "/proc/%d/status", (int) t->tgid);
@@ -128,7 +128,7 @@ task_refresh (struct task *t)
   /* NStgid: the process's id in its namespace (NSpid would be a thread's). */
   t->nspid = (pid_t) status_last_field (buf, "\nNStgid:");
   snprintf (path, sizeof path, "/proc/%d/comm", (int) t->tgid);
-  read_small (path, comm, sizeof comm);
+  fault_read_small (path, comm, sizeof comm);
   if (*comm)
     memcpy (t->comm, comm, sizeof comm);
   char exe[sizeof t->exe];

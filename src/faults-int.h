@@ -126,32 +126,32 @@ now_ms (void)
 }
 
 /* fault-tasks.c */
-struct task *task_find (struct faults *f, pid_t tid);
-struct task *task_insert (struct faults *f, const struct task *t);
-void read_small (const char *path, char *buf, size_t n);
-void task_refresh (struct task *t);
+struct task *fault_task_find (struct faults *f, pid_t tid);
+struct task *fault_task_insert (struct faults *f, const struct task *t);
+void fault_read_small (const char *path, char *buf, size_t n);
+void fault_task_refresh (struct task *t);
 
 /* fault-records.c */
-struct jbuf *rec_begin (struct faults *f, const char *time, const char *wall, const char *kind);
-void rec_end (struct faults *f, struct jbuf *j);
-void put_nspid (struct jbuf *j, pid_t nspid);
-void emit (struct faults *f, struct pending *p);
-void pend_add (struct faults *f, const struct pending *p);
-void pend_remove (struct faults *f, size_t i);
-void lost_record (struct faults *f, const char *what, long long count);
-void attach_detail (struct faults *f, pid_t tid, const struct detail *d);
+struct jbuf *fault_rec_begin (struct faults *f, const char *time, const char *wall, const char *kind);
+void fault_rec_end (struct faults *f, struct jbuf *j);
+void fault_put_nspid (struct jbuf *j, pid_t nspid);
+void fault_emit (struct faults *f, struct pending *p);
+void fault_pend_add (struct faults *f, const struct pending *p);
+void fault_pend_remove (struct faults *f, size_t i);
+void fault_lost_record (struct faults *f, const char *what, long long count);
+void fault_attach_detail (struct faults *f, pid_t tid, const struct detail *d);
 
 /* fault-refused.c */
-void on_refused (struct faults *f, const struct moat_fault_event *e);
+void fault_on_refused (struct faults *f, const struct moat_fault_event *e);
 
 /* fault-probe.c */
-void early_remove (struct faults *f, size_t i);
-void on_bpf_event (void *ctx, const struct moat_fault_event *e);
-void replay_early (struct faults *f, pid_t tid);
+void fault_early_remove (struct faults *f, size_t i);
+void fault_on_bpf_event (void *ctx, const struct moat_fault_event *e);
+void fault_replay_early (struct faults *f, pid_t tid);
 
 /* fault-connector.c */
-int cn_subscribe (int s);
-bool cn_filter_to_cgroup (struct faults *f, int s);
-void resync_hidden (struct faults *f);
+int fault_cn_subscribe (int s);
+bool fault_cn_filter_to_cgroup (struct faults *f, int s);
+void fault_resync_hidden (struct faults *f);
 
 #endif

@@ -40,12 +40,12 @@ faults_tick (struct faults *f, bool flush)
    * cgroup filter's level, or a thread that came and went unseen */
   for (size_t i = 0; i < f->n_early;)
     if (flush || now - f->early[i].at > DEAD_KEEP_MS)
-      early_remove (f, i);
+      fault_early_remove (f, i);
     else
       i++;
   if (f->filtered && now >= f->next_resync)
     {
-      resync_hidden (f);
+      fault_resync_hidden (f);
       f->next_resync = now + RESYNC_MS;
     }
   /* One pass, the queue kept in order: a storm's thousands of deaths
@@ -53,7 +53,7 @@ faults_tick (struct faults *f, bool flush)
   size_t keep = 0;
   for (size_t i = 0; i < f->npend; i++)
     if (flush || f->pend[i].deadline <= now)
-      emit (f, &f->pend[i]);
+      fault_emit (f, &f->pend[i]);
     else
       f->pend[keep++] = f->pend[i];
   f->npend = keep;
@@ -146,7 +146,7 @@ static bool
 in_initial_pid_ns (void)
 {
   char buf[512];
-  read_small ("/proc/2/stat", buf, sizeof buf);
+  fault_read_small ("/proc/2/stat", buf, sizeof buf);
   const char *p = strrchr (buf, ')');
   int ppid = -1;
   return p && sscanf (p + 1, " %*c %d", &ppid) == 1 && ppid == 0;
@@ -178,15 +178,15 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
     (void) setsockopt (f->cn, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
   if (bind (f->cn, (struct sockaddr *) &sa, sizeof sa) < 0
-      || ((f->filtered = cn_filter_to_cgroup (f, f->cn)), cn_subscribe (f->cn) < 0))
+      || ((f->filtered = fault_cn_filter_to_cgroup (f, f->cn)), fault_cn_subscribe (f->cn) < 0))
     {
       int e = errno;
       faults_close (f);
       return moat_error_set (err, e, "subscribe to the proc connector");
     }
   struct task init = { .tid = init_pid, .tgid = init_pid, .nspid = init_pid };
-  task_refresh (&init);
-  task_insert (f, &init);
+  fault_task_refresh (&init);
+  fault_task_insert (f, &init);
   f->alive = 1;
   f->next_resync = now_ms () + RESYNC_MS;
   if (kmsg && *kmsg && strcmp (kmsg, "none") != 0)
@@ -204,7 +204,7 @@ faults_use_bpf (struct faults *f, bool refused, moat_error **err)
 {
   /* Filtered in the kernel to the init's cgroup when it has one of its
    * own; the task table filters the rest. */
-  if (fault_bpf_open (f->cg_id, f->cg_level, refused, on_bpf_event, f, &f->bpf, err) < 0)
+  if (fault_bpf_open (f->cg_id, f->cg_level, refused, fault_on_bpf_event, f, &f->bpf, err) < 0)
     {
       f->bpf = NULL;
       return -1;
@@ -220,12 +220,12 @@ faults_use_bpf (struct faults *f, bool refused, moat_error **err)
 void
 faults_track (struct faults *f, pid_t pid)
 {
-  struct task *old = task_find (f, pid);
+  struct task *old = fault_task_find (f, pid);
   if (old && !old->dead)
     return;
   struct task t = { .tid = pid, .tgid = pid, .nspid = -1 };
-  task_refresh (&t);
-  task_insert (f, &t);
+  fault_task_refresh (&t);
+  fault_task_insert (f, &t);
   f->alive++;
   __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
 }

@@ -124,6 +124,22 @@ audit_retire (const char *dir, const char *root, const char *id, bool keep_empty
     gone++;
   if (r->max_age == 0 && r->max_total == 0)
     return gone;
+  /* The sweep reads every log of the directory (three lookups each): 2.7
+   * ms at delete with 1,200 logs here, and a node keeps 30 days of them.
+   * It runs at most once a minute per directory (AUDIT_RETIRE_STAMP's
+   * mtime says when it last did; a clock that went back sweeps), which
+   * only keeps a log a minute past its retention. */
+  struct timespec stamp_now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+  time_t started = time (NULL);
+  if (fstatat (dfd, AUDIT_RETIRE_STAMP, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode)
+      && st.st_mtime <= started && started - st.st_mtime < 60)
+    return gone;
+  if (utimensat (dfd, AUDIT_RETIRE_STAMP, stamp_now, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      int sfd = openat (dfd, AUDIT_RETIRE_STAMP, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (sfd >= 0)
+        close (sfd);
+    }
   /* The logs of containers that are gone: no state dir in this root, no
    * spool (a live supervisor has one; a dead one's is still to be written
    * into its log), not written for a minute (a container of another root

@@ -67,7 +67,10 @@ struct audit_retention
 /* At delete, once ID's log is complete: an empty log goes (a container
  * that was never stopped by a wall leaves nothing behind) unless
  * KEEP_EMPTY; then the logs of containers gone (no ROOT/ID, no spool,
- * untouched for a minute) are held to R. Returns how many files went. */
+ * untouched for a minute) are held to R, by a sweep that runs at most once
+ * a minute per directory (AUDIT_RETIRE_STAMP in it says when it last did).
+ * Returns how many files went. */
+#define AUDIT_RETIRE_STAMP ".retire-sweep"
 unsigned audit_retire (const char *dir, const char *root, const char *id, bool keep_empty,
                        const struct audit_retention *r);
 /* "30d", "12h", "3600" (seconds): an age. */

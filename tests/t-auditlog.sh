@@ -190,6 +190,13 @@ AR run -d --bundle "$B" rt-live >/dev/null 2>&1
 mk rt-live.jsonl 400 "7 hours ago"
 mk notalog.txt 1 "40 days ago"
 setargs "$B" /bin/workload pid
+# The sweep runs at most once a minute per directory: the runs above have
+# just swept. What is past retention now waits for the next minute...
+AR --audit-retain-size 1M run --bundle "$B" rt-early >/dev/null 2>&1
+t_ok "a sweep within the minute of the last one does not run (its stamp says when)" test -e "$RD/old.jsonl"
+t_ok "... its stamp is there" test -f "$RD/.retire-sweep"
+# ... and goes once the last sweep is a minute old.
+touch -d "61 seconds ago" "$RD/.retire-sweep"
 AR --audit-retain-size 1M run --bundle "$B" rt-sweep >/dev/null 2>&1
 t_fails "a log older than the age goes (30 days by default)" test -e "$RD/old.jsonl"
 t_fails "the oldest go until the rest fit the size" test -e "$RD/s1.jsonl"

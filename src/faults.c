@@ -5,7 +5,7 @@
 #include "config.h"
 #include "landlock.h"
 #include "faults-bpf.h"
-#include "supervisor.h"
+#include "decode.h"
 #include "util.h"
 
 #include <errno.h>

@@ -2,7 +2,6 @@
 #include "audit.h"
 #include "log.h"
 #include "state.h"
-#include "supervisor.h"
 #include "util.h"
 
 #include <errno.h>

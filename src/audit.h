@@ -86,6 +86,10 @@ struct audit_query
   const char *wall, *kind, *syscall, *since;
   const char *pod, *namespace, *image;   /* exact, from the log's header */
   long pid;
+  /* Brings ID's log up to date before it is read (what a supervisor still
+   * holds in its spool): supervisor_log_sync, set by the command, so that
+   * the reader does not call up into the supervisor. NULL: the log as it is. */
+  void (*sync) (const char *root, const char *dir, const char *id);
 };
 int audit_show (const struct audit_query *q, moat_error **err);
 

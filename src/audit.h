@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "error.h"
-#include "jbuf.h"
+#include "jbuf.h"   /* the record writer: audit_notice and audit_write take a struct jbuf */
 
 #define MOAT_DEFAULT_AUDIT_DIR "/var/log/moat"
 

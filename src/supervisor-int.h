@@ -39,7 +39,7 @@ struct name_cache
   uint32_t arch;
   char *name[NAME_SLOTS];
   const char *spec[NAME_SLOTS];   /* argument shape, from arg_specs */
-  int native[NAME_SLOTS];         /* the rules' number for the name (syscall_name's KEY) */
+  int native[NAME_SLOTS];         /* the rules' number for the name (sup_syscall_name's KEY) */
   uint8_t paths[NAME_SLOTS];      /* which arguments are strings to read */
   bool known[NAME_SLOTS];
 };
@@ -127,21 +127,21 @@ struct sup
 };
 
 /* supervisor-record.c */
-const char *syscall_name (struct name_cache *names, uint32_t arch, int nr, int *key, const char **spec,
-                          uint8_t *paths);
-void names_free (struct name_cache *names);
+const char *sup_syscall_name (struct name_cache *names, uint32_t arch, int nr, int *key, const char **spec,
+                              uint8_t *paths);
+void sup_names_free (struct name_cache *names);
 int sup_log (struct sup *s, const struct jbuf *j);
-void notice (struct sup *s, const char *what);
-void notice_lost (struct sup *s, const char *what, long long lost);
-void format_call (struct jbuf *j, const struct call_rec *r, const char *strs, size_t slen, const char *id,
-                  const char *policy, struct name_cache *names);
-void format_rec (struct jbuf *out, uint32_t type, const void *p, size_t n, const char *id, const char *policy,
-                 void *ctx);
-void flush_aggregates (struct sup *s);
+void sup_notice (struct sup *s, const char *what);
+void sup_notice_lost (struct sup *s, const char *what, long long lost);
+void sup_format_call (struct jbuf *j, const struct call_rec *r, const char *strs, size_t slen, const char *id,
+                      const char *policy, struct name_cache *names);
+void sup_format_rec (struct jbuf *out, uint32_t type, const void *p, size_t n, const char *id, const char *policy,
+                     void *ctx);
+void sup_flush_aggregates (struct sup *s);
 
 /* supervisor-listen.c */
-int listener_start (struct sup *s, int fd);
-void listener_stop (struct sup *s, int fd);
-void on_wake (int sig);
+int sup_listener_start (struct sup *s, int fd);
+void sup_listener_stop (struct sup *s, int fd);
+void sup_on_wake (int sig);
 
 #endif

@@ -165,7 +165,7 @@ supervisor_decide (const struct moat_seccomp *sc, const struct sock_fprog *enfor
 {
   /* The name in the caller's ABI's own table. */
   out->abi = seccomp_call_abi (d->arch, d->nr);
-  out->name = syscall_name (names, d->arch, d->nr, &out->key, &out->spec, &out->paths);
+  out->name = sup_syscall_name (names, d->arch, d->nr, &out->key, &out->spec, &out->paths);
   uint64_t raw[6];
   for (int i = 0; i < 6; i++)
     raw[i] = d->args[i];
@@ -276,7 +276,7 @@ handle_one (struct listener *l)
     {
       struct jbuf *j = &l->rec;
       j->len = 0;
-      format_call (j, r, l->cap + sizeof *r, extra, s->a->id, s->a->policy, l->names);
+      sup_format_call (j, r, l->cap + sizeof *r, extra, s->a->id, s->a->policy, l->names);
       if (audit_write (s->a->log_fd, j) < 0)
         __atomic_add_fetch (&s->unwritten, 1, __ATOMIC_RELAXED);
       else if (__atomic_load_n (&s->unwritten, __ATOMIC_RELAXED))
@@ -286,7 +286,7 @@ handle_one (struct listener *l)
             {
               cleanup_free char *w = xasprintf ("%llu records could not be written to the audit log before this one",
                                                 lost);
-              notice_lost (s, w, (long long) lost);
+              sup_notice_lost (s, w, (long long) lost);
             }
         }
     }
@@ -324,7 +324,7 @@ handle_one (struct listener *l)
 }
 
 void
-on_wake (int sig)
+sup_on_wake (int sig)
 {
   (void) sig;   /* only to interrupt a blocked RECV (no SA_RESTART) */
 }
@@ -333,7 +333,7 @@ on_wake (int sig)
  * Kernel 6.6+ ends a blocked RECV with ENOENT when the filter loses its
  * last user (then poll says POLLHUP); older kernels leave it blocked, and
  * the main thread, which sees the hang-up in epoll, interrupts it with
- * SIGUSR1 (listener_stop). */
+ * SIGUSR1 (sup_listener_stop). */
 static void listener_stop_threads (struct sup *s, int fd);
 
 /* A standby starts answering too. */
@@ -367,7 +367,7 @@ listener_main (void *arg)
   sup_cpu_join (&l->s->cpu);
   while (!__atomic_load_n (&l->stop, __ATOMIC_ACQUIRE))
     {
-      /* A standby: until woken, or interrupted by listener_stop (EINTR). */
+      /* A standby: until woken, or interrupted by sup_listener_stop (EINTR). */
       if (!__atomic_load_n (&l->go, __ATOMIC_ACQUIRE))
         {
           syscall (SYS_futex, &l->go, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
@@ -463,7 +463,7 @@ listener_new (struct sup *s, int fd)
 static void
 listener_free (struct listener *l)
 {
-  names_free (l->names);
+  sup_names_free (l->names);
   jb_free (&l->rec);
   free (l->req);
   free (l->resp);
@@ -485,7 +485,7 @@ listener_run (struct sup *s, struct listener *l)
  * standbys start first, the last first, so each thread's standby is
  * running before the thread that may wake it. */
 int
-listener_start (struct sup *s, int fd)
+sup_listener_start (struct sup *s, int fd)
 {
   struct listener *standby = NULL;
   for (int i = answer_threads () - 1; i >= 1; i--)
@@ -553,7 +553,7 @@ listener_stop_threads (struct sup *s, int fd)
 
 /* The listener hung up: end its threads, then close it. */
 void
-listener_stop (struct sup *s, int fd)
+sup_listener_stop (struct sup *s, int fd)
 {
   listener_stop_threads (s, fd);
   close (fd);

@@ -47,7 +47,7 @@ spec_path_mask (const char *spec)
  * for the name (seccomp_decide_abi); INT_MIN, which no rule has, for a
  * number libseccomp does not know. *PATHS: spec_path_mask. */
 const char *
-syscall_name (struct name_cache *names, uint32_t arch, int nr, int *key, const char **spec, uint8_t *paths)
+sup_syscall_name (struct name_cache *names, uint32_t arch, int nr, int *key, const char **spec, uint8_t *paths)
 {
   uint32_t abi = seccomp_call_abi (arch, nr);
   int slot = abi == SCMP_ARCH_X86_64 ? 0 : abi == SCMP_ARCH_X86 ? 1 : abi == SCMP_ARCH_X32 ? 2 : -1;
@@ -81,7 +81,7 @@ syscall_name (struct name_cache *names, uint32_t arch, int nr, int *key, const c
 }
 
 void
-names_free (struct name_cache *names)
+sup_names_free (struct name_cache *names)
 {
   for (int a = 0; a < 3; a++)
     for (int i = 0; i < NAME_SLOTS; i++)
@@ -112,13 +112,13 @@ sup_log (struct sup *s, const struct jbuf *j)
 }
 
 void
-notice (struct sup *s, const char *what)
+sup_notice (struct sup *s, const char *what)
 {
-  notice_lost (s, what, -1);
+  sup_notice_lost (s, what, -1);
 }
 
 void
-notice_lost (struct sup *s, const char *what, long long lost)
+sup_notice_lost (struct sup *s, const char *what, long long lost)
 {
   struct jbuf j = { 0 };
   audit_notice (&j, NULL, s->a->id, what, lost);
@@ -129,8 +129,8 @@ notice_lost (struct sup *s, const char *what, long long lost)
 
 /* A syscall record, formatted from what the listener took down. */
 void
-format_call (struct jbuf *j, const struct call_rec *r, const char *strs, size_t slen, const char *id,
-             const char *policy, struct name_cache *names)
+sup_format_call (struct jbuf *j, const struct call_rec *r, const char *strs, size_t slen, const char *id,
+                 const char *policy, struct name_cache *names)
 {
   /* The strings read at the call stand in for the caller's memory. */
   struct decode_preread pre[6];
@@ -152,7 +152,7 @@ format_call (struct jbuf *j, const struct call_rec *r, const char *strs, size_t 
   int key;
   const char *spec;
   uint8_t paths;
-  const char *name = syscall_name (names, r->arch, r->nr, &key, &spec, &paths);
+  const char *name = sup_syscall_name (names, r->arch, r->nr, &key, &spec, &paths);
   char tbuf[48];
   struct timespec ts = { (time_t) r->sec, (long) r->nsec };
   audit_time_at (&ts, tbuf, sizeof tbuf);
@@ -207,7 +207,8 @@ format_call (struct jbuf *j, const struct call_rec *r, const char *strs, size_t 
 
 /* The spool's formatter (spool_format_fn): CTX is the thread's name cache. */
 void
-format_rec (struct jbuf *out, uint32_t type, const void *p, size_t n, const char *id, const char *policy, void *ctx)
+sup_format_rec (struct jbuf *out, uint32_t type, const void *p, size_t n, const char *id, const char *policy,
+                void *ctx)
 {
   if (type == SPOOL_TEXT)
     jb_append (out, p);
@@ -226,7 +227,7 @@ format_rec (struct jbuf *out, uint32_t type, const void *p, size_t n, const char
       struct call_rec r;
       memcpy (&r, p, sizeof r);
       r.comm[sizeof r.comm - 1] = '\0';
-      format_call (out, &r, (const char *) p + sizeof r, n - sizeof r, id, policy, ctx);
+      sup_format_call (out, &r, (const char *) p + sizeof r, n - sizeof r, id, policy, ctx);
     }
 }
 
@@ -240,8 +241,8 @@ supervisor_recover (const char *dir, const char *id, unsigned long long *n, moat
   if (access (path, F_OK) != 0 && errno == ENOENT)
     return 0;
   struct name_cache *names = xmalloc0 (3 * sizeof *names);
-  int r = spool_recover (dir, id, format_rec, names, n, err);
-  names_free (names);
+  int r = spool_recover (dir, id, sup_format_rec, names, n, err);
+  sup_names_free (names);
   free (names);
   return r;
 }
@@ -326,7 +327,7 @@ void
 supervisor_names_free (struct name_cache *names)
 {
   if (names)
-    names_free (names);
+    sup_names_free (names);
   free (names);
 }
 
@@ -348,7 +349,7 @@ format_aggregate (struct jbuf *j, const struct agg_entry *e, const char *id, con
     {
       /* Calls the kernel itself refused (--audit-kernel), past the budget:
        * counted without the wall each was laid at. */
-      const char *name = syscall_name (names, e->key.arch, e->key.nr, &key, &spec, &paths);
+      const char *name = sup_syscall_name (names, e->key.arch, e->key.nr, &key, &spec, &paths);
       const char *en = strerrorname_np ((int) e->key.eno);
       jb_str (j, "wall", "kernel");
       jb_str (j, "kind", "aggregate");
@@ -382,7 +383,7 @@ format_aggregate (struct jbuf *j, const struct agg_entry *e, const char *id, con
     }
   else
     {
-      const char *name = syscall_name (names, e->key.arch, e->key.nr, &key, &spec, &paths);
+      const char *name = sup_syscall_name (names, e->key.arch, e->key.nr, &key, &spec, &paths);
       jb_str (j, "wall", "seccomp");
       jb_str (j, "kind", "aggregate");
       jb_str (j, "comm", e->key.comm);
@@ -415,7 +416,7 @@ format_aggregate (struct jbuf *j, const struct agg_entry *e, const char *id, con
 /* Write what the budget counted since the last time, a record per kind;
  * an aggregate the log refuses is counted as the calls it stood for. */
 void
-flush_aggregates (struct sup *s)
+sup_flush_aggregates (struct sup *s)
 {
   if (s->budget == NULL)
     return;

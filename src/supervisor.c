@@ -186,12 +186,13 @@ receive_listeners (struct sup *s, int from)
           struct epoll_event ev = { .events = 0, .data.fd = fds[i] };
           if (epoll_ctl (s->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
             close (fds[i]);
-          else if (listener_start (s, fds[i]) < 0)
+          else if (sup_listener_start (s, fds[i]) < 0)
             {
               /* Fail closed: without an answerer the filtered calls get ENOSYS. */
               epoll_ctl (s->epfd, EPOLL_CTL_DEL, fds[i], NULL);
               close (fds[i]);
-              notice (s, "seccomp: no thread to answer a listener; its filtered calls fail with ENOSYS and are not recorded");
+              sup_notice (s, "seccomp: no thread to answer a listener; its filtered calls fail with ENOSYS and are not "
+                          "recorded");
             }
           else
             {
@@ -314,7 +315,7 @@ ooms_after_gone (struct sup *s, const char *ml)
       cleanup_free char *w = xasprintf ("cgroup: %s was removed (by systemd, as its scope emptied) before its "
                                         "last OOM count was read, and there is no kernel log to count from: "
                                         "an OOM kill of the last moments may be missing", s->a->cgroup_path);
-      notice (s, w);
+      sup_notice (s, w);
       return;
     }
   for (unsigned long i = s->ooms_recorded; i < k; i++)
@@ -376,7 +377,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
       s->spool_names = mmap (NULL, 3 * sizeof *s->spool_names, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                              -1, 0);
       if (s->spool_names == MAP_FAILED
-          || spool_start (a->spool_fd, a->log_fd, a->spool_path, format_rec, s->spool_names, &s->spool, &e) < 0)
+          || spool_start (a->spool_fd, a->log_fd, a->spool_path, sup_format_rec, s->spool_names, &s->spool, &e) < 0)
         {
           /* Records are then written as they come: slower, as safe. */
           if (s->spool_names == MAP_FAILED)
@@ -392,7 +393,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
         {
           cleanup_free char *m = moat_error_string (e);
           cleanup_free char *w = xasprintf ("fault-signal auditing is off: %s", m);
-          notice (s, w);
+          sup_notice (s, w);
           moat_error_free (&e);
         }
       else
@@ -407,14 +408,14 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
             {
               cleanup_free char *m = moat_error_string (e);
               cleanup_free char *w = xasprintf ("%s; fault details come from the kernel log", m);
-              notice (s, w);
+              sup_notice (s, w);
               moat_error_free (&e);
             }
         }
     }
   s->faults = f;
   if (a->notice)
-    notice (s, a->notice);
+    sup_notice (s, a->notice);
   struct cg_watch *cw = NULL;
   if (a->cgroup_path)
     {
@@ -427,7 +428,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
       cleanup_free char *w = xasprintf ("seccomp: the notification listener belongs to the external agent at %s; "
                                         "the other seccomp rules are enforced by the kernel alone and not recorded",
                                         a->agent_path);
-      notice (s, w);
+      sup_notice (s, w);
     }
   /* Now every fork of the container will be seen: let create return. */
   pid_t me = getpid ();
@@ -443,7 +444,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
   pthread_mutex_init (&s->lock, NULL);
   sup_cpu_init (&s->cpu, a->cpu_tasks, a->cpu_max);
   /* SIGUSR1 interrupts a listener thread's RECV (no SA_RESTART). */
-  struct sigaction sa = { .sa_handler = on_wake };
+  struct sigaction sa = { .sa_handler = sup_on_wake };
   sigemptyset (&sa.sa_mask);
   sigaction (SIGUSR1, &sa, NULL);
   s->epfd = epoll_create1 (EPOLL_CLOEXEC);
@@ -508,7 +509,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
           int bt = budget_timeout (s->budget, spool_log_size (s->spool));
           if (bt == 0)
             {
-              flush_aggregates (s);
+              sup_flush_aggregates (s);
               bt = 1000;
             }
           if (bt < 0 || bt > 1000)
@@ -581,7 +582,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
             {
               /* Joins the thread: never while holding the lock it may wait on. */
               epoll_ctl (s->epfd, EPOLL_CTL_DEL, fd, NULL);
-              listener_stop (s, fd);
+              sup_listener_stop (s, fd);
               s->nlisteners--;
             }
         }
@@ -599,7 +600,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
     }
   /* What the budget counted, then every record is in: the spool goes (its
    * thread writes what it holds). */
-  flush_aggregates (s);
+  sup_flush_aggregates (s);
   if (s->spool)
     {
       s->unwritten += spool_finish (s->spool);
@@ -609,7 +610,7 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
   if (s->unwritten)
     {
       cleanup_free char *w = xasprintf ("%llu records could not be written to the audit log", s->unwritten);
-      notice_lost (s, w, (long long) s->unwritten);
+      sup_notice_lost (s, w, (long long) s->unwritten);
     }
   return 0;
 }

@@ -3,7 +3,6 @@
 #include "audit-read.h"
 #include "json.h"
 #include "state.h"
-#include "supervisor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -366,7 +365,8 @@ show_one (const struct audit_query *q, moat_error **err)
   if (state_validate_id (q->id, err) < 0)
     return -1;
   /* Every record made so far, including those still in the spool. */
-  supervisor_log_sync (root, dir, q->id);
+  if (q->sync)
+    q->sync (root, dir, q->id);
   cleanup_free char *path = audit_path (dir, q->id);
   struct audit_log *l = NULL;
   moat_error *oe = NULL;
@@ -406,8 +406,8 @@ show_one (const struct audit_query *q, moat_error **err)
            * is left and stop. */
           fflush (stdout);
           draining = container_gone (q);
-          if (draining)
-            supervisor_log_sync (root, dir, q->id);
+          if (draining && q->sync)
+            q->sync (root, dir, q->id);
           else
             pause_ms (100);
         }
@@ -433,7 +433,7 @@ show_all (const struct audit_query *q, moat_error **err)
   struct audit_set *s = audit_set_new (dir, root);
   /* Every record made so far, including those still in a spool (later
    * ones come as the supervisors write them). */
-  audit_set_on_container (s, supervisor_log_sync);
+  audit_set_on_container (s, q->sync);
   int scanned = audit_set_scan (s, err);
   audit_set_on_container (s, NULL);
   if (scanned < 0)

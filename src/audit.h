@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "error.h"
+#include "jbuf.h"   /* the record writer: audit_notice and audit_write take a struct jbuf */
 
 #define MOAT_DEFAULT_AUDIT_DIR "/var/log/moat"
 
@@ -17,36 +18,6 @@ int audit_log_create (const char *dir, const char *id, int *fd, moat_error **err
 char *audit_path (const char *dir, const char *id);
 /* A log file name: ID.jsonl or ID.jsonl.N; its ID into ID (a valid id). */
 bool audit_log_name_id (const char *name, char *id, size_t n);
-
-/* A small JSON object builder for records: no allocation per field beyond
- * the growing buffer, strings escaped. */
-struct jbuf
-{
-  char *buf;
-  size_t len, cap;
-  bool first;
-  bool not_utf8;      /* jb_quote met a byte that starts no UTF-8 character */
-};
-void jb_open (struct jbuf *j);
-void jb_open_more (struct jbuf *j);       /* an object after what J holds (J keeps several lines) */
-void jb_close (struct jbuf *j);           /* closes the object and adds '\n' */
-void jb_put_close (struct jbuf *j);       /* closes the object, no newline */
-void jb_append (struct jbuf *j, const char *raw);   /* raw text, as is */
-void jb_append_n (struct jbuf *j, const char *raw, size_t n);
-void jb_key (struct jbuf *j, const char *k);
-/* A string value. The log is UTF-8 JSON whatever the bytes: one that is
- * not UTF-8 is written with U+FFFD for each byte that starts no character,
- * followed by the member K_bytes, the original bytes in hex. */
-void jb_str (struct jbuf *j, const char *k, const char *v);
-void jb_strn (struct jbuf *j, const char *k, const char *v, size_t n);
-void jb_int (struct jbuf *j, const char *k, long long v);
-void jb_hex (struct jbuf *j, const char *k, unsigned long long v);   /* "0x..." string */
-void jb_raw (struct jbuf *j, const char *k, const char *raw);   /* raw JSON value */
-void jb_obj_open (struct jbuf *j, const char *k);
-void jb_obj_close (struct jbuf *j);
-void jb_free (struct jbuf *j);
-/* Escape S as a JSON string (with quotes) onto J. */
-void jb_quote (struct jbuf *j, const char *s, size_t n);
 
 /* "2026-11-24T06:30:00.123456789Z" into buf (>= 40 bytes). */
 void audit_time (char *buf, size_t n);
@@ -118,6 +89,10 @@ struct audit_query
   const char *wall, *kind, *syscall, *since;
   const char *pod, *namespace, *image;   /* exact, from the log's header */
   long pid;
+  /* Brings ID's log up to date before it is read (what a supervisor still
+   * holds in its spool): supervisor_log_sync, set by the command, so that
+   * the reader does not call up into the supervisor. NULL: the log as it is. */
+  void (*sync) (const char *root, const char *dir, const char *id);
 };
 int audit_show (const struct audit_query *q, moat_error **err);
 

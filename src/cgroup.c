@@ -1,6 +1,6 @@
 #include "config-host.h"
 #include "cgroup.h"
-#include "audit.h"
+#include "jbuf.h"
 #include "json.h"
 #include "log.h"
 #include "util.h"

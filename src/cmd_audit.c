@@ -3,6 +3,7 @@
 #include "cmd.h"
 #include "container.h"
 #include "state.h"
+#include "supervisor.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -30,7 +31,7 @@ cmd_audit (struct global_opts *g, int argc, char **argv)
     { "image", required_argument, NULL, OPT_IMAGE },
     { NULL, 0, NULL, 0 },
   };
-  struct audit_query q = { .dir = g->audit_dir, .root = g->root, .pid = -1 };
+  struct audit_query q = { .dir = g->audit_dir, .root = g->root, .pid = -1, .sync = supervisor_log_sync };
   int c;
   while ((c = getopt_long (argc, argv, "+jf", opts, NULL)) != -1)
     switch (c)

@@ -3,7 +3,7 @@
  * once with --stats) and {"type":"oom","id":ID} when the memory limit kills;
  * the stream ends when the container does. */
 #include "config-host.h"
-#include "audit.h"
+#include "jbuf.h"
 #include "cgroup.h"
 #include "cmd.h"
 #include "container.h"

@@ -1,6 +1,7 @@
 #include "config-host.h"
 #include "cmd.h"
 #include "metrics.h"
+#include "supervisor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -42,6 +43,7 @@ cmd_metrics (struct global_opts *g, int argc, char **argv)
     return cmd_usage ("metrics", usage_text, "--textfile and --listen: one or the other");
   moat_error *err = NULL;
   struct metrics *m = metrics_new (g->audit_dir, g->root);
+  metrics_set_sync (m, supervisor_log_sync);
   int r;
   if (listen_addr)
     r = metrics_serve (m, listen_addr, announce, &err);

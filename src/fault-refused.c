@@ -8,7 +8,7 @@
 #include "budget.h"
 #include "config.h"
 #include "landlock.h"
-#include "supervisor.h"
+#include "decode.h"
 
 #include <errno.h>
 #include <pthread.h>

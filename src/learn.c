@@ -9,7 +9,7 @@
 #include "log.h"
 #include "policy.h"
 #include "state.h"
-#include "supervisor.h"
+#include "decode.h"
 #include "util.h"
 
 #include <errno.h>

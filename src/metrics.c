@@ -4,7 +4,6 @@
 #include "audit.h"
 #include "json.h"
 #include "state.h"
-#include "supervisor.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -72,6 +71,7 @@ struct log
 struct metrics
 {
   char *dir, *root;
+  void (*sync) (const char *root, const char *dir, const char *id);   /* metrics_set_sync */
   struct log *logs;
   size_t nlogs;
 };
@@ -83,6 +83,12 @@ metrics_new (const char *dir, const char *root)
   m->dir = xstrdup (dir ? dir : MOAT_DEFAULT_AUDIT_DIR);
   m->root = xstrdup (root ? root : MOAT_DEFAULT_ROOT);
   return m;
+}
+
+void
+metrics_set_sync (struct metrics *m, void (*fn) (const char *root, const char *dir, const char *id))
+{
+  m->sync = fn;
 }
 
 static void
@@ -459,7 +465,8 @@ metrics_collect (struct metrics *m, moat_error **err)
         continue;
       /* Records still in a live supervisor's spool first (a cheap test
        * when there is no spool). */
-      supervisor_log_sync (m->root, m->dir, id);
+      if (m->sync)
+        m->sync (m->root, m->dir, id);
       cleanup_close int fd = openat (dirfd (d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
       struct stat st;
       if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))

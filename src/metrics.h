@@ -21,6 +21,11 @@ struct metrics;
  * containers still there). */
 struct metrics *metrics_new (const char *dir, const char *root);
 void metrics_free (struct metrics *m);
+/* Called on each log before it is read, to bring it up to date (what a
+ * supervisor still holds in its spool): supervisor_log_sync, set by the
+ * command, so that metrics.c does not call up into the supervisor. NULL
+ * (the default): the logs as they are. */
+void metrics_set_sync (struct metrics *m, void (*fn) (const char *root, const char *dir, const char *id));
 
 /* Read what each log gained since the last call (a log replaced by a new
  * container's, or cut short, is read anew: a counter reset, which

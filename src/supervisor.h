@@ -110,23 +110,4 @@ int supervisor_send_listener (int ctl_fd, int listener, moat_error **err);
 int supervisor_send_agent (int ctl_fd, int listener, const char *state_json, const char *metadata,
                            moat_error **err);
 
-/* The number of an address family as records name it ("AF_UNIX" -> 1), -1
- * if unknown (used to turn a record back into an argument filter). */
-int supervisor_af_value (const char *name);
-/* The same for a prctl option ("PR_SET_NAME" -> 15), and a clone flags
- * string as records write it ("CLONE_VM|CLONE_FS|0x11"); -1 if not one. */
-int supervisor_prctl_value (const char *name);
-int supervisor_clone_flags_value (const char *text, unsigned long long *out);
-
-/* Decode one syscall's arguments into a JSON object for the record (used by
- * the supervisor; exposed for unit tests). MEM_PID may be 0 (no string
- * reads). */
-struct jbuf;
-/* Returns whether it read the caller's memory. */
-bool decode_syscall_args (struct jbuf *j, const char *name, const uint64_t args[6], pid_t mem_pid);
-/* Strings already read at these addresses (this thread, until reset with
- * NULL, 0): used before the caller's memory. */
-struct decode_preread { uint64_t addr; const char *s; };
-void decode_set_preread (const struct decode_preread *p, size_t n);
-
 #endif

@@ -123,7 +123,7 @@ void cgroup_watch_read (struct cg_watch *w, unsigned long *ooms, unsigned long *
 bool cgroup_watch_gone (const struct cg_watch *w);
 
 /* The cgroup's statistics as runc's `events --stats` "data" object (cpu,
- * memory, pids), onto J (an audit.h jbuf, already inside an object: this
+ * memory, pids), onto J (a jbuf.h writer, already inside an object: this
  * adds one "data" member). */
 struct jbuf;
 void cgroup_stats (const char *path, struct jbuf *j);

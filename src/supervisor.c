@@ -251,6 +251,20 @@ conn_drop (struct sup *s, int fd)
       }
 }
 
+/* A record of the cgroup wall, opened in the main thread's buffer. */
+static void
+cgroup_record_open (struct sup *s, const char *kind, const char *limit)
+{
+  char tb[48];
+  audit_time (tb, sizeof tb);
+  jb_open (&s->rec);
+  jb_str (&s->rec, "time", tb);
+  jb_str (&s->rec, "container", s->a->id);
+  jb_str (&s->rec, "wall", "cgroup");
+  jb_str (&s->rec, "kind", kind);
+  jb_str (&s->rec, "limit", limit);
+}
+
 /* One OOM kill: the victim, when the connector has told of its SIGKILL
  * (or the kernel log named it: PID > 0). SOURCE: where the count came from
  * when not the cgroup's memory.events. */
@@ -258,7 +272,6 @@ static void
 record_oom (struct sup *s, const char *ml, pid_t pid, pid_t nspid, const char *victim_comm, const char *source)
 {
   struct jbuf *j = &s->rec;
-  char tb[48];
   char comm[32];
   snprintf (comm, sizeof comm, "%s", victim_comm ? victim_comm : "");
   /* The victim's SIGKILL exit may still be on its way from the connector. */
@@ -270,13 +283,7 @@ record_oom (struct sup *s, const char *ml, pid_t pid, pid_t nspid, const char *v
       struct timespec ts = { 0, 2 * 1000 * 1000 };
       nanosleep (&ts, NULL);
     }
-  audit_time (tb, sizeof tb);
-  jb_open (j);
-  jb_str (j, "time", tb);
-  jb_str (j, "container", s->a->id);
-  jb_str (j, "wall", "cgroup");
-  jb_str (j, "kind", "oom");
-  jb_str (j, "limit", ml);
+  cgroup_record_open (s, "oom", ml);
   if (pid > 0)
     {
       jb_int (j, "pid", pid);
@@ -334,7 +341,6 @@ on_cgroup (struct sup *s, struct cg_watch *w)
   char ml[96], pl[96];
   cgroup_watch_read (w, &ooms, &refused, ml, sizeof ml, pl, sizeof pl);
   struct jbuf *j = &s->rec;
-  char tb[48];
   for (unsigned long i = 0; i < ooms; i++)
     record_oom (s, ml, 0, -1, NULL, NULL);
   if (cgroup_watch_gone (w))
@@ -347,13 +353,7 @@ on_cgroup (struct sup *s, struct cg_watch *w)
     s->cg_final_read = true;   /* read after the last exit: the counts are final */
   if (refused)
     {
-      audit_time (tb, sizeof tb);
-      jb_open (j);
-      jb_str (j, "time", tb);
-      jb_str (j, "container", s->a->id);
-      jb_str (j, "wall", "cgroup");
-      jb_str (j, "kind", "pids");
-      jb_str (j, "limit", pl);
+      cgroup_record_open (s, "pids", pl);
       jb_int (j, "refused", (long long) refused);
       jb_str (j, "action", "fork/clone failed with EAGAIN");
       jb_close (j);

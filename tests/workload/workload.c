@@ -608,20 +608,29 @@ cmd_reopen (int argc, char **argv)
 }
 
 /* Wait until PATH exists (lstat), at most SECONDS. */
-static int
-cmd_wait_file (int argc, char **argv)
+/* Until PATH exists (true), or `missing PATH` after LIMIT seconds. */
+static bool
+wait_path (const char *path, double limit)
 {
-  double limit = parse_seconds (argv[2]), t0 = now_mono ();
+  double t0 = now_mono ();
   struct stat st;
-  while (lstat (argv[1], &st) != 0)
+  while (lstat (path, &st) != 0)
     {
       if (now_mono () - t0 > limit)
         {
-          printf ("missing %s\n", argv[1]);
-          return 1;
+          printf ("missing %s\n", path);
+          return false;
         }
       sleep_seconds (0.02);
     }
+  return true;
+}
+
+static int
+cmd_wait_file (int argc, char **argv)
+{
+  if (!wait_path (argv[1], parse_seconds (argv[2])))
+    return 1;
   printf ("found %s\n", argv[1]);
   return 0;
 }
@@ -631,17 +640,8 @@ cmd_wait_file (int argc, char **argv)
 static int
 cmd_after (int argc, char **argv)
 {
-  double limit = parse_seconds (argv[2]), t0 = now_mono ();
-  struct stat st;
-  while (lstat (argv[1], &st) != 0)
-    {
-      if (now_mono () - t0 > limit)
-        {
-          printf ("missing %s\n", argv[1]);
-          return 1;
-        }
-      sleep_seconds (0.02);
-    }
+  if (!wait_path (argv[1], parse_seconds (argv[2])))
+    return 1;
   g_argc = argc - 2;
   g_argv = argv + 2;
   return run_command (argc - 2, argv + 2);   /* argv[2] stands for the program's name */

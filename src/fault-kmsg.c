@@ -144,6 +144,15 @@ faults_on_kmsg (struct faults *f)
       if (msg == NULL)
         continue;
       msg++;
+      /* "PRIO,SEQ,TS,FLAGS;": only the kernel's own lines (facility 0,
+       * PRIO < 8). Anyone who can open /dev/kmsg for writing (a container
+       * given the device) can add lines, but never as facility 0: a forged
+       * "segfault at" or "Killed process" line must not become a record's
+       * detail or an OOM count. */
+      char *end;
+      unsigned long prio = strtoul (buf, &end, 10);
+      if (end == buf || *end != ',' || (prio >> 3) != 0)
+        continue;
       char *nl = strchr (msg, '\n');
       if (nl)
         *nl = '\0';

@@ -215,6 +215,28 @@ t_ok "the supervisor's peak RSS stayed under $((RSS_MAX / 1024)) MiB" test "$HWM
 t_ok "it was gone within 5 s of the container's end" test "$LAG" -lt 5000
 A delete --force flt-storm >/dev/null 2>&1
 
+# A forged kernel report. A container given /dev/kmsg can write lines to
+# the kernel log, though never as the kernel (facility 0): a "segfault at"
+# line naming its init's host pid, written just before the init really
+# faults, must not become the record's detail. (The kernel's own report may
+# be rate-limited away: then the record says so; it never says 0x4141.)
+cfg "$B" '.linux.devices = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 438}]
+  | .linux.resources = {"devices": [{"allow": true, "access": "rwm"}]}'
+rm -f "$B/rootfs/go"
+setargs "$B" /bin/workload after /go 30 segv
+t_ok "run -d: an init that faults when told" A run -d --bundle "$B" flt-forged
+HP=$(A state flt-forged | jq -r .pid)
+t_ok "a process of the container writes a forged report to /dev/kmsg" A exec flt-forged /bin/workload write /dev/kmsg \
+  "<2>workload[$HP]: segfault at 4141 ip 0000000000404141 sp 00007ffd00004141 error 6 in workload[400000+1000]"
+touch "$B/rootfs/go"
+wait_status flt-forged stopped 100
+SIGREC=$(jq -c 'select(.kind == "signal")' "$AUD/flt-forged.jsonl")
+t_like "the init's death is recorded" "$SIGREC" '"signal":"SIGSEGV"'
+t_unlike "its detail is not the forged line's" "$SIGREC" '4141'
+t_is "no record carries the forged address" "$(grep -c 4141 "$AUD/flt-forged.jsonl")" 0
+A delete --force flt-forged >/dev/null 2>&1
+cfg "$B" 'del(.linux.devices) | del(.linux.resources)'
+
 # A crash loop past a tight budget: deaths counted per signal and comm, not
 # written one by one; every one counted, the log small.
 setargs "$B" /bin/workload crash-storm 3000

@@ -922,7 +922,6 @@ cgroup_watch_open (const char *path, struct cg_watch **out, moat_error **err)
     {
       cleanup_free char *mev = xasprintf ("%s/memory.events", w->mem_dir);
       w->mev_fd = open (mev, O_RDONLY | O_CLOEXEC);
-      w->last_oom = counter (mev, "oom_kill");
     }
   else
     {
@@ -941,12 +940,12 @@ cgroup_watch_open (const char *path, struct cg_watch **out, moat_error **err)
         }
       if (ofd >= 0)
         close (ofd);
-      w->last_oom = counter (oc, "oom_kill");
     }
-  w->last_max = counter (pev, "max");
+  /* The counts so far (what comes later is news) and the limits, read
+   * once, as every later read does. */
   unsigned long ignore_o, ignore_m;
   char ignore_l[96], ignore_p[96];
-  cgroup_watch_read (w, &ignore_o, &ignore_m, ignore_l, sizeof ignore_l, ignore_p, sizeof ignore_p);  /* the limits */
+  cgroup_watch_read (w, &ignore_o, &ignore_m, ignore_l, sizeof ignore_l, ignore_p, sizeof ignore_p);
   *out = w;
   return 0;
 }

@@ -90,7 +90,11 @@ cmd_events (struct global_opts *g, int argc, char **argv)
     return cmd_fail (&err);
   int fds[4];
   cgroup_watch_fds (w, fds);
-  struct pollfd p[2] = { { .fd = fds[0], .events = POLLIN }, { .fd = fds[1], .events = POLLIN } };
+  /* v1's OOM eventfd; pids.events; v2's memory.events, whose POLLPRI comes
+   * as the kernel kills (under systemd the scope's cgroup, and with it the
+   * count, may be gone by the time the container is seen to end). */
+  struct pollfd p[3] = { { .fd = fds[0], .events = POLLIN }, { .fd = fds[1], .events = POLLIN },
+                         { .fd = fds[2], .events = POLLPRI } };
   unsigned long long next = now_usec ();
   for (;;)
     {
@@ -111,7 +115,7 @@ cmd_events (struct global_opts *g, int argc, char **argv)
       int wait_ms = (int) ((next - now_usec ()) / 1000);
       if (wait_ms > 500)
         wait_ms = 500;   /* notice a stopped container promptly */
-      if (poll (p, 2, wait_ms < 0 ? 0 : wait_ms) > 0)
+      if (poll (p, 3, wait_ms < 0 ? 0 : wait_ms) > 0)
         print_ooms (w, id);
     }
   cgroup_watch_close (w);

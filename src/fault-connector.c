@@ -18,51 +18,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Linux 6.6 lets a listener pick event types; the uapi headers of older
- * distributions lack the struct, the kernel knows it by its size. */
-struct moat_proc_input
-{
-  uint32_t mcast_op;
-  uint32_t event_type;
-};
-
-/* ---- the proc connector --------------------------------------------------- */
-
-/* Linux 6.6 takes an event filter with the subscription; older kernels
- * silently ignore a message of that size, so they get the plain one. */
-static bool
-kernel_has_event_filter (void)
-{
-  struct utsname u;
-  unsigned a = 0, b = 0;
-  if (uname (&u) < 0 || sscanf (u.release, "%u.%u", &a, &b) != 2)
-    return false;
-  return a > 6 || (a == 6 && b >= 6);
-}
-
-int
-fault_cn_subscribe (int s)
-{
-  char buf[NLMSG_SPACE (sizeof (struct cn_msg) + sizeof (struct moat_proc_input))] __attribute__ ((aligned (8)));
-  memset (buf, 0, sizeof buf);
-  struct nlmsghdr *nl = (struct nlmsghdr *) buf;
-  struct cn_msg *cn = NLMSG_DATA (nl);
-  struct moat_proc_input in = { .mcast_op = PROC_CN_MCAST_LISTEN,
-                                .event_type = PROC_EVENT_FORK | PROC_EVENT_EXEC | PROC_EVENT_EXIT };
-  size_t len = kernel_has_event_filter () ? sizeof in : sizeof in.mcast_op;
-  nl->nlmsg_len = NLMSG_LENGTH (sizeof *cn + len);
-  nl->nlmsg_type = NLMSG_DONE;
-  nl->nlmsg_pid = (uint32_t) getpid ();
-  cn->id.idx = CN_IDX_PROC;
-  cn->id.val = CN_VAL_PROC;
-  cn->len = (uint16_t) len;
-  memcpy (cn->data, &in, len);
-  return send (s, nl, nl->nlmsg_len, 0) < 0 ? -1 : 0;
-}
 
 /* The connector multicasts every process event of the host to every
  * listener: without a filter each supervisor wakes for every fork, exec
@@ -333,9 +290,34 @@ fault_resync_hidden (struct faults *f)
   f->n_suspects = still;
 }
 
+/* Events were dropped (the socket's queue or the node ring was full).
+ * Which of the container's processes ended unseen is known (gone from
+ * /proc); how is not: each counts as a death whose signal is unknown.
+ * Processes forked and gone within the dropped events are not known at
+ * all. (An exit whose fork was not seen is not taken for the container's
+ * even with the cgroup filter: a process the host put into the
+ * container's cgroup, or another container sharing it, would be recorded
+ * as the container's.) */
+static void
+events_dropped (struct faults *f, const char *where)
+{
+  f->dropped_at = now_ms ();
+  long long gone = (long long) resync (f);
+  char what[256];
+  snprintf (what, sizeof what, "%s: some process events were dropped; lost counts the "
+                               "container's processes that ended unseen (how, unknown)", where);
+  fault_lost_record (f, what, gone);
+}
+
 void
 faults_on_connector (struct faults *f)
 {
+  if (f->node)
+    {
+      if (fault_node_drain (f, on_event) > 0)
+        events_dropped (f, "proc connector overflow (the node's ring)");
+      return;
+    }
   char buf[8192] __attribute__ ((aligned (NLMSG_ALIGNTO)));
   for (;;)
     {
@@ -344,18 +326,7 @@ faults_on_connector (struct faults *f)
         {
           if (errno == ENOBUFS)
             {
-              /* Which of the container's processes ended unseen is known
-               * (gone from /proc); how is not: each counts as a death whose
-               * signal is unknown. Processes forked and gone within the
-               * dropped events are not known at all. (An exit whose fork
-               * was not seen is not taken for the container's even with
-               * the cgroup filter: a process the host put into the
-               * container's cgroup, or another container sharing it, would
-               * be recorded as the container's.) */
-              f->dropped_at = now_ms ();
-              long long gone = (long long) resync (f);
-              fault_lost_record (f, "proc connector overflow: some process events were dropped; lost counts the "
-                              "container's processes that ended unseen (how, unknown)", gone);
+              events_dropped (f, "proc connector overflow");
               /* What passed the filter no longer all arrives: the count
                * cannot say "nothing waiting" any more. */
               f->cn_passed = NULL;
@@ -386,6 +357,8 @@ faults_on_connector (struct faults *f)
 bool
 faults_events_waiting (const struct faults *f)
 {
+  if (f->node)
+    return fault_node_waiting (f);
   volatile uint64_t *passed = __atomic_load_n (&f->cn_passed, __ATOMIC_ACQUIRE);
   if (passed == NULL)
     return true;   /* unknown: look */

@@ -3,6 +3,7 @@
  * it and what it writes, each file using only those below it:
  *   faults.c          the tracker's face: open, close, timeouts, the tick
  *   fault-connector.c the proc connector: forks, execs, exits
+ *   fault-node.c      the node's one connector socket, shared by every supervisor
  *   fault-kmsg.c      the kernel log: fault reports, OOM kills, LSM lines
  *   fault-probe.c     the BPF probe's events (faults-bpf.c loads it)
  *   fault-refused.c   syscalls the kernel refused: which wall, and the record
@@ -71,7 +72,8 @@ struct pending
 
 struct faults
 {
-  int cn, kmsg;
+  int cn, kmsg;                   /* cn: a connector socket of its own (-1 on the node's) */
+  struct node *node;              /* the node's shared connector (fault-node.c), or NULL */
   bool filtered;                  /* the connector only passes the container's events */
   /* With the filter: how many datagrams it passed (a counter in a BPF map
    * mapped here, bumped before each is queued) and how many were read and
@@ -149,8 +151,16 @@ void fault_early_remove (struct faults *f, size_t i);
 void fault_on_bpf_event (void *ctx, const struct moat_fault_event *e);
 void fault_replay_early (struct faults *f, pid_t tid);
 
-/* fault-connector.c */
+/* fault-node.c (also the subscription both kinds of socket send) */
+struct proc_event;
 int fault_cn_subscribe (int s);
+int fault_node_join (struct faults *f);
+void fault_node_leave (struct faults *f);
+int fault_node_fd (const struct faults *f);
+bool fault_node_waiting (const struct faults *f);
+uint64_t fault_node_drain (struct faults *f, void (*fn) (struct faults *, const struct proc_event *));
+
+/* fault-connector.c */
 bool fault_cn_filter_to_cgroup (struct faults *f, int s);
 void fault_resync_hidden (struct faults *f);
 

@@ -99,7 +99,7 @@ faults_alive (const struct faults *f)
 int
 faults_connector_fd (const struct faults *f)
 {
-  return f->cn;
+  return f->node ? fault_node_fd (f) : f->cn;
 }
 
 int
@@ -166,23 +166,29 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   /* The connector's filter and the probe's filter both keep to it. */
   (void) fault_bpf_cgroup_of (init_pid, &f->cg_id, &f->cg_level);   /* 0, 0 when it has none */
   pthread_mutex_init (&f->denied_lock, NULL);
-  f->cn = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
-  if (f->cn < 0)
+  f->cn = -1;
+  /* The node's one socket when it can be had; else one of our own. */
+  if (fault_node_join (f) == 0)
+    f->filtered = true;
+  else if ((f->cn = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR)) < 0)
     {
       faults_close (f);
       return moat_error_set (err, errno, "proc connector socket");
     }
-  /* A burst of exits must not overflow the queue (ENOBUFS loses events). */
-  int size = 16 << 20;
-  if (setsockopt (f->cn, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
-    (void) setsockopt (f->cn, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
-  if (bind (f->cn, (struct sockaddr *) &sa, sizeof sa) < 0
-      || ((f->filtered = fault_cn_filter_to_cgroup (f, f->cn)), fault_cn_subscribe (f->cn) < 0))
+  else
     {
-      int e = errno;
-      faults_close (f);
-      return moat_error_set (err, e, "subscribe to the proc connector");
+      /* A burst of exits must not overflow the queue (ENOBUFS loses events). */
+      int size = 16 << 20;
+      if (setsockopt (f->cn, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+        (void) setsockopt (f->cn, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+      struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
+      if (bind (f->cn, (struct sockaddr *) &sa, sizeof sa) < 0
+          || ((f->filtered = fault_cn_filter_to_cgroup (f, f->cn)), fault_cn_subscribe (f->cn) < 0))
+        {
+          int e = errno;
+          faults_close (f);
+          return moat_error_set (err, e, "subscribe to the proc connector");
+        }
     }
   struct task init = { .tid = init_pid, .tgid = init_pid, .nspid = init_pid };
   fault_task_refresh (&init);
@@ -235,6 +241,7 @@ faults_close (struct faults *f)
 {
   if (f == NULL)
     return;
+  fault_node_leave (f);
   if (f->cn >= 0)
     close (f->cn);
   if (f->cn_passed)

@@ -165,6 +165,20 @@ on_event (struct faults *f, const struct proc_event *ev)
     case PROC_EVENT_EXIT:
       {
         struct task *t = fault_task_find (f, ev->event_data.exit.process_pid);
+        int code = (int) ev->event_data.exit.exit_code;
+        /* On the node's ring every event is the container's (its filter
+         * chose by cgroup, and no two containers share one there): a
+         * death by a fault signal whose fork was never told (dropped with
+         * a full ring) is still the container's, and is recorded with
+         * what is left to know (pid, signal). */
+        if (t == NULL && f->node && ev->event_data.exit.process_pid == ev->event_data.exit.process_tgid
+            && WIFSIGNALED (code) && fatal_signal (WTERMSIG (code)))
+          {
+            struct task u = { .tid = ev->event_data.exit.process_pid, .tgid = ev->event_data.exit.process_pid, .nspid = -1 };
+            t = fault_task_insert (f, &u);
+            if (t)
+              f->alive++;
+          }
         if (t == NULL || t->dead)
           return;
         __atomic_add_fetch (&f->gen, 1, __ATOMIC_RELEASE);
@@ -299,25 +313,31 @@ fault_resync_hidden (struct faults *f)
  * container's cgroup, or another container sharing it, would be recorded
  * as the container's.) */
 static void
-events_dropped (struct faults *f, const char *where)
+events_dropped (struct faults *f, const char *where, uint64_t events, long long deaths)
 {
   f->dropped_at = now_ms ();
   long long gone = (long long) resync (f);
-  char what[256];
-  snprintf (what, sizeof what, "%s: some process events were dropped; lost counts the "
-                               "container's processes that ended unseen (how, unknown)", where);
-  fault_lost_record (f, what, gone);
+  char what[320];
+  if (deaths >= 0)
+    /* The node's filter counted the deaths it could not hand over: they
+     * are the loss, exactly; the processes found gone are only marked. */
+    snprintf (what, sizeof what, "%s: some process events were dropped; lost counts the container's processes "
+                                 "whose death by a fault signal was among them (counted by the kernel filter)", where);
+  else
+    snprintf (what, sizeof what, "%s: some process events were dropped; lost counts the "
+                                 "container's processes that ended unseen (how, unknown)", where);
+  struct jbuf *j = fault_rec_begin (f, NULL, "moat", "lost");
+  jb_str (j, "what", what);
+  jb_int (j, "lost", deaths >= 0 ? deaths : gone);
+  if (events > 0)
+    jb_int (j, "events", (long long) events);   /* the node ring counts what it could not take */
+  fault_rec_end (f, j);
 }
 
-void
-faults_on_connector (struct faults *f)
+/* Everything queued on the tracker's own socket. */
+static void
+drain_socket (struct faults *f)
 {
-  if (f->node)
-    {
-      if (fault_node_drain (f, on_event) > 0)
-        events_dropped (f, "proc connector overflow (the node's ring)");
-      return;
-    }
   char buf[8192] __attribute__ ((aligned (NLMSG_ALIGNTO)));
   for (;;)
     {
@@ -326,7 +346,7 @@ faults_on_connector (struct faults *f)
         {
           if (errno == ENOBUFS)
             {
-              events_dropped (f, "proc connector overflow");
+              events_dropped (f, "proc connector overflow", 0, -1);
               /* What passed the filter no longer all arrives: the count
                * cannot say "nothing waiting" any more. */
               f->cn_passed = NULL;
@@ -347,10 +367,68 @@ faults_on_connector (struct faults *f)
           memset (&ev, 0, sizeof ev);
           memcpy (&ev, cn->data, cn->len < sizeof ev ? cn->len : sizeof ev);
           on_event (f, &ev);
+          if (f->recording)
+            fault_node_seen (f, &ev);   /* the ring may have it too */
         }
       /* After its events took effect (faults_events_waiting reads the
        * generation only once this says so). */
       __atomic_store_n (&f->cn_applied, f->cn_applied + 1, __ATOMIC_RELEASE);
+    }
+}
+
+/* The registration is in: from now on every event of the container comes
+ * both ways. What the filter could not write until now is no loss (the
+ * socket had it all): the count starts here. The socket is read to its
+ * end and closed, and the ring read with what the socket gave skipped. */
+static void
+hand_over (struct faults *f)
+{
+  bool full = f->seen_full;
+  fault_node_take (f);
+  if (full)
+    {
+      /* More events came while registering than can be matched: the
+       * socket stays, the registration goes (a tombstone, as at exit). */
+      fault_node_leave (f);
+      fault_node_seen_done (f);
+      return;
+    }
+  drain_socket (f);
+  close (f->cn);
+  f->cn = -1;
+  if (f->cn_passed)
+    munmap ((void *) f->cn_passed, 4096);
+  f->cn_passed = NULL;
+  if (f->cn_map >= 0)
+    close (f->cn_map);
+  f->cn_map = -1;
+  f->filtered = true;
+  faults_on_connector (f);
+  fault_node_seen_done (f);
+}
+
+void
+faults_on_connector (struct faults *f)
+{
+  if (f->node)
+    {
+      uint64_t deaths = 0, dropped = fault_node_drain (f, on_event, &deaths);
+      if (dropped > 0)
+        events_dropped (f, "proc connector overflow (the node's ring)", dropped, (long long) deaths);
+      return;
+    }
+  drain_socket (f);
+}
+
+/* From the supervisor's main loop only (the tick), which then watches the
+ * ring instead of the socket. */
+void
+fault_cn_hand_over_if_ready (struct faults *f)
+{
+  if (f->reg && fault_node_ready (f) == 1)
+    {
+      drain_socket (f);
+      hand_over (f);
     }
 }
 

@@ -17,10 +17,16 @@
  * newcomer takes them from a live member with pidfd_getfd(2), found through
  * one small file per member in NODE_DIR (the fd numbers and the ids that
  * prove it is the same socket and maps, not a recycled pid's). When no
- * member is left, or none can be reached, a newcomer starts a new socket;
- * when even that fails (no BPF, an old kernel), the supervisor keeps a
- * socket of its own, as before. Registration is under one lock file;
- * nothing here ever waits for another supervisor, so none can hang one.
+ * member is left, or none can be reached, a newcomer starts a new socket.
+ *
+ * A supervisor starts on a socket of its own, as before: adding a ring to
+ * the map of rings returns only after an RCU grace period (10-15 ms here,
+ * measured), which neither a start nor a delete may wait for. So a
+ * container that lives past NODE_AFTER_MS is registered by a thread, and
+ * the supervisor hands over from its socket to the ring once the entry is
+ * in, skipping the events it had from both; leaving writes a tombstone,
+ * and the next registration deletes the entry, in its own thread. Without
+ * BPF, or with anything here failing, the supervisor keeps its socket.
  *
  * The filter is written as instructions (no compiler, no libbpf), like the
  * per-container filter in fault-connector.c, so it exists in every build. */
@@ -45,6 +51,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,7 +66,7 @@
 
 /* The format's version is in the directory's name: members of another
  * version (another ring size, another record) never meet. */
-#define NODE_DIR "/run/moat/node.1"
+#define NODE_DIR "/run/moat-node.1"
 #define NODE_LEVELS 16            /* cgroups deeper than this keep a socket of their own */
 #define NODE_MAX 8192             /* registered cgroups per node */
 #define RING_SIZE (64 * 1024)     /* ~1,365 events between two reads */
@@ -65,6 +74,9 @@
  * and the connector's own (16 + 20 bytes); struct proc_event is 40. */
 #define EV_OFF (NLMSG_HDRLEN + (int) sizeof (struct cn_msg))
 #define EV_LEN ((int) sizeof (struct proc_event))
+#define EV_WHAT ((int) offsetof (struct proc_event, what))
+#define EV_EXIT_PID ((int) offsetof (struct proc_event, event_data.exit.process_pid))   /* then its tgid */
+#define EV_EXIT_CODE ((int) offsetof (struct proc_event, event_data.exit.exit_code))
 
 struct node
 {
@@ -73,9 +85,21 @@ struct node
   unsigned ring_id;
   void *cons;                     /* the consumer's page (ours to write) */
   void *prod;                     /* the producer's page, then the data twice */
-  uint64_t drops_seen;
+  uint64_t drops_seen, deaths_seen;
   char file[64];
 };
+
+/* What the registration thread and the supervisor share. The thread may
+ * outlive the tracker (a container that ends while it registers): the
+ * last of the two to let go frees it. */
+struct node_reg
+{
+  int refs;                       /* atomic */
+  int state;                      /* atomic: REG_RUNNING, REG_DONE, REG_FAILED */
+  struct node *nd;
+  unsigned long long cgid;
+};
+enum { REG_RUNNING, REG_DONE, REG_FAILED };
 
 static long
 bpf (int cmd, union bpf_attr *a)
@@ -186,7 +210,7 @@ static int
 load_filter (int rings, int drops)
 {
   enum { KEY = -56, EV = -48 };
-  struct bpf_insn p[40 + NODE_LEVELS * 32];
+  struct bpf_insn p[40 + NODE_LEVELS * 48];
   size_t n = 0, to_end[NODE_LEVELS + 2], nend = 0;
   p[n++] = MOV64_REG (BPF_REG_6, BPF_REG_1);
   p[n++] = MOV64_IMM (BPF_REG_2, EV_OFF);
@@ -198,7 +222,7 @@ load_filter (int rings, int drops)
   p[n++] = JNE_IMM (BPF_REG_0, 0, 0);   /* not a whole event (the subscription's reply is one) */
   for (int level = 1; level <= NODE_LEVELS; level++)
     {
-      size_t next[3], nnext = 0;
+      size_t next[8], nnext = 0;
       p[n++] = MOV64_IMM (BPF_REG_1, level);
       p[n++] = CALL (BPF_FUNC_get_current_ancestor_cgroup_id);
       to_end[nend++] = n;
@@ -226,6 +250,24 @@ load_filter (int rings, int drops)
       p[n++] = JEQ_IMM (BPF_REG_0, 0, 0);
       p[n++] = MOV64_IMM (BPF_REG_1, 1);
       p[n++] = INSN (BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0, BPF_ADD);
+      /* A process's death by a fault signal among them: counted apart, so
+       * the log can say how many deaths went without a record. */
+      p[n++] = INSN (BPF_LDX | BPF_MEM | BPF_W, BPF_REG_1, BPF_REG_10, EV + EV_WHAT, 0);
+      next[nnext++] = n;
+      p[n++] = INSN (BPF_JMP32 | BPF_JNE | BPF_K, BPF_REG_1, 0, 0, (int32_t) PROC_EVENT_EXIT);
+      p[n++] = INSN (BPF_LDX | BPF_MEM | BPF_W, BPF_REG_1, BPF_REG_10, EV + EV_EXIT_PID, 0);
+      p[n++] = INSN (BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_10, EV + EV_EXIT_PID + 4, 0);
+      next[nnext++] = n;
+      p[n++] = INSN (BPF_JMP32 | BPF_JNE | BPF_X, BPF_REG_1, BPF_REG_2, 0, 0);   /* a thread, not the process */
+      p[n++] = INSN (BPF_LDX | BPF_MEM | BPF_W, BPF_REG_1, BPF_REG_10, EV + EV_EXIT_CODE, 0);
+      p[n++] = INSN (BPF_ALU | BPF_AND | BPF_K, BPF_REG_1, 0, 0, 0x7f);
+      static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGABRT };
+      for (size_t k = 0; k < ARRAY_SIZE (fatal); k++)
+        p[n++] = INSN (BPF_JMP32 | BPF_JEQ | BPF_K, BPF_REG_1, 0, (int16_t) (ARRAY_SIZE (fatal) - k), fatal[k]);
+      next[nnext++] = n;
+      p[n++] = INSN (BPF_JMP | BPF_JA, 0, 0, 0, 0);
+      p[n++] = MOV64_IMM (BPF_REG_1, 1);
+      p[n++] = INSN (BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 8, BPF_ADD);
       for (size_t k = 0; k < nnext; k++)
         p[next[k]].off = (int16_t) (n - next[k] - 1);
     }
@@ -250,7 +292,9 @@ static int
 node_start (struct node *nd)
 {
   nd->rings = map_create (BPF_MAP_TYPE_HASH_OF_MAPS, 8, 4, NODE_MAX, nd->ring, "moat_node_rings");
-  nd->drops = map_create (BPF_MAP_TYPE_HASH, 8, 8, NODE_MAX, -1, "moat_node_drops");
+  /* per cgroup: events the ring could not take, and how many of them were
+   * a process's death by a fault signal */
+  nd->drops = map_create (BPF_MAP_TYPE_HASH, 8, 16, NODE_MAX, -1, "moat_node_drops");
   if (nd->rings < 0 || nd->drops < 0)
     return -1;
   int prog = load_filter (nd->rings, nd->drops);
@@ -333,77 +377,6 @@ pid_alive (int pid)
   return pidfd >= 0 || errno != ESRCH;
 }
 
-/* A member that ended without leaving (killed): its cgroup's entry goes,
- * unless a live registration took the same cgroup since (the ring's id
- * says whose it is). */
-static void
-forget (struct node *nd, int dirfd, const char *name, const struct member *m)
-{
-  if (nd->rings >= 0)
-    {
-      uint32_t id = 0;
-      union bpf_attr a;
-      memset (&a, 0, sizeof a);
-      a.map_fd = (uint32_t) nd->rings;
-      a.key = (uint64_t) (uintptr_t) &m->cgid;
-      a.value = (uint64_t) (uintptr_t) &id;
-      if (bpf (BPF_MAP_LOOKUP_ELEM, &a) == 0 && id == m->ring_id)
-        {
-          (void) bpf (BPF_MAP_DELETE_ELEM, &a);
-          a.map_fd = (uint32_t) nd->drops;
-          (void) bpf (BPF_MAP_DELETE_ELEM, &a);
-        }
-    }
-  (void) unlinkat (dirfd, name, 0);
-}
-
-/* Under the lock: take the node's socket from a live member, or start it;
- * then forget the dead members. */
-static int
-find_or_start (struct node *nd, int dirfd)
-{
-  DIR *d = fdopendir (dup (dirfd));
-  if (d == NULL)
-    return -1;
-  struct member dead[16];
-  char dead_name[16][NAME_MAX + 1];
-  size_t ndead = 0;
-  bool have = false;
-  struct dirent *e;
-  while ((e = readdir (d)) != NULL)
-    {
-      char *end;
-      long pid = strtol (e->d_name, &end, 10);
-      if (*end != '\0' || pid <= 0 || pid == getpid ())
-        continue;
-      struct member m;
-      bool parsed = read_member (dirfd, e->d_name, &m) && m.pid == pid;
-      if (parsed && !have && take_from (&m, nd))
-        {
-          have = true;
-          continue;
-        }
-      if (parsed && pid_alive (m.pid))
-        continue;   /* alive but not reachable: it keeps its place */
-      if (ndead < ARRAY_SIZE (dead))
-        {
-          dead[ndead] = m;
-          if (!parsed)
-            dead[ndead].pid = 0;
-          snprintf (dead_name[ndead++], sizeof dead_name[0], "%s", e->d_name);
-        }
-    }
-  closedir (d);
-  if (!have && node_start (nd) < 0)
-    return -1;
-  for (size_t i = 0; i < ndead; i++)
-    if (dead[i].pid == 0)
-      (void) unlinkat (dirfd, dead_name[i], 0);
-    else
-      forget (nd, dirfd, dead_name[i], &dead[i]);
-  return 0;
-}
-
 static int
 write_member (struct node *nd, int dirfd, unsigned long long cgid)
 {
@@ -451,9 +424,69 @@ lock_node (int dirfd)
   return -1;
 }
 
+/* A member's file ("PID"), or a tombstone ("~RING-ID": a member that
+ * left, its map entry not yet deleted; ring ids are never reused, pids
+ * are). */
+static bool
+member_name (const char *name, long *pid, bool *tomb)
+{
+  char *end;
+  *tomb = name[0] == '~';
+  *pid = strtol (name + *tomb, &end, 10);
+  return *end == '\0' && *pid > 0 && end != name + *tomb;
+}
+
+struct stale
+{
+  struct member m;
+  char name[NAME_MAX + 1];
+};
+
+/* Under the lock: the node's socket and maps from the first live member
+ * that hands them over, or new ones when there is none; and the members
+ * that are gone (left, or killed without leaving), whose entries the
+ * thread deletes once its own registration is done. */
+static int
+join_locked (struct node *nd, int dirfd, struct stale *stale, size_t *nstale, size_t cap)
+{
+  DIR *d = fdopendir (dup (dirfd));
+  if (d == NULL)
+    return -1;
+  bool have = false;
+  struct dirent *e;
+  while ((e = readdir (d)) != NULL)
+    {
+      long pid;
+      bool tomb;
+      if (!member_name (e->d_name, &pid, &tomb) || (!tomb && pid == getpid ()))
+        continue;
+      struct member m;
+      bool parsed = read_member (dirfd, e->d_name, &m) && (tomb ? m.ring_id == (unsigned) pid : m.pid == pid);
+      if (parsed && !tomb && !have && take_from (&m, nd))
+        {
+          have = true;
+          continue;
+        }
+      if (!tomb && parsed && pid_alive (m.pid))
+        continue;   /* alive, not reachable now: it keeps its place */
+      if (*nstale < cap)
+        {
+          stale[*nstale].m = m;
+          if (!parsed)
+            stale[*nstale].m.pid = 0;
+          snprintf (stale[*nstale].name, sizeof stale[0].name, "%s", e->d_name);
+          (*nstale)++;
+        }
+    }
+  closedir (d);
+  return have ? 0 : node_start (nd);
+}
+
 static void
 node_free (struct node *nd)
 {
+  if (nd == NULL)
+    return;
   if (nd->cons && nd->cons != MAP_FAILED)
     munmap (nd->cons, (size_t) sysconf (_SC_PAGESIZE));
   if (nd->prod && nd->prod != MAP_FAILED)
@@ -464,14 +497,56 @@ node_free (struct node *nd)
   free (nd);
 }
 
-int
-fault_node_join (struct faults *f)
+static void
+reg_put (struct node_reg *r)
 {
-  if (f->cg_id == 0 || f->cg_level == 0 || f->cg_level > NODE_LEVELS)
-    return -1;
-  struct node *nd = xmalloc0 (sizeof *nd);
-  nd->sock = nd->rings = nd->drops = -1;
+  if (__atomic_sub_fetch (&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
+    return;
+  if (__atomic_load_n (&r->state, __ATOMIC_ACQUIRE) != REG_DONE || r->nd)
+    node_free (r->nd);   /* never handed to the supervisor */
+  free (r);
+}
+
+static int
+map_delete (int map, const unsigned long long *key)
+{
+  union bpf_attr a;
+  memset (&a, 0, sizeof a);
+  a.map_fd = (uint32_t) map;
+  a.key = (uint64_t) (uintptr_t) key;
+  return (int) bpf (BPF_MAP_DELETE_ELEM, &a);
+}
+
+/* The cgroup's entry, if it still holds this ring (a live registration of
+ * the same cgroup since keeps its own). */
+static bool
+entry_is (int rings, unsigned long long cgid, unsigned ring_id)
+{
+  uint32_t id = 0;
+  union bpf_attr a;
+  memset (&a, 0, sizeof a);
+  a.map_fd = (uint32_t) rings;
+  a.key = (uint64_t) (uintptr_t) &cgid;
+  a.value = (uint64_t) (uintptr_t) &id;
+  return bpf (BPF_MAP_LOOKUP_ELEM, &a) == 0 && id == ring_id;
+}
+
+/* The registration, in a thread of its own: a map-of-maps update returns
+ * only after an RCU grace period (synchronize_rcu: 10-15 ms here), which
+ * no start and no delete may wait for. */
+static void *
+reg_main (void *arg)
+{
+  struct node_reg *r = arg;
+  struct node *nd = r->nd;
+  /* A few gone members cleared per registration (one grace period each,
+   * and this supervisor's exit waits for its threads): as many as leave,
+   * on average, since each registered member leaves one tombstone. */
+  struct stale stale[4];
+  size_t nstale = 0;
   size_t pg = (size_t) sysconf (_SC_PAGESIZE);
+  moat_error *err = NULL;
+  int dirfd = -1, lock = -1, rings = -1, drops = -1;
   nd->ring = map_create (BPF_MAP_TYPE_RINGBUF, 0, 0, RING_SIZE, -1, "moat_ring");
   if (nd->ring >= 0)
     {
@@ -479,75 +554,164 @@ fault_node_join (struct faults *f)
       nd->cons = mmap (NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, nd->ring, 0);
       nd->prod = mmap (NULL, pg + 2 * RING_SIZE, PROT_READ, MAP_SHARED, nd->ring, (off_t) pg);
     }
-  moat_error *err = NULL;
-  int dirfd = -1, lock = -1;
   if (nd->ring < 0 || nd->cons == MAP_FAILED || nd->prod == MAP_FAILED || mkdir_p (NODE_DIR, 0700, &err) < 0
       || (dirfd = open (NODE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || (lock = lock_node (dirfd)) < 0
-      || find_or_start (nd, dirfd) < 0)
+      || join_locked (nd, dirfd, stale, &nstale, ARRAY_SIZE (stale)) < 0)
     goto fail;
-  /* Registered under the lock, the entry first and the file after: a
-   * newcomer that sees the file finds the entry. */
   union bpf_attr a;
   memset (&a, 0, sizeof a);
-  uint64_t zero = 0;
+  uint64_t zero[2] = { 0, 0 };
   uint32_t ringfd = (uint32_t) nd->ring;
   a.map_fd = (uint32_t) nd->drops;
-  a.key = (uint64_t) (uintptr_t) &f->cg_id;
-  a.value = (uint64_t) (uintptr_t) &zero;
+  a.key = (uint64_t) (uintptr_t) &r->cgid;
+  a.value = (uint64_t) (uintptr_t) zero;
   a.flags = BPF_ANY;
-  if (bpf (BPF_MAP_UPDATE_ELEM, &a) < 0)
+  if (bpf (BPF_MAP_UPDATE_ELEM, &a) < 0 || write_member (nd, dirfd, r->cgid) < 0)
     goto fail;
+  close (lock);
+  lock = -1;
+  /* Its own descriptors for the sweep below: the supervisor may close
+   * its own once it has the node. */
+  rings = fcntl (nd->rings, F_DUPFD_CLOEXEC, 0);
+  drops = fcntl (nd->drops, F_DUPFD_CLOEXEC, 0);
   /* Another live supervisor already has this cgroup (two containers
-   * sharing one): it keeps it, this one keeps a socket of its own. */
+   * sharing one): it keeps it, this one keeps its own socket. The entry is
+   * in effect as soon as it is in; the call returns a grace period later. */
   a.map_fd = (uint32_t) nd->rings;
   a.value = (uint64_t) (uintptr_t) &ringfd;
   a.flags = BPF_NOEXIST;
-  if (bpf (BPF_MAP_UPDATE_ELEM, &a) < 0)
-    goto fail;
-  if (write_member (nd, dirfd, f->cg_id) < 0)
+  if (rings < 0 || drops < 0 || bpf (BPF_MAP_UPDATE_ELEM, &a) < 0)
     {
-      a.map_fd = (uint32_t) nd->rings;
-      (void) bpf (BPF_MAP_DELETE_ELEM, &a);
+      (void) unlinkat (dirfd, nd->file, 0);   /* not a member after all */
+      nd->file[0] = '\0';
       goto fail;
     }
-  close (lock);
+  __atomic_store_n (&r->state, REG_DONE, __ATOMIC_RELEASE);
+  /* The gone members' entries (each holding a ring): one grace period
+   * each, in this thread; then their files. */
+  for (size_t i = 0; i < nstale; i++)
+    {
+      if (stale[i].m.pid != 0 && entry_is (rings, stale[i].m.cgid, stale[i].m.ring_id))
+        {
+          (void) map_delete (rings, &stale[i].m.cgid);
+          (void) map_delete (drops, &stale[i].m.cgid);
+        }
+      (void) unlinkat (dirfd, stale[i].name, 0);
+    }
+  close (drops);
+  close (rings);
   close (dirfd);
-  f->node = nd;
-  return 0;
+  reg_put (r);
+  return NULL;
 fail:
   moat_error_free (&err);
+  if (rings >= 0)
+    close (rings);
+  if (drops >= 0)
+    close (drops);
   if (lock >= 0)
     close (lock);
   if (dirfd >= 0)
     close (dirfd);
-  node_free (nd);
-  return -1;
+  __atomic_store_n (&r->state, REG_FAILED, __ATOMIC_RELEASE);
+  reg_put (r);
+  return NULL;
 }
 
+int
+fault_node_begin (struct faults *f)
+{
+  if (f->cg_id == 0 || f->cg_level == 0 || f->cg_level > NODE_LEVELS)
+    return -1;
+  struct node_reg *r = xmalloc0 (sizeof *r);
+  r->nd = xmalloc0 (sizeof *r->nd);
+  r->nd->sock = r->nd->rings = r->nd->drops = r->nd->ring = -1;
+  r->cgid = f->cg_id;
+  r->refs = 2;
+  pthread_t t;
+  pthread_attr_t at;
+  pthread_attr_init (&at);
+  pthread_attr_setstacksize (&at, 64 * 1024);
+  pthread_attr_setdetachstate (&at, PTHREAD_CREATE_DETACHED);
+  int e = pthread_create (&t, &at, reg_main, r);
+  pthread_attr_destroy (&at);
+  if (e != 0)
+    {
+      node_free (r->nd);
+      free (r);
+      return -1;
+    }
+  f->reg = r;
+  f->recording = true;
+  return 0;
+}
+
+/* 1: registered (fault_node_take may follow), 0: not yet, -1: it failed
+ * (and the registration is let go). */
+int
+fault_node_ready (struct faults *f)
+{
+  struct node_reg *r = f->reg;
+  if (r == NULL)
+    return -1;
+  int st = __atomic_load_n (&r->state, __ATOMIC_ACQUIRE);
+  if (st == REG_RUNNING)
+    return 0;
+  if (st == REG_FAILED)
+    {
+      f->reg = NULL;
+      reg_put (r);
+      fault_node_seen_done (f);
+      return -1;
+    }
+  return 1;
+}
+
+/* The node's ring becomes the tracker's source. What the filter could not
+ * write before now is not a loss: the tracker's own socket had it. */
+void
+fault_node_take (struct faults *f)
+{
+  struct node_reg *r = f->reg;
+  struct node *nd = r->nd;
+  r->nd = NULL;
+  f->reg = NULL;
+  reg_put (r);
+  uint64_t now[2] = { 0, 0 };
+  union bpf_attr a;
+  memset (&a, 0, sizeof a);
+  a.map_fd = (uint32_t) nd->drops;
+  a.key = (uint64_t) (uintptr_t) &f->cg_id;
+  a.value = (uint64_t) (uintptr_t) now;
+  (void) bpf (BPF_MAP_LOOKUP_ELEM, &a);
+  nd->drops_seen = now[0];
+  nd->deaths_seen = now[1];
+  f->node = nd;
+}
+
+/* Leaving costs no grace period: the member's file becomes a tombstone,
+ * and the next supervisor to register deletes the entry in its thread.
+ * (Until then the ring is kept by the map: 64 KiB, and its cgroup, gone,
+ * sends nothing.) */
 void
 fault_node_leave (struct faults *f)
 {
+  if (f->reg)
+    {
+      reg_put (f->reg);
+      f->reg = NULL;
+    }
   struct node *nd = f->node;
   if (nd == NULL)
     return;
-  union bpf_attr a;
-  memset (&a, 0, sizeof a);
-  uint32_t id = 0;
-  a.map_fd = (uint32_t) nd->rings;
-  a.key = (uint64_t) (uintptr_t) &f->cg_id;
-  a.value = (uint64_t) (uintptr_t) &id;
-  if (bpf (BPF_MAP_LOOKUP_ELEM, &a) == 0 && id == nd->ring_id)
-    {
-      (void) bpf (BPF_MAP_DELETE_ELEM, &a);
-      a.map_fd = (uint32_t) nd->drops;
-      (void) bpf (BPF_MAP_DELETE_ELEM, &a);
-    }
   if (nd->file[0])
     {
-      char path[sizeof NODE_DIR + 64];
-      snprintf (path, sizeof path, "%s/%s", NODE_DIR, nd->file);
-      (void) unlink (path);
+      char from[sizeof NODE_DIR + 64], to[sizeof NODE_DIR + 64];
+      snprintf (from, sizeof from, "%s/%s", NODE_DIR, nd->file);
+      snprintf (to, sizeof to, "%s/~%u", NODE_DIR, nd->ring_id);
+      (void) rename (from, to);
     }
+  (void) map_delete (nd->drops, &f->cg_id);   /* a plain hash: no grace period */
   node_free (nd);
   f->node = NULL;
 }
@@ -567,11 +731,76 @@ fault_node_waiting (const struct faults *f)
                                                                                        __ATOMIC_ACQUIRE);
 }
 
-/* Each event in the ring to fn, in the order the filter wrote them; then
- * how many the filter could not write (the ring was full) since the last
- * look: the caller owns up to them as it did to ENOBUFS. */
+/* ---- the hand-over from the tracker's own socket to the ring ------------- */
+
+/* From the moment registration begins, an event may come both ways: on
+ * the tracker's own socket, and (once the entry is in) in the ring. Each
+ * event read from the socket is noted by its time and CPU (one event per
+ * CPU per nanosecond), and the ring's copies of those are skipped. */
+#define SEEN_CAP 4096
+struct seen
+{
+  uint64_t ts;
+  uint32_t cpu, used;
+};
+
+static size_t
+seen_slot (uint64_t ts, uint32_t cpu)
+{
+  uint64_t h = (ts ^ ((uint64_t) cpu << 40)) * 0x9e3779b97f4a7c15ull;
+  return (size_t) (h >> 52) & (SEEN_CAP - 1);
+}
+
+void
+fault_node_seen (struct faults *f, const struct proc_event *ev)
+{
+  if (f->seen == NULL)
+    f->seen = xmap0 (SEEN_CAP * sizeof (struct seen));
+  if (f->nseen >= SEEN_CAP / 2)
+    {
+      f->seen_full = true;   /* too many to keep: the hand-over is off */
+      return;
+    }
+  struct seen *s = f->seen;
+  for (size_t i = seen_slot (ev->timestamp_ns, ev->cpu);; i = (i + 1) & (SEEN_CAP - 1))
+    if (!s[i].used)
+      {
+        s[i] = (struct seen) { .ts = ev->timestamp_ns, .cpu = ev->cpu, .used = 1 };
+        f->nseen++;
+        return;
+      }
+}
+
+static bool
+was_seen (const struct faults *f, const struct proc_event *ev)
+{
+  const struct seen *s = f->seen;
+  if (s == NULL)
+    return false;
+  for (size_t i = seen_slot (ev->timestamp_ns, ev->cpu); s[i].used; i = (i + 1) & (SEEN_CAP - 1))
+    if (s[i].ts == ev->timestamp_ns && s[i].cpu == ev->cpu)
+      return true;
+  return false;
+}
+
+void
+fault_node_seen_done (struct faults *f)
+{
+  if (f->seen)
+    xunmap0 (f->seen, SEEN_CAP * sizeof (struct seen));
+  f->seen = NULL;
+  f->nseen = 0;
+  f->seen_full = false;
+  f->recording = false;
+}
+
+/* Each event in the ring to fn, in the order the filter wrote them (the
+ * ones the socket gave already skipped); then how many the filter could
+ * not write (the ring was full) since the last look, and how many of
+ * those were a process's death by a fault signal: the caller owns up to
+ * them as it did to ENOBUFS, with the deaths counted exactly. */
 uint64_t
-fault_node_drain (struct faults *f, void (*fn) (struct faults *, const struct proc_event *))
+fault_node_drain (struct faults *f, void (*fn) (struct faults *, const struct proc_event *), uint64_t *deaths)
 {
   struct node *nd = f->node;
   size_t pg = (size_t) sysconf (_SC_PAGESIZE);
@@ -588,29 +817,33 @@ fault_node_drain (struct faults *f, void (*fn) (struct faults *, const struct pr
           const uint32_t *hdr = (const uint32_t *) (data + (pos & (RING_SIZE - 1)));
           uint32_t len = __atomic_load_n (hdr, __ATOMIC_ACQUIRE);
           if (len & BPF_RINGBUF_BUSY_BIT)
-            goto out;   /* being written: the next wake-up brings it */
+            goto out;   /* being written: its wake-up is on the way */
           uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
           if (!(len & BPF_RINGBUF_DISCARD_BIT))
             {
               struct proc_event ev;
               memset (&ev, 0, sizeof ev);
               memcpy (&ev, hdr + 2, size < sizeof ev ? size : sizeof ev);
-              fn (f, &ev);
+              if (!was_seen (f, &ev))
+                fn (f, &ev);
             }
           pos += (size + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
           __atomic_store_n (cons, pos, __ATOMIC_RELEASE);
         }
     }
 out:;
-  uint64_t dropped = 0;
+  uint64_t dropped[2] = { 0, 0 };
   union bpf_attr a;
   memset (&a, 0, sizeof a);
   a.map_fd = (uint32_t) nd->drops;
   a.key = (uint64_t) (uintptr_t) &f->cg_id;
-  a.value = (uint64_t) (uintptr_t) &dropped;
-  if (bpf (BPF_MAP_LOOKUP_ELEM, &a) < 0 || dropped <= nd->drops_seen)
+  a.value = (uint64_t) (uintptr_t) dropped;
+  *deaths = 0;
+  if (bpf (BPF_MAP_LOOKUP_ELEM, &a) < 0 || dropped[0] <= nd->drops_seen)
     return 0;
-  uint64_t fresh = dropped - nd->drops_seen;
-  nd->drops_seen = dropped;
+  uint64_t fresh = dropped[0] - nd->drops_seen;
+  nd->drops_seen = dropped[0];
+  *deaths = dropped[1] > nd->deaths_seen ? dropped[1] - nd->deaths_seen : 0;
+  nd->deaths_seen = dropped[1];
   return fresh;
 }

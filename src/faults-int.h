@@ -27,6 +27,7 @@
 #define KMSG_WAIT_MS 250    /* how long a death waits for its kernel report */
 #define DEAD_KEEP_MS 2000   /* how long an exited task is remembered (late kmsg lines) */
 #define RESYNC_MS 2000      /* with the cgroup filter: how often to look for exits it hid */
+#define NODE_AFTER_MS 100   /* a container this young keeps its own connector socket (fault-node.c) */
 /* A storm's bounds: deaths waiting for their kernel report (past it, a
  * death is written at once, saying why it has no detail), and tasks kept
  * dead for late reports (past it, the dead go at the next sweep). The
@@ -74,6 +75,13 @@ struct faults
 {
   int cn, kmsg;                   /* cn: a connector socket of its own (-1 on the node's) */
   struct node *node;              /* the node's shared connector (fault-node.c), or NULL */
+  struct node_reg *reg;           /* its registration, while a thread makes it */
+  bool node_tried;
+  unsigned long long opened_ms;
+  bool recording;                 /* from registering to the hand-over: */
+  struct seen *seen;              /* events the own socket gave meanwhile */
+  size_t nseen;
+  bool seen_full;
   bool filtered;                  /* the connector only passes the container's events */
   /* With the filter: how many datagrams it passed (a counter in a BPF map
    * mapped here, bumped before each is queued) and how many were read and
@@ -154,13 +162,19 @@ void fault_replay_early (struct faults *f, pid_t tid);
 /* fault-node.c (also the subscription both kinds of socket send) */
 struct proc_event;
 int fault_cn_subscribe (int s);
-int fault_node_join (struct faults *f);
+int fault_node_begin (struct faults *f);
+int fault_node_ready (struct faults *f);
+void fault_node_take (struct faults *f);
 void fault_node_leave (struct faults *f);
+void fault_node_seen (struct faults *f, const struct proc_event *ev);
+void fault_node_seen_done (struct faults *f);
 int fault_node_fd (const struct faults *f);
 bool fault_node_waiting (const struct faults *f);
-uint64_t fault_node_drain (struct faults *f, void (*fn) (struct faults *, const struct proc_event *));
+uint64_t fault_node_drain (struct faults *f, void (*fn) (struct faults *, const struct proc_event *),
+                          uint64_t *deaths);
 
 /* fault-connector.c */
+void fault_cn_hand_over_if_ready (struct faults *f);
 bool fault_cn_filter_to_cgroup (struct faults *f, int s);
 void fault_resync_hidden (struct faults *f);
 

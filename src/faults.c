@@ -17,13 +17,28 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* When the node's socket is to be joined: a while after the start, then
+ * every few ms until the registration's thread is done. */
+static unsigned long long
+node_due (const struct faults *f)
+{
+  if (f->reg)
+    return now_ms () + 5;
+  if (!f->node_tried && f->cn >= 0 && f->alive > 0)
+    return f->opened_ms + NODE_AFTER_MS;
+  return 0;
+}
+
 int
 faults_next_timeout (const struct faults *f)
 {
   bool resync = f->filtered && f->alive > 0;
-  if (f->npend == 0 && !resync)
+  unsigned long long node = node_due (f);
+  if (f->npend == 0 && !resync && node == 0)
     return -1;
-  unsigned long long now = now_ms (), first = resync ? f->next_resync : f->pend[0].deadline;
+  unsigned long long now = now_ms (), first = resync ? f->next_resync : node ? node : f->pend[0].deadline;
+  if (node && node < first)
+    first = node;
   for (size_t i = 0; i < f->npend; i++)
     if (f->pend[i].deadline < first)
       first = f->pend[i].deadline;
@@ -43,6 +58,12 @@ faults_tick (struct faults *f, bool flush)
       fault_early_remove (f, i);
     else
       i++;
+  if (!f->node_tried && f->cn >= 0 && f->alive > 0 && now >= f->opened_ms + NODE_AFTER_MS)
+    {
+      f->node_tried = true;
+      (void) fault_node_begin (f);   /* else its own socket for good */
+    }
+  fault_cn_hand_over_if_ready (f);   /* once the registration is in */
   if (f->filtered && now >= f->next_resync)
     {
       fault_resync_hidden (f);
@@ -166,11 +187,8 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   /* The connector's filter and the probe's filter both keep to it. */
   (void) fault_bpf_cgroup_of (init_pid, &f->cg_id, &f->cg_level);   /* 0, 0 when it has none */
   pthread_mutex_init (&f->denied_lock, NULL);
-  f->cn = -1;
-  /* The node's one socket when it can be had; else one of our own. */
-  if (fault_node_join (f) == 0)
-    f->filtered = true;
-  else if ((f->cn = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR)) < 0)
+  /* A socket of its own first; the node's one later (fault-node.c). */
+  if ((f->cn = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR)) < 0)
     {
       faults_close (f);
       return moat_error_set (err, errno, "proc connector socket");
@@ -195,6 +213,7 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   fault_task_insert (f, &init);
   f->alive = 1;
   f->next_resync = now_ms () + RESYNC_MS;
+  f->opened_ms = now_ms ();
   if (kmsg && *kmsg && strcmp (kmsg, "none") != 0)
     {
       f->kmsg = open (kmsg, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -242,6 +261,7 @@ faults_close (struct faults *f)
   if (f == NULL)
     return;
   fault_node_leave (f);
+  fault_node_seen_done (f);
   if (f->cn >= 0)
     close (f->cn);
   if (f->cn_passed)

@@ -537,6 +537,15 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
       for (int i = 0; i < n; i++)
         if (evs[i].data.fd == cn)
           faults_on_connector (f);
+      /* Handed over from its own socket to the node's ring (by the tick
+       * above): the ring is what wakes it now. */
+      if (f && faults_connector_fd (f) != cn)
+        {
+          cn = faults_connector_fd (f);
+          struct epoll_event nev = { .events = EPOLLIN, .data.fd = cn };
+          if (cn >= 0)
+            epoll_ctl (s->epfd, EPOLL_CTL_ADD, cn, &nev);
+        }
       /* The last process is gone: its cgroup's counts are final now, and
        * under systemd the cgroup itself is about to go. Read them first. */
       if (cw && f && !cg_final && faults_emptied (f))

@@ -173,6 +173,27 @@ stray_procs () {
   echo $n
 }
 
+# The node's shared proc-connector socket (src/fault-node.c).
+NODE=/run/moat-node.1
+# cn_socks PID: the inodes of the NETLINK_CONNECTOR sockets PID holds
+# (/proc/net/netlink: protocol 11, the inode last).
+cn_socks () {
+  local inodes l
+  inodes=$(awk '$2 == 11 { print $NF }' /proc/net/netlink)
+  for l in /proc/"$1"/fd/*; do
+    l=$(readlink "$l" 2>/dev/null) || continue
+    case $l in socket:\[*\]) l=${l#socket:[}; l=${l%]} ;; *) continue ;; esac
+    printf '%s\n' "$inodes" | grep -qx -- "$l" && echo "$l"
+  done | sort -u
+}
+# handed_over PID: supervisor PID is on the node's socket: a member (its
+# file in $NODE) holding one connector socket (its own is closed once the
+# registration is in; a container younger than 100 ms keeps its own).
+handed_over () { test -s "$NODE/$1" && [ "$(cn_socks "$1" | grep -c .)" = 1 ]; }
+# wait_node_settled PID: up to 10 s for that (false if it never is: no BPF,
+# or the node cannot be joined)
+wait_node_settled () { local _; for _ in $(seq 200); do handed_over "$1" && return 0; sleep 0.05; done; return 1; }
+
 # cap_mask NAME...: the /proc/PID/status hex of a set of capabilities
 # (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE), to compare a set with what the
 # config asked for rather than with another process that could be as wrong.

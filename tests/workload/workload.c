@@ -102,8 +102,9 @@
    segv-handled N  N null-pointer reads, each recovered by a SIGSEGV handler
                    (siglongjmp): segv-handled N caught=N
    sigbus          read past the end of a file mapping: dies by SIGBUS
-   fork-crash N    fork-crash N signaled=K (K of N children, each doing
-                   segv, died by SIGSEGV); exit 1 unless K = N
+   fork-crash N [abort]  fork-crash N signaled=K (K of N children, each doing
+                   segv, died by SIGSEGV; with abort, by abort(): SIGABRT);
+                   exit 1 unless K = N
    The faulting subcommands print nothing and, if they survive, exit 1 with
    `error: NAME: still alive`.  CPU faults are forced signals, so they kill
    even PID 1 of a pid namespace.  They set the soft RLIMIT_CORE to 0 first,
@@ -1728,7 +1729,12 @@ cmd_crash_storm (int argc, char **argv)
 static int
 cmd_fork_crash (int argc, char **argv)
 {
-  long n = parse_long (argv[1], 0, 4096), signaled = 0;
+  long n = parse_long (argv[1], 0, 4096), signaled = 0, aborted = 0;
+  /* abort: a death by SIGABRT, which the kernel does not log (a storm of
+     SIGSEGV uses up the kernel log's rate limit for whatever comes next) */
+  bool by_abort = argc > 2 && strcmp (argv[2], "abort") == 0;
+  if (argc > 2 && !by_abort)
+    bad_arg ("fork-crash: the second argument can only be abort: %s", argv[2]);
   fflush (stdout);
   for (long i = 0; i < n; i++)
     {
@@ -1737,14 +1743,31 @@ cmd_fork_crash (int argc, char **argv)
         die ("fork");
       if (pid == 0)
         {
+          if (by_abort)
+            {
+              struct rlimit rl = { 0, 0 };
+              setrlimit (RLIMIT_CORE, &rl);
+              abort ();
+            }
           do_segv ();
           _exit (0);
         }
     }
   for (long reaped = 0; reaped < n;)
     {
-      reaped += reap_one (&signaled);
+      int st;
+      if (!by_abort)
+        reaped += reap_one (&signaled);
+      else if (wait (&st) >= 0)
+        {
+          reaped++;
+          aborted += WIFSIGNALED (st) && WTERMSIG (st) == SIGABRT;
+        }
+      else if (errno != EINTR)
+        die ("wait");
     }
+  if (by_abort)
+    signaled = aborted;
   printf ("fork-crash %ld signaled=%ld\n", n, signaled);
   return signaled == n ? 0 : 1;
 }
@@ -2044,7 +2067,7 @@ static const struct command
   { "segv-write", 0, 0, cmd_segv_write }, { "ud2", 0, 0, cmd_ud2 },
   { "divzero", 0, 0, cmd_divzero }, { "hlt", 0, 0, cmd_hlt },
   { "wrro", 0, 0, cmd_wrro }, { "exec-nx", 0, 0, cmd_exec_nx },
-  { "fork-crash N", 1, 1, cmd_fork_crash },
+  { "fork-crash N [abort]", 1, 2, cmd_fork_crash },
   { "crash-storm N", 1, 1, cmd_crash_storm },
   { "segv-handled N", 1, 1, cmd_segv_handled },
   { "fork-hold N SECS", 2, 2, cmd_fork_hold },

@@ -634,11 +634,12 @@ struct arena
   size_t used, cap;
 };
 
+/* N bytes aligned to ALIGN (a power of two). */
 static void *
-ar_alloc (struct arena *ar, size_t n)
+ar_alloc_aligned (struct arena *ar, size_t n, size_t align)
 {
-  n = (n + 15) & ~(size_t) 15;
-  if (ar->p == NULL || ar->cap - ar->used < n)
+  ar->used = (ar->used + align - 1) & ~(align - 1);
+  if (ar->p == NULL || ar->cap < ar->used || ar->cap - ar->used < n)
     {
       size_t cap = n > 65536 ? n : 65536;
       void *m = mmap (NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -654,15 +655,27 @@ ar_alloc (struct arena *ar, size_t n)
 }
 
 static void *
+ar_alloc (struct arena *ar, size_t n)
+{
+  return ar_alloc_aligned (ar, n, 16);
+}
+
+static void *
 ar_dup (struct arena *ar, const void *src, size_t n)
 {
   return src && n ? memcpy (ar_alloc (ar, n), src, n) : NULL;
 }
 
+/* Strings unaligned: the default policy's 300 rule names are 3 kB, 5 kB
+ * when each took 16 bytes or more (the copy is written whole: every page
+ * of it is resident for the supervisor's life). */
 static char *
 ar_str (struct arena *ar, const char *s)
 {
-  return s ? ar_dup (ar, s, strlen (s) + 1) : NULL;
+  if (s == NULL)
+    return NULL;
+  size_t n = strlen (s) + 1;
+  return memcpy (ar_alloc_aligned (ar, n, 1), s, n);
 }
 
 static char **

@@ -316,7 +316,15 @@ static void
 events_dropped (struct faults *f, const char *where, uint64_t events, long long deaths)
 {
   f->dropped_at = now_ms ();
-  long long gone = (long long) resync (f);
+  /* With the node's count of the deaths dropped, a process found gone is
+   * not counted here, so it must not be marked gone while its exit may
+   * still be on its way (the parent can reap it before the kernel sends
+   * the event): the two looks of fault_resync_hidden do it, soon. */
+  long long gone = 0;
+  if (deaths >= 0)
+    f->next_resync = now_ms () + RESYNC_SOON_MS;
+  else
+    gone = (long long) resync (f);
   char what[320];
   if (deaths >= 0)
     /* The node's filter counted the deaths it could not hand over: they
@@ -366,9 +374,12 @@ drain_socket (struct faults *f)
           struct proc_event ev;
           memset (&ev, 0, sizeof ev);
           memcpy (&ev, cn->data, cn->len < sizeof ev ? cn->len : sizeof ev);
+          /* While registering, an event may come both ways: taken once. */
+          if (f->recording && fault_node_was_seen (f, &ev))
+            continue;
           on_event (f, &ev);
           if (f->recording)
-            fault_node_seen (f, &ev);   /* the ring may have it too */
+            fault_node_seen (f, &ev);
         }
       /* After its events took effect (faults_events_waiting reads the
        * generation only once this says so). */
@@ -377,23 +388,30 @@ drain_socket (struct faults *f)
 }
 
 /* The registration is in: from now on every event of the container comes
- * both ways. What the filter could not write until now is no loss (the
- * socket had it all): the count starts here. The socket is read to its
- * end and closed, and the ring read with what the socket gave skipped. */
+ * both ways, and each is taken once (fault_node_was_seen). What the ring
+ * could not take while the socket was read is no loss (the socket had
+ * it), so the ring's count of drops starts at the hand-over; and the
+ * hand-over waits for a moment when the ring dropped nothing while both
+ * were read to their end, so that every event the socket may still hold
+ * unread when it is closed is in the ring. */
 static void
 hand_over (struct faults *f)
 {
-  bool full = f->seen_full;
-  fault_node_take (f);
-  if (full)
+  if (f->seen_full)
     {
       /* More events came while registering than can be matched: the
        * socket stays, the registration goes (a tombstone, as at exit). */
+      fault_node_take (f);
       fault_node_leave (f);
       fault_node_seen_done (f);
       return;
     }
+  uint64_t before = fault_node_pending_drops (f);
+  fault_node_drain_pending (f, on_event);
   drain_socket (f);
+  if (fault_node_pending_drops (f) != before)
+    return;   /* the ring is full now and then: at a later tick */
+  fault_node_take (f);
   close (f->cn);
   f->cn = -1;
   if (f->cn_passed)
@@ -403,7 +421,7 @@ hand_over (struct faults *f)
     close (f->cn_map);
   f->cn_map = -1;
   f->filtered = true;
-  faults_on_connector (f);
+  faults_on_connector (f);   /* the ring, what the socket had skipped */
   fault_node_seen_done (f);
 }
 
@@ -418,6 +436,7 @@ faults_on_connector (struct faults *f)
       return;
     }
   drain_socket (f);
+  fault_node_drain_pending (f, on_event);
 }
 
 /* From the supervisor's main loop only (the tick), which then watches the
@@ -425,11 +444,8 @@ faults_on_connector (struct faults *f)
 void
 fault_cn_hand_over_if_ready (struct faults *f)
 {
-  if (f->reg && fault_node_ready (f) == 1)
-    {
-      drain_socket (f);
-      hand_over (f);
-    }
+  if (fault_node_ready (f) == 1)
+    hand_over (f);
 }
 
 bool

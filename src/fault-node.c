@@ -69,7 +69,7 @@
 #define NODE_DIR "/run/moat-node.1"
 #define NODE_LEVELS 16            /* cgroups deeper than this keep a socket of their own */
 #define NODE_MAX 8192             /* registered cgroups per node */
-#define RING_SIZE (64 * 1024)     /* ~1,365 events between two reads */
+#define RING_SIZE (16 * 1024)     /* ~340 events between two reads (a full ring is counted) */
 /* The event's place in the connector's datagram: after the netlink header
  * and the connector's own (16 + 20 bytes); struct proc_event is 40. */
 #define EV_OFF (NLMSG_HDRLEN + (int) sizeof (struct cn_msg))
@@ -89,16 +89,22 @@ struct node
   char file[64];
 };
 
-/* What the registration thread and the supervisor share. The thread may
- * outlive the tracker (a container that ends while it registers): the
- * last of the two to let go frees it. */
+/* What the registration thread and the supervisor share. The supervisor
+ * owns it and frees it once the thread has ended (joined at a tick); the
+ * thread touches nothing else of the tracker's. It mallocs nothing either
+ * (no arena of its own), and runs on a stack the supervisor maps and
+ * unmaps (glibc would keep its own stack cached, resident, for good). */
 struct node_reg
 {
-  int refs;                       /* atomic */
   int state;                      /* atomic: REG_RUNNING, REG_DONE, REG_FAILED */
+  int exited;                     /* atomic: the thread is done with everything */
+  bool taken;                     /* the supervisor has the node (nd is its) */
   struct node *nd;
   unsigned long long cgid;
+  pthread_t thread;
+  void *stack;
 };
+#define REG_STACK (128 * 1024)   /* only what it touches is resident (ASan frames are larger) */
 enum { REG_RUNNING, REG_DONE, REG_FAILED };
 
 static long
@@ -436,50 +442,76 @@ member_name (const char *name, long *pid, bool *tomb)
   return *end == '\0' && *pid > 0 && end != name + *tomb;
 }
 
-struct stale
+static int map_delete (int map, const unsigned long long *key);
+static void read_drops (const struct node *nd, unsigned long long cgid, uint64_t out[2]);
+static bool entry_is (int rings, unsigned long long cgid, unsigned ring_id);
+
+/* The directory's names, without opendir: it mallocs, and a thread that
+ * mallocs gets an arena of its own, resident for good. fn returns false
+ * to stop. */
+static void
+each_name (int dirfd, bool (*fn) (int dirfd, const char *name, void *ctx), void *ctx)
 {
-  struct member m;
-  char name[NAME_MAX + 1];
-};
+  char buf[4096] __attribute__ ((aligned (8)));
+  long n;
+  (void) lseek (dirfd, 0, SEEK_SET);
+  while ((n = syscall (SYS_getdents64, dirfd, buf, sizeof buf)) > 0)
+    for (long off = 0; off < n;)
+      {
+        const struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *e
+          = (const void *) (buf + off);
+        off += e->reclen;
+        if (!fn (dirfd, e->name, ctx))
+          return;
+      }
+}
 
 /* Under the lock: the node's socket and maps from the first live member
- * that hands them over, or new ones when there is none; and the members
- * that are gone (left, or killed without leaving), whose entries the
- * thread deletes once its own registration is done. */
-static int
-join_locked (struct node *nd, int dirfd, struct stale *stale, size_t *nstale, size_t cap)
+ * that hands them over. */
+static bool
+try_member (int dirfd, const char *name, void *ctx)
 {
-  DIR *d = fdopendir (dup (dirfd));
-  if (d == NULL)
-    return -1;
-  bool have = false;
-  struct dirent *e;
-  while ((e = readdir (d)) != NULL)
+  struct node *nd = ctx;
+  long pid;
+  bool tomb;
+  struct member m;
+  if (!member_name (name, &pid, &tomb) || tomb || pid == getpid ())
+    return true;
+  return !(read_member (dirfd, name, &m) && m.pid == pid && take_from (&m, nd));
+}
+
+/* After registering: the members gone (a tombstone, or a pid that is no
+ * more) are cleared. An entry still in this node's map costs a grace
+ * period to delete, and this supervisor's exit waits for its threads: a
+ * few per registration (each registered member leaves one tombstone, so
+ * as many as leave, on average); files of another node's (a node gone
+ * with its last member) cost only the unlink. */
+struct sweep
+{
+  int rings, drops;
+  unsigned deletes;
+};
+
+static bool
+sweep_one (int dirfd, const char *name, void *ctx)
+{
+  struct sweep *sw = ctx;
+  long pid;
+  bool tomb;
+  struct member m;
+  if (!member_name (name, &pid, &tomb) || (!tomb && pid_alive ((int) pid)))
+    return true;
+  bool parsed = read_member (dirfd, name, &m) && (tomb ? m.ring_id == (unsigned) pid : m.pid == pid);
+  if (parsed && entry_is (sw->rings, m.cgid, m.ring_id))
     {
-      long pid;
-      bool tomb;
-      if (!member_name (e->d_name, &pid, &tomb) || (!tomb && pid == getpid ()))
-        continue;
-      struct member m;
-      bool parsed = read_member (dirfd, e->d_name, &m) && (tomb ? m.ring_id == (unsigned) pid : m.pid == pid);
-      if (parsed && !tomb && !have && take_from (&m, nd))
-        {
-          have = true;
-          continue;
-        }
-      if (!tomb && parsed && pid_alive (m.pid))
-        continue;   /* alive, not reachable now: it keeps its place */
-      if (*nstale < cap)
-        {
-          stale[*nstale].m = m;
-          if (!parsed)
-            stale[*nstale].m.pid = 0;
-          snprintf (stale[*nstale].name, sizeof stale[0].name, "%s", e->d_name);
-          (*nstale)++;
-        }
+      if (sw->deletes >= 4)
+        return true;   /* the next registration's */
+      sw->deletes++;
+      (void) map_delete (sw->rings, &m.cgid);
+      (void) map_delete (sw->drops, &m.cgid);
     }
-  closedir (d);
-  return have ? 0 : node_start (nd);
+  (void) unlinkat (dirfd, name, 0);
+  return true;
 }
 
 static void
@@ -495,16 +527,6 @@ node_free (struct node *nd)
     if (*fd >= 0)
       close (*fd);
   free (nd);
-}
-
-static void
-reg_put (struct node_reg *r)
-{
-  if (__atomic_sub_fetch (&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
-    return;
-  if (__atomic_load_n (&r->state, __ATOMIC_ACQUIRE) != REG_DONE || r->nd)
-    node_free (r->nd);   /* never handed to the supervisor */
-  free (r);
 }
 
 static int
@@ -539,24 +561,12 @@ reg_main (void *arg)
 {
   struct node_reg *r = arg;
   struct node *nd = r->nd;
-  /* A few gone members cleared per registration (one grace period each,
-   * and this supervisor's exit waits for its threads): as many as leave,
-   * on average, since each registered member leaves one tombstone. */
-  struct stale stale[4];
-  size_t nstale = 0;
-  size_t pg = (size_t) sysconf (_SC_PAGESIZE);
-  moat_error *err = NULL;
-  int dirfd = -1, lock = -1, rings = -1, drops = -1;
-  nd->ring = map_create (BPF_MAP_TYPE_RINGBUF, 0, 0, RING_SIZE, -1, "moat_ring");
-  if (nd->ring >= 0)
-    {
-      nd->ring_id = map_id (nd->ring, NULL);
-      nd->cons = mmap (NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, nd->ring, 0);
-      nd->prod = mmap (NULL, pg + 2 * RING_SIZE, PROT_READ, MAP_SHARED, nd->ring, (off_t) pg);
-    }
-  if (nd->ring < 0 || nd->cons == MAP_FAILED || nd->prod == MAP_FAILED || mkdir_p (NODE_DIR, 0700, &err) < 0
-      || (dirfd = open (NODE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || (lock = lock_node (dirfd)) < 0
-      || join_locked (nd, dirfd, stale, &nstale, ARRAY_SIZE (stale)) < 0)
+  int dirfd = -1, lock = -1;
+  if ((mkdir (NODE_DIR, 0700) < 0 && errno != EEXIST) || (dirfd = open (NODE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0
+      || (lock = lock_node (dirfd)) < 0)
+    goto fail;
+  each_name (dirfd, try_member, nd);
+  if (nd->sock < 0 && node_start (nd) < 0)
     goto fail;
   union bpf_attr a;
   memset (&a, 0, sizeof a);
@@ -572,49 +582,37 @@ reg_main (void *arg)
   lock = -1;
   /* Its own descriptors for the sweep below: the supervisor may close
    * its own once it has the node. */
-  rings = fcntl (nd->rings, F_DUPFD_CLOEXEC, 0);
-  drops = fcntl (nd->drops, F_DUPFD_CLOEXEC, 0);
+  struct sweep sw = { .rings = fcntl (nd->rings, F_DUPFD_CLOEXEC, 0), .drops = fcntl (nd->drops, F_DUPFD_CLOEXEC, 0) };
   /* Another live supervisor already has this cgroup (two containers
    * sharing one): it keeps it, this one keeps its own socket. The entry is
    * in effect as soon as it is in; the call returns a grace period later. */
   a.map_fd = (uint32_t) nd->rings;
   a.value = (uint64_t) (uintptr_t) &ringfd;
   a.flags = BPF_NOEXIST;
-  if (rings < 0 || drops < 0 || bpf (BPF_MAP_UPDATE_ELEM, &a) < 0)
+  if (sw.rings < 0 || sw.drops < 0 || bpf (BPF_MAP_UPDATE_ELEM, &a) < 0)
     {
       (void) unlinkat (dirfd, nd->file, 0);   /* not a member after all */
       nd->file[0] = '\0';
+      if (sw.rings >= 0)
+        close (sw.rings);
+      if (sw.drops >= 0)
+        close (sw.drops);
       goto fail;
     }
   __atomic_store_n (&r->state, REG_DONE, __ATOMIC_RELEASE);
-  /* The gone members' entries (each holding a ring): one grace period
-   * each, in this thread; then their files. */
-  for (size_t i = 0; i < nstale; i++)
-    {
-      if (stale[i].m.pid != 0 && entry_is (rings, stale[i].m.cgid, stale[i].m.ring_id))
-        {
-          (void) map_delete (rings, &stale[i].m.cgid);
-          (void) map_delete (drops, &stale[i].m.cgid);
-        }
-      (void) unlinkat (dirfd, stale[i].name, 0);
-    }
-  close (drops);
-  close (rings);
+  each_name (dirfd, sweep_one, &sw);
+  close (sw.drops);
+  close (sw.rings);
   close (dirfd);
-  reg_put (r);
+  __atomic_store_n (&r->exited, 1, __ATOMIC_RELEASE);
   return NULL;
 fail:
-  moat_error_free (&err);
-  if (rings >= 0)
-    close (rings);
-  if (drops >= 0)
-    close (drops);
   if (lock >= 0)
     close (lock);
   if (dirfd >= 0)
     close (dirfd);
   __atomic_store_n (&r->state, REG_FAILED, __ATOMIC_RELEASE);
-  reg_put (r);
+  __atomic_store_n (&r->exited, 1, __ATOMIC_RELEASE);
   return NULL;
 }
 
@@ -623,20 +621,40 @@ fault_node_begin (struct faults *f)
 {
   if (f->cg_id == 0 || f->cg_level == 0 || f->cg_level > NODE_LEVELS)
     return -1;
+  size_t pg = (size_t) sysconf (_SC_PAGESIZE);
+  /* the stack, a guard page below it */
+  void *stack = mmap (NULL, REG_STACK + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    return -1;
+  (void) mprotect (stack, pg, PROT_NONE);
   struct node_reg *r = xmalloc0 (sizeof *r);
-  r->nd = xmalloc0 (sizeof *r->nd);
-  r->nd->sock = r->nd->rings = r->nd->drops = r->nd->ring = -1;
+  struct node *nd = r->nd = xmalloc0 (sizeof *r->nd);
+  nd->sock = nd->rings = nd->drops = -1;
   r->cgid = f->cg_id;
-  r->refs = 2;
-  pthread_t t;
+  r->stack = stack;
+  /* The ring first, here: the tracker reads it while registering too. */
+  nd->ring = map_create (BPF_MAP_TYPE_RINGBUF, 0, 0, RING_SIZE, -1, "moat_ring");
+  if (nd->ring >= 0)
+    {
+      nd->ring_id = map_id (nd->ring, NULL);
+      nd->cons = mmap (NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, nd->ring, 0);
+      nd->prod = mmap (NULL, pg + 2 * RING_SIZE, PROT_READ, MAP_SHARED, nd->ring, (off_t) pg);
+    }
+  if (nd->ring < 0 || nd->cons == MAP_FAILED || nd->prod == MAP_FAILED)
+    {
+      munmap (stack, REG_STACK + pg);
+      node_free (nd);
+      free (r);
+      return -1;
+    }
   pthread_attr_t at;
   pthread_attr_init (&at);
-  pthread_attr_setstacksize (&at, 64 * 1024);
-  pthread_attr_setdetachstate (&at, PTHREAD_CREATE_DETACHED);
-  int e = pthread_create (&t, &at, reg_main, r);
+  pthread_attr_setstack (&at, (char *) stack + pg, REG_STACK);
+  int e = pthread_create (&r->thread, &at, reg_main, r);
   pthread_attr_destroy (&at);
   if (e != 0)
     {
+      munmap (stack, REG_STACK + pg);
       node_free (r->nd);
       free (r);
       return -1;
@@ -646,22 +664,38 @@ fault_node_begin (struct faults *f)
   return 0;
 }
 
-/* 1: registered (fault_node_take may follow), 0: not yet, -1: it failed
- * (and the registration is let go). */
+/* The registration's thread, once it has ended: joined, its stack and
+ * what the supervisor did not take freed. (Not before: it may still be
+ * deleting gone members' entries after the supervisor took the node.) */
+void
+fault_node_reap (struct faults *f)
+{
+  struct node_reg *r = f->reg;
+  if (r == NULL || !__atomic_load_n (&r->exited, __ATOMIC_ACQUIRE))
+    return;
+  pthread_join (r->thread, NULL);
+  munmap (r->stack, REG_STACK + (size_t) sysconf (_SC_PAGESIZE));
+  if (!r->taken)
+    node_free (r->nd);
+  free (r);
+  f->reg = NULL;
+}
+
+/* 1: registered (fault_node_take may follow), 0: not yet, -1: no (it
+ * failed, or the node is taken already). */
 int
 fault_node_ready (struct faults *f)
 {
   struct node_reg *r = f->reg;
-  if (r == NULL)
+  if (r == NULL || r->taken)
     return -1;
   int st = __atomic_load_n (&r->state, __ATOMIC_ACQUIRE);
   if (st == REG_RUNNING)
     return 0;
   if (st == REG_FAILED)
     {
-      f->reg = NULL;
-      reg_put (r);
       fault_node_seen_done (f);
+      fault_node_reap (f);
       return -1;
     }
   return 1;
@@ -674,16 +708,9 @@ fault_node_take (struct faults *f)
 {
   struct node_reg *r = f->reg;
   struct node *nd = r->nd;
-  r->nd = NULL;
-  f->reg = NULL;
-  reg_put (r);
-  uint64_t now[2] = { 0, 0 };
-  union bpf_attr a;
-  memset (&a, 0, sizeof a);
-  a.map_fd = (uint32_t) nd->drops;
-  a.key = (uint64_t) (uintptr_t) &f->cg_id;
-  a.value = (uint64_t) (uintptr_t) now;
-  (void) bpf (BPF_MAP_LOOKUP_ELEM, &a);
+  r->taken = true;
+  uint64_t now[2];
+  read_drops (nd, f->cg_id, now);
   nd->drops_seen = now[0];
   nd->deaths_seen = now[1];
   f->node = nd;
@@ -691,16 +718,15 @@ fault_node_take (struct faults *f)
 
 /* Leaving costs no grace period: the member's file becomes a tombstone,
  * and the next supervisor to register deletes the entry in its thread.
- * (Until then the ring is kept by the map: 64 KiB, and its cgroup, gone,
+ * (Until then the ring is kept by the map: 16 KiB, and its cgroup, gone,
  * sends nothing.) */
 void
 fault_node_leave (struct faults *f)
 {
-  if (f->reg)
-    {
-      reg_put (f->reg);
-      f->reg = NULL;
-    }
+  /* A thread still registering is left to run out: the supervisor is
+   * ending, its exit waits for it (a container that ended while it was
+   * being registered: a grace period, once). */
+  fault_node_reap (f);
   struct node *nd = f->node;
   if (nd == NULL)
     return;
@@ -771,8 +797,8 @@ fault_node_seen (struct faults *f, const struct proc_event *ev)
       }
 }
 
-static bool
-was_seen (const struct faults *f, const struct proc_event *ev)
+bool
+fault_node_was_seen (const struct faults *f, const struct proc_event *ev)
 {
   const struct seen *s = f->seen;
   if (s == NULL)
@@ -794,15 +820,24 @@ fault_node_seen_done (struct faults *f)
   f->recording = false;
 }
 
-/* Each event in the ring to fn, in the order the filter wrote them (the
- * ones the socket gave already skipped); then how many the filter could
- * not write (the ring was full) since the last look, and how many of
- * those were a process's death by a fault signal: the caller owns up to
- * them as it did to ENOBUFS, with the deaths counted exactly. */
-uint64_t
-fault_node_drain (struct faults *f, void (*fn) (struct faults *, const struct proc_event *), uint64_t *deaths)
+static void
+read_drops (const struct node *nd, unsigned long long cgid, uint64_t out[2])
 {
-  struct node *nd = f->node;
+  out[0] = out[1] = 0;
+  union bpf_attr a;
+  memset (&a, 0, sizeof a);
+  a.map_fd = (uint32_t) nd->drops;
+  a.key = (uint64_t) (uintptr_t) &cgid;
+  a.value = (uint64_t) (uintptr_t) out;
+  (void) bpf (BPF_MAP_LOOKUP_ELEM, &a);
+}
+
+/* Each event in ND's ring to fn, in the order the filter wrote them; the
+ * ones already taken from the tracker's own socket are skipped, and while
+ * both are read, each one taken here is noted for the socket's copy. */
+static void
+drain_ring (struct faults *f, struct node *nd, void (*fn) (struct faults *, const struct proc_event *))
+{
   size_t pg = (size_t) sysconf (_SC_PAGESIZE);
   uint64_t *cons = nd->cons;
   const char *data = (const char *) nd->prod + pg;
@@ -811,39 +846,68 @@ fault_node_drain (struct faults *f, void (*fn) (struct faults *, const struct pr
     {
       uint64_t prod = __atomic_load_n ((uint64_t *) nd->prod, __ATOMIC_ACQUIRE);
       if (pos >= prod)
-        break;
+        return;
       while (pos < prod)
         {
           const uint32_t *hdr = (const uint32_t *) (data + (pos & (RING_SIZE - 1)));
           uint32_t len = __atomic_load_n (hdr, __ATOMIC_ACQUIRE);
           if (len & BPF_RINGBUF_BUSY_BIT)
-            goto out;   /* being written: its wake-up is on the way */
+            return;   /* being written: its wake-up is on the way */
           uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
           if (!(len & BPF_RINGBUF_DISCARD_BIT))
             {
               struct proc_event ev;
               memset (&ev, 0, sizeof ev);
               memcpy (&ev, hdr + 2, size < sizeof ev ? size : sizeof ev);
-              if (!was_seen (f, &ev))
-                fn (f, &ev);
+              if (!fault_node_was_seen (f, &ev))
+                {
+                  fn (f, &ev);
+                  if (f->recording)
+                    fault_node_seen (f, &ev);
+                }
             }
           pos += (size + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
           __atomic_store_n (cons, pos, __ATOMIC_RELEASE);
         }
     }
-out:;
-  uint64_t dropped[2] = { 0, 0 };
-  union bpf_attr a;
-  memset (&a, 0, sizeof a);
-  a.map_fd = (uint32_t) nd->drops;
-  a.key = (uint64_t) (uintptr_t) &f->cg_id;
-  a.value = (uint64_t) (uintptr_t) dropped;
+}
+
+/* While registering: the ring is read too (with the socket), so it is
+ * not full when the hand-over comes. */
+void
+fault_node_drain_pending (struct faults *f, void (*fn) (struct faults *, const struct proc_event *))
+{
+  struct node_reg *r = f->reg;
+  if (r && !r->taken && f->recording && !f->seen_full)
+    drain_ring (f, r->nd, fn);
+}
+
+/* The count of what the ring could not take, before the hand-over. */
+uint64_t
+fault_node_pending_drops (struct faults *f)
+{
+  uint64_t d[2];
+  read_drops (f->reg->nd, f->cg_id, d);
+  return d[0];
+}
+
+/* Each event in the ring to fn; then how many the filter could not write
+ * (the ring was full) since the last look, and how many of those were a
+ * process's death by a fault signal: the caller owns up to them as it did
+ * to ENOBUFS, with the deaths counted exactly. */
+uint64_t
+fault_node_drain (struct faults *f, void (*fn) (struct faults *, const struct proc_event *), uint64_t *deaths)
+{
+  struct node *nd = f->node;
+  drain_ring (f, nd, fn);
+  uint64_t d[2];
+  read_drops (nd, f->cg_id, d);
   *deaths = 0;
-  if (bpf (BPF_MAP_LOOKUP_ELEM, &a) < 0 || dropped[0] <= nd->drops_seen)
+  if (d[0] <= nd->drops_seen)
     return 0;
-  uint64_t fresh = dropped[0] - nd->drops_seen;
-  nd->drops_seen = dropped[0];
-  *deaths = dropped[1] > nd->deaths_seen ? dropped[1] - nd->deaths_seen : 0;
-  nd->deaths_seen = dropped[1];
+  uint64_t fresh = d[0] - nd->drops_seen;
+  nd->drops_seen = d[0];
+  *deaths = d[1] > nd->deaths_seen ? d[1] - nd->deaths_seen : 0;
+  nd->deaths_seen = d[1];
   return fresh;
 }

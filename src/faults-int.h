@@ -27,6 +27,7 @@
 #define KMSG_WAIT_MS 250    /* how long a death waits for its kernel report */
 #define DEAD_KEEP_MS 2000   /* how long an exited task is remembered (late kmsg lines) */
 #define RESYNC_MS 2000      /* with the cgroup filter: how often to look for exits it hid */
+#define RESYNC_SOON_MS 50   /* the same while processes found gone wait for a second look */
 #define NODE_AFTER_MS 100   /* a container this young keeps its own connector socket (fault-node.c) */
 /* A storm's bounds: deaths waiting for their kernel report (past it, a
  * death is written at once, saying why it has no detail), and tasks kept
@@ -163,11 +164,15 @@ void fault_replay_early (struct faults *f, pid_t tid);
 struct proc_event;
 int fault_cn_subscribe (int s);
 int fault_node_begin (struct faults *f);
+void fault_node_reap (struct faults *f);
 int fault_node_ready (struct faults *f);
 void fault_node_take (struct faults *f);
 void fault_node_leave (struct faults *f);
 void fault_node_seen (struct faults *f, const struct proc_event *ev);
 void fault_node_seen_done (struct faults *f);
+bool fault_node_was_seen (const struct faults *f, const struct proc_event *ev);
+void fault_node_drain_pending (struct faults *f, void (*fn) (struct faults *, const struct proc_event *));
+uint64_t fault_node_pending_drops (struct faults *f);
 int fault_node_fd (const struct faults *f);
 bool fault_node_waiting (const struct faults *f);
 uint64_t fault_node_drain (struct faults *f, void (*fn) (struct faults *, const struct proc_event *),

@@ -22,7 +22,7 @@
 static unsigned long long
 node_due (const struct faults *f)
 {
-  if (f->reg)
+  if (f->reg && f->node == NULL)
     return now_ms () + 5;
   if (!f->node_tried && f->cn >= 0 && f->alive > 0)
     return f->opened_ms + NODE_AFTER_MS;
@@ -64,10 +64,11 @@ faults_tick (struct faults *f, bool flush)
       (void) fault_node_begin (f);   /* else its own socket for good */
     }
   fault_cn_hand_over_if_ready (f);   /* once the registration is in */
+  fault_node_reap (f);
   if (f->filtered && now >= f->next_resync)
     {
       fault_resync_hidden (f);
-      f->next_resync = now + RESYNC_MS;
+      f->next_resync = now + (f->n_suspects ? RESYNC_SOON_MS : RESYNC_MS);
     }
   /* One pass, the queue kept in order: a storm's thousands of deaths
    * whose wait is over go at once, not one memmove each. */

@@ -91,7 +91,24 @@ t_ok "deaths recorded: some" test "$D" -ge 1
 t_is "every death counted: a record each, or in a lost record's count (the filter counts them)" "$((D + L))" 3000
 A delete --force nd-full >/dev/null 2>&1
 
-# 5. The node cannot be joined (its directory read-only, in a mount
+# 5. A storm across the hand-over: 20,000 children die (64 alive at a
+# time) from the container's start, so the supervisor registers and hands
+# over from its socket to the ring while they die (or keeps its socket, if
+# too many came meanwhile to match): either way each death once, a record
+# or a count, none twice.
+setargs "$B" /bin/workload crash-storm 20000 abort
+A run -d --bundle "$B" nd-across >/dev/null 2>&1
+SX=$(sup nd-across)
+MOVED=no
+for _ in $(seq 1200); do [ -d "/proc/$SX" ] || break; handed_over "$SX" && MOVED=yes; sleep 0.05; done
+t_ok "the storm's supervisor ended" test ! -d "/proc/$SX"
+D=$(deaths "$AUD/nd-across.jsonl")
+L=$(jq -s '[.[] | select(.kind == "lost") | .lost] | add // 0' "$AUD/nd-across.jsonl")
+diag "$D deaths recorded, $L counted lost; seen on the node's socket during the storm: $MOVED"
+t_is "each death once: a record or a count" "$((D + L))" 20000
+A delete --force nd-across >/dev/null 2>&1
+
+# 6. The node cannot be joined (its directory read-only, in a mount
 # namespace of the container's own): the supervisor keeps a socket of its
 # own, not the node's, and still records.
 setargs "$B" /bin/workload sleep 600

@@ -74,8 +74,8 @@
                    raw syscall(2) by name, from the table below
    syscall-nr NR [ARG...]   NR = RET or NR = -1 ENAME, the same by number
                    (NR printed as given: 39, 0x40000027)
-   crash-storm N   crash-storm N signaled=M: N children die of SIGSEGV, 64 at a
-                   time at most
+   crash-storm N [abort]  crash-storm N signaled=M: N children die of SIGSEGV
+                   (with abort, of SIGABRT), 64 at a time at most
    named NAME SUBCOMMAND [ARG...]  sets comm to NAME (s:TEXT or x:HEX),
                    then runs SUBCOMMAND in the same process
    syscall32 NR [ARG...]    NR = RET or NR = -1 ENAME: an i386 call by
@@ -1677,10 +1677,10 @@ cmd_exec_nx (int argc, char **argv)
   survived ("exec-nx");
 }
 
-/* Wait for one child: 1 when one was reaped (counted in *SEGV if SIGSEGV
+/* Wait for one child: 1 when one was reaped (counted in *COUNT if SIG
    killed it), 0 when interrupted.  */
 static long
-reap_one (long *segv)
+reap_one_by (long *count, int sig)
 {
   int st;
   if (wait (&st) < 0)
@@ -1689,9 +1689,25 @@ reap_one (long *segv)
         return 0;
       die ("wait");
     }
-  if (WIFSIGNALED (st) && WTERMSIG (st) == SIGSEGV)
-    ++*segv;
+  if (WIFSIGNALED (st) && WTERMSIG (st) == sig)
+    ++*count;
   return 1;
+}
+
+/* A storm's child: a null-pointer read (SIGSEGV), or abort() (SIGABRT,
+   which the kernel does not log: a storm of SIGSEGV uses up the kernel
+   log's rate limit for whatever comes next).  */
+static void __attribute__ ((noreturn))
+crash_child (bool by_abort)
+{
+  if (by_abort)
+    {
+      struct rlimit rl = { 0, 0 };
+      setrlimit (RLIMIT_CORE, &rl);
+      abort ();
+    }
+  do_segv ();
+  _exit (0);
 }
 
 /* N children crashing with SIGSEGV, at most 64 alive at once (a storm as
@@ -1699,8 +1715,10 @@ reap_one (long *segv)
 static int
 cmd_crash_storm (int argc, char **argv)
 {
-  (void) argc;
   long n = parse_long (argv[1], 0, 100000000), signaled = 0, forked = 0, reaped = 0;
+  bool by_abort = argc > 2 && strcmp (argv[2], "abort") == 0;
+  if (argc > 2 && !by_abort)
+    bad_arg ("crash-storm: the second argument can only be abort: %s", argv[2]);
   fflush (stdout);
   while (reaped < n)
     {
@@ -1710,17 +1728,14 @@ cmd_crash_storm (int argc, char **argv)
           if (pid < 0 && errno != EAGAIN)
             die ("fork");
           if (pid == 0)
-            {
-              do_segv ();
-              _exit (0);
-            }
+            crash_child (by_abort);
           if (pid > 0)
             {
               forked++;
               continue;
             }
         }
-      reaped += reap_one (&signaled);
+      reaped += reap_one_by (&signaled, by_abort ? SIGABRT : SIGSEGV);
     }
   printf ("crash-storm %ld signaled=%ld\n", n, signaled);
   return signaled == n ? 0 : 1;
@@ -1729,9 +1744,7 @@ cmd_crash_storm (int argc, char **argv)
 static int
 cmd_fork_crash (int argc, char **argv)
 {
-  long n = parse_long (argv[1], 0, 4096), signaled = 0, aborted = 0;
-  /* abort: a death by SIGABRT, which the kernel does not log (a storm of
-     SIGSEGV uses up the kernel log's rate limit for whatever comes next) */
+  long n = parse_long (argv[1], 0, 4096), signaled = 0;
   bool by_abort = argc > 2 && strcmp (argv[2], "abort") == 0;
   if (argc > 2 && !by_abort)
     bad_arg ("fork-crash: the second argument can only be abort: %s", argv[2]);
@@ -1742,32 +1755,10 @@ cmd_fork_crash (int argc, char **argv)
       if (pid < 0)
         die ("fork");
       if (pid == 0)
-        {
-          if (by_abort)
-            {
-              struct rlimit rl = { 0, 0 };
-              setrlimit (RLIMIT_CORE, &rl);
-              abort ();
-            }
-          do_segv ();
-          _exit (0);
-        }
+        crash_child (by_abort);
     }
   for (long reaped = 0; reaped < n;)
-    {
-      int st;
-      if (!by_abort)
-        reaped += reap_one (&signaled);
-      else if (wait (&st) >= 0)
-        {
-          reaped++;
-          aborted += WIFSIGNALED (st) && WTERMSIG (st) == SIGABRT;
-        }
-      else if (errno != EINTR)
-        die ("wait");
-    }
-  if (by_abort)
-    signaled = aborted;
+    reaped += reap_one_by (&signaled, by_abort ? SIGABRT : SIGSEGV);
   printf ("fork-crash %ld signaled=%ld\n", n, signaled);
   return signaled == n ? 0 : 1;
 }
@@ -2068,7 +2059,7 @@ static const struct command
   { "divzero", 0, 0, cmd_divzero }, { "hlt", 0, 0, cmd_hlt },
   { "wrro", 0, 0, cmd_wrro }, { "exec-nx", 0, 0, cmd_exec_nx },
   { "fork-crash N [abort]", 1, 2, cmd_fork_crash },
-  { "crash-storm N", 1, 1, cmd_crash_storm },
+  { "crash-storm N [abort]", 1, 2, cmd_crash_storm },
   { "segv-handled N", 1, 1, cmd_segv_handled },
   { "fork-hold N SECS", 2, 2, cmd_fork_hold },
   { "sigbus", 0, 0, cmd_sigbus },

@@ -412,6 +412,7 @@ hand_over (struct faults *f)
   if (fault_node_pending_drops (f) != before)
     return;   /* the ring is full now and then: at a later tick */
   fault_node_take (f);
+  fault_node_reap (f);   /* its thread is done: joined, its stack unmapped */
   close (f->cn);
   f->cn = -1;
   if (f->cn_passed)

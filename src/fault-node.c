@@ -599,11 +599,13 @@ reg_main (void *arg)
         close (sw.drops);
       goto fail;
     }
-  __atomic_store_n (&r->state, REG_DONE, __ATOMIC_RELEASE);
+  /* The sweep before the hand-over (which waits for it): the supervisor
+   * then joins this thread at once and unmaps its stack. */
   each_name (dirfd, sweep_one, &sw);
   close (sw.drops);
   close (sw.rings);
   close (dirfd);
+  __atomic_store_n (&r->state, REG_DONE, __ATOMIC_RELEASE);
   __atomic_store_n (&r->exited, 1, __ATOMIC_RELEASE);
   return NULL;
 fail:

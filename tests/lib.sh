@@ -190,9 +190,13 @@ cn_socks () {
 # file in $NODE) holding one connector socket (its own is closed once the
 # registration is in; a container younger than 100 ms keeps its own).
 handed_over () { test -s "$NODE/$1" && [ "$(cn_socks "$1" | grep -c .)" = 1 ]; }
+# node_kernel: the node's filter asks for the sending task's cgroup, which
+# a socket filter may from Linux 6.4 on (before, each supervisor keeps an
+# unfiltered socket of its own).
+node_kernel () { local v; v=$(uname -r); v=${v%%-*}; [ "${v%%.*}" -gt 6 ] || { [ "${v%%.*}" = 6 ] && v=${v#*.} && [ "${v%%.*}" -ge 4 ]; }; }
 # wait_node_settled PID: up to 10 s for that (false if it never is: no BPF,
-# or the node cannot be joined)
-wait_node_settled () { local _; for _ in $(seq 200); do handed_over "$1" && return 0; sleep 0.05; done; return 1; }
+# an older kernel, or the node cannot be joined)
+wait_node_settled () { local _; node_kernel || return 1; for _ in $(seq 200); do handed_over "$1" && return 0; sleep 0.05; done; return 1; }
 
 # cap_mask NAME...: the /proc/PID/status hex of a set of capabilities
 # (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE), to compare a set with what the

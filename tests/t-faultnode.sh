@@ -9,6 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip_all "needs root"
+node_kernel || skip_all "the node's socket needs Linux 6.4+ (a socket filter that asks for the task's cgroup)"
 B="$TMP/b"
 AUD="$TMP/audit"
 mkbundle "$B"

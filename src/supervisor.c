@@ -545,6 +545,9 @@ supervisor_main (const struct supervisor_args *a, int ready_fd)
           struct epoll_event nev = { .events = EPOLLIN, .data.fd = cn };
           if (cn >= 0)
             epoll_ctl (s->epfd, EPOLL_CTL_ADD, cn, &nev);
+          /* Its start-up is over (the socket's 8 KiB reads among it): the
+           * stack pages its deepest moments took go back. */
+          stack_trim_below_caller ();
         }
       /* The last process is gone: its cgroup's counts are final now, and
        * under systemd the cgroup itself is about to go. Read them first. */

@@ -195,6 +195,48 @@ xunmap0 (void *p, size_t n)
     munmap (p, n ? n : 1);
 }
 
+/* The main thread's stack's lowest address (its [stack] mapping), 0 if
+ * not found. A function of its own: its 8 KiB buffer is gone (below the
+ * caller's frame) by the time the caller discards what is below it. */
+static unsigned long __attribute__ ((noinline))
+main_stack_low (void)
+{
+  char buf[8192];
+  int fd = open ("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  char *line = strstr (buf, "[stack]");
+  if (line == NULL)
+    return 0;
+  while (line > buf && line[-1] != '\n')
+    line--;
+  return strtoul (line, NULL, 16);
+}
+
+/* A supervisor lives as long as its container and sleeps shallow in its
+ * loop, but its stack keeps every page its deepest call ever touched (its
+ * first moments read the connector through an 8 KiB buffer, and so on):
+ * resident for good, counted in what a container costs. Those below the
+ * caller's frame, less two pages (this frame, the red zone, the madvise
+ * call's return address), go back; a later deeper call gets zeroed pages
+ * again. The main thread only. */
+void
+stack_trim_below_caller (void)
+{
+  unsigned long lo = main_stack_low ();
+  long pg = sysconf (_SC_PAGESIZE);
+  unsigned long here = (unsigned long) __builtin_frame_address (0);
+  unsigned long top = (here & ~((unsigned long) pg - 1)) - 2 * (unsigned long) pg;
+  if (lo == 0 || top <= lo || top > here)
+    return;
+  (void) madvise ((void *) lo, top - lo, MADV_DONTNEED);
+}
+
 void *
 xrealloc (void *p, size_t n)
 {

@@ -43,6 +43,9 @@ void *xrealloc (void *p, size_t n);
  * xunmap0 and the same size; NULL is accepted. */
 void *xmap0 (size_t n);
 void xunmap0 (void *p, size_t n);
+/* The main thread's stack pages below the caller's frame back to the
+ * kernel (a long-lived process whose deepest moment is behind it). */
+void stack_trim_below_caller (void);
 char *xstrdup (const char *s);
 char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 

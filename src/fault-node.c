@@ -325,16 +325,11 @@ struct member
 };
 
 static bool
-read_member (int dirfd, const char *name, struct member *m)
+read_member (const char *name, struct member *m)
 {
-  char buf[256];
-  int fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  ssize_t r = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
-  if (fd >= 0)
-    close (fd);
-  if (r <= 0)
-    return false;
-  buf[r] = '\0';
+  char path[sizeof NODE_DIR + NAME_MAX + 2], buf[256];
+  snprintf (path, sizeof path, "%s/%s", NODE_DIR, name);
+  fault_read_small (path, buf, sizeof buf);   /* (one line) */
   return sscanf (buf, "%d %d %d %d %llu %u %u %u %llu", &m->pid, &m->sock, &m->rings, &m->drops, &m->sock_ino,
                  &m->rings_id, &m->drops_id, &m->ring_id, &m->cgid)
          == 9;
@@ -471,13 +466,14 @@ each_name (int dirfd, bool (*fn) (int dirfd, const char *name, void *ctx), void 
 static bool
 try_member (int dirfd, const char *name, void *ctx)
 {
+  (void) dirfd;
   struct node *nd = ctx;
   long pid;
   bool tomb;
   struct member m;
   if (!member_name (name, &pid, &tomb) || tomb || pid == getpid ())
     return true;
-  return !(read_member (dirfd, name, &m) && m.pid == pid && take_from (&m, nd));
+  return !(read_member (name, &m) && m.pid == pid && take_from (&m, nd));
 }
 
 /* After registering: the members gone (a tombstone, or a pid that is no
@@ -501,7 +497,7 @@ sweep_one (int dirfd, const char *name, void *ctx)
   struct member m;
   if (!member_name (name, &pid, &tomb) || (!tomb && pid_alive ((int) pid)))
     return true;
-  bool parsed = read_member (dirfd, name, &m) && (tomb ? m.ring_id == (unsigned) pid : m.pid == pid);
+  bool parsed = read_member (name, &m) && (tomb ? m.ring_id == (unsigned) pid : m.pid == pid);
   if (parsed && entry_is (sw->rings, m.cgid, m.ring_id))
     {
       if (sw->deletes >= 4)

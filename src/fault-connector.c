@@ -374,6 +374,8 @@ drain_socket (struct faults *f)
           struct proc_event ev;
           memset (&ev, 0, sizeof ev);
           memcpy (&ev, cn->data, cn->len < sizeof ev ? cn->len : sizeof ev);
+          if (!f->node_tried)
+            f->last_event_ms = now_ms ();   /* not quiet yet: no move to the node */
           /* While registering, an event may come both ways: taken once. */
           if (f->recording && fault_node_was_seen (f, &ev))
             continue;

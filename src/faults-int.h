@@ -28,7 +28,10 @@
 #define DEAD_KEEP_MS 2000   /* how long an exited task is remembered (late kmsg lines) */
 #define RESYNC_MS 2000      /* with the cgroup filter: how often to look for exits it hid */
 #define RESYNC_SOON_MS 50   /* the same while processes found gone wait for a second look */
-#define NODE_AFTER_MS 100   /* a container this young keeps its own connector socket (fault-node.c) */
+/* A container keeps its own connector socket (and its 16 MB of buffer)
+ * until it has been quiet this long, from its start and from its last
+ * process event: a storm does not move to the node's small ring. */
+#define NODE_AFTER_MS 100
 /* A storm's bounds: deaths waiting for their kernel report (past it, a
  * death is written at once, saying why it has no detail), and tasks kept
  * dead for late reports (past it, the dead go at the next sweep). The
@@ -78,7 +81,7 @@ struct faults
   struct node *node;              /* the node's shared connector (fault-node.c), or NULL */
   struct node_reg *reg;           /* its registration, while a thread makes it */
   bool node_tried;
-  unsigned long long opened_ms;
+  unsigned long long opened_ms, last_event_ms;   /* (last_event_ms: its own socket's) */
   bool recording;                 /* from registering to the hand-over: */
   struct seen *seen;              /* events the own socket gave meanwhile */
   size_t nseen;

@@ -25,7 +25,7 @@ node_due (const struct faults *f)
   if (f->reg && f->node == NULL)
     return now_ms () + 5;
   if (!f->node_tried && f->cn >= 0 && f->filtered && f->alive > 0)
-    return f->opened_ms + NODE_AFTER_MS;
+    return (f->last_event_ms > f->opened_ms ? f->last_event_ms : f->opened_ms) + NODE_AFTER_MS;
   return 0;
 }
 
@@ -60,7 +60,8 @@ faults_tick (struct faults *f, bool flush)
       i++;
   /* (Not without its own cgroup filter: the node's needs the same
    * helper in a socket filter, Linux 6.4+.) */
-  if (!f->node_tried && f->cn >= 0 && f->filtered && f->alive > 0 && now >= f->opened_ms + NODE_AFTER_MS)
+  if (!f->node_tried && f->cn >= 0 && f->filtered && f->alive > 0 && now >= f->opened_ms + NODE_AFTER_MS
+      && now >= f->last_event_ms + NODE_AFTER_MS)
     {
       f->node_tried = true;
       (void) fault_node_begin (f);   /* else its own socket for good */

@@ -92,21 +92,39 @@ t_ok "deaths recorded: some" test "$D" -ge 1
 t_is "every death counted: a record each, or in a lost record's count (the filter counts them)" "$((D + L))" 3000
 A delete --force nd-full >/dev/null 2>&1
 
-# 5. A storm across the hand-over: 20,000 children die (64 alive at a
-# time) from the container's start, so the supervisor registers and hands
-# over from its socket to the ring while they die (or keeps its socket, if
-# too many came meanwhile to match): either way each death once, a record
-# or a count, none twice.
+# 5. Storms and the move. A container that storms from its start keeps
+# its own socket (it moves once quiet for 100 ms): 20,000 deaths, each
+# once. One that storms just as it registers (its member file is written
+# a grace period before the entry is in effect) has its events come both
+# ways for a while, then on the ring alone: each death once, a record or a
+# count, none twice.
 setargs "$B" /bin/workload crash-storm 20000 abort
-A run -d --bundle "$B" nd-across >/dev/null 2>&1
-SX=$(sup nd-across)
+A run -d --bundle "$B" nd-storm >/dev/null 2>&1
+SX=$(sup nd-storm)
 MOVED=no
 for _ in $(seq 1200); do [ -d "/proc/$SX" ] || break; handed_over "$SX" && MOVED=yes; sleep 0.05; done
 t_ok "the storm's supervisor ended" test ! -d "/proc/$SX"
+D=$(deaths "$AUD/nd-storm.jsonl")
+L=$(jq -s '[.[] | select(.kind == "lost") | .lost] | add // 0' "$AUD/nd-storm.jsonl")
+diag "$D deaths recorded, $L counted lost"
+t_is "a storm from the start: each death once, a record or a count" "$((D + L))" 20000
+t_is "... on its own socket all along (never quiet)" "$MOVED" no
+A delete --force nd-storm >/dev/null 2>&1
+
+rm -f "$B/rootfs/go"
+setargs "$B" /bin/workload after /go 60 crash-storm 20000 abort
+A run -d --bundle "$B" nd-across >/dev/null 2>&1
+SX=$(sup nd-across)
+for _ in $(seq 200); do [ -e "$NODE/$SX" ] && break; sleep 0.01; done
+touch "$B/rootfs/go"
+t_ok "registering when the storm began" test -e "$NODE/$SX"
+MOVED=no
+for _ in $(seq 1200); do [ -d "/proc/$SX" ] || break; handed_over "$SX" && MOVED=yes; sleep 0.05; done
+t_ok "that storm's supervisor ended" test ! -d "/proc/$SX"
 D=$(deaths "$AUD/nd-across.jsonl")
 L=$(jq -s '[.[] | select(.kind == "lost") | .lost] | add // 0' "$AUD/nd-across.jsonl")
 diag "$D deaths recorded, $L counted lost; seen on the node's socket during the storm: $MOVED"
-t_is "each death once: a record or a count" "$((D + L))" 20000
+t_is "a storm across the move: each death once, a record or a count" "$((D + L))" 20000
 A delete --force nd-across >/dev/null 2>&1
 
 # 6. The node cannot be joined (its directory read-only, in a mount

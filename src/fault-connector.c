@@ -320,23 +320,24 @@ events_dropped (struct faults *f, const char *where, uint64_t events, long long 
    * not counted here, so it must not be marked gone while its exit may
    * still be on its way (the parent can reap it before the kernel sends
    * the event): the two looks of fault_resync_hidden do it, soon. */
-  long long gone = 0;
-  if (deaths >= 0)
-    f->next_resync = now_ms () + RESYNC_SOON_MS;
-  else
-    gone = (long long) resync (f);
   char what[320];
   if (deaths >= 0)
-    /* The node's filter counted the deaths it could not hand over: they
-     * are the loss, exactly; the processes found gone are only marked. */
-    snprintf (what, sizeof what, "%s: some process events were dropped; lost counts the container's processes "
-                                 "whose death by a fault signal was among them (counted by the kernel filter)", where);
+    {
+      /* The node's filter counted the deaths it could not hand over: they
+       * are the loss, exactly. */
+      f->next_resync = now_ms () + RESYNC_SOON_MS;
+      snprintf (what, sizeof what, "%s: some process events were dropped; lost counts the container's processes "
+                                   "whose death by a fault signal was among them (counted by the kernel filter)", where);
+    }
   else
-    snprintf (what, sizeof what, "%s: some process events were dropped; lost counts the "
-                                 "container's processes that ended unseen (how, unknown)", where);
+    {
+      deaths = (long long) resync (f);
+      snprintf (what, sizeof what, "%s: some process events were dropped; lost counts the "
+                                   "container's processes that ended unseen (how, unknown)", where);
+    }
   struct jbuf *j = fault_rec_begin (f, NULL, "moat", "lost");
   jb_str (j, "what", what);
-  jb_int (j, "lost", deaths >= 0 ? deaths : gone);
+  jb_int (j, "lost", deaths);
   if (events > 0)
     jb_int (j, "events", (long long) events);   /* the node ring counts what it could not take */
   fault_rec_end (f, j);

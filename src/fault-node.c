@@ -208,6 +208,20 @@ ld_map (struct bpf_insn *p, size_t n, int reg, int fd)
   return n;
 }
 
+/* r0 = the value of MAP at the key on the stack at KEY, then a jump when
+ * there is none (its offset left to the caller: its index in *JUMP). */
+static size_t
+lookup_or_jump (struct bpf_insn *p, size_t n, int map, int key, size_t *jump)
+{
+  n = ld_map (p, n, BPF_REG_1, map);
+  p[n++] = MOV64_REG (BPF_REG_2, BPF_REG_10);
+  p[n++] = ADD64_IMM (BPF_REG_2, key);
+  p[n++] = CALL (BPF_FUNC_map_lookup_elem);
+  *jump = n;
+  p[n++] = JEQ_IMM (BPF_REG_0, 0, 0);
+  return n;
+}
+
 /* For each level of the sending task's cgroup, from the top: a registered
  * cgroup there gets the event in its ring, or a count in the drops map when
  * its ring is full. Nested registered cgroups each get it, as each of their
@@ -234,12 +248,7 @@ load_filter (int rings, int drops)
       to_end[nend++] = n;
       p[n++] = JEQ_IMM (BPF_REG_0, 0, 0);   /* past the task's own level */
       p[n++] = STX64 (BPF_REG_10, BPF_REG_0, KEY);
-      n = ld_map (p, n, BPF_REG_1, rings);
-      p[n++] = MOV64_REG (BPF_REG_2, BPF_REG_10);
-      p[n++] = ADD64_IMM (BPF_REG_2, KEY);
-      p[n++] = CALL (BPF_FUNC_map_lookup_elem);
-      next[nnext++] = n;
-      p[n++] = JEQ_IMM (BPF_REG_0, 0, 0);
+      n = lookup_or_jump (p, n, rings, KEY, &next[nnext++]);
       p[n++] = MOV64_REG (BPF_REG_1, BPF_REG_0);
       p[n++] = MOV64_REG (BPF_REG_2, BPF_REG_10);
       p[n++] = ADD64_IMM (BPF_REG_2, EV);
@@ -248,12 +257,7 @@ load_filter (int rings, int drops)
       p[n++] = CALL (BPF_FUNC_ringbuf_output);
       next[nnext++] = n;
       p[n++] = JEQ_IMM (BPF_REG_0, 0, 0);   /* in the ring */
-      n = ld_map (p, n, BPF_REG_1, drops);
-      p[n++] = MOV64_REG (BPF_REG_2, BPF_REG_10);
-      p[n++] = ADD64_IMM (BPF_REG_2, KEY);
-      p[n++] = CALL (BPF_FUNC_map_lookup_elem);
-      next[nnext++] = n;
-      p[n++] = JEQ_IMM (BPF_REG_0, 0, 0);
+      n = lookup_or_jump (p, n, drops, KEY, &next[nnext++]);
       p[n++] = MOV64_IMM (BPF_REG_1, 1);
       p[n++] = INSN (BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0, BPF_ADD);
       /* A process's death by a fault signal among them: counted apart, so

@@ -17,16 +17,26 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* When the node's socket is to be joined: a while after the start, then
- * every few ms until the registration's thread is done. */
+/* When the node's socket may be joined (0: not to be): once quiet for
+ * NODE_AFTER_MS since the start and the last process event. (Not without
+ * the supervisor's own cgroup filter: the node's needs the same helper in
+ * a socket filter, Linux 6.4+.) */
+static unsigned long long
+node_join_at (const struct faults *f)
+{
+  if (f->node_tried || f->cn < 0 || !f->filtered || f->alive == 0)
+    return 0;
+  return (f->last_event_ms > f->opened_ms ? f->last_event_ms : f->opened_ms) + NODE_AFTER_MS;
+}
+
+/* When the tick is due for the node: at the join, then every few ms until
+ * the registration's thread is done. */
 static unsigned long long
 node_due (const struct faults *f)
 {
   if (f->reg && f->node == NULL)
     return now_ms () + 5;
-  if (!f->node_tried && f->cn >= 0 && f->filtered && f->alive > 0)
-    return (f->last_event_ms > f->opened_ms ? f->last_event_ms : f->opened_ms) + NODE_AFTER_MS;
-  return 0;
+  return node_join_at (f);
 }
 
 int
@@ -58,10 +68,8 @@ faults_tick (struct faults *f, bool flush)
       fault_early_remove (f, i);
     else
       i++;
-  /* (Not without its own cgroup filter: the node's needs the same
-   * helper in a socket filter, Linux 6.4+.) */
-  if (!f->node_tried && f->cn >= 0 && f->filtered && f->alive > 0 && now >= f->opened_ms + NODE_AFTER_MS
-      && now >= f->last_event_ms + NODE_AFTER_MS)
+  unsigned long long join = node_join_at (f);
+  if (join && now >= join)
     {
       f->node_tried = true;
       (void) fault_node_begin (f);   /* else its own socket for good */
@@ -192,25 +200,23 @@ faults_open (pid_t init_pid, const char *kmsg, struct faults **out, moat_error *
   (void) fault_bpf_cgroup_of (init_pid, &f->cg_id, &f->cg_level);   /* 0, 0 when it has none */
   pthread_mutex_init (&f->denied_lock, NULL);
   /* A socket of its own first; the node's one later (fault-node.c). */
-  if ((f->cn = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR)) < 0)
+  f->cn = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
+  if (f->cn < 0)
     {
       faults_close (f);
       return moat_error_set (err, errno, "proc connector socket");
     }
-  else
+  /* A burst of exits must not overflow the queue (ENOBUFS loses events). */
+  int size = 16 << 20;
+  if (setsockopt (f->cn, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+    (void) setsockopt (f->cn, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
+  if (bind (f->cn, (struct sockaddr *) &sa, sizeof sa) < 0
+      || ((f->filtered = fault_cn_filter_to_cgroup (f, f->cn)), fault_cn_subscribe (f->cn) < 0))
     {
-      /* A burst of exits must not overflow the queue (ENOBUFS loses events). */
-      int size = 16 << 20;
-      if (setsockopt (f->cn, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
-        (void) setsockopt (f->cn, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-      struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
-      if (bind (f->cn, (struct sockaddr *) &sa, sizeof sa) < 0
-          || ((f->filtered = fault_cn_filter_to_cgroup (f, f->cn)), fault_cn_subscribe (f->cn) < 0))
-        {
-          int e = errno;
-          faults_close (f);
-          return moat_error_set (err, e, "subscribe to the proc connector");
-        }
+      int e = errno;
+      faults_close (f);
+      return moat_error_set (err, e, "subscribe to the proc connector");
     }
   struct task init = { .tid = init_pid, .tgid = init_pid, .nspid = init_pid };
   fault_task_refresh (&init);

@@ -18,6 +18,15 @@ A () { "$MOAT" --root "$ROOT" --audit-dir "$AUD" "$@"; }
 sup () { jq -r .supervisorPid "$ROOT/$1/state.json"; }
 # deaths LOG: SIGSEGV deaths the log counts (a record each, or an aggregate's count)
 deaths () { jq -s '[.[] | select(.signal == "SIGABRT") | if .kind == "aggregate" then .count elif .kind == "signal" then 1 else 0 end] | add // 0' "$1"; }
+# lost LOG: the deaths the log counts in its lost records
+lost () { jq -s '[.[] | select(.kind == "lost") | .lost] | add // 0' "$1"; }
+# watch_storm SUP: up to 60 s for the supervisor's end; "yes" if it was
+# seen on the node's socket meanwhile, else "no"
+watch_storm () {
+  local moved=no _
+  for _ in $(seq 1200); do [ -d "/proc/$1" ] || break; handed_over "$1" && moved=yes; sleep 0.05; done
+  echo "$moved"
+}
 wait_rec () {   # wait_rec LOG JQ-FILTER: up to 10 s for a record
   for _ in $(seq 200); do [ -n "$(jq -c "$2" "$1" 2>/dev/null)" ] && return 0; sleep 0.05; done
   return 1
@@ -86,7 +95,7 @@ wait_status nd-full stopped 100
 t_ok "a lost record for the node's ring, with the count of events" \
   wait_rec "$AUD/nd-full.jsonl" 'select(.kind == "lost" and (.what | test("node.s ring")) and .events > 0)'
 D=$(deaths "$AUD/nd-full.jsonl")
-L=$(jq -s '[.[] | select(.kind == "lost") | .lost] | add // 0' "$AUD/nd-full.jsonl")
+L=$(lost "$AUD/nd-full.jsonl")
 diag "$D deaths recorded, $L counted lost, $(jq -s '[.[] | select(.kind == "lost") | .events // 0] | add' "$AUD/nd-full.jsonl") events dropped"
 t_ok "deaths recorded: some" test "$D" -ge 1
 t_is "every death counted: a record each, or in a lost record's count (the filter counts them)" "$((D + L))" 3000
@@ -101,11 +110,10 @@ A delete --force nd-full >/dev/null 2>&1
 setargs "$B" /bin/workload crash-storm 20000 abort
 A run -d --bundle "$B" nd-storm >/dev/null 2>&1
 SX=$(sup nd-storm)
-MOVED=no
-for _ in $(seq 1200); do [ -d "/proc/$SX" ] || break; handed_over "$SX" && MOVED=yes; sleep 0.05; done
+MOVED=$(watch_storm "$SX")
 t_ok "the storm's supervisor ended" test ! -d "/proc/$SX"
 D=$(deaths "$AUD/nd-storm.jsonl")
-L=$(jq -s '[.[] | select(.kind == "lost") | .lost] | add // 0' "$AUD/nd-storm.jsonl")
+L=$(lost "$AUD/nd-storm.jsonl")
 diag "$D deaths recorded, $L counted lost"
 t_is "a storm from the start: each death once, a record or a count" "$((D + L))" 20000
 t_is "... on its own socket all along (never quiet)" "$MOVED" no
@@ -118,11 +126,10 @@ SX=$(sup nd-across)
 for _ in $(seq 200); do [ -e "$NODE/$SX" ] && break; sleep 0.01; done
 touch "$B/rootfs/go"
 t_ok "registering when the storm began" test -e "$NODE/$SX"
-MOVED=no
-for _ in $(seq 1200); do [ -d "/proc/$SX" ] || break; handed_over "$SX" && MOVED=yes; sleep 0.05; done
+MOVED=$(watch_storm "$SX")
 t_ok "that storm's supervisor ended" test ! -d "/proc/$SX"
 D=$(deaths "$AUD/nd-across.jsonl")
-L=$(jq -s '[.[] | select(.kind == "lost") | .lost] | add // 0' "$AUD/nd-across.jsonl")
+L=$(lost "$AUD/nd-across.jsonl")
 diag "$D deaths recorded, $L counted lost; seen on the node's socket during the storm: $MOVED"
 t_is "a storm across the move: each death once, a record or a count" "$((D + L))" 20000
 A delete --force nd-across >/dev/null 2>&1
